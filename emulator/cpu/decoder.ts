@@ -53,6 +53,8 @@ export class Insn {
   imm2 = 0;
   /** The register encoded in the opcode ('+r' forms). */
   opReg = 0;
+  /** The code size decode() was called with (the disassembler needs it). */
+  defaultBits: 16 | 32 = 16;
 
   reset(): void {
     this.form = null;
@@ -104,6 +106,7 @@ export class Insn {
     this.imm = o.imm;
     this.imm2 = o.imm2;
     this.opReg = o.opReg;
+    this.defaultBits = o.defaultBits;
   }
 }
 
@@ -210,6 +213,7 @@ const ESP = 4, EBP = 5;
  */
 export function decode(src: CodeSource, defaultBits: 16 | 32, out: Insn): Insn {
   out.reset();
+  out.defaultBits = defaultBits;
   let pos = 0;
   let op32 = defaultBits === 32;
   let ad32 = op32;

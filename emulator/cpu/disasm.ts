@@ -1,0 +1,421 @@
+// Disassembler: formats instructions decoded by emulator/cpu/decoder.ts (there is one
+// decoder; this file only prints) in NASM's Intel syntax, in the style of ndisasm so the two
+// can be compared line for line (test/disasm.test.ts):
+//
+//   add ax,byte +0x5      jmp short 0x12      mov eax,[ebp+0x8]     retfd     rep movsb
+//
+// - numbers are hex (0x…, lower case); displacements are signed (`[bp-0x2]`), a ModRM byte
+//   displacement of zero is shown (`[bp+0x0]`), an absolute address is unsigned;
+// - a sign-extended byte immediate is `byte +0x5` / `byte -0x1`;
+// - branch targets are absolute (address of the next instruction + displacement);
+// - a memory operand gets a size keyword only when no register operand gives its size;
+// - prefixes the instruction did not use are printed in front of it (`es`, `rep`, `lock`,
+//   `o32`, `a32`) as ndisasm prints them.
+//
+// With `reassemblable: true` the output is meant to be fed back to NASM (with `bits N` and
+// `org` set to the address used here): a size keyword is written wherever NASM needs it,
+// sign-extended immediates are written so NASM keeps the byte form, branch displacements that
+// NASM would shorten are forced with `strict`, and encodings NASM cannot produce from text
+// (redundant prefixes, alternative encodings) are written as `db` bytes.
+//
+// formatInsn is used by the trace recorder: it allocates only the result string.
+
+import { ArraySource, decode, Insn, type CodeSource, SEG_NAMES } from './decoder';
+import { FORMS, type Form, type OperandKind } from './opcodes';
+
+export interface FormatOptions {
+  /** Names an address (a branch target, a far pointer offset); return undefined for none. */
+  symbol?: (address: number) => string | undefined;
+  /** Output NASM accepts and assembles back to the same bytes (see the file comment). */
+  reassemblable?: boolean;
+}
+
+const R8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'];
+const R16 = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'];
+const R32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
+const EA16 = ['bx+si', 'bx+di', 'bp+si', 'bp+di', 'si', 'di', 'bp', 'bx'];
+const SCALE = ['', '*2', '*4', '*8'];
+const SREG = ['es', 'cs', 'ss', 'ds', 'fs', 'gs', 'segr6', 'segr7'];
+
+function hex(n: number): string {
+  return '0x' + (n >>> 0).toString(16);
+}
+function signedHex(n: number): string {
+  return n < 0 ? '-0x' + (-n).toString(16) : '+0x' + n.toString(16);
+}
+function hexByte(n: number): string {
+  return '0x' + n.toString(16).padStart(2, '0');
+}
+
+/** ModRM kinds that name a register when mod = 3. */
+function regOf(kind: OperandKind, n: number, op32: boolean): string {
+  switch (kind) {
+    case 'rm8': case 'r8': return R8[n];
+    case 'rm16': case 'r16': case 'rrw': return R16[n];
+    case 'rm32': case 'r32': case 'rr32': return R32[n];
+    default: return op32 ? R32[n] : R16[n];
+  }
+}
+
+/** Operand kinds whose register gives a memory operand its size. */
+const SIZING = new Set<OperandKind>(['r8', 'r16', 'r32', 'rv', 'al', 'eAX']);
+
+/** Mnemonics whose memory operand ndisasm prints without a size (its template has one). */
+function memSizeKeyword(f: Form, kind: OperandKind, insn: Insn, reasm: boolean): string {
+  const m = f.mnemonic;
+  if (kind === 'm' || kind === 'mfar') return '';
+  if (f.operands.some((k) => SIZING.has(k))) {
+    if (m === 'movzx' || m === 'movsx') {
+      if (insn.op32 || reasm) return kind === 'rm8' ? 'byte ' : 'word ';
+    }
+    return '';
+  }
+  if (!reasm) {
+    if (kind === 'm16' || kind === 'm32') return '';
+    if (m.startsWith('set') || m === 'jmp' || m === 'call') {
+      if (m === 'jmp' || m === 'call') return insn.op32 === (insn.defaultBits === 32) ? '' : insn.op32 ? 'dword ' : 'word ';
+      return '';
+    }
+    if (kind === 'rm16' && (m === 'sldt' || m === 'str' || m === 'lldt' || m === 'ltr' || m === 'verr'
+      || m === 'verw' || m === 'smsw' || m === 'lmsw')) return '';
+  } else if (kind === 'm16' && f.operands.length === 2) {
+    return ''; // mov [mem],sreg / mov sreg,[mem]
+  }
+  switch (kind) {
+    case 'rm8': return 'byte ';
+    case 'rm16': case 'm16': return 'word ';
+    case 'rm32': case 'm32': return 'dword ';
+    default: return insn.op32 ? 'dword ' : 'word ';
+  }
+}
+
+/** The memory operand text inside brackets, with its segment override and size keywords. */
+function memText(insn: Insn, size: string): string {
+  const seg = insn.segOverride >= 0 ? SEG_NAMES[insn.segOverride] + ':' : '';
+  const mode32 = insn.defaultBits === 32;
+  let addrKw = '';
+  let inner: string;
+  if (!insn.ad32) {
+    if (insn.mod === 0 && insn.rm === 6) {
+      inner = hex(insn.disp & 0xffff);
+      if (mode32) addrKw = 'word ';
+    } else {
+      inner = EA16[insn.rm];
+      if (insn.mod !== 0) inner += signedHex(insn.disp);
+    }
+  } else {
+    const sib = insn.rm === 4;
+    if (insn.base < 0 && insn.index < 0) {
+      inner = hex(insn.disp);
+      addrKw = 'dword ';
+    } else {
+      inner = insn.base >= 0 ? R32[insn.base] : '';
+      if (insn.index >= 0) inner += (inner ? '+' : '') + R32[insn.index] + SCALE[insn.scale];
+      if (insn.base < 0) inner += signedHex(insn.disp | 0);
+      else if (insn.mod !== 0) inner += signedHex(insn.disp | 0);
+      if (sib && !mode32) addrKw = 'dword ';
+    }
+  }
+  return `${size}[${addrKw}${seg}${inner}]`;
+}
+
+/** moffs operand: `[seg:off]`, with `word`/`dword` when the address size is not the mode's. */
+function moffsText(insn: Insn): string {
+  const seg = insn.segOverride >= 0 ? SEG_NAMES[insn.segOverride] + ':' : '';
+  const kw = insn.ad32 === (insn.defaultBits === 32) ? '' : insn.ad32 ? 'dword ' : 'word ';
+  return `[${seg}${kw}${hex(insn.imm)}]`;
+}
+
+const SHIFTS = new Set(['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sar', 'sal']);
+/** Forms whose name carries the operand size when a 66 prefix changes it. */
+const SIZED_NAME: Record<string, [string, string]> = {
+  ret: ['retw', 'retd'], retf: ['retfw', 'retfd'],
+};
+
+const WIDE_NAMES: Record<string, string> = { pushad: 'pusha', popad: 'popa', pushfd: 'pushf', popfd: 'popf', iretd: 'iret' };
+const NARROW_NAMES: Record<string, string> = { pusha: 'pushaw', popa: 'popaw', pushf: 'pushfw', popf: 'popfw', iret: 'iretw' };
+
+function target(insn: Insn, address: number, opts: FormatOptions | undefined): string {
+  let t = address + insn.length + insn.imm;
+  t = insn.op32 ? t >>> 0 : t & 0xffff;
+  const s = opts?.symbol?.(t);
+  return s ?? hex(t);
+}
+
+/**
+ * Formats a decoded instruction at `address` (its offset in the code segment, used for
+ * branch targets). Invalid opcodes print as `db 0xNN` (their first byte).
+ */
+export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, firstByte = -1): string {
+  const f = insn.form;
+  if (!f || f.mnemonic === 'esc' || (f.operands.includes('sreg') && insn.reg > 5 && opts?.reassemblable)) {
+    return `db ${hexByte(firstByte >= 0 ? firstByte : insn.opcode)}`;
+  }
+  const reasm = opts?.reassemblable === true;
+  const mode32 = insn.defaultBits === 32;
+  const ops = f.operands;
+  const m = f.mnemonic;
+  let oUsed = f.osize !== 0;
+  let aUsed = false;
+  let segUsed = false;
+  let name = m;
+  const parts: string[] = [];
+  let immN = 0;
+  const xchgSwap = m === 'xchg' && f.modrm && ops[0] !== 'rv' && ops[0] !== 'r8';
+  for (let i = 0; i < ops.length; i++) {
+    const k = ops[i];
+    let t: string;
+    switch (k) {
+      case 'r8': case 'r16': case 'r32': case 'rv':
+        if (k === 'rv') oUsed = true;
+        t = regOf(k, f.plusReg ? insn.opReg : insn.reg, insn.op32);
+        break;
+      case 'rm8': case 'rm16': case 'rm32': case 'rmv': case 'm': case 'm16': case 'm32': case 'mfar':
+      case 'rrv': case 'rr32': case 'rrw':
+        if (k === 'rmv' || k === 'rrv' || k === 'mfar') oUsed = true;
+        if (insn.hasMem) {
+          aUsed = true;
+          segUsed = true;
+          let size = memSizeKeyword(f, k, insn, reasm);
+          if (k === 'mfar' && (m === 'jmp' || m === 'call')) {
+            size = (insn.op32 === mode32 ? '' : insn.op32 ? 'dword ' : 'word ') + 'far ';
+          }
+          t = memText(insn, size);
+        } else if (k === 'rm16' && (m === 'sldt' || m === 'str' || m === 'smsw')) {
+          // the register form stores at the operand size
+          t = regOf('rmv', insn.rm, insn.op32);
+          oUsed = true;
+        } else {
+          t = regOf(k, insn.rm, insn.op32);
+          if (k === 'rrw' && !reasm) t = regOf('rrv', insn.rm, mode32);
+        }
+        break;
+      case 'sreg': t = SREG[insn.reg]; aUsed = true; break;
+      case 'cr': t = `cr${insn.reg}`; break;
+      case 'dr': t = `dr${insn.reg}`; break;
+      case 'tr': t = `tr${insn.reg}`; break;
+      case 'al': case 'cl': case 'dx': case 'ax': case 'es': case 'cs': case 'ss': case 'ds': case 'fs': case 'gs':
+        t = k;
+        aUsed = true;
+        break;
+      case 'eAX': t = insn.op32 ? 'eax' : 'ax'; oUsed = true; aUsed = true; break;
+      case '1': t = '1'; aUsed = true; break;
+      case 'imm8': {
+        aUsed = true;
+        const prefix = (SHIFTS.has(m) || m.startsWith('bt')) && ops[0] !== 'imm8' ? 'byte ' : '';
+        t = prefix + hex((immN++ === 0 ? insn.imm : insn.imm2) & 0xff);
+        if ((m === 'aam' || m === 'aad') && insn.imm === 10) t = '';
+        break;
+      }
+      case 'imm16': t = hex((immN++ === 0 ? insn.imm : insn.imm2) & 0xffff); aUsed = true; break;
+      case 'immv': {
+        oUsed = true;
+        aUsed = true;
+        t = hex(insn.op32 ? insn.imm : insn.imm & 0xffff);
+        if (m === 'push' || m === 'imul') t = (insn.op32 ? 'dword ' : 'word ') + t;
+        break;
+      }
+      case 'simm8': {
+        aUsed = true;
+        t = 'byte ' + signedHex(insn.imm);
+        if (reasm && m === 'push' && insn.op32 !== mode32) {
+          t = (insn.op32 ? 'dword ' : 'word ') + signedHex(insn.imm);
+          oUsed = true;
+        }
+        break;
+      }
+      case 'rel8': {
+        aUsed = true;
+        t = target(insn, address, opts);
+        if (m === 'jmp') t = 'short ' + t;
+        else if (reasm && m.startsWith('j')) t = 'short ' + t;
+        break;
+      }
+      case 'relv': {
+        aUsed = true;
+        oUsed = true;
+        t = target(insn, address, opts);
+        const sz = insn.op32 === mode32 ? '' : insn.op32 ? 'dword ' : 'word ';
+        if (m === 'jmp' || m === 'call') t = (reasm ? 'near ' + sz : sz) + t;
+        else t = (reasm ? 'near ' + sz : sz || 'near ') + t;
+        break;
+      }
+      case 'moffs8': case 'moffsv':
+        aUsed = true;
+        segUsed = true;
+        t = moffsText(insn);
+        break;
+      case 'ptr': {
+        aUsed = true;
+        oUsed = true;
+        const sz = insn.op32 === mode32 ? '' : insn.op32 ? 'dword ' : 'word ';
+        t = `${sz}${hex(insn.imm2)}:${hex(insn.imm)}`;
+        break;
+      }
+      default: t = '?';
+    }
+    if (t) parts.push(t);
+  }
+  if (xchgSwap) {
+    const a = parts[0];
+    parts[0] = parts[1];
+    parts[1] = a;
+  }
+  // names that carry the operand size
+  if (insn.op32 !== mode32) {
+    const sized = SIZED_NAME[m];
+    if (sized) {
+      name = insn.op32 ? sized[1] : sized[0];
+      oUsed = true;
+    }
+  }
+  // pusha/pushad, iret/iretd …: the plain name is the mode's size, the other is spelt out
+  if (mode32 && f.osize) {
+    const plain = WIDE_NAMES[m];
+    if (plain) name = plain;
+    else if (NARROW_NAMES[m]) name = NARROW_NAMES[m];
+  }
+  if (f.osize) oUsed = true;
+  // loop/jcxz: the address size picks the counter
+  if (m === 'loop' || m === 'loope' || m === 'loopne') {
+    if (insn.ad32 !== mode32) parts.push(insn.ad32 ? 'ecx' : 'cx');
+    aUsed = true;
+  }
+  if (f.asize) aUsed = true;
+  if (m === 'nop' && insn.rep === 0xf3) name = 'pause';
+
+  // prefixes the instruction did not use, in ndisasm's order: segment, rep, lock, o32, a32
+  let pre = '';
+  if (insn.segOverride >= 0 && !segUsed) pre += SEG_NAMES[insn.segOverride] + ' ';
+  if (insn.rep && name !== 'pause') {
+    if (insn.rep === 0xf2) {
+      const bnd = !f.attrs.has('repcc') && !f.attrs.has('rep') && (m === 'ret' || m === 'call'
+        || (m === 'jmp' && ops[0] === 'relv') || (ops[0] === 'relv' && m.startsWith('j')));
+      pre += bnd ? 'bnd ' : 'repne ';
+    } else pre += f.attrs.has('repcc') ? 'repe ' : 'rep ';
+  }
+  if (insn.lock) pre += 'lock ';
+  if (insn.op32 !== mode32 && !oUsed) pre += insn.op32 ? 'o32 ' : 'o16 ';
+  if (insn.ad32 !== mode32 && !aUsed) pre += insn.ad32 ? 'a32 ' : 'a16 ';
+  return parts.length ? `${pre}${name} ${parts.join(',')}` : pre + name;
+}
+
+const scratch = new Insn();
+
+/** Decodes and formats one instruction at `address` (offset 0 of `src`). */
+export function disassembleOne(src: CodeSource, bits: 16 | 32, address: number, opts?: FormatOptions): { text: string; length: number } {
+  decode(src, bits, scratch);
+  scratch.defaultBits = bits;
+  if (!scratch.form) return { text: `db ${hexByte(src.codeByte(0))}`, length: 1 };
+  return { text: formatInsn(scratch, address, opts), length: scratch.length };
+}
+
+export interface DisasmLine {
+  address: number;
+  bytes: Uint8Array;
+  text: string;
+}
+
+export interface DisassembleOptions extends FormatOptions {
+  bits: 16 | 32;
+  /** Address of the first byte (NASM's `org`). */
+  org?: number;
+}
+
+const PREFIX_NAMES: Record<number, string> = {
+  0x26: 'es', 0x2e: 'cs', 0x36: 'ss', 0x3e: 'ds', 0x64: 'fs', 0x65: 'gs', 0xf0: 'lock', 0xf2: 'repne', 0xf3: 'rep',
+};
+
+/** x87 forms that have a WAIT-prefixed spelling (fninit → finit): decoder form → that name. */
+const WAIT_TWINS: ReadonlyMap<Form, string> = (() => {
+  const map = new Map<Form, string>();
+  for (const a of FORMS) {
+    if (!a.attrs.has('asm') || a.opcode[0] !== 0x9b || a.opcode.length < 2) continue;
+    const tail = a.opcode.slice(1).join(',');
+    for (const f of FORMS) {
+      if (f.attrs.has('asm') || f.ext !== a.ext || f.opcode.join(',') !== tail) continue;
+      if (f.operands.join(',') !== a.operands.join(',')) continue;
+      map.set(f, a.mnemonic);
+    }
+  }
+  return map;
+})();
+
+const PREFIX_BYTES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
+
+/**
+ * Disassembles a flat binary, one line per instruction, as ndisasm does: an invalid or
+ * truncated instruction prints its first byte (`db 0xNN`, or the prefix's name) and the
+ * listing goes on at the next byte; WAIT (9B) before an x87 instruction is folded into it
+ * (`finit`, `fstsw ax`) or printed in front of it (`wait nop`). With `reassemblable`, every
+ * decoded instruction is one line (wait stays a line of its own) and undecodable bytes are `db`.
+ */
+export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): DisasmLine[] {
+  const org = opts.org ?? 0;
+  const bits = opts.bits;
+  const reasm = opts.reassemblable === true;
+  const out: DisasmLine[] = [];
+  const src = new ArraySource(bytes, 0);
+  const insn = new Insn();
+  const n = bytes.length;
+  let pos = 0;
+  while (pos < n) {
+    const address = (org + pos) >>> 0;
+    src.start = pos;
+    let len = 0;
+    let text = '';
+    if (!reasm) {
+      // WAIT among the prefixes: decode without the 9B bytes, then fold them in.
+      let p = pos;
+      let waits = 0;
+      while (p < n && (bytes[p] === 0x9b || PREFIX_BYTES.has(bytes[p]))) {
+        if (bytes[p] === 0x9b) waits++;
+        p++;
+      }
+      if (waits > 0 && p < n) {
+        const filtered: number[] = [];
+        for (let i = pos; i < p; i++) if (bytes[i] !== 0x9b) filtered.push(bytes[i]);
+        const rest = Math.min(n, p + 16);
+        for (let i = p; i < rest; i++) filtered.push(bytes[i]);
+        decode(new ArraySource(Uint8Array.from(filtered)), bits, insn);
+        if (insn.form && insn.length <= n - pos - waits && insn.form.mnemonic !== 'esc') {
+          len = insn.length + waits;
+          const twin = WAIT_TWINS.get(insn.form);
+          text = formatInsn(insn, address + waits, opts);
+          if (twin) text = text.replace(insn.form.mnemonic, twin);
+          else text = 'wait ' + text;
+        }
+      }
+    }
+    if (len === 0) {
+      decode(src, bits, insn);
+      if (insn.form && insn.length <= n - pos && insn.length <= 15) {
+        len = insn.length;
+        text = formatInsn(insn, address, opts);
+        if (insn.form.mnemonic === 'esc') {
+          const parts: string[] = [];
+          for (let i = 0; i < len; i++) parts.push(hexByte(bytes[pos + i]));
+          text = `db ${parts.join(',')}`;
+        }
+      } else {
+        len = 1;
+        const b = bytes[pos];
+        text = !reasm && PREFIX_NAMES[b] ? PREFIX_NAMES[b]
+          : !reasm && b === 0x66 ? (bits === 32 ? 'o16' : 'o32')
+          : !reasm && b === 0x67 ? (bits === 32 ? 'a16' : 'a32')
+          : !reasm && b === 0x9b ? 'wait' : `db ${hexByte(b)}`;
+      }
+    }
+    out.push({ address, bytes: bytes.subarray(pos, pos + len), text });
+    pos += len;
+  }
+  return out;
+}
+
+/** One ndisasm-style listing line: address, hex bytes, text. */
+export function formatListingLine(l: DisasmLine, bits: 16 | 32 = 32): string {
+  const addr = l.address.toString(16).toUpperCase().padStart(bits === 32 || l.address > 0xffff ? 8 : 8, '0');
+  let hexBytes = '';
+  for (const b of l.bytes) hexBytes += b.toString(16).toUpperCase().padStart(2, '0');
+  return `${addr}  ${hexBytes.padEnd(16)}  ${l.text}`;
+}
