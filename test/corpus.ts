@@ -378,14 +378,21 @@ export function nasmLineBytes(lines: readonly string[]): { bytes: Uint8Array; pe
     writeFileSync(src, lines.join('\n') + '\n');
     const res = spawnSync('nasm', ['-f', 'bin', '-o', join(dir, 'c.bin'), '-l', join(dir, 'c.lst'), src], { encoding: 'utf8' });
     if (res.status !== 0 || res.stderr.trim()) throw new Error(`nasm: ${res.stderr.trim() || 'failed'}`);
-    const hex: string[] = lines.map(() => '');
+    // The listing gives each line's offset and length; the bytes come from the binary (the
+    // listing shows some values before relocation, e.g. `70(56)` for `jo short 0x56`).
+    const start: number[] = lines.map(() => -1);
+    const len: number[] = lines.map(() => 0);
     for (const l of readFileSync(join(dir, 'c.lst'), 'utf8').split('\n')) {
-      const mm = /^\s*(\d+) [0-9A-F]{8} ([0-9A-F]+)-?/.exec(l);
-      if (mm) hex[Number(mm[1]) - 1] += mm[2];
+      const mm = /^\s*(\d+) ([0-9A-F]{8}) ([0-9A-F()[\]]+)-?/.exec(l);
+      if (!mm) continue;
+      const i = Number(mm[1]) - 1;
+      if (start[i] < 0) start[i] = parseInt(mm[2], 16);
+      len[i] += mm[3].replace(/[()[\]]/g, '').length / 2;
     }
+    const bytes = new Uint8Array(readFileSync(join(dir, 'c.bin')));
     return {
-      bytes: new Uint8Array(readFileSync(join(dir, 'c.bin'))),
-      perLine: hex.map((h) => Uint8Array.from(Buffer.from(h, 'hex'))),
+      bytes,
+      perLine: lines.map((_, i) => (start[i] < 0 ? new Uint8Array(0) : bytes.slice(start[i], start[i] + len[i]))),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

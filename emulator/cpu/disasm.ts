@@ -89,8 +89,14 @@ function memSizeKeyword(f: Form, kind: OperandKind, insn: Insn, reasm: boolean):
   }
 }
 
-/** The memory operand text inside brackets, with its segment override and size keywords. */
-function memText(insn: Insn, size: string): string {
+/**
+ * The memory operand text inside brackets, with its segment override and size keywords.
+ * ndisasm writes the address size as `[dword …]` for a direct address, and for a SIB address
+ * in 16-bit code; in NASM source that keyword means "this displacement size", so the
+ * reassemblable form keeps it for direct addresses only and otherwise uses it (and `byte`)
+ * to pin the displacement size NASM would otherwise shrink.
+ */
+function memText(insn: Insn, size: string, reasm: boolean): string {
   const seg = insn.segOverride >= 0 ? SEG_NAMES[insn.segOverride] + ':' : '';
   const mode32 = insn.defaultBits === 32;
   let addrKw = '';
@@ -102,20 +108,29 @@ function memText(insn: Insn, size: string): string {
     } else {
       inner = EA16[insn.rm];
       if (insn.mod !== 0) inner += signedHex(insn.disp);
+      if (reasm && insn.mod === 2 && insn.disp >= -128 && insn.disp <= 127) addrKw = 'word ';
+      if (reasm && insn.mod === 1 && insn.disp === 0 && insn.rm !== 6) addrKw = 'byte ';
     }
   } else {
     const sib = insn.rm === 4;
     if (insn.base < 0 && insn.index < 0) {
       inner = hex(insn.disp);
-      addrKw = 'dword ';
+      addrKw = reasm && mode32 ? '' : 'dword ';
     } else {
       inner = insn.base >= 0 ? R32[insn.base] : '';
       if (insn.index >= 0) inner += (inner ? '+' : '') + R32[insn.index] + SCALE[insn.scale];
       if (insn.base < 0) inner += signedHex(insn.disp | 0);
       else if (insn.mod !== 0) inner += signedHex(insn.disp | 0);
-      if (sib && !mode32) addrKw = 'dword ';
+      if (!reasm) {
+        if (sib && !mode32) addrKw = 'dword ';
+      } else if (insn.mod === 2 && insn.disp >= -128 && insn.disp <= 127) {
+        addrKw = 'dword ';
+      } else if (insn.mod === 1 && insn.disp === 0 && insn.base !== 5) {
+        addrKw = 'byte ';
+      }
     }
   }
+  if (reasm) return `${size}[${seg}${addrKw}${inner}]`;
   return `${size}[${addrKw}${seg}${inner}]`;
 }
 
@@ -161,7 +176,9 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
   let name = m;
   const parts: string[] = [];
   let immN = 0;
-  const xchgSwap = m === 'xchg' && f.modrm && ops[0] !== 'rv' && ops[0] !== 'r8';
+  // ndisasm prints `xchg reg,mem`; NASM warns that form is not lockable, so reassemblable
+  // output keeps the encoding's order
+  const xchgSwap = m === 'xchg' && f.modrm && ops[0] !== 'rv' && ops[0] !== 'r8' && !(reasm && insn.lock);
   for (let i = 0; i < ops.length; i++) {
     const k = ops[i];
     let t: string;
@@ -180,7 +197,7 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
           if (k === 'mfar' && (m === 'jmp' || m === 'call')) {
             size = (insn.op32 === mode32 ? '' : insn.op32 ? 'dword ' : 'word ') + 'far ';
           }
-          t = memText(insn, size);
+          t = memText(insn, size, reasm);
         } else if (k === 'rm16' && (m === 'sldt' || m === 'str' || m === 'smsw')) {
           // the register form stores at the operand size
           t = regOf('rmv', insn.rm, insn.op32);
@@ -228,7 +245,7 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
         aUsed = true;
         t = target(insn, address, opts);
         if (m === 'jmp') t = 'short ' + t;
-        else if (reasm && m.startsWith('j')) t = 'short ' + t;
+        else if (reasm && m.startsWith('j') && !f.asize) t = 'short ' + t;
         break;
       }
       case 'relv': {
@@ -322,6 +339,19 @@ export interface DisassembleOptions extends FormatOptions {
   org?: number;
 }
 
+/**
+ * Encodings NASM does not produce from any spelling: decoder-only aliases (82 /n, F6 /1,
+ * sal as /6), segment registers 6 and 7, x87 escapes we do not name, control registers the
+ * i386 lacks, and repeated prefixes of one group.
+ */
+function nasmCannotSay(insn: Insn): boolean {
+  const f = insn.form!;
+  if (f.attrs.has('alias') && f.mnemonic !== 'salc' && f.mnemonic !== 'int1') return true;
+  if (f.operands.includes('sreg') && insn.reg > 5) return true;
+  if (f.operands.includes('cr') && (insn.reg === 1 || insn.reg > 4)) return true;
+  return false;
+}
+
 const PREFIX_NAMES: Record<number, string> = {
   0x26: 'es', 0x2e: 'cs', 0x36: 'ss', 0x3e: 'ds', 0x64: 'fs', 0x65: 'gs', 0xf0: 'lock', 0xf2: 'repne', 0xf3: 'rep',
 };
@@ -392,7 +422,7 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): Disasm
       if (insn.form && insn.length <= n - pos && insn.length <= 15) {
         len = insn.length;
         text = formatInsn(insn, address, opts);
-        if (insn.form.mnemonic === 'esc') {
+        if (insn.form.mnemonic === 'esc' || (reasm && nasmCannotSay(insn))) {
           const parts: string[] = [];
           for (let i = 0; i < len; i++) parts.push(hexByte(bytes[pos + i]));
           text = `db ${parts.join(',')}`;
