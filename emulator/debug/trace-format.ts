@@ -1,0 +1,262 @@
+// The trace line (DESIGN, "The trace line"): one line per executed instruction,
+//
+//   <icount> <cs>:<eip> <linear> <bytes>  <disassembly>  ; <changed registers> <memory writes>
+//
+// e.g.
+//
+//   1042 0008:0000a1b2 0000a1b2 8945fc  mov [ebp-0x4], eax  ; eflags=00000246 [0010fff8]=00000001
+//
+// icount       decimal, the number of instructions executed before this one (the first
+//              traced instruction of a run from reset is 0)
+// cs:eip       4 and 8 hex digits; linear = CS.base + EIP, 8 hex digits
+// bytes        the instruction's bytes as hex without spaces; '-' when not recorded
+// disassembly  as the disassembler prints it (runs of whitespace collapsed to one space,
+//              never containing ';'); '-' when not recorded
+// registers    after ';': name=value for each register the instruction changed, value in
+//              hex (segment selectors 4 digits, others 8), EIP omitted (the next line has it)
+// memory       [addr]=value for each write, addr the 8-hex-digit linear address, value the
+//              little-endian number written, 2/4/8 hex digits for a 1/2/4-byte write; a
+//              wider write (e.g. a descriptor table store) is recorded as several writes
+//
+// Fields are separated by one space, except the two spaces around the disassembly. Lines
+// starting with '#' are comments; the first may be a header naming what was recorded:
+//
+//   # forklab-trace 1 source=forklab fields=bytes,disasm,regs,mem
+//
+// A field not listed (QEMU's log has no bytes or memory writes) is unknown, not empty, and
+// trace-diff does not compare it. The JSON-lines form carries the same fields, one object a
+// line: {"icount":1042,"cs":8,"eip":41394,"linear":41394,"bytes":"8945fc","disasm":"mov …",
+// "regs":{"eflags":582},"mem":[{"addr":1114104,"size":4,"value":1}]}; its header line is
+// {"forklab_trace":1,"source":"forklab","fields":["bytes","disasm","regs","mem"]}.
+
+export type TraceField = 'bytes' | 'disasm' | 'regs' | 'mem';
+export const ALL_FIELDS: readonly TraceField[] = ['bytes', 'disasm', 'regs', 'mem'];
+
+export interface MemWrite {
+  addr: number;
+  size: 1 | 2 | 4;
+  value: number;
+}
+
+export interface TraceRecord {
+  icount: number;
+  cs: number;
+  eip: number;
+  linear: number;
+  /** Lowercase hex, '' when not recorded. */
+  bytes: string;
+  /** '' when not recorded. */
+  disasm: string;
+  /** Registers the instruction changed, with their new values (unsigned). */
+  regs: Record<string, number>;
+  mem: MemWrite[];
+}
+
+export interface TraceHeader {
+  version: number;
+  source: string;
+  /** Which of the optional fields the trace records. */
+  fields: TraceField[];
+}
+
+export const DEFAULT_HEADER: TraceHeader = { version: 1, source: 'forklab', fields: [...ALL_FIELDS] };
+
+/** Canonical order of register names in a line; others follow alphabetically. */
+export const REGISTER_ORDER = [
+  'eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi', 'eflags',
+  'es', 'cs', 'ss', 'ds', 'fs', 'gs', 'ldtr', 'tr',
+  'gdtr.base', 'gdtr.limit', 'idtr.base', 'idtr.limit', 'cr0', 'cr2', 'cr3', 'cr4',
+];
+const ORDER_INDEX = new Map(REGISTER_ORDER.map((n, i) => [n, i]));
+const SELECTORS = new Set(['es', 'cs', 'ss', 'ds', 'fs', 'gs', 'ldtr', 'tr', 'gdtr.limit', 'idtr.limit']);
+
+export function compareRegisterNames(a: string, b: string): number {
+  const ia = ORDER_INDEX.get(a) ?? 1000;
+  const ib = ORDER_INDEX.get(b) ?? 1000;
+  return ia !== ib ? ia - ib : a < b ? -1 : a > b ? 1 : 0;
+}
+
+export class TraceFormatError extends Error {}
+
+function hex(v: number, digits: number): string {
+  return (v >>> 0).toString(16).padStart(digits, '0');
+}
+
+export function formatRegisterValue(name: string, v: number): string {
+  return hex(v, SELECTORS.has(name) ? 4 : 8);
+}
+
+export function formatMemWrite(w: MemWrite): string {
+  return `[${hex(w.addr, 8)}]=${hex(w.value, w.size * 2)}`;
+}
+
+/** The text trace line of a record. */
+export function formatTextLine(r: TraceRecord): string {
+  const dis = r.disasm ? r.disasm.replace(/\s+/g, ' ').trim() : '';
+  let line = `${r.icount} ${hex(r.cs, 4)}:${hex(r.eip, 8)} ${hex(r.linear, 8)} ${r.bytes || '-'}  ${dis || '-'}  ;`;
+  const names = Object.keys(r.regs).sort(compareRegisterNames);
+  for (const n of names) line += ` ${n}=${formatRegisterValue(n, r.regs[n])}`;
+  for (const w of r.mem) line += ` ${formatMemWrite(w)}`;
+  return line;
+}
+
+export function formatTextHeader(h: TraceHeader): string {
+  return `# forklab-trace ${h.version} source=${h.source} fields=${h.fields.join(',')}`;
+}
+
+const HEX = /^[0-9a-fA-F]+$/;
+
+function parseHex(s: string, what: string): number {
+  if (!HEX.test(s) || s.length > 8) throw new TraceFormatError(`bad ${what} '${s}'`);
+  return parseInt(s, 16);
+}
+
+/** Parses a text header comment, or returns null when the line is not one. */
+export function parseTextHeader(line: string): TraceHeader | null {
+  const m = /^# forklab-trace (\d+)((?: \S+=\S*)*)\s*$/.exec(line);
+  if (!m) return null;
+  const h: TraceHeader = { version: Number(m[1]), source: 'unknown', fields: [...ALL_FIELDS] };
+  for (const kv of m[2].trim().split(' ').filter(Boolean)) {
+    const [k, v] = kv.split('=');
+    if (k === 'source') h.source = v;
+    if (k === 'fields') h.fields = v.split(',').filter((f): f is TraceField => (ALL_FIELDS as string[]).includes(f));
+  }
+  return h;
+}
+
+/**
+ * Parses one text trace line. Returns null for blank lines and comments; throws
+ * TraceFormatError (naming the problem) for a malformed line.
+ */
+export function parseTextLine(line: string): TraceRecord | null {
+  if (line.length === 0 || line[0] === '#' || line.trim() === '') return null;
+  const semi = line.indexOf(';');
+  const head = semi < 0 ? line : line.slice(0, semi);
+  // head: icount cs:eip linear bytes  disasm
+  const s1 = head.indexOf(' ');
+  const s2 = head.indexOf(' ', s1 + 1);
+  const s3 = head.indexOf(' ', s2 + 1);
+  if (s1 < 0 || s2 < 0) throw new TraceFormatError('too few fields');
+  const icountText = head.slice(0, s1);
+  if (!/^\d+$/.test(icountText)) throw new TraceFormatError(`bad icount '${icountText}'`);
+  const csEip = head.slice(s1 + 1, s2);
+  const colon = csEip.indexOf(':');
+  if (colon < 0) throw new TraceFormatError(`bad cs:eip '${csEip}'`);
+  const linearText = s3 < 0 ? head.slice(s2 + 1) : head.slice(s2 + 1, s3);
+  let bytes = '';
+  let disasm = '';
+  if (s3 >= 0) {
+    const rest = head.slice(s3 + 1);
+    const sp = rest.indexOf(' ');
+    const b = sp < 0 ? rest : rest.slice(0, sp);
+    bytes = b === '-' ? '' : b.toLowerCase();
+    if (bytes && (!HEX.test(bytes) || bytes.length % 2)) throw new TraceFormatError(`bad bytes '${b}'`);
+    const d = sp < 0 ? '' : rest.slice(sp).trim();
+    disasm = d === '-' ? '' : d;
+  }
+  const rec: TraceRecord = {
+    icount: Number(icountText),
+    cs: parseHex(csEip.slice(0, colon), 'cs'),
+    eip: parseHex(csEip.slice(colon + 1), 'eip'),
+    linear: parseHex(linearText, 'linear address'),
+    bytes,
+    disasm,
+    regs: {},
+    mem: [],
+  };
+  if (semi >= 0) {
+    for (const tok of line.slice(semi + 1).split(' ')) {
+      if (tok === '') continue;
+      const eq = tok.indexOf('=');
+      if (eq < 0) throw new TraceFormatError(`bad change '${tok}'`);
+      const val = tok.slice(eq + 1);
+      if (tok[0] === '[') {
+        if (tok[eq - 1] !== ']') throw new TraceFormatError(`bad memory write '${tok}'`);
+        const size = val.length / 2;
+        if (size !== 1 && size !== 2 && size !== 4) throw new TraceFormatError(`bad memory write size '${tok}'`);
+        rec.mem.push({ addr: parseHex(tok.slice(1, eq - 1), 'address'), size, value: parseHex(val, 'value') });
+      } else {
+        const name = tok.slice(0, eq);
+        if (!/^[a-z][a-z0-9_.]*$/.test(name)) throw new TraceFormatError(`bad register name '${name}'`);
+        rec.regs[name] = parseHex(val, `${name} value`);
+      }
+    }
+  }
+  return rec;
+}
+
+/** The JSON-lines form of a record. */
+export function formatJsonLine(r: TraceRecord): string {
+  const regs: Record<string, number> = {};
+  for (const n of Object.keys(r.regs).sort(compareRegisterNames)) regs[n] = r.regs[n] >>> 0;
+  return JSON.stringify({
+    icount: r.icount,
+    cs: r.cs,
+    eip: r.eip >>> 0,
+    linear: r.linear >>> 0,
+    bytes: r.bytes,
+    disasm: r.disasm,
+    regs,
+    mem: r.mem.map((w) => ({ addr: w.addr >>> 0, size: w.size, value: w.value >>> 0 })),
+  });
+}
+
+export function formatJsonHeader(h: TraceHeader): string {
+  return JSON.stringify({ forklab_trace: h.version, source: h.source, fields: h.fields });
+}
+
+function num(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new TraceFormatError(`bad ${what}`);
+  return v;
+}
+
+/** Parses a JSON line: a record, a header (returned as such), or null for a blank line. */
+export function parseJsonLine(line: string): TraceRecord | TraceHeader | null {
+  if (line.trim() === '') return null;
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    throw new TraceFormatError('not JSON');
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TraceFormatError('not a JSON object');
+  if ('forklab_trace' in o) {
+    const fields = Array.isArray(o.fields) ? o.fields.filter((f): f is TraceField => (ALL_FIELDS as unknown[]).includes(f)) : [...ALL_FIELDS];
+    return { version: num(o.forklab_trace, 'version'), source: String(o.source ?? 'unknown'), fields };
+  }
+  const regs: Record<string, number> = {};
+  if (o.regs !== undefined) {
+    if (typeof o.regs !== 'object' || o.regs === null) throw new TraceFormatError('bad regs');
+    for (const [k, v] of Object.entries(o.regs)) regs[k] = num(v, `${k} value`);
+  }
+  const mem: MemWrite[] = [];
+  if (o.mem !== undefined) {
+    if (!Array.isArray(o.mem)) throw new TraceFormatError('bad mem');
+    for (const w of o.mem as Record<string, unknown>[]) {
+      const size = num(w?.size, 'write size');
+      if (size !== 1 && size !== 2 && size !== 4) throw new TraceFormatError('bad write size');
+      mem.push({ addr: num(w.addr, 'write address'), size, value: num(w.value, 'write value') });
+    }
+  }
+  const bytes = typeof o.bytes === 'string' ? o.bytes.toLowerCase() : '';
+  if (bytes && (!HEX.test(bytes) || bytes.length % 2)) throw new TraceFormatError('bad bytes');
+  return {
+    icount: num(o.icount, 'icount'),
+    cs: num(o.cs, 'cs'),
+    eip: num(o.eip, 'eip'),
+    linear: num(o.linear, 'linear'),
+    bytes,
+    disasm: typeof o.disasm === 'string' ? o.disasm : '',
+    regs,
+    mem,
+  };
+}
+
+export function isHeader(x: TraceRecord | TraceHeader): x is TraceHeader {
+  return 'fields' in x;
+}
+
+/** Decides the form of a trace from its first non-blank line. */
+export function detectFormat(firstLine: string): 'jsonl' | 'text' {
+  return firstLine.trimStart().startsWith('{') ? 'jsonl' : 'text';
+}

@@ -1,0 +1,210 @@
+// forklab trace-diff: the first instruction where two traces part.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import {
+  formatJsonHeader, formatJsonLine, formatTextHeader, formatTextLine, type TraceRecord,
+} from '../emulator/debug/trace-format';
+import { UsageError } from '../tools/cli-util';
+import { diffTraces, formatReport, traceDiffCommand, type DiffOptions } from '../tools/trace-diff';
+
+const dir = mkdtempSync(join(tmpdir(), 'forklab-tracediff-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileNo = 0;
+function write(records: TraceRecord[], form: 'text' | 'jsonl' = 'text', fields?: string): string {
+  const path = join(dir, `t${fileNo++}.${form === 'text' ? 'trace' : 'jsonl'}`);
+  const lines: string[] = [];
+  if (fields) {
+    const h = { version: 1, source: 'test', fields: fields.split(',') as never };
+    lines.push(form === 'text' ? formatTextHeader(h) : formatJsonHeader(h));
+  }
+  for (const r of records) lines.push(form === 'text' ? formatTextLine(r) : formatJsonLine(r));
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
+}
+
+/** A little program: eax counts up, each step stores it. */
+function program(n: number, tweak?: (r: TraceRecord, i: number) => void): TraceRecord[] {
+  const out: TraceRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const r: TraceRecord = {
+      icount: i,
+      cs: 8,
+      eip: 0x1000 + i * 3,
+      linear: 0x1000 + i * 3,
+      bytes: '40a3',
+      disasm: 'inc eax',
+      regs: { eax: i + 1, eflags: i % 2 ? 0x202 : 0x206 },
+      mem: [{ addr: 0x2000, size: 4, value: i + 1 }],
+    };
+    tweak?.(r, i);
+    out.push(r);
+  }
+  return out;
+}
+
+const defaults: DiffOptions = {
+  ignoreRegs: new Set(), ignoreFields: new Set(), eflagsMask: 0xffffffff, skipA: 0, skipB: 0,
+  startLinear: null, limit: 0, context: 5,
+};
+
+async function run(args: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    out += String(s);
+    return true;
+  });
+  try {
+    return { code: await traceDiffCommand(args), out };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('trace-diff', () => {
+  it('exits 0 on identical traces, text against JSON lines, with a summary', async () => {
+    const a = write(program(50));
+    const b = write(program(50), 'jsonl');
+    const { code, out } = await run([a, b]);
+    expect(code).toBe(0);
+    expect(out).toBe('traces agree: 50 instructions compared\n');
+  });
+
+  it('reports the first differing register with five lines of context from each', async () => {
+    const a = write(program(50));
+    const b = write(program(50, (r, i) => {
+      if (i === 20) r.regs.eax = 99;
+    }));
+    const { code, out } = await run([a, b]);
+    expect(code).toBe(1);
+    const lines = out.split('\n');
+    expect(lines[0]).toBe('traces part at the instruction after 20 agreeing (A line 21, B line 21, icount 20)');
+    expect(lines[1]).toBe(`A (${a}):`);
+    expect(lines.slice(2, 7).map((l) => l.split(' ').filter(Boolean)[0])).toEqual(['15', '16', '17', '18', '19']);
+    expect(lines[7]).toMatch(/^  > 20 0008:0000103c 0000103c 40a3  inc eax  ; eax=00000015 /);
+    expect(lines[8]).toBe(`B (${b}):`);
+    expect(lines[14]).toMatch(/^  > 20 .* eax=00000063 /);
+    expect(lines).toContain('differences:');
+    expect(out).toMatch(/\n  eax  A 00000015  B 00000063\n/);
+    expect(out).toContain('20 instructions agree before the divergence');
+  });
+
+  it('compares a changed register against the other trace\'s running value', () => {
+    const a = write(program(10));
+    // B forgets that instruction 4 changed eflags: its eflags stays at the old value.
+    const b = write(program(10, (r, i) => {
+      if (i === 4) delete r.regs.eflags;
+    }));
+    const r = diffTraces(a, b, defaults);
+    expect(r.diverged).toBe(true);
+    expect(r.agree).toBe(4);
+    expect(r.differences).toEqual([{ what: 'eflags', a: '00000206', b: '00000202 (unchanged)' }]);
+  });
+
+  it('reports memory writes, cs:eip, bytes and icount differences', () => {
+    const base = write(program(10));
+    const mem = write(program(10, (r, i) => {
+      if (i === 3) r.mem = [{ addr: 0x2000, size: 2, value: 4 }];
+    }));
+    expect(diffTraces(base, mem, defaults).differences).toEqual([
+      { what: 'memory writes', a: '[00002000]=00000004', b: '[00002000]=0004' },
+    ]);
+    const pc = write(program(10, (r, i) => {
+      if (i === 6) r.eip = r.linear = 0x5000;
+    }));
+    const d = diffTraces(base, pc, defaults);
+    expect(d.agree).toBe(6);
+    expect(d.differences.map((x) => x.what)).toEqual(['cs:eip', 'linear']);
+    expect(d.differences[0]).toEqual({ what: 'cs:eip', a: '0008:00001012', b: '0008:00005000' });
+    const bytes = write(program(10, (r, i) => {
+      if (i === 2) r.bytes = '90';
+    }));
+    expect(diffTraces(base, bytes, defaults).differences).toEqual([{ what: 'bytes', a: '40a3', b: '90' }]);
+    const icount = write(program(10, (r, i) => {
+      if (i >= 5) r.icount += 1;
+    }));
+    expect(diffTraces(base, icount, defaults).differences[0].what).toMatch(/^icount/);
+  });
+
+  it('says which trace ends first', async () => {
+    const a = write(program(10));
+    const b = write(program(7));
+    const r = diffTraces(a, b, defaults);
+    expect(r.diverged).toBe(true);
+    expect(r.agree).toBe(7);
+    expect(r.b).toBeNull();
+    const rep = formatReport(r, 'A', 'B');
+    expect(rep).toContain('  > (end of trace)');
+    expect(rep).toContain('end of trace  A continues  B ended');
+    expect((await run([a, b])).code).toBe(1);
+  });
+
+  it('ignores registers, fields and flag bits on request', async () => {
+    const a = write(program(10));
+    const b = write(program(10, (r, i) => {
+      if (i === 5) r.regs.eflags = 0x203; // CF differs
+      if (i === 6) r.mem = [];
+    }));
+    expect((await run([a, b])).code).toBe(1);
+    expect((await run([a, b, '--ignore', 'eflags', '--ignore-fields', 'mem'])).code).toBe(0);
+    expect((await run([a, b, '--eflags-mask', '0xfffffffe', '--ignore-fields=mem'])).code).toBe(0);
+    const r = diffTraces(a, b, { ...defaults, eflagsMask: 0xfffffffe });
+    expect(r.agree).toBe(6);
+    expect(r.differences[0].what).toBe('memory writes');
+  });
+
+  it('does not compare fields a trace does not record (header fields=)', () => {
+    const a = write(program(10));
+    const b = write(program(10, (r) => {
+      r.mem = [];
+      r.bytes = '';
+    }), 'text', 'regs');
+    const r = diffTraces(a, b, defaults);
+    expect(r.diverged).toBe(false);
+    expect(r.agree).toBe(10);
+  });
+
+  it('aligns traces with --skip and --start, comparing icounts relative to the start', async () => {
+    const long = program(30);
+    const a = write(long);
+    const b = write(long.slice(12).map((r) => ({ ...r, icount: r.icount + 1000 })));
+    expect((await run([a, b])).code).toBe(1);
+    expect((await run([a, b, '--skip-a', '12'])).out).toBe('traces agree: 18 instructions compared\n');
+    expect((await run([a, b, '--start', '0x1024'])).code).toBe(0);
+    expect((await run([a, a, '--limit', '3'])).out).toBe('traces agree: 3 instructions compared\n');
+  });
+
+  it('gives one-line errors', async () => {
+    const a = write(program(3));
+    await expect(run([a])).rejects.toThrow(UsageError);
+    await expect(run([a, join(dir, 'missing')])).rejects.toThrow(/cannot read '.*missing': no such file/);
+    await expect(run([a, a, '--ignore-fields', 'nope'])).rejects.toThrow(/unknown field 'nope'/);
+    const bad = join(dir, 'bad.trace');
+    writeFileSync(bad, formatTextLine(program(1)[0]) + '\n1 0008:zz 0 -  -  ;\n');
+    await expect(run([a, bad])).rejects.toThrow(/bad\.trace:2: bad eip 'zz'/);
+  });
+
+  it('streams a large trace quickly', () => {
+    const n = 200_000;
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) {
+      lines.push(formatTextLine({
+        icount: i, cs: 8, eip: 0x1000 + (i & 0xfff), linear: 0x1000 + (i & 0xfff), bytes: '89c3', disasm: 'mov ebx, eax',
+        regs: { ebx: i, eflags: 0x202 + (i & 1) * 4 }, mem: i % 3 ? [] : [{ addr: 0x8000 + i, size: 4, value: i }],
+      }));
+    }
+    const a = join(dir, 'big-a.trace');
+    const b = join(dir, 'big-b.trace');
+    writeFileSync(a, lines.join('\n') + '\n');
+    lines[n - 2] = lines[n - 2].replace(/ebx=[0-9a-f]+/, 'ebx=deadbeef');
+    writeFileSync(b, lines.join('\n') + '\n');
+    const t0 = Date.now();
+    const r = diffTraces(a, b, defaults);
+    const ms = Date.now() - t0;
+    expect(r.agree).toBe(n - 2);
+    expect(r.differences[0]).toEqual({ what: 'ebx', a: (n - 2).toString(16).padStart(8, '0'), b: 'deadbeef' });
+    expect(ms).toBeLessThan(20_000);
+  });
+});

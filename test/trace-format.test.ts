@@ -1,0 +1,93 @@
+// The trace line (DESIGN, "The trace line"): text and JSON-lines forms, both ways.
+import { describe, expect, it } from 'vitest';
+import {
+  detectFormat, formatJsonHeader, formatJsonLine, formatTextHeader, formatTextLine, isHeader,
+  parseJsonLine, parseTextHeader, parseTextLine, TraceFormatError, type TraceRecord,
+} from '../emulator/debug/trace-format';
+
+const rec: TraceRecord = {
+  icount: 1042,
+  cs: 0x08,
+  eip: 0xa1b2,
+  linear: 0xa1b2,
+  bytes: '8945fc',
+  disasm: 'mov  [ebp-0x4],   eax',
+  regs: { eflags: 0x246, eax: 0xffffffff, ds: 0x10 },
+  mem: [
+    { addr: 0x10fff8, size: 4, value: 1 },
+    { addr: 0xb8000, size: 1, value: 0x41 },
+    { addr: 0xfffffffe, size: 2, value: 0xbeef },
+  ],
+};
+
+describe('trace text line', () => {
+  it('formats the DESIGN line: fields, widths, canonical register order', () => {
+    expect(formatTextLine(rec)).toBe(
+      '1042 0008:0000a1b2 0000a1b2 8945fc  mov [ebp-0x4], eax  ; eax=ffffffff eflags=00000246 ds=0010 [0010fff8]=00000001 [000b8000]=41 [fffffffe]=beef',
+    );
+  });
+
+  it('parses what it formats', () => {
+    const back = parseTextLine(formatTextLine(rec))!;
+    expect(back).toEqual({ ...rec, disasm: 'mov [ebp-0x4], eax' });
+  });
+
+  it('writes - for unrecorded bytes and disassembly, and an empty change list', () => {
+    const r: TraceRecord = { icount: 0, cs: 0xf000, eip: 0xfff0, linear: 0xfffffff0, bytes: '', disasm: '', regs: {}, mem: [] };
+    const line = formatTextLine(r);
+    expect(line).toBe('0 f000:0000fff0 fffffff0 -  -  ;');
+    expect(parseTextLine(line)).toEqual(r);
+  });
+
+  it('skips comments and blank lines, reads the header', () => {
+    expect(parseTextLine('# interrupt 0x20')).toBeNull();
+    expect(parseTextLine('')).toBeNull();
+    const h = { version: 1, source: 'qemu', fields: ['regs' as const] };
+    expect(formatTextHeader(h)).toBe('# forklab-trace 1 source=qemu fields=regs');
+    expect(parseTextHeader(formatTextHeader(h))).toEqual(h);
+    expect(parseTextHeader('# something else')).toBeNull();
+  });
+
+  it('names the problem in a malformed line', () => {
+    const bad: [string, RegExp][] = [
+      ['x 0008:00001000 00001000 90  nop  ;', /icount/],
+      ['1 000800001000 00001000 90  nop  ;', /cs:eip/],
+      ['1 0008:0000100g 00001000 90  nop  ;', /eip/],
+      ['1 0008:00001000 00001000 9  nop  ;', /bytes/],
+      ['1 0008:00001000 00001000 90  nop  ; eax', /change/],
+      ['1 0008:00001000 00001000 90  nop  ; [00001000]=123', /size/],
+      ['1 0008:00001000 00001000 90  nop  ; EAX=1', /register name/],
+      ['1', /too few/],
+    ];
+    for (const [line, msg] of bad) {
+      expect(() => parseTextLine(line), line).toThrow(TraceFormatError);
+      expect(() => parseTextLine(line), line).toThrow(msg);
+    }
+  });
+});
+
+describe('trace JSON lines', () => {
+  it('round-trips a record with the same fields', () => {
+    const line = formatJsonLine(rec);
+    const o = JSON.parse(line);
+    expect(Object.keys(o)).toEqual(['icount', 'cs', 'eip', 'linear', 'bytes', 'disasm', 'regs', 'mem']);
+    expect(Object.keys(o.regs)).toEqual(['eax', 'eflags', 'ds']);
+    expect(parseJsonLine(line)).toEqual(rec);
+  });
+
+  it('reads the header and rejects malformed lines', () => {
+    const h = parseJsonLine(formatJsonHeader({ version: 1, source: 'qemu', fields: ['regs'] }))!;
+    expect(isHeader(h)).toBe(true);
+    expect(h).toEqual({ version: 1, source: 'qemu', fields: ['regs'] });
+    expect(() => parseJsonLine('{"icount":1')).toThrow('not JSON');
+    expect(() => parseJsonLine('[1]')).toThrow('not a JSON object');
+    expect(() => parseJsonLine('{"icount":-1,"cs":0,"eip":0,"linear":0}')).toThrow('icount');
+    expect(() => parseJsonLine('{"icount":1,"cs":0,"eip":0,"linear":0,"mem":[{"addr":1,"size":3,"value":0}]}')).toThrow('size');
+  });
+
+  it('detects the form from the first line', () => {
+    expect(detectFormat(formatJsonLine(rec))).toBe('jsonl');
+    expect(detectFormat(formatTextLine(rec))).toBe('text');
+    expect(detectFormat('# forklab-trace 1')).toBe('text');
+  });
+});

@@ -1,0 +1,165 @@
+// forklab qemu-log: QEMU's `-d exec,cpu,nochain` log (one instruction per block) into our
+// trace format. A checked-in log (test/fixtures/trace/qemu-bios.log, QEMU 7.2 running
+// qemu-bios.asm as its BIOS) is converted and checked against hand-derived facts and the
+// golden qemu-bios.trace; then, when nasm and QEMU are installed, a fresh log is taken and
+// must convert to the same trace.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { parseJsonLine, parseTextLine, type TraceRecord } from '../emulator/debug/trace-format';
+import { convertQemuLog, qemuLogCommand } from '../tools/qemu-log';
+import { diffTraces, LineReader, traceDiffCommand } from '../tools/trace-diff';
+import { oracle } from './oracle';
+
+const FIX = join(__dirname, 'fixtures', 'trace');
+const dir = mkdtempSync(join(tmpdir(), 'forklab-qemulog-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function convert(path: string, mergeRepeats = false): TraceRecord[] {
+  const out: TraceRecord[] = [];
+  const r = new LineReader(path);
+  try {
+    convertQemuLog(() => r.next(), (rec) => out.push(rec), { icountBase: 0, mergeRepeats });
+  } finally {
+    r.close();
+  }
+  return out;
+}
+
+async function quiet<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  try {
+    return { value: await f(), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+const at = (t: TraceRecord[], linear: number) => t.find((r) => r.linear === linear)!;
+
+describe('qemu-log on the checked-in log', () => {
+  const t = convert(join(FIX, 'qemu-bios.log'));
+
+  it('takes cs:eip and the linear address from each dump, icount from order', () => {
+    expect(t.length).toBe(33);
+    expect(t.map((r) => r.icount)).toEqual([...Array(33).keys()]);
+    // The reset vector: CS base ffff0000 + fff0.
+    expect(t[0]).toMatchObject({ cs: 0xf000, eip: 0xfff0, linear: 0xfffffff0 });
+    expect(t[1]).toMatchObject({ cs: 0xf000, eip: 0, linear: 0xf0000 });
+  });
+
+  it('computes the registers each instruction changed (checked against qemu-bios.asm)', () => {
+    expect(at(t, 0xf0000).regs).toEqual({}); // cli: IF was already clear
+    expect(at(t, 0xf0001).regs).toEqual({ eflags: 0x46 }); // xor ax, ax: ZF PF
+    expect(at(t, 0xf0005).regs).toEqual({ ebx: 0x1234 }); // mov bx, 0x1234
+    expect(at(t, 0xf000c).regs).toEqual({ ebx: 0x1235, eflags: 0x06 }); // inc bx
+    expect(at(t, 0xf000d).regs).toEqual({ eax: 0x1235 }); // add ax, bx
+    // The dec/jnz loop runs 3 times.
+    expect(t.filter((r) => r.linear === 0xf0012).map((r) => r.regs.ecx)).toEqual([2, 1, 0]);
+    // rep stosb with cx = 2: QEMU logs one block per iteration.
+    const rep = t.filter((r) => r.linear === 0xf001e);
+    expect(rep.map((r) => r.regs)).toEqual([{ ecx: 1, edi: 0x701 }, { ecx: 0, edi: 0x702 }]);
+    // lgdt, mov cr0, the far jump into 32-bit code, mov ds.
+    expect(at(t, 0xf0020).regs).toEqual({ 'gdtr.base': 0xf0058, 'gdtr.limit': 23 });
+    expect(at(t, 0xf002c).regs).toEqual({ cr0: 0x60000011 });
+    expect(at(t, 0xf002f).regs).toEqual({ cs: 8 });
+    expect(at(t, 0xf0037)).toMatchObject({ cs: 8, eip: 0xf0037 });
+    expect(at(t, 0xf003b).regs).toEqual({ ds: 0x10 });
+    // The last instruction (out 0xf4) has no following dump: no changes known.
+    expect(t[32]).toMatchObject({ linear: 0xf004f, regs: {} });
+    // No bytes, disassembly or memory writes in QEMU's log.
+    expect(t.every((r) => r.bytes === '' && r.disasm === '' && r.mem.length === 0)).toBe(true);
+  });
+
+  it('--merge-repeats folds the REP iterations into one instruction', () => {
+    const m = convert(join(FIX, 'qemu-bios.log'), true);
+    expect(m.length).toBe(32);
+    expect(m.filter((r) => r.linear === 0xf001e).map((r) => r.regs)).toEqual([{ ecx: 0, edi: 0x702 }]);
+    expect(m.map((r) => r.icount)).toEqual([...Array(32).keys()]);
+    // The dec/jnz loop alternates addresses, so it is not folded.
+    expect(m.filter((r) => r.linear === 0xf0012).length).toBe(3);
+  });
+
+  it('forklab qemu-log writes the golden trace (text) and JSON lines', async () => {
+    const out = join(dir, 'bios.trace');
+    const r = await quiet(() => qemuLogCommand([join(FIX, 'qemu-bios.log'), '-o', out]));
+    expect(r.value).toBe(0);
+    expect(r.err).toBe(`qemu-log: 33 instructions written to ${out}\n`);
+    const text = readFileSync(out, 'utf8');
+    expect(text).toBe(readFileSync(join(FIX, 'qemu-bios.trace'), 'utf8'));
+    expect(text.split('\n')[0]).toBe('# forklab-trace 1 source=qemu fields=regs');
+    const recs = text.split('\n').map(parseTextLine).filter((x): x is TraceRecord => x !== null);
+    expect(recs).toEqual(t);
+    const jl = join(dir, 'bios.jsonl');
+    expect((await quiet(() => qemuLogCommand([join(FIX, 'qemu-bios.log'), '-o', jl]))).value).toBe(0);
+    const lines = readFileSync(jl, 'utf8').trim().split('\n');
+    expect(JSON.parse(lines[0])).toEqual({ forklab_trace: 1, source: 'qemu', fields: ['regs'] });
+    expect(lines.slice(1).map((l) => parseJsonLine(l))).toEqual(t);
+    // trace-diff reads both forms as the same trace.
+    expect((await quiet(() => traceDiffCommand([out, jl]))).value).toBe(0);
+  });
+
+  it('skips interrupt reports and their second dump, and a truncated last block', () => {
+    const log = readFileSync(join(FIX, 'qemu-bios.log'), 'utf8').split('\n');
+    // After the block at f0005 (mov bx), insert what -d int prints, with a bogus dump.
+    const i = log.findIndex((l) => l.includes('/000f0005/'));
+    const j = log.findIndex((l, k) => k > i && l.startsWith('Trace'));
+    const noise = [
+      'Servicing hardware INT=0x08',
+      '     0: v=08 e=0000 i=0 cpl=0 IP=f000:00000005 pc=000f0005 SP=0000:00000000 env->regs[R_EAX]=00000000',
+      'EAX=deadbeef EBX=deadbeef ECX=00000000 EDX=00000663',
+      'ESI=00000000 EDI=00000000 EBP=00000000 ESP=00000000',
+      'Stopped execution of TB chain before 0x7f4478075d40 [06fed3a7] ',
+    ];
+    const edited = [...log.slice(0, j), ...noise, ...log.slice(j), 'Trace 0: 0x7f96 [000f0000/000f0051/00000040/ff000201] ', 'EAX=00000000 EBX='];
+    const path = join(dir, 'noisy.log');
+    writeFileSync(path, edited.join('\n'));
+    expect(convert(path)).toEqual(t);
+  });
+
+  it('gives one-line errors', async () => {
+    await expect(qemuLogCommand([join(dir, 'nope.log')])).rejects.toThrow(/qemu-log: cannot read '.*nope\.log': no such file/);
+    await expect(qemuLogCommand([])).rejects.toThrow(/expected one log file/);
+    await expect(qemuLogCommand([join(FIX, 'qemu-bios.log'), '--format', 'xml'])).rejects.toThrow(/--format must be text or jsonl/);
+    const empty = join(dir, 'empty.log');
+    writeFileSync(empty, 'nothing here\n');
+    const r = await quiet(() => qemuLogCommand([empty, '-o', join(dir, 'e.trace')]));
+    expect(r.value).toBe(1);
+    expect(r.err).toMatch(/no instructions found/);
+  });
+});
+
+/** QEMU 8.1+ spells one instruction per block `-accel tcg,one-insn-per-tb=on`; older ones `-singlestep`. */
+function qemuOneInsnArgs(): string[] {
+  const help = spawnSync('qemu-system-i386', ['-accel', 'tcg,help'], { encoding: 'utf8' });
+  return /one-insn-per-tb/.test(help.stdout + help.stderr) ? ['-accel', 'tcg,one-insn-per-tb=on'] : ['-accel', 'tcg', '-singlestep'];
+}
+
+describe.runIf(oracle('nasm', 'qemu-system-i386'))('qemu-log on a log QEMU writes now', () => {
+  it('converts a fresh log of qemu-bios.asm to the golden trace', async () => {
+    const bin = join(dir, 'bios.bin');
+    const log = join(dir, 'fresh.log');
+    execFileSync('nasm', ['-f', 'bin', join(FIX, 'qemu-bios.asm'), '-o', bin]);
+    const q = spawnSync('qemu-system-i386', [
+      '-display', 'none', '-nodefaults', '-no-reboot', '-monitor', 'none', '-serial', 'none',
+      '-bios', bin, ...qemuOneInsnArgs(), '-d', 'exec,cpu,nochain', '-D', log,
+      '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
+    ], { encoding: 'utf8', timeout: 30_000 });
+    // isa-debug-exit: status (0 << 1) | 1.
+    expect(q.status, q.stderr).toBe(1);
+    const out = join(dir, 'fresh.trace');
+    expect((await quiet(() => qemuLogCommand([log, '-o', out]))).value).toBe(0);
+    const r = diffTraces(out, join(FIX, 'qemu-bios.trace'), {
+      ignoreRegs: new Set(), ignoreFields: new Set(), eflagsMask: 0xffffffff, skipA: 0, skipB: 0,
+      startLinear: null, limit: 0, context: 5,
+    });
+    expect(r.differences).toEqual([]);
+    expect(r.agree).toBe(33);
+  });
+});

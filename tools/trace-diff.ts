@@ -1,0 +1,364 @@
+// `forklab trace-diff A B`: the first instruction where two traces part.
+//
+// Reads two traces (text or JSON lines, detected from the first line; see
+// emulator/debug/trace-format.ts) in lockstep, streaming, and compares per instruction:
+//   icount      relative to each trace's first compared instruction
+//   cs:eip and the linear address
+//   bytes       when both traces record them
+//   registers   the value after the instruction of every register either trace says the
+//               instruction changed (a trace that does not list a register left it as it
+//               was: the diff keeps each trace's running register values to know it)
+//   memory      the writes, in order, when both traces record them
+// Exit status 0 when the traces agree to the end, 1 at a divergence (or when one trace ends
+// first), 2 on a usage or format error.
+
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import {
+  ALL_FIELDS, detectFormat, formatMemWrite, formatRegisterValue, formatTextLine, isHeader,
+  parseJsonLine, parseTextHeader, parseTextLine, TraceFormatError,
+  type TraceField, type TraceHeader, type TraceRecord,
+} from '../emulator/debug/trace-format';
+import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
+
+/** Reads a file line by line in large chunks, synchronously (fast on millions of lines). */
+export class LineReader {
+  private fd: number;
+  private readonly buf = Buffer.allocUnsafe(1 << 20);
+  private readonly decoder = new StringDecoder('utf8');
+  private lines: string[] = [];
+  private pos = 0;
+  private rest = '';
+  private eof = false;
+  lineNumber = 0;
+
+  constructor(readonly path: string) {
+    try {
+      if (statSync(path).isDirectory()) throw new UsageError(`'${path}' is a directory`);
+      this.fd = openSync(path, 'r');
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`cannot read '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  }
+
+  /** The next line without its newline, or null at the end. */
+  next(): string | null {
+    while (this.pos >= this.lines.length) {
+      if (this.eof) return null;
+      const n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+      let text: string;
+      if (n === 0) {
+        this.eof = true;
+        text = this.rest + this.decoder.end();
+        this.rest = '';
+        this.lines = text === '' ? [] : [text];
+      } else {
+        text = this.rest + this.decoder.write(this.buf.subarray(0, n));
+        const parts = text.split('\n');
+        this.rest = parts.pop()!;
+        this.lines = parts;
+      }
+      this.pos = 0;
+    }
+    this.lineNumber++;
+    const line = this.lines[this.pos++];
+    return line.endsWith('\r') ? line.slice(0, -1) : line;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** A trace file read record by record. */
+export class TraceReader {
+  private readonly lines: LineReader;
+  private format: 'text' | 'jsonl' | null = null;
+  private pending: string | null = null;
+  header: TraceHeader = { version: 1, source: 'unknown', fields: [...ALL_FIELDS] };
+  /** The text of the last record returned (as a text trace line), and its file line. */
+  lastLine = 0;
+
+  constructor(readonly path: string) {
+    this.lines = new LineReader(path);
+    // Find the format and the header from the first non-blank line.
+    for (;;) {
+      const l = this.lines.next();
+      if (l === null) return;
+      if (l.trim() === '') continue;
+      this.format = detectFormat(l);
+      if (this.format === 'text') {
+        const h = parseTextHeader(l);
+        if (h) this.header = h;
+        else this.pending = l;
+      } else {
+        const r = this.parse(l);
+        if (r && isHeader(r)) this.header = r;
+        else this.pending = l;
+      }
+      return;
+    }
+  }
+
+  private parse(line: string): TraceRecord | TraceHeader | null {
+    try {
+      return this.format === 'jsonl' ? parseJsonLine(line) : parseTextLine(line);
+    } catch (e) {
+      if (e instanceof TraceFormatError) throw new UsageError(`${this.path}:${this.lines.lineNumber}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  next(): TraceRecord | null {
+    for (;;) {
+      let l: string | null;
+      if (this.pending !== null) {
+        l = this.pending;
+        this.pending = null;
+      } else l = this.lines.next();
+      if (l === null) return null;
+      const r = this.parse(l);
+      if (r === null || isHeader(r)) continue;
+      this.lastLine = this.lines.lineNumber;
+      return r;
+    }
+  }
+
+  close(): void {
+    this.lines.close();
+  }
+}
+
+export interface DiffOptions {
+  /** Registers not compared. */
+  ignoreRegs: Set<string>;
+  /** Fields not compared: icount, linear, bytes, regs, mem. */
+  ignoreFields: Set<string>;
+  /** EFLAGS compared under this mask (e.g. to skip flags an instruction leaves undefined). */
+  eflagsMask: number;
+  /** Skip this many records at the start of A / B. */
+  skipA: number;
+  skipB: number;
+  /** Start each trace at its first record with this linear address (after the skips). */
+  startLinear: number | null;
+  /** Stop after comparing this many instructions (0 = all). */
+  limit: number;
+  context: number;
+}
+
+export interface Difference {
+  what: string;
+  a: string;
+  b: string;
+}
+
+export interface DiffResult {
+  /** How many instructions agree before the divergence (or in all). */
+  agree: number;
+  diverged: boolean;
+  /** When diverged: the records at the divergence (null when that trace ended). */
+  a: TraceRecord | null;
+  b: TraceRecord | null;
+  aLine: number;
+  bLine: number;
+  contextA: TraceRecord[];
+  contextB: TraceRecord[];
+  differences: Difference[];
+}
+
+type RegState = Map<string, number>;
+
+function regValue(r: TraceRecord, state: RegState, name: string): number | undefined {
+  const v = r.regs[name];
+  return v !== undefined ? v : state.get(name);
+}
+
+function applyRegs(r: TraceRecord, state: RegState): void {
+  for (const k in r.regs) state.set(k, r.regs[k]);
+}
+
+function fmtOpt(name: string, v: number | undefined): string {
+  return v === undefined ? '(unknown)' : formatRegisterValue(name, v);
+}
+
+/** Compares two records; returns the differences (empty when they agree). */
+export function compareRecords(
+  a: TraceRecord, b: TraceRecord, baseA: number, baseB: number, stateA: RegState, stateB: RegState,
+  fieldsA: Set<TraceField>, fieldsB: Set<TraceField>, o: DiffOptions,
+): Difference[] {
+  const d: Difference[] = [];
+  const hex = (v: number, n: number) => (v >>> 0).toString(16).padStart(n, '0');
+  if (!o.ignoreFields.has('icount') && a.icount - baseA !== b.icount - baseB) {
+    d.push({ what: 'icount (from the first compared)', a: String(a.icount - baseA), b: String(b.icount - baseB) });
+  }
+  if (a.cs !== b.cs || a.eip !== b.eip) {
+    d.push({ what: 'cs:eip', a: `${hex(a.cs, 4)}:${hex(a.eip, 8)}`, b: `${hex(b.cs, 4)}:${hex(b.eip, 8)}` });
+  }
+  if (!o.ignoreFields.has('linear') && a.linear !== b.linear) {
+    d.push({ what: 'linear', a: hex(a.linear, 8), b: hex(b.linear, 8) });
+  }
+  if (!o.ignoreFields.has('bytes') && fieldsA.has('bytes') && fieldsB.has('bytes') && a.bytes && b.bytes && a.bytes !== b.bytes) {
+    d.push({ what: 'bytes', a: a.bytes, b: b.bytes });
+  }
+  if (!o.ignoreFields.has('regs') && fieldsA.has('regs') && fieldsB.has('regs')) {
+    const names = new Set<string>();
+    for (const k in a.regs) names.add(k);
+    for (const k in b.regs) names.add(k);
+    for (const n of names) {
+      if (o.ignoreRegs.has(n)) continue;
+      const va = regValue(a, stateA, n);
+      const vb = regValue(b, stateB, n);
+      const same = va !== undefined && vb !== undefined && (n === 'eflags' ? ((va ^ vb) & o.eflagsMask) === 0 : va === vb);
+      if (same) continue;
+      const ca = n in a.regs ? '' : ' (unchanged)';
+      const cb = n in b.regs ? '' : ' (unchanged)';
+      d.push({ what: n, a: fmtOpt(n, va) + ca, b: fmtOpt(n, vb) + cb });
+    }
+  }
+  if (!o.ignoreFields.has('mem') && fieldsA.has('mem') && fieldsB.has('mem')) {
+    let same = a.mem.length === b.mem.length;
+    for (let i = 0; same && i < a.mem.length; i++) {
+      const x = a.mem[i];
+      const y = b.mem[i];
+      same = x.addr === y.addr && x.size === y.size && x.value === y.value;
+    }
+    if (!same) {
+      d.push({
+        what: 'memory writes',
+        a: a.mem.map(formatMemWrite).join(' ') || '(none)',
+        b: b.mem.map(formatMemWrite).join(' ') || '(none)',
+      });
+    }
+  }
+  return d;
+}
+
+function skipTo(r: TraceReader, skip: number, startLinear: number | null): TraceRecord | null {
+  let rec = r.next();
+  for (let i = 0; i < skip && rec; i++) rec = r.next();
+  if (startLinear !== null) while (rec && rec.linear !== startLinear) rec = r.next();
+  return rec;
+}
+
+/** Diffs two trace files. */
+export function diffTraces(pathA: string, pathB: string, o: DiffOptions): DiffResult {
+  const A = new TraceReader(pathA);
+  let B: TraceReader;
+  try {
+    B = new TraceReader(pathB);
+  } catch (e) {
+    A.close();
+    throw e;
+  }
+  try {
+    const fieldsA = new Set(A.header.fields);
+    const fieldsB = new Set(B.header.fields);
+    const ctxA: TraceRecord[] = [];
+    const ctxB: TraceRecord[] = [];
+    const stateA: RegState = new Map();
+    const stateB: RegState = new Map();
+    let a = skipTo(A, o.skipA, o.startLinear);
+    let b = skipTo(B, o.skipB, o.startLinear);
+    const baseA = a?.icount ?? 0;
+    const baseB = b?.icount ?? 0;
+    let agree = 0;
+    const result = (diverged: boolean, differences: Difference[]): DiffResult => ({
+      agree, diverged, a, b, aLine: A.lastLine, bLine: B.lastLine, contextA: ctxA, contextB: ctxB, differences,
+    });
+    for (;;) {
+      if (o.limit && agree >= o.limit) return result(false, []);
+      if (!a || !b) {
+        if (!a && !b) return result(false, []);
+        return result(true, [{ what: 'end of trace', a: a ? 'continues' : 'ended', b: b ? 'continues' : 'ended' }]);
+      }
+      const d = compareRecords(a, b, baseA, baseB, stateA, stateB, fieldsA, fieldsB, o);
+      if (d.length) return result(true, d);
+      applyRegs(a, stateA);
+      applyRegs(b, stateB);
+      agree++;
+      ctxA.push(a);
+      ctxB.push(b);
+      if (ctxA.length > o.context) {
+        ctxA.shift();
+        ctxB.shift();
+      }
+      a = A.next();
+      b = B.next();
+    }
+  } finally {
+    A.close();
+    B.close();
+  }
+}
+
+/** The human report of a diff. */
+export function formatReport(r: DiffResult, nameA: string, nameB: string): string {
+  const out: string[] = [];
+  if (!r.diverged) {
+    out.push(`traces agree: ${r.agree} instruction${r.agree === 1 ? '' : 's'} compared`);
+    return out.join('\n') + '\n';
+  }
+  const where = r.a ?? r.b!;
+  out.push(`traces part at the instruction after ${r.agree} agreeing (${r.a ? `A line ${r.aLine}` : 'A ended'}, ${r.b ? `B line ${r.bLine}` : 'B ended'}, icount ${where.icount})`);
+  const side = (label: string, name: string, ctx: TraceRecord[], rec: TraceRecord | null) => {
+    out.push(`${label} (${name}):`);
+    for (const c of ctx) out.push(`    ${formatTextLine(c)}`);
+    out.push(rec ? `  > ${formatTextLine(rec)}` : '  > (end of trace)');
+  };
+  side('A', nameA, r.contextA, r.a);
+  side('B', nameB, r.contextB, r.b);
+  out.push('differences:');
+  const w = Math.max(...r.differences.map((d) => d.what.length));
+  for (const d of r.differences) out.push(`  ${d.what.padEnd(w)}  A ${d.a}  B ${d.b}`);
+  out.push(`${r.agree} instruction${r.agree === 1 ? '' : 's'} agree before the divergence`);
+  return out.join('\n') + '\n';
+}
+
+const USAGE = 'usage: forklab trace-diff A B [--ignore REG,...] [--ignore-fields icount,linear,bytes,regs,mem] [--eflags-mask HEX] [--skip-a N] [--skip-b N] [--start LINEAR] [--limit N] [--context N]';
+
+export async function traceDiffCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('trace-diff', args, {
+    ignore: { type: 'string', multiple: true },
+    'ignore-fields': { type: 'string', multiple: true },
+    'eflags-mask': { type: 'string' },
+    'skip-a': { type: 'string' },
+    'skip-b': { type: 'string' },
+    start: { type: 'string' },
+    limit: { type: 'string' },
+    context: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError(`trace-diff: expected two trace files (${USAGE})`);
+  const list = (v: string[] | undefined) => new Set((v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean));
+  const ignoreFields = list(values['ignore-fields']);
+  for (const f of ignoreFields) {
+    if (!['icount', 'linear', 'bytes', 'regs', 'mem'].includes(f)) throw new UsageError(`trace-diff: --ignore-fields: unknown field '${f}'`);
+  }
+  const maskText = values['eflags-mask'];
+  const mask = maskText === undefined ? 0xffffffff : parseNumberOption('eflags-mask', maskText, 0);
+  const start = values.start;
+  const opts: DiffOptions = {
+    ignoreRegs: list(values.ignore),
+    ignoreFields,
+    eflagsMask: mask >>> 0,
+    skipA: parseNumberOption('skip-a', values['skip-a'], 0),
+    skipB: parseNumberOption('skip-b', values['skip-b'], 0),
+    startLinear: start === undefined ? null : parseNumberOption('start', start, 0),
+    limit: parseNumberOption('limit', values.limit, 0),
+    context: parseNumberOption('context', values.context, 5),
+  };
+  let result: DiffResult;
+  try {
+    result = diffTraces(positionals[0], positionals[1], opts);
+  } catch (e) {
+    if (e instanceof UsageError) throw new UsageError(`trace-diff: ${e.message}`);
+    throw e;
+  }
+  process.stdout.write(formatReport(result, positionals[0], positionals[1]));
+  return result.diverged ? 1 : 0;
+}
