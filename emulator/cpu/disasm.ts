@@ -331,6 +331,8 @@ export interface DisasmLine {
   address: number;
   bytes: Uint8Array;
   text: string;
+  /** The decoded form, or null for bytes printed as `db` or a lone prefix. */
+  form: Form | null;
 }
 
 export interface DisassembleOptions extends FormatOptions {
@@ -350,6 +352,12 @@ function nasmCannotSay(insn: Insn): boolean {
   if (f.operands.includes('sreg') && insn.reg > 5) return true;
   if (f.operands.includes('cr') && (insn.reg === 1 || insn.reg > 4)) return true;
   return false;
+}
+
+function dbText(bytes: Uint8Array, pos: number, len: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < len; i++) parts.push(hexByte(bytes[pos + i]));
+  return `db ${parts.join(',')}`;
 }
 
 const PREFIX_NAMES: Record<number, string> = {
@@ -394,6 +402,7 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): Disasm
     src.start = pos;
     let len = 0;
     let text = '';
+    let form: Form | null = null;
     if (!reasm) {
       // WAIT among the prefixes: decode without the 9B bytes, then fold them in.
       let p = pos;
@@ -408,12 +417,16 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): Disasm
         const rest = Math.min(n, p + 16);
         for (let i = p; i < rest; i++) filtered.push(bytes[i]);
         decode(new ArraySource(Uint8Array.from(filtered)), bits, insn);
-        if (insn.form && insn.length <= n - pos - waits && insn.form.mnemonic !== 'esc') {
+        if (insn.form && insn.length <= n - pos - waits) {
           len = insn.length + waits;
+          form = insn.form;
           const twin = WAIT_TWINS.get(insn.form);
-          text = formatInsn(insn, address + waits, opts);
-          if (twin) text = text.replace(insn.form.mnemonic, twin);
-          else text = 'wait ' + text;
+          if (insn.form.mnemonic === 'esc') text = dbText(bytes, pos, len);
+          else {
+            text = formatInsn(insn, address + waits, opts);
+            if (twin) text = text.replace(insn.form.mnemonic, twin);
+            else text = 'wait ' + text;
+          }
         }
       }
     }
@@ -421,12 +434,9 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): Disasm
       decode(src, bits, insn);
       if (insn.form && insn.length <= n - pos && insn.length <= 15) {
         len = insn.length;
+        form = insn.form;
         text = formatInsn(insn, address, opts);
-        if (insn.form.mnemonic === 'esc' || (reasm && nasmCannotSay(insn))) {
-          const parts: string[] = [];
-          for (let i = 0; i < len; i++) parts.push(hexByte(bytes[pos + i]));
-          text = `db ${parts.join(',')}`;
-        }
+        if (insn.form.mnemonic === 'esc' || (reasm && nasmCannotSay(insn))) text = dbText(bytes, pos, len);
       } else {
         len = 1;
         const b = bytes[pos];
@@ -436,7 +446,7 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): Disasm
           : !reasm && b === 0x9b ? 'wait' : `db ${hexByte(b)}`;
       }
     }
-    out.push({ address, bytes: bytes.subarray(pos, pos + len), text });
+    out.push({ address, bytes: bytes.subarray(pos, pos + len), text, form });
     pos += len;
   }
   return out;
