@@ -115,7 +115,7 @@ function memText(insn: Insn, size: string, reasm: boolean): string {
     const sib = insn.rm === 4;
     if (insn.base < 0 && insn.index < 0) {
       inner = hex(insn.disp);
-      addrKw = reasm && mode32 ? '' : 'dword ';
+      addrKw = mode32 && (reasm || sib) ? '' : 'dword ';
     } else {
       inner = insn.base >= 0 ? R32[insn.base] : '';
       if (insn.index >= 0) inner += (inner ? '+' : '') + R32[insn.index] + SCALE[insn.scale];
@@ -141,6 +141,7 @@ function moffsText(insn: Insn): string {
   return `[${seg}${kw}${hex(insn.imm)}]`;
 }
 
+const RM_FIRST = new Set<OperandKind>(['rm8', 'rm16', 'rm32', 'rmv']);
 const SHIFTS = new Set(['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sar', 'sal']);
 /** Forms whose name carries the operand size when a 66 prefix changes it. */
 const SIZED_NAME: Record<string, [string, string]> = {
@@ -207,7 +208,7 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
           if (k === 'rrw' && !reasm) t = regOf('rrv', insn.rm, mode32);
         }
         break;
-      case 'sreg': t = SREG[insn.reg]; aUsed = true; break;
+      case 'sreg': t = SREG[insn.reg]; break;
       case 'cr': t = `cr${insn.reg}`; break;
       case 'dr': t = `dr${insn.reg}`; break;
       case 'tr': t = `tr${insn.reg}`; break;
@@ -283,6 +284,7 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
     const sized = SIZED_NAME[m];
     if (sized) {
       name = insn.op32 ? sized[1] : sized[0];
+      if (name === 'retw' && ops.length) name = 'retnw';
       oUsed = true;
     }
   }
@@ -299,16 +301,31 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
     aUsed = true;
   }
   if (f.asize) aUsed = true;
+  // ndisasm reports an unused a16 in 32-bit code only for instructions without operands
+  if (mode32 && ops.length > 0) aUsed = true;
   if (m === 'nop' && insn.rep === 0xf3) name = 'pause';
+  else if (m === 'nop' && (insn.op32 !== mode32 || insn.ad32 !== mode32)) {
+    // 66 90 / 67 90: ndisasm reads them as the xchg they encode
+    name = insn.op32 ? 'xchg eax,eax' : 'xchg ax,ax';
+    oUsed = true;
+    aUsed = true;
+  }
 
   // prefixes the instruction did not use, in ndisasm's order: segment, rep, lock, o32, a32
   let pre = '';
   if (insn.segOverride >= 0 && !segUsed) pre += SEG_NAMES[insn.segOverride] + ' ';
   if (insn.rep && name !== 'pause') {
-    if (insn.rep === 0xf2) {
-      const bnd = !f.attrs.has('repcc') && !f.attrs.has('rep') && (m === 'ret' || m === 'call'
-        || (m === 'jmp' && ops[0] === 'relv') || (ops[0] === 'relv' && m.startsWith('j')));
-      pre += bnd ? 'bnd ' : 'repne ';
+    if (insn.lock && insn.hasMem && f.attrs.has('lock') && RM_FIRST.has(ops[0])) pre += insn.rep === 0xf2 ? 'xacquire ' : 'xrelease ';
+    else if (insn.rep === 0xf3 && ((m === 'xchg' && insn.hasMem) || (m === 'mov' && !insn.twoByte
+      && (((f.opcode[0] === 0x88 || f.opcode[0] === 0x89) && insn.hasMem) || f.opcode[0] === 0xc6 || f.opcode[0] === 0xc7)))) {
+      pre += 'xrelease ';
+    }
+    else if (insn.rep === 0xf2 && m === 'xchg' && insn.hasMem) pre += 'xacquire ';
+    else if (insn.rep === 0xf2) {
+      // MPX's BND prefix on near branches (ndisasm names it so)
+      const near = ops[0] === 'rel8' ? m !== 'jmp' && m.startsWith('j') && !f.asize
+        : ops[0] === 'relv' || ((m === 'call' || m === 'jmp') && ops[0] === 'rmv') || m === 'ret';
+      pre += near ? 'bnd ' : 'repne ';
     } else pre += f.attrs.has('repcc') ? 'repe ' : 'rep ';
   }
   if (insn.lock) pre += 'lock ';
@@ -425,7 +442,10 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): Disasm
           else {
             text = formatInsn(insn, address + waits, opts);
             if (twin) text = text.replace(insn.form.mnemonic, twin);
-            else text = 'wait ' + text;
+            else {
+              const sp = text.indexOf(' ');
+              text = sp === 2 && SEG_NAMES.includes(text.slice(0, 2)) ? `${text.slice(0, 3)}wait ${text.slice(3)}` : 'wait ' + text;
+            }
           }
         }
       }
