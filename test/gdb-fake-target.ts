@@ -1,6 +1,7 @@
 // A DebugTarget over a tiny scripted machine, for testing the GDB stub before the real CPU
 // exists. It interprets a handful of 32-bit x86 instructions (real encodings, so gdb can
 // disassemble them) over 1 MiB of flat memory with optional "not present" pages.
+import { DebugPoints } from '../emulator/debug/points';
 import type { BreakpointKind, DebugTarget, RegisterName, StopReason, WatchKind } from '../emulator/debug/target';
 
 const NAMES: RegisterName[] = [
@@ -14,8 +15,8 @@ export class FakeTarget implements DebugTarget {
   readonly regs = new Map<RegisterName, number>();
   /** Linear pages (addr >>> 12) whose translation is "not present". */
   readonly absentPages = new Set<number>();
-  readonly breakpoints = new Map<number, BreakpointKind>();
-  readonly watchpoints: { addr: number; len: number; type: WatchKind }[] = [];
+  /** Breakpoints and watchpoints, kept as a real CPU would keep them. */
+  readonly points = new DebugPoints();
   /** Instructions executed (steps and runs). */
   icount = 0;
   exited = false;
@@ -69,25 +70,23 @@ export class FakeTarget implements DebugTarget {
   }
 
   addBreakpoint(linear: number, type: BreakpointKind): void {
-    this.breakpoints.set(linear >>> 0, type);
+    this.points.addBreakpoint(linear, type);
   }
 
-  removeBreakpoint(linear: number): void {
-    this.breakpoints.delete(linear >>> 0);
+  removeBreakpoint(linear: number, type: BreakpointKind): void {
+    this.points.removeBreakpoint(linear, type);
   }
 
   addWatchpoint(addr: number, len: number, type: WatchKind): void {
-    this.watchpoints.push({ addr, len, type });
+    this.points.addWatchpoint(addr, len, type);
   }
 
   removeWatchpoint(addr: number, len: number, type: WatchKind): void {
-    const i = this.watchpoints.findIndex((w) => w.addr === addr && w.len === len && w.type === type);
-    if (i >= 0) this.watchpoints.splice(i, 1);
+    this.points.removeWatchpoint(addr, len, type);
   }
 
   clearAllBreakpoints(): void {
-    this.breakpoints.clear();
-    this.watchpoints.length = 0;
+    this.points.clearAll();
   }
 
   step(): StopReason {
@@ -97,8 +96,10 @@ export class FakeTarget implements DebugTarget {
   run(max: number): StopReason {
     for (let i = 0; i < max; i++) {
       const pc = this.get('eip');
-      const bp = this.breakpoints.get(pc);
-      if (bp) return { kind: 'breakpoint', address: pc, type: bp };
+      if (this.points.anyBreakpoint) {
+        const k = this.points.breakpointAt(pc);
+        if (k !== null) return this.points.breakpointStop(pc, k);
+      }
       const r = this.exec();
       if (r) return r;
     }
@@ -111,14 +112,8 @@ export class FakeTarget implements DebugTarget {
     return (this.mem[a] | (this.mem[a + 1] << 8) | (this.mem[a + 2] << 16) | (this.mem[a + 3] << 24)) >>> 0;
   }
 
-  private access(addr: number, len: number, write: boolean): StopReason | null {
-    for (const w of this.watchpoints) {
-      const hitKind = w.type === 'access' || (w.type === 'write') === write;
-      if (hitKind && addr < w.addr + w.len && w.addr < addr + len) {
-        return { kind: 'watchpoint', type: w.type, address: Math.max(addr, w.addr), watch: w.addr };
-      }
-    }
-    return null;
+  private access(addr: number, len: number, write: boolean): void {
+    if (this.points.anyWatchpoint) this.points.onAccess(addr, len, write);
   }
 
   private setZ(v: number): void {
@@ -156,12 +151,12 @@ export class FakeTarget implements DebugTarget {
       this.mem[a + 1] = v >>> 8;
       this.mem[a + 2] = v >>> 16;
       this.mem[a + 3] = v >>> 24;
-      stop = this.access(a, 4, true);
+      this.access(a, 4, true);
       next = pc + 5;
     } else if (op === 0xa1) {
       const a = this.rd32(pc + 1);
       this.regs.set('eax', this.rd32(a));
-      stop = this.access(a, 4, false);
+      this.access(a, 4, false);
       next = pc + 5;
     } else if (op === 0xeb) {
       next = pc + 2 + ((this.mem[pc + 1] << 24) >> 24);
@@ -182,6 +177,7 @@ export class FakeTarget implements DebugTarget {
       return { kind: 'triple-fault', message: `fake target: unknown opcode ${op.toString(16)} at ${pc.toString(16)}` };
     }
     this.regs.set('eip', next >>> 0);
+    if (this.points.hitPending) return this.points.takeHit();
     return stop;
   }
 }

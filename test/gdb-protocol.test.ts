@@ -294,11 +294,11 @@ describe('gdb remote stub: run control', () => {
     const { c, t } = await start();
     expect(await c.ask('Z0,1018,1')).toBe('OK');
     expect(await c.ask('Z2,2000,4')).toBe('OK');
-    expect(t.breakpoints.size).toBe(1);
+    expect(t.points.breakpointAt(0x1018)).toBe('sw');
     expect(await c.ask('D')).toBe('OK');
     await new Promise((r) => setTimeout(r, 50));
-    expect(t.breakpoints.size).toBe(0);
-    expect(t.watchpoints.length).toBe(0);
+    expect(t.points.anyBreakpoint).toBe(false);
+    expect(t.points.anyWatchpoint).toBe(false);
     expect(t.exited).toBe(true);
   });
 

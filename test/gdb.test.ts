@@ -1,7 +1,7 @@
 // The real gdb attaches to our stub (../shared/spec/gdb-remote.md, "A check that a CI can
 // run"), driving a FakeTarget (a tiny interpreter of a few x86 instructions). We assert on
 // gdb's own words.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,8 +90,8 @@ describe.runIf(oracle('gdb'))('a real gdb against the stub', () => {
     expect(t.mem[0x1005]).toBe(0x40);
     expect(t.mem[0x1013]).toBe(0xa1);
     // After detach the guest ran on to its exit, with no breakpoint left behind.
-    expect(t.breakpoints.size).toBe(0);
-    expect(t.watchpoints.length).toBe(0);
+    expect(t.points.anyBreakpoint).toBe(false);
+    expect(t.points.anyWatchpoint).toBe(false);
     expect(t.exited).toBe(true);
   });
 
@@ -106,6 +106,45 @@ describe.runIf(oracle('gdb'))('a real gdb against the stub', () => {
     const r2 = await runGdb(t2, ['continue']);
     expect(r2.out).toContain('[Inferior 1 (Remote target) exited with code 03]');
     expect(r2.code).toBe(0);
+  });
+
+  it('continues from a breakpoint (gdb steps over it) and interrupts a running guest (Ctrl-C)', async () => {
+    const t = makeFake();
+    t.load(0x101e, [0xeb, 0xfe]); // jmp $ instead of the exit: the guest runs until interrupted
+    const stub = new GdbStub(t, { sliceInstructions: 1000 });
+    const port = await stub.listen(0);
+    const file = join(dir, 'int.gdb');
+    writeFileSync(file, [
+      'set pagination off', 'set confirm off', 'set osabi none', 'set architecture i386',
+      `target remote 127.0.0.1:${port}`,
+      'break *0x1010', 'continue', 'p $ecx', 'continue', 'p $ecx', 'delete', 'continue', 'p/x $eip', 'detach', '',
+    ].join('\n'));
+    // gdb turns SIGINT into the raw 0x03 byte; `timeout` passes the signal on to gdb.
+    const g = spawn('timeout', ['60', 'gdb', '-nx', '-batch', '-x', file]);
+    let out = '';
+    let sent = false;
+    let icountAtInterrupt = 0;
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (!sent && out.includes('$2 =')) {
+        sent = true;
+        setTimeout(() => {
+          icountAtInterrupt = t.icount;
+          g.kill('SIGINT');
+        }, 300);
+      }
+    };
+    g.stdout.on('data', onData);
+    g.stderr.on('data', onData);
+    const code = await new Promise<number | null>((res) => g.on('exit', res));
+    await stub.close();
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/Breakpoint 1, 0x00001010 in \?\? \(\)\n\$1 = 5\n\nBreakpoint 1, 0x00001010 in \?\? \(\)\n\$2 = 4\n/);
+    expect(out).toMatch(/Program received signal SIGINT, Interrupt\.\n0x0000101e in \?\? \(\)\n\$3 = 0x101e\n/);
+    expect(out).toContain('[Inferior 1 (Remote target) detached]');
+    // The guest really ran (many slices) between continue and the interrupt.
+    expect(icountAtInterrupt).toBeGreaterThan(10_000);
+    for (const f of FORBIDDEN) expect(out).not.toContain(f);
   });
 
   it('serves the i8086 architecture in real mode and physical memory on request', async () => {
