@@ -212,8 +212,8 @@ export const TABLE_LINES: readonly string[] = [
   'movsx rv,rm8 | 0F BE /r | |', 'movsx rv,rm16 | 0F BF /r | |',
   'nop - | 90 | |',
   'xchg eAX,rv | 90+r | |', 'xchg rv,eAX | 90+r | | asm',
-  'xchg rm8,r8 | 86 /r | | lock', 'xchg r8,rm8 | 86 /r | | lock asm',
-  'xchg rmv,rv | 87 /r | | lock', 'xchg rv,rmv | 87 /r | | lock asm',
+  'xchg r8,rm8 | 86 /r | | lock asm', 'xchg rm8,r8 | 86 /r | | lock',
+  'xchg rv,rmv | 87 /r | | lock asm', 'xchg rmv,rv | 87 /r | | lock',
   'lea rv,m | 8D /r | |',
   'les rv,mfar | C4 /r | |', 'lds rv,mfar | C5 /r | |', 'lss rv,mfar | 0F B2 /r | |',
   'lfs rv,mfar | 0F B4 /r | |', 'lgs rv,mfar | 0F B5 /r | |',
@@ -276,13 +276,14 @@ export const TABLE_LINES: readonly string[] = [
   ...stringLines(),
 
   // system
-  'sldt rm16 | 0F 00 /0 | | pm', 'str rm16 | 0F 00 /1 | | pm',
+  'sldt rrv | 0F 00 /0 | | pm', 'sldt m16 | 0F 00 /0 | | pm', 'str rrv | 0F 00 /1 | | pm', 'str m16 | 0F 00 /1 | | pm',
   'lldt rm16 | 0F 00 /2 | | pm cpl0', 'ltr rm16 | 0F 00 /3 | | pm cpl0',
   'verr rm16 | 0F 00 /4 | w=z | pm', 'verw rm16 | 0F 00 /5 | w=z | pm',
   'sgdt m | 0F 01 /0 | |', 'sidt m | 0F 01 /1 | |',
   'lgdt m | 0F 01 /2 | | cpl0', 'lidt m | 0F 01 /3 | | cpl0',
-  'smsw rm16 | 0F 01 /4 | |', 'lmsw rm16 | 0F 01 /6 | | cpl0 stop',
+  'smsw rrv | 0F 01 /4 | |', 'smsw m16 | 0F 01 /4 | |', 'lmsw rm16 | 0F 01 /6 | | cpl0 stop',
   'lar rv,rm16 | 0F 02 /r | w=z | pm', 'lsl rv,rm16 | 0F 03 /r | w=z | pm',
+  'lar rv,rrw | 0F 02 /r | w=z | pm asm', 'lsl rv,rrw | 0F 03 /r | w=z | pm asm',
   'clts - | 0F 06 | | cpl0',
 
   // x87: the forms an i386 kernel uses; every other escape decodes as `esc` (for its length)
@@ -306,7 +307,7 @@ export const MNEMONIC_ALIASES: Readonly<Record<string, string>> = {
   setle: 'setng', setnle: 'setg',
   loopz: 'loope', loopnz: 'loopne', xlat: 'xlatb', pushfw: 'pushf', popfw: 'popf',
   pushaw: 'pusha', popaw: 'popa', iretw: 'iret', retn: 'ret', icebp: 'int1', int01: 'int1',
-  repe: 'rep', repz: 'rep', repnz: 'repne',
+  repe: 'rep', repz: 'rep', repnz: 'repne', sal: 'shl',
 };
 
 function flagMask(letters: string): number {
