@@ -472,10 +472,15 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): Disasm
   return out;
 }
 
-/** One ndisasm-style listing line: address, hex bytes, text. */
-export function formatListingLine(l: DisasmLine, bits: 16 | 32 = 32): string {
-  const addr = l.address.toString(16).toUpperCase().padStart(bits === 32 || l.address > 0xffff ? 8 : 8, '0');
-  let hexBytes = '';
-  for (const b of l.bytes) hexBytes += b.toString(16).toUpperCase().padStart(2, '0');
-  return `${addr}  ${hexBytes.padEnd(16)}  ${l.text}`;
+/**
+ * One ndisasm-style listing entry: address (8 hex digits), up to 8 bytes in hex, the text;
+ * longer instructions continue their bytes on `-` lines, as ndisasm prints them.
+ */
+export function formatListingLine(l: DisasmLine): string {
+  const addr = l.address.toString(16).toUpperCase().padStart(8, '0');
+  let hx = '';
+  for (const b of l.bytes) hx += b.toString(16).toUpperCase().padStart(2, '0');
+  let out = `${addr}  ${hx.slice(0, 16).padEnd(16)}  ${l.text}`;
+  for (let i = 16; i < hx.length; i += 16) out += `\n         -${hx.slice(i, i + 16)}`;
+  return out;
 }
