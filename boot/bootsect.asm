@@ -5,8 +5,8 @@
 ; system at 1000:0000 with INT 13h AH=02h reads of (parts of) tracks that never cross a
 ; 64 KB boundary, print a message, pick a root device and jump to setup.
 ;
-; SYSSIZE is the system's size in 16-byte clicks; the image builder passes the real size
-; (-DSYSSIZE=...). The default loads 192 KB.
+; The system's size in 16-byte clicks is the word `syssize` at offset 0x1F4: assembled from
+; SYSSIZE (-DSYSSIZE=... ; the default loads 192 KB), and an image builder may patch it.
 
 bits 16
 org 0
@@ -20,7 +20,6 @@ BOOTSEG  equ 0x07c0
 INITSEG  equ 0x9000
 SETUPSEG equ 0x9020
 SYSSEG   equ 0x1000
-ENDSEG   equ SYSSEG + SYSSIZE
 
 bootsect_start:
         mov ax, BOOTSEG
@@ -116,7 +115,8 @@ read_it:
         xor bx, bx              ; offset inside the current 64 KB segment
 .next:
         mov ax, es
-        cmp ax, ENDSEG
+        sub ax, SYSSEG
+        cmp ax, [syssize]               ; clicks loaded so far vs. the system's size
         jb .more
         ret
 .more:
@@ -205,6 +205,8 @@ boot_drive: db 0
 boot_msg:   db 13, 10, "Loading forklab ...", 13, 10, 13, 10
 msg_len     equ $ - boot_msg
 
+        times 0x1f4 - ($ - $$) db 0
+syssize:    dw SYSSIZE
         times 508 - ($ - $$) db 0
 root_dev:   dw 0
 boot_flag:  dw 0xAA55

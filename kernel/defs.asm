@@ -22,8 +22,9 @@ USER_CS         equ 0x0f                ; LDT entry 1, RPL 3
 USER_DS         equ 0x17                ; LDT entry 2, RPL 3
 FIRST_TSS_ENTRY equ 4
 FIRST_LDT_ENTRY equ 5
-%define _TSS(n) (((n) << 4) + (FIRST_TSS_ENTRY << 3))
-%define _LDT(n) (((n) << 4) + (FIRST_LDT_ENTRY << 3))
+; Linux's _TSS(n) = (n << 4) + (FIRST_TSS_ENTRY << 3), _LDT(n) = (n << 4) + (FIRST_LDT_ENTRY << 3)
+TSS0_SEL        equ FIRST_TSS_ENTRY << 3        ; _TSS(0) = 0x20
+LDT0_SEL        equ FIRST_LDT_ENTRY << 3        ; _LDT(0) = 0x28
 
 ; ---- tasks ---------------------------------------------------------------------------
 NR_TASKS        equ 64
@@ -147,7 +148,7 @@ __NR_pause      equ 29
 __NR_kill       equ 37
 __NR_brk        equ 45
 __NR_getppid    equ 64
-; forklab's own debugging calls (not Linux numbers; documented in kernel/README.md)
+; forklab's own debugging calls (not Linux numbers; described in kernel/sys.asm)
 __NR_forklab_stat     equ 200           ; ebx = which counter -> eax
 __NR_forklab_poweroff equ 201           ; ebx = number of failed checks; prints statistics
 NR_SYSCALLS     equ 202

@@ -155,9 +155,9 @@ gdt_descr:
         dd gdt
 
         align 8
-idt:    times 256 dq 0
-gdt:    dq 0x0000000000000000           ; null
-        dq 0x00c09a0000000fff           ; 0x08 kernel code, 16 MB
-        dq 0x00c0920000000fff           ; 0x10 kernel data, 16 MB
-        dq 0x0000000000000000           ; 0x18 unused
-        times 252 dq 0                  ; TSS and LDT descriptors of the 64 tasks
+idt:    times 256*2 dd 0
+gdt:    dd 0, 0                         ; null
+        dd 0x00000fff, 0x00c09a00       ; 0x08 kernel code, 16 MB (0x00c09a0000000fff)
+        dd 0x00000fff, 0x00c09200       ; 0x10 kernel data, 16 MB (0x00c0920000000fff)
+        dd 0, 0                         ; 0x18 unused
+        times 252*2 dd 0                ; TSS and LDT descriptors of the 64 tasks

@@ -171,9 +171,9 @@ sched_init:
         pushfd                          ; clear NT, so no iret tries a task return
         and dword [esp], 0xffffbfff
         popfd
-        mov ax, _TSS(0)
+        mov ax, TSS0_SEL
         ltr ax
-        mov ax, _LDT(0)
+        mov ax, LDT0_SEL
         lldt ax
         mov al, 0x36                    ; PIT channel 0, lobyte/hibyte, mode 3, binary
         out 0x43, al
@@ -228,9 +228,9 @@ init_task:
         dd 0                            ; close_on_exec
         times NR_OPEN dd 0              ; filp[]
         AT_OFFSET init_task, T_LDT
-        dq 0                            ; ldt[0] null
-        dq 0x00c0fa000000009f           ; ldt[1] code: base 0, 640 KB, DPL 3
-        dq 0x00c0f2000000009f           ; ldt[2] data/stack: base 0, 640 KB, DPL 3
+        dd 0, 0                         ; ldt[0] null
+        dd 0x0000009f, 0x00c0fa00       ; ldt[1] code: base 0, 640 KB, DPL 3 (0x00c0fa000000009f)
+        dd 0x0000009f, 0x00c0f200       ; ldt[2] data/stack: base 0, 640 KB, DPL 3 (0x00c0f2000000009f)
         AT_OFFSET init_task, T_TSS
         dd 0                            ; back_link
         dd init_task + PAGE_SIZE        ; esp0
@@ -241,7 +241,7 @@ init_task:
         dd 0, 0, 0, 0                   ; eax ecx edx ebx
         dd 0, 0, 0, 0                   ; esp ebp esi edi
         dd 0x17, 0x17, 0x17, 0x17, 0x17, 0x17   ; es cs ss ds fs gs
-        dd _LDT(0)                      ; ldt
+        dd LDT0_SEL                      ; ldt
         dd 0x80000000                   ; trace 0, I/O map base 0x8000 (none)
         times 108 db 0                  ; i387
         AT_OFFSET init_task, T_COW_FAULTS
