@@ -1,0 +1,1240 @@
+// The i386 CPU core: registers, lazy flags, segment caches, memory access through the TLB,
+// decoded-block cache, run loop and exception delivery. Instruction semantics live in
+// handlers.ts; descriptor checks and far transfers in ../mmu/segments.ts and protected.ts;
+// the page walk in ../mmu/paging.ts.
+//
+// Undefined flags (documented choices): logic ops (AND/OR/XOR/TEST) clear AF; MUL/IMUL set
+// SF/ZF/PF from the low half of the result and clear AF; DIV/IDIV leave all flags unchanged;
+// shifts clear AF, and use the count-1 OF formula for every count; BSF/BSR with a zero source
+// leave the destination unchanged.
+
+import { decode, Insn, MAX_INSN_LENGTH, type CodeSource } from './decoder';
+import { FORMS } from './opcodes';
+import { PhysicalMemory } from '../memory';
+import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
+import {
+  ES, CS, SS, DS, FS, GS, ESP, CF, PF, AF, ZF, SF, TF, IF, DF, OF, IOPL, NT, RF, VM, ARITH,
+  CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
+  T_RAMW, T_NEVER, GP, SSV, DB, DF_V, PFV, NP, TS_V, DE,
+} from './consts';
+import { buildHandlers, IO_FORM, type Handler } from './handlers';
+import { walk } from '../mmu/paging';
+import { deliverProtected } from '../mmu/protected';
+
+/** What a CPU exception looks like in flight: one preallocated object, thrown. */
+export class CpuFault {
+  vector = 0;
+  code = 0;
+  hasCode = false;
+}
+export const FAULT = new CpuFault();
+
+export type StopReason =
+  /** the instruction budget ran out */
+  | 'budget'
+  /** HLT with IF=0: nothing but NMI/reset can wake the CPU */
+  | 'halted'
+  /** HLT with IF=1: waiting for an interrupt (the machine advances time and calls run again) */
+  | 'waiting'
+  | 'triple-fault'
+  /** a hook or stop() asked to stop */
+  | 'stopped';
+
+const BLOCK_MAX = 32;
+const CACHE_SIZE = 1 << 14;
+
+class Block {
+  tag = -1;
+  gen = -1;
+  /** bytes covered */
+  len = 0;
+  n = 0;
+  insns: Insn[] = [];
+  fns: Handler[] = [];
+}
+
+/** Reads instruction bytes for block building from one RAM page; notes overruns. */
+class RamSource implements CodeSource {
+  u8: Uint8Array;
+  base = 0;
+  start = 0;
+  avail = 0;
+  over = false;
+  constructor(u8: Uint8Array) {
+    this.u8 = u8;
+  }
+  codeByte(o: number): number {
+    const k = this.start + o;
+    if (k >= this.avail) {
+      this.over = true;
+      return 0;
+    }
+    return this.u8[this.base + k];
+  }
+}
+
+/** Reads instruction bytes through full translation (crossing pages, MMIO, CS limit). */
+class SlowSource implements CodeSource {
+  constructor(private cpu: Cpu) {}
+  codeByte(o: number): number {
+    return this.cpu.fetchByteSlow(o);
+  }
+}
+
+const HANDLERS: Handler[] = buildHandlers();
+const STOP = new Uint8Array(FORMS.length);
+for (const f of FORMS) if (f.attrs.has('stop') || IO_FORM[f.id]) STOP[f.id] = 1;
+
+export interface CpuOptions {
+  /** 486-style CR0.WP (write protect at CPL 0). Off by default: the i386 ignores R/W at CPL 0. */
+  allowWP?: boolean;
+}
+
+export class Cpu {
+  readonly mem: PhysicalMemory;
+  io: IoBus;
+  irq: InterruptLine | null = null;
+  hooks: CpuHooks | null = null;
+  readonly allowWP: boolean;
+
+  // ---- registers ----
+  readonly regs = new Int32Array(8);
+  readonly r8 = new Uint8Array(this.regs.buffer);
+  readonly r16 = new Uint16Array(this.regs.buffer);
+  /** EIP as an unsigned number */
+  eip = 0;
+  /** start of the executing instruction, and ESP at its start (restored on a fault) */
+  curEip = 0;
+  startEsp = 0;
+
+  // flags: flagsVal holds every bit not in `lazy`; lazy bits come from lz*
+  flagsVal = 2;
+  lazy = 0;
+  lzOp = 0;
+  lzA = 0;
+  lzB = 0;
+  lzRes = 0;
+  lzTop = 31;
+
+  // segment registers and their descriptor caches
+  readonly sel = new Uint16Array(6);
+  readonly segBase = new Int32Array(6);
+  readonly segLimit = new Float64Array(6);
+  /** access byte | (flags nibble << 8): bit 0x400 = D/B, 0x800 = G */
+  readonly segAR = new Uint16Array(6);
+  /** offsets o with segMin <= o and o + size <= segEndR (reads) / segEndW (writes) are valid */
+  readonly segMin = new Float64Array(6);
+  readonly segEndR = new Float64Array(6);
+  readonly segEndW = new Float64Array(6);
+  csEnd = 0x10000;
+  csBig = false;
+  ssBig = false;
+  cpl = 0;
+
+  cr0 = 0;
+  cr2 = 0;
+  cr3 = 0;
+  readonly dr = new Int32Array(8);
+  readonly trReg = new Int32Array(8);
+  gdtBase = 0;
+  gdtLimit = 0xffff;
+  idtBase = 0;
+  idtLimit = 0x3ff;
+  ldtSel = 0;
+  ldtBase = 0;
+  ldtLimit = 0;
+  trSel = 0;
+  trBase = 0;
+  trLimit = 0;
+  /** TSS descriptor type of TR (1/3: 16-bit, 9/11: 32-bit) */
+  trType = 0;
+
+  halted = false;
+  shutdown = false;
+  /** interrupts held off for one instruction (after MOV SS / POP SS / STI) */
+  inhibit = false;
+  /** set by an instruction to end the current block early */
+  blockBreak = false;
+  stopRequested = false;
+  /** instructions retired */
+  icount = 0;
+  /** vector of the last exception or hardware interrupt delivered (tests, reports) */
+  lastException = -1;
+  /** a summary of the state at a triple fault */
+  shutdownReport = '';
+
+  // ---- TLB ----
+  readonly tlb = new Int32Array(1 << 20);
+  readonly tlbPhys = new Int32Array(1 << 20);
+  private readonly tlbList = new Int32Array(4096);
+  private tlbCount = 0;
+  private tlbOverflow = false;
+  private mapGen = -1;
+  needR = T_VALID | T_RAM;
+  needW = T_VALID | T_SWRITE | T_RAMW;
+  private slowMem = false;
+
+  // memory views (the same as mem's)
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly i32: Int32Array;
+  readonly codePage: Uint8Array;
+
+  // read-modify-write target of the last rmw* call
+  rmwPa = -1;
+  rmwLin = 0;
+
+  // block cache
+  private readonly cache: (Block | undefined)[] = new Array(CACHE_SIZE);
+  private readonly ramSrc: RamSource;
+  private readonly slowSrc: SlowSource;
+  private readonly slowInsn = new Insn();
+  private fetchBase = 0;
+  private curPageGen = 0;
+  private curPage = -1;
+
+  constructor(mem: PhysicalMemory, io: IoBus = NULL_IO, irq: InterruptLine | null = null, options: CpuOptions = {}) {
+    this.mem = mem;
+    this.io = io;
+    this.irq = irq;
+    this.allowWP = options.allowWP ?? false;
+    this.u8 = mem.u8;
+    this.u16 = mem.u16;
+    this.i32 = mem.i32;
+    this.codePage = mem.codePage;
+    this.ramSrc = new RamSource(mem.u8);
+    this.slowSrc = new SlowSource(this);
+    this.reset();
+  }
+
+  /** The power-on state of an i386: real mode, CS:IP = F000:FFF0 with CS base FFFF0000. */
+  reset(): void {
+    this.regs.fill(0);
+    this.regs[2] = 0x0303; // EDX: family 3 stepping
+    this.flagsVal = 2;
+    this.lazy = 0;
+    this.cr0 = 0;
+    this.cr2 = 0;
+    this.cr3 = 0;
+    this.dr.fill(0);
+    this.dr[6] = 0xffff0ff0 | 0;
+    this.dr[7] = 0x400;
+    this.cpl = 0;
+    for (let s = 0; s < 6; s++) this.setSegCache(s, 0, 0, 0xffff, 0x93);
+    this.setSegCache(CS, 0xf000, 0xffff0000 | 0, 0xffff, 0x9b);
+    this.eip = 0xfff0;
+    this.gdtBase = 0;
+    this.gdtLimit = 0xffff;
+    this.idtBase = 0;
+    this.idtLimit = 0x3ff;
+    this.ldtSel = this.ldtBase = 0;
+    this.ldtLimit = 0xffff;
+    this.trSel = this.trBase = this.trType = 0;
+    this.trLimit = 0xffff;
+    this.halted = this.shutdown = this.inhibit = false;
+    this.shutdownReport = '';
+    this.flushTlb();
+    this.updateAccessMasks();
+  }
+
+  // ====================================================================================
+  // flags
+
+  getCF(): number {
+    if (this.lazy & CF) {
+      const a = this.lzA, b = this.lzB, r = this.lzRes;
+      switch (this.lzOp) {
+        case LZ_ADD: return (((a & b) | ((a | b) & ~r)) >>> this.lzTop) & 1;
+        case LZ_SUB: return (((~a & b) | ((~a | b) & r)) >>> this.lzTop) & 1;
+        default: return 0;
+      }
+    }
+    return this.flagsVal & CF;
+  }
+  getZF(): number {
+    if (this.lazy & ZF) return this.lzRes === 0 ? 1 : 0;
+    return (this.flagsVal >> 6) & 1;
+  }
+  getSF(): number {
+    if (this.lazy & SF) return (this.lzRes >>> this.lzTop) & 1;
+    return (this.flagsVal >> 7) & 1;
+  }
+  getOF(): number {
+    if (this.lazy & OF) {
+      const a = this.lzA, b = this.lzB, r = this.lzRes;
+      switch (this.lzOp) {
+        case LZ_ADD: return (((a ^ r) & (b ^ r)) >>> this.lzTop) & 1;
+        case LZ_SUB: return (((a ^ b) & (a ^ r)) >>> this.lzTop) & 1;
+        default: return 0;
+      }
+    }
+    return (this.flagsVal >> 11) & 1;
+  }
+  getPF(): number {
+    if (this.lazy & PF) return PARITY[this.lzRes & 0xff] >> 2;
+    return (this.flagsVal >> 2) & 1;
+  }
+  getAF(): number {
+    if (this.lazy & AF) return this.lzOp === LZ_ADD || this.lzOp === LZ_SUB ? ((this.lzA ^ this.lzB ^ this.lzRes) >> 4) & 1 : 0;
+    return (this.flagsVal >> 4) & 1;
+  }
+
+  /** The full EFLAGS value. */
+  getFlags(): number {
+    let f = this.flagsVal;
+    const lz = this.lazy;
+    if (lz !== 0) {
+      f &= ~lz;
+      if (lz & CF) f |= this.getCF();
+      if (lz & PF) f |= PARITY[this.lzRes & 0xff];
+      if (lz & AF) f |= this.getAF() << 4;
+      if (lz & ZF) f |= this.lzRes === 0 ? ZF : 0;
+      if (lz & SF) f |= this.getSF() << 7;
+      if (lz & OF) f |= this.getOF() << 11;
+    }
+    return f;
+  }
+
+  /** Sets EFLAGS bits in `mask` from v (the caller applies privilege rules). */
+  setFlags(v: number, mask: number): void {
+    const old = this.getFlags();
+    this.lazy = 0;
+    let f = (old & ~mask) | (v & mask);
+    f = (f & 0x00037fd5) | 2; // bits 1 set; 3, 5, 15 and above VM clear
+    f &= ~VM; // no virtual-8086 mode on this CPU model
+    this.flagsVal = f;
+  }
+
+  /** Makes the flags in `mask` concrete in flagsVal (before a partial lazy update). */
+  materialize(mask: number): void {
+    const m = this.lazy & mask;
+    if (m === 0) return;
+    let f = this.flagsVal & ~m;
+    if (m & CF) f |= this.getCF();
+    if (m & PF) f |= PARITY[this.lzRes & 0xff];
+    if (m & AF) f |= this.getAF() << 4;
+    if (m & ZF) f |= this.lzRes === 0 ? ZF : 0;
+    if (m & SF) f |= this.getSF() << 7;
+    if (m & OF) f |= this.getOF() << 11;
+    this.flagsVal = f;
+    this.lazy &= ~m;
+  }
+
+  /** Sets CF/OF (rotates): other lazy flags keep their lazy state. */
+  setCFOF(cf: number, of: number): void {
+    this.lazy &= ~(CF | OF);
+    this.flagsVal = (this.flagsVal & ~(CF | OF)) | cf | (of << 11);
+  }
+
+  /** Result-based flags (SF ZF PF) lazily from r; CF OF AF explicitly. */
+  setResultFlags(r: number, top: number, cf: number, of: number, af: number): void {
+    this.lzOp = 2;
+    this.lzRes = r;
+    this.lzTop = top;
+    this.lazy = SF | ZF | PF;
+    this.flagsVal = (this.flagsVal & ~(CF | OF | AF | SF | ZF | PF)) | cf | (of << 11) | (af << 4);
+  }
+
+  /** Condition code 0-15 (o no c nc z nz na a s ns pe po l nl ng g). */
+  cond(cc: number): boolean {
+    let r: boolean;
+    switch (cc >> 1) {
+      case 0: r = this.getOF() !== 0; break;
+      case 1: r = this.getCF() !== 0; break;
+      case 2: r = this.getZF() !== 0; break;
+      case 3: r = (this.getCF() | this.getZF()) !== 0; break;
+      case 4: r = this.getSF() !== 0; break;
+      case 5: r = this.getPF() !== 0; break;
+      case 6: r = this.getSF() !== this.getOF(); break;
+      default: r = this.getZF() !== 0 || this.getSF() !== this.getOF(); break;
+    }
+    return (cc & 1) === 0 ? r : !r;
+  }
+
+  // ====================================================================================
+  // faults
+
+  fault(vector: number, code = 0, hasCode = false): never {
+    FAULT.vector = vector;
+    FAULT.code = code & 0xffff;
+    FAULT.hasCode = hasCode && this.pe;
+    throw FAULT;
+  }
+  gp(code = 0): never {
+    return this.fault(GP, code, true);
+  }
+  segFault(s: number): never {
+    return s === SS ? this.fault(SSV, 0, true) : this.fault(GP, 0, true);
+  }
+
+  get pe(): boolean {
+    return (this.cr0 & CR0_PE) !== 0;
+  }
+
+  // ====================================================================================
+  // segments
+
+  /** Fills a segment cache. `ar` = access byte | (flags nibble << 8). */
+  setSegCache(s: number, selector: number, base: number, limit: number, ar: number): void {
+    this.sel[s] = selector;
+    this.segBase[s] = base | 0;
+    this.segLimit[s] = limit;
+    this.segAR[s] = ar;
+    const type = ar & 0x1f;
+    if ((ar & 0x80) === 0 || (ar & 0x10) === 0) {
+      // unusable (null selector) or a system segment
+      this.segMin[s] = 0;
+      this.segEndR[s] = this.segEndW[s] = -1;
+    } else if ((type & 0x18) === 0x18) {
+      this.segMin[s] = 0;
+      this.segEndR[s] = type & 2 ? limit + 1 : -1;
+      this.segEndW[s] = -1;
+    } else {
+      let min = 0, end = limit + 1;
+      if (type & 4) {
+        min = limit + 1;
+        end = ar & 0x400 ? 0x100000000 : 0x10000;
+      }
+      this.segMin[s] = min;
+      this.segEndR[s] = end;
+      this.segEndW[s] = type & 2 ? end : -1;
+    }
+    if (s === CS) {
+      this.csEnd = limit + 1;
+      this.csBig = (ar & 0x400) !== 0;
+    } else if (s === SS) {
+      this.ssBig = (ar & 0x400) !== 0;
+    }
+  }
+
+  /** Real-mode segment load: base = selector << 4; limit and size unchanged (386). */
+  loadSegReal(s: number, v: number): void {
+    v &= 0xffff;
+    const keep = this.segAR[s] & 0xc00;
+    this.setSegCache(s, v, v << 4, this.segLimit[s], (s === CS ? 0x9b : 0x93) | keep);
+    if (s === CS) {
+      // real mode code is always readable and writable through CS
+      this.segEndR[CS] = this.segEndW[CS] = this.segLimit[CS] + 1;
+    }
+  }
+
+  /** MOV/POP Sreg, LxS: loads a data or stack segment register with the mode's checks. */
+  loadSeg(s: number, v: number): void {
+    if (!this.pe) this.loadSegReal(s, v);
+    else this.loadSegProtected(s, v & 0xffff);
+  }
+
+  // descriptor scratch (filled by readDescriptor)
+  dLo = 0;
+  dHi = 0;
+
+  /** Reads the descriptor for `selector` into dLo/dHi; throws `vec`(selector) when outside
+   *  its table. */
+  readDescriptor(selector: number, vec = GP): void {
+    const idx = selector & 0xfff8;
+    let base: number, limit: number;
+    if (selector & 4) {
+      base = this.ldtBase;
+      limit = this.ldtSel & 0xfffc ? this.ldtLimit : -1;
+    } else {
+      base = this.gdtBase;
+      limit = this.gdtLimit;
+    }
+    if (idx + 7 > limit) this.fault(vec, selector & 0xfffc, true);
+    this.dLo = this.sysRead32((base + idx) | 0);
+    this.dHi = this.sysRead32((base + idx + 4) | 0);
+  }
+  /** Linear address of the descriptor for selector (after readDescriptor). */
+  descAddr(selector: number): number {
+    return ((selector & 4 ? this.ldtBase : this.gdtBase) + (selector & 0xfff8)) | 0;
+  }
+  static descBase(lo: number, hi: number): number {
+    return ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) | 0;
+  }
+  static descLimit(lo: number, hi: number): number {
+    const l = (lo & 0xffff) | (hi & 0xf0000);
+    return hi & 0x800000 ? l * 4096 + 0xfff : l;
+  }
+  static descAR(hi: number): number {
+    return (hi >>> 8) & 0xf0ff;
+  }
+
+  /** Sets the accessed bit of the descriptor in dLo/dHi if clear. */
+  setAccessed(selector: number): void {
+    if ((this.dHi & 0x100) === 0) {
+      this.dHi |= 0x100;
+      this.sysWrite8((this.descAddr(selector) + 5) | 0, (this.dHi >>> 8) & 0xff);
+    }
+  }
+
+  loadSegProtected(s: number, v: number): void {
+    const rpl = v & 3;
+    if ((v & 0xfffc) === 0) {
+      if (s === SS) this.gp(0);
+      this.setSegCache(s, v, 0, 0, 0);
+      return;
+    }
+    this.readDescriptor(v);
+    const hi = this.dHi;
+    const ar = Cpu.descAR(hi);
+    const dpl = (ar >> 5) & 3;
+    const type = ar & 0x1f;
+    if (s === SS) {
+      // writable data segment, RPL = DPL = CPL
+      if ((type & 0x1a) !== 0x12 || rpl !== this.cpl || dpl !== this.cpl) this.gp(v & 0xfffc);
+      if ((ar & 0x80) === 0) this.fault(SSV, v & 0xfffc, true);
+    } else {
+      // data or readable code
+      if ((type & 0x10) === 0 || (type & 0x1a) === 0x18) this.gp(v & 0xfffc);
+      // data and non-conforming code: DPL >= max(CPL, RPL)
+      if ((type & 0x1c) !== 0x1c && (dpl < this.cpl || dpl < rpl)) this.gp(v & 0xfffc);
+      if ((ar & 0x80) === 0) this.fault(NP, v & 0xfffc, true);
+    }
+    this.setAccessed(v);
+    this.setSegCache(s, v, Cpu.descBase(this.dLo, this.dHi), Cpu.descLimit(this.dLo, this.dHi), Cpu.descAR(this.dHi));
+  }
+
+  /** Loads CS from a code descriptor already in dLo/dHi (checks done by the caller). */
+  loadCsDesc(selector: number, cpl: number): void {
+    this.setAccessed(selector);
+    this.setSegCache(CS, (selector & 0xfffc) | cpl, Cpu.descBase(this.dLo, this.dHi), Cpu.descLimit(this.dLo, this.dHi), Cpu.descAR(this.dHi));
+    this.setCpl(cpl);
+  }
+
+  setCpl(cpl: number): void {
+    if (cpl !== this.cpl) {
+      this.cpl = cpl;
+      this.updateAccessMasks();
+    }
+  }
+
+  /** After a privilege drop: data segments the new CPL may not use become null. */
+  nullifyOuterSegments(): void {
+    for (const s of [ES, DS, FS, GS]) {
+      const ar = this.segAR[s];
+      const type = ar & 0x1f;
+      const dpl = (ar >> 5) & 3;
+      if ((ar & 0x80) === 0) continue;
+      const dataOrNonConf = (type & 0x18) !== 0x18 || (type & 4) === 0;
+      if (dataOrNonConf && dpl < this.cpl) this.setSegCache(s, 0, 0, 0, 0);
+    }
+  }
+
+  // ====================================================================================
+  // TLB and translation
+
+  flushTlb(): void {
+    if (this.tlbOverflow) {
+      this.tlb.fill(0);
+      this.tlbOverflow = false;
+    } else {
+      const l = this.tlbList, t = this.tlb;
+      for (let i = 0; i < this.tlbCount; i++) t[l[i]] = 0;
+    }
+    this.tlbCount = 0;
+    this.mapGen = this.mem.mapGeneration;
+  }
+
+  /** Drops the TLB entry of one linear page (INVLPG is a 486 instruction; used internally). */
+  flushTlbPage(lin: number): void {
+    this.tlb[lin >>> 12] = 0;
+  }
+
+  updateAccessMasks(): void {
+    const extra = this.slowMem ? T_NEVER : 0;
+    if (this.cpl === 3) {
+      this.needR = T_VALID | T_UREAD | T_RAM | extra;
+      this.needW = T_VALID | T_UWRITE | T_RAMW | extra;
+    } else {
+      this.needR = T_VALID | T_RAM | extra;
+      this.needW = T_VALID | T_SWRITE | T_RAMW | extra;
+    }
+  }
+
+  /** Sends every data access down the slow path (memory hooks, data breakpoints). */
+  setSlowMemory(on: boolean): void {
+    this.slowMem = on;
+    this.updateAccessMasks();
+  }
+
+  /** Linear → physical for an access; fills the TLB; raises #PF. */
+  translate(lin: number, write: boolean, user: boolean): number {
+    if (this.mapGen !== this.mem.mapGeneration) this.flushTlb();
+    const lp = lin >>> 12;
+    const e = this.tlb[lp];
+    if (e & T_VALID) {
+      const need = write ? (user ? T_UWRITE : T_SWRITE) : user ? T_UREAD : 0;
+      if ((e & need) === need) return this.tlbPhys[lp] | (lin & 0xfff);
+    }
+    let phys: number, bits: number;
+    if ((this.cr0 & CR0_PG) === 0) {
+      phys = lin & this.mem.a20Mask & ~0xfff;
+      bits = T_VALID | T_UREAD | T_SWRITE | T_UWRITE;
+    } else {
+      const w = walk(this, lin, write, user);
+      phys = w & ~0xfff;
+      bits = w & 0xfff;
+    }
+    const pp = phys >>> 12;
+    const ram = this.mem.pageRam[pp];
+    const kind = this.mem.pageKind[pp];
+    if (ram >= 0) bits |= kind === 0 ? T_RAM | T_RAMW : T_RAM;
+    if (this.tlbCount < this.tlbList.length) this.tlbList[this.tlbCount++] = lp;
+    else this.tlbOverflow = true;
+    this.tlb[lp] = (ram >= 0 ? ram : 0) | bits;
+    this.tlbPhys[lp] = phys;
+    return phys | (lin & 0xfff);
+  }
+
+  private hookAccess(kind: 'r' | 'w', lin: number, n: number, v: number): void {
+    const h = this.hooks;
+    if (h && h.memoryAccess) h.memoryAccess(kind, lin >>> 0, n, n === 4 ? v >>> 0 : v);
+  }
+
+  slowRead(lin: number, n: number): number {
+    const user = this.cpl === 3;
+    let v: number;
+    const off = lin & 0xfff;
+    if (off + n <= 0x1000) {
+      const pa = this.translate(lin, false, user);
+      v = n === 1 ? this.mem.read8(pa) : n === 2 ? this.mem.read16(pa) : this.mem.read32(pa);
+    } else {
+      const pa = this.translate(lin, false, user);
+      const pb = this.translate((lin + n - 1) | 0, false, user) & ~0xfff;
+      const first = 0x1000 - off;
+      v = 0;
+      for (let k = 0; k < n; k++) v |= this.mem.read8(k < first ? pa + k : pb + k - first) << (8 * k);
+      if (n === 2) v &= 0xffff;
+    }
+    if (this.slowMem) this.hookAccess('r', lin, n, v);
+    return v;
+  }
+
+  slowWrite(lin: number, n: number, v: number): void {
+    const user = this.cpl === 3;
+    const off = lin & 0xfff;
+    if (off + n <= 0x1000) {
+      const pa = this.translate(lin, true, user);
+      if (n === 1) this.mem.write8(pa, v);
+      else if (n === 2) this.mem.write16(pa, v);
+      else this.mem.write32(pa, v);
+    } else {
+      const pa = this.translate(lin, true, user);
+      const pb = this.translate((lin + n - 1) | 0, true, user) & ~0xfff;
+      const first = 0x1000 - off;
+      for (let k = 0; k < n; k++) this.mem.write8(k < first ? pa + k : pb + k - first, (v >> (8 * k)) & 0xff);
+    }
+    // a write to the page of the executing block ends the block (self-modifying code)
+    if (this.curPage >= 0 && this.mem.codeGen[this.curPage] !== this.curPageGen) this.blockBreak = true;
+    if (this.slowMem) this.hookAccess('w', lin, n, v);
+  }
+
+  // supervisor (system) accesses: descriptor tables, TSS, IDT
+  sysRead8(lin: number): number {
+    return this.mem.read8(this.translate(lin, false, false));
+  }
+  sysRead16(lin: number): number {
+    if ((lin & 0xfff) > 0xffe) return this.sysRead8(lin) | (this.sysRead8((lin + 1) | 0) << 8);
+    return this.mem.read16(this.translate(lin, false, false));
+  }
+  sysRead32(lin: number): number {
+    if ((lin & 0xfff) > 0xffc) return (this.sysRead16(lin) | (this.sysRead16((lin + 2) | 0) << 16)) | 0;
+    return this.mem.read32(this.translate(lin, false, false));
+  }
+  sysWrite8(lin: number, v: number): void {
+    this.mem.write8(this.translate(lin, true, false), v);
+  }
+  sysWrite16(lin: number, v: number): void {
+    if ((lin & 0xfff) > 0xffe) {
+      this.sysWrite8(lin, v & 0xff);
+      this.sysWrite8((lin + 1) | 0, (v >> 8) & 0xff);
+    } else this.mem.write16(this.translate(lin, true, false), v);
+  }
+  sysWrite32(lin: number, v: number): void {
+    if ((lin & 0xfff) > 0xffc) {
+      this.sysWrite16(lin, v & 0xffff);
+      this.sysWrite16((lin + 2) | 0, (v >>> 16) & 0xffff);
+    } else this.mem.write32(this.translate(lin, true, false), v);
+  }
+
+  // ====================================================================================
+  // data access through segments (fast paths inline the TLB hit)
+
+  /** Effective address (offset) of the memory operand. */
+  ea(i: Insn): number {
+    let a = i.disp;
+    if (i.base >= 0) a += this.regs[i.base];
+    if (i.index >= 0) a += this.regs[i.index] << i.scale;
+    return i.ad32 ? a >>> 0 : a & 0xffff;
+  }
+
+  rd8(s: number, off: number): number {
+    if (off < this.segMin[s] || off + 1 > this.segEndR[s]) this.segFault(s);
+    const lin = (this.segBase[s] + off) | 0;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.needR) === this.needR) return this.u8[(e & ~0xfff) | (lin & 0xfff)];
+    return this.slowRead(lin, 1);
+  }
+  rd16(s: number, off: number): number {
+    if (off < this.segMin[s] || off + 2 > this.segEndR[s]) this.segFault(s);
+    const lin = (this.segBase[s] + off) | 0;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.needR) === this.needR && (lin & 0xfff) !== 0xfff) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      return pa & 1 ? this.u8[pa] | (this.u8[pa + 1] << 8) : this.u16[pa >>> 1];
+    }
+    return this.slowRead(lin, 2);
+  }
+  rd32(s: number, off: number): number {
+    if (off < this.segMin[s] || off + 4 > this.segEndR[s]) this.segFault(s);
+    const lin = (this.segBase[s] + off) | 0;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.needR) === this.needR && (lin & 0xfff) <= 0xffc) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      if ((pa & 3) === 0) return this.i32[pa >>> 2];
+      const u = this.u8;
+      return u[pa] | (u[pa + 1] << 8) | (u[pa + 2] << 16) | (u[pa + 3] << 24);
+    }
+    return this.slowRead(lin, 4);
+  }
+  wr8(s: number, off: number, v: number): void {
+    if (off < this.segMin[s] || off + 1 > this.segEndW[s]) this.segFault(s);
+    const lin = (this.segBase[s] + off) | 0;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.needW) === this.needW) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      if (this.codePage[pa >>> 12] === 0) {
+        this.u8[pa] = v;
+        return;
+      }
+    }
+    this.slowWrite(lin, 1, v & 0xff);
+  }
+  wr16(s: number, off: number, v: number): void {
+    if (off < this.segMin[s] || off + 2 > this.segEndW[s]) this.segFault(s);
+    const lin = (this.segBase[s] + off) | 0;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.needW) === this.needW && (lin & 0xfff) !== 0xfff) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      if (this.codePage[pa >>> 12] === 0) {
+        if (pa & 1) {
+          this.u8[pa] = v;
+          this.u8[pa + 1] = v >> 8;
+        } else this.u16[pa >>> 1] = v;
+        return;
+      }
+    }
+    this.slowWrite(lin, 2, v & 0xffff);
+  }
+  wr32(s: number, off: number, v: number): void {
+    if (off < this.segMin[s] || off + 4 > this.segEndW[s]) this.segFault(s);
+    const lin = (this.segBase[s] + off) | 0;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.needW) === this.needW && (lin & 0xfff) <= 0xffc) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      if (this.codePage[pa >>> 12] === 0) {
+        if ((pa & 3) === 0) this.i32[pa >>> 2] = v;
+        else {
+          const u = this.u8;
+          u[pa] = v;
+          u[pa + 1] = v >> 8;
+          u[pa + 2] = v >> 16;
+          u[pa + 3] = v >> 24;
+        }
+        return;
+      }
+    }
+    this.slowWrite(lin, 4, v | 0);
+  }
+
+  /** Read for read-modify-write: checks write access first; rmwCommit* stores back. */
+  rmw8(s: number, off: number): number {
+    if (off < this.segMin[s] || off + 1 > this.segEndW[s]) this.segFault(s);
+    const lin = (this.segBase[s] + off) | 0;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.needW) === this.needW) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      if (this.codePage[pa >>> 12] === 0) {
+        this.rmwPa = pa;
+        return this.u8[pa];
+      }
+    }
+    this.rmwPa = -1;
+    this.rmwLin = lin;
+    this.translate(lin, true, this.cpl === 3);
+    return this.slowRead(lin, 1);
+  }
+  rmw16(s: number, off: number): number {
+    if (off < this.segMin[s] || off + 2 > this.segEndW[s]) this.segFault(s);
+    const lin = (this.segBase[s] + off) | 0;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.needW) === this.needW && (lin & 0xfff) !== 0xfff) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      if (this.codePage[pa >>> 12] === 0) {
+        this.rmwPa = pa;
+        return pa & 1 ? this.u8[pa] | (this.u8[pa + 1] << 8) : this.u16[pa >>> 1];
+      }
+    }
+    this.rmwPa = -1;
+    this.rmwLin = lin;
+    this.translate(lin, true, this.cpl === 3);
+    if ((lin & 0xfff) === 0xfff) this.translate((lin + 1) | 0, true, this.cpl === 3);
+    return this.slowRead(lin, 2);
+  }
+  rmw32(s: number, off: number): number {
+    if (off < this.segMin[s] || off + 4 > this.segEndW[s]) this.segFault(s);
+    const lin = (this.segBase[s] + off) | 0;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.needW) === this.needW && (lin & 0xfff) <= 0xffc) {
+      const pa = (e & ~0xfff) | (lin & 0xfff);
+      if (this.codePage[pa >>> 12] === 0) {
+        this.rmwPa = pa;
+        if ((pa & 3) === 0) return this.i32[pa >>> 2];
+        const u = this.u8;
+        return u[pa] | (u[pa + 1] << 8) | (u[pa + 2] << 16) | (u[pa + 3] << 24);
+      }
+    }
+    this.rmwPa = -1;
+    this.rmwLin = lin;
+    this.translate(lin, true, this.cpl === 3);
+    if ((lin & 0xfff) > 0xffc) this.translate((lin + 3) | 0, true, this.cpl === 3);
+    return this.slowRead(lin, 4);
+  }
+  commit8(v: number): void {
+    const pa = this.rmwPa;
+    if (pa >= 0) this.u8[pa] = v;
+    else this.slowWrite(this.rmwLin, 1, v & 0xff);
+  }
+  commit16(v: number): void {
+    const pa = this.rmwPa;
+    if (pa >= 0) {
+      if (pa & 1) {
+        this.u8[pa] = v;
+        this.u8[pa + 1] = v >> 8;
+      } else this.u16[pa >>> 1] = v;
+    } else this.slowWrite(this.rmwLin, 2, v & 0xffff);
+  }
+  commit32(v: number): void {
+    const pa = this.rmwPa;
+    if (pa >= 0) {
+      if ((pa & 3) === 0) this.i32[pa >>> 2] = v;
+      else {
+        const u = this.u8;
+        u[pa] = v;
+        u[pa + 1] = v >> 8;
+        u[pa + 2] = v >> 16;
+        u[pa + 3] = v >> 24;
+      }
+    } else this.slowWrite(this.rmwLin, 4, v | 0);
+  }
+
+  // ---- stack ----
+  push16(v: number): void {
+    if (this.ssBig) {
+      const sp = (this.regs[ESP] - 2) >>> 0;
+      this.wr16(SS, sp, v);
+      this.regs[ESP] = sp;
+    } else {
+      const sp = (this.regs[ESP] - 2) & 0xffff;
+      this.wr16(SS, sp, v);
+      this.r16[ESP << 1] = sp;
+    }
+  }
+  push32(v: number): void {
+    if (this.ssBig) {
+      const sp = (this.regs[ESP] - 4) >>> 0;
+      this.wr32(SS, sp, v);
+      this.regs[ESP] = sp;
+    } else {
+      const sp = (this.regs[ESP] - 4) & 0xffff;
+      this.wr32(SS, sp, v);
+      this.r16[ESP << 1] = sp;
+    }
+  }
+  pop16(): number {
+    if (this.ssBig) {
+      const sp = this.regs[ESP] >>> 0;
+      const v = this.rd16(SS, sp);
+      this.regs[ESP] = sp + 2;
+      return v;
+    }
+    const sp = this.r16[ESP << 1];
+    const v = this.rd16(SS, sp);
+    this.r16[ESP << 1] = sp + 2;
+    return v;
+  }
+  pop32(): number {
+    if (this.ssBig) {
+      const sp = this.regs[ESP] >>> 0;
+      const v = this.rd32(SS, sp);
+      this.regs[ESP] = sp + 4;
+      return v;
+    }
+    const sp = this.r16[ESP << 1];
+    const v = this.rd32(SS, sp);
+    this.r16[ESP << 1] = sp + 4;
+    return v;
+  }
+  /** Reads the stack at ESP + k without popping. */
+  peek16(k: number): number {
+    return this.rd16(SS, this.ssBig ? (this.regs[ESP] + k) >>> 0 : (this.regs[ESP] + k) & 0xffff);
+  }
+  peek32(k: number): number {
+    return this.rd32(SS, this.ssBig ? (this.regs[ESP] + k) >>> 0 : (this.regs[ESP] + k) & 0xffff);
+  }
+  addSp(k: number): void {
+    if (this.ssBig) this.regs[ESP] = (this.regs[ESP] + k) | 0;
+    else this.r16[ESP << 1] = this.regs[ESP] + k;
+  }
+
+  // ====================================================================================
+  // control
+
+  /** Near jump to an offset (already sized): checks the CS limit. */
+  jumpNear(target: number): void {
+    if (target >= this.csEnd) this.gp(0);
+    this.eip = target;
+  }
+
+  /** I/O permission: CPL <= IOPL, else the TSS bitmap must allow every port byte. */
+  ioCheck(port: number, size: number): void {
+    if (!this.pe) return;
+    if (this.cpl <= ((this.flagsVal >> 12) & 3)) return;
+    if (this.trType !== 9 && this.trType !== 11) this.gp(0);
+    if (this.trLimit < 0x67) this.gp(0);
+    const mapBase = this.sysRead16((this.trBase + 0x66) | 0);
+    const off = mapBase + (port >>> 3);
+    if (off + 1 > this.trLimit) this.gp(0);
+    const bits = this.sysRead16((this.trBase + off) | 0);
+    const mask = ((1 << size) - 1) << (port & 7);
+    if (bits & mask) this.gp(0);
+  }
+
+  setCr0(v: number): void {
+    const old = this.cr0;
+    let keep = 0x8000001f;
+    if (this.allowWP) keep |= CR0_WP;
+    v = (v & keep) | 0;
+    if ((v & CR0_PG) && !(v & CR0_PE)) this.gp(0);
+    this.cr0 = v;
+    if ((old ^ v) & (CR0_PG | CR0_PE | CR0_WP)) {
+      this.flushTlb();
+      if (!(v & CR0_PE)) this.setCpl(0);
+    }
+  }
+  setCr3(v: number): void {
+    this.cr3 = v & ~0xfff;
+    this.flushTlb();
+  }
+
+  // ====================================================================================
+  // interrupts and exceptions
+
+  /** Delivers interrupt `vector`. software: INT n / INT3 / INTO (privilege checked against
+   *  the gate DPL in protected mode); EIP must already be the return address. */
+  interrupt(vector: number, software: boolean, hasCode: boolean, code: number): void {
+    if (this.hooks?.interrupt) this.hooks.interrupt(vector, software, code);
+    this.halted = false;
+    if (!this.pe) {
+      if (vector * 4 + 3 > this.idtLimit) this.gp(0);
+      const flags = this.getFlags();
+      const ent = (this.idtBase + vector * 4) | 0;
+      const ip = this.sysRead16(ent);
+      const cs = this.sysRead16((ent + 2) | 0);
+      this.push16(flags);
+      this.push16(this.sel[CS]);
+      this.push16(this.eip);
+      this.flagsVal &= ~(IF | TF | RF);
+      this.loadSegReal(CS, cs);
+      this.eip = ip;
+    } else {
+      deliverProtected(this, vector, software, hasCode, code);
+    }
+  }
+
+  private static contributory(v: number): boolean {
+    return v === DE || (v >= TS_V && v <= GP);
+  }
+
+  /** Delivers an exception (after a fault object was caught), with double/triple fault. */
+  raiseException(vector: number, hasCode: boolean, code: number): void {
+    this.lastException = vector;
+    const esp = this.regs[ESP];
+    try {
+      this.interrupt(vector, false, hasCode, code);
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      this.regs[ESP] = esp;
+      const v2 = FAULT.vector;
+      if (vector === DF_V) {
+        this.tripleFault();
+        return;
+      }
+      const first = Cpu.contributory(vector) ? 1 : vector === PFV ? 2 : 0;
+      const second = Cpu.contributory(v2) ? 1 : v2 === PFV ? 2 : 0;
+      if ((first === 1 && second === 1) || (first === 2 && second !== 0)) {
+        try {
+          this.interrupt(DF_V, false, true, 0);
+        } catch (e3) {
+          if (e3 !== FAULT) throw e3;
+          this.tripleFault();
+        }
+      } else {
+        this.raiseException(v2, FAULT.hasCode, FAULT.code);
+      }
+    }
+  }
+
+  tripleFault(): void {
+    this.shutdown = true;
+    this.shutdownReport = `triple fault at ${hex(this.sel[CS], 4)}:${hex(this.eip, 8)}\n${this.dumpState()}`;
+  }
+
+  // ====================================================================================
+  // execution
+
+  /** Fetches one code byte at EIP+o for the slow decoder (checks CS limit; may fault). */
+  fetchByteSlow(o: number): number {
+    const off = this.csBig ? (this.fetchBase + o) >>> 0 : this.fetchBase + o;
+    if (off >= this.csEnd) this.gp(0);
+    const lin = (this.segBase[CS] + off) | 0;
+    return this.mem.read8(this.translate(lin, false, this.cpl === 3));
+  }
+
+  /** Executes at most `budget` instructions from one block; returns how many retired. */
+  private execBlock(budget: number): void {
+    let eip = this.eip;
+    this.curEip = eip;
+    this.startEsp = this.regs[ESP];
+    const lin = (this.segBase[CS] + eip) | 0;
+    let e = this.tlb[lin >>> 12];
+    if ((e & (this.needR & ~0x800)) !== (this.needR & ~0x800)) {
+      this.translate(lin, false, this.cpl === 3);
+      e = this.tlb[lin >>> 12];
+    }
+    if ((e & T_RAM) === 0 || eip >= this.csEnd) {
+      this.execSlowOne();
+      return;
+    }
+    const ram = (e & ~0xfff) | (lin & 0xfff);
+    const big = this.csBig ? 1 : 0;
+    const tag = ram * 2 + big;
+    const slot = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
+    let b = this.cache[slot];
+    if (b === undefined) b = this.cache[slot] = new Block();
+    const page = ram >>> 12;
+    const gen = this.mem.codeGen[page];
+    if (b.tag !== tag || b.gen !== gen || eip + b.len > this.csEnd) {
+      if (!this.buildBlock(b, ram, eip, big)) {
+        this.execSlowOne();
+        return;
+      }
+    }
+    const insns = b.insns, fns = b.fns;
+    let n = b.n;
+    if (n > budget) n = budget;
+    this.blockBreak = false;
+    this.curPage = page;
+    this.curPageGen = b.gen;
+    const regs = this.regs;
+    let i = 0;
+    try {
+      for (; i < n; ) {
+        const ins = insns[i];
+        this.curEip = eip;
+        this.startEsp = regs[ESP];
+        this.eip = eip = eip + ins.length;
+        fns[i](this, ins);
+        i++;
+        if (this.blockBreak) break;
+      }
+    } catch (err) {
+      this.icount += i;
+      this.curPage = -1;
+      throw err;
+    }
+    this.icount += i;
+    this.curPage = -1;
+  }
+
+  /** Decodes a block at RAM offset `ram` (EIP `eip`); false when its first instruction
+   *  crosses a page or the CS limit (then it runs through the slow path). */
+  private buildBlock(b: Block, ram: number, eip: number, big: number): boolean {
+    const src = this.ramSrc;
+    src.base = ram;
+    src.avail = Math.min(0x1000 - (ram & 0xfff), this.csEnd - eip);
+    src.start = 0;
+    b.tag = -1;
+    let n = 0, off = 0;
+    const bits = big ? 32 : 16;
+    for (;;) {
+      let ins = b.insns[n];
+      if (ins === undefined) {
+        ins = b.insns[n] = new Insn();
+        b.fns[n] = HANDLERS[0];
+      }
+      src.start = off;
+      src.over = false;
+      decode(src, bits, ins);
+      if (src.over || ins.length > MAX_INSN_LENGTH) {
+        if (n === 0) return false;
+        break;
+      }
+      b.fns[n] = this.handlerFor(ins);
+      n++;
+      off += ins.length;
+      if (ins.form === null || STOP[ins.form.id] || n >= BLOCK_MAX || off >= src.avail) break;
+    }
+    b.n = n;
+    b.len = off;
+    this.mem.markCode(ram, off);
+    b.gen = this.mem.codeGen[ram >>> 12];
+    b.tag = ram * 2 + big;
+    return true;
+  }
+
+  private handlerFor(ins: Insn): Handler {
+    const f = ins.form;
+    if (f === null) return HANDLERS_UD;
+    if (ins.lock && (!f.attrs.has('lock') || !ins.hasMem)) return HANDLERS_UD;
+    return HANDLERS[f.id];
+  }
+
+  /** One instruction through the slow decoder (page-crossing, MMIO, near the CS limit). */
+  private execSlowOne(): void {
+    const ins = this.slowInsn;
+    this.fetchBase = this.eip;
+    this.curEip = this.eip;
+    this.startEsp = this.regs[ESP];
+    decode(this.slowSrc, this.csBig ? 32 : 16, ins);
+    if (ins.length > MAX_INSN_LENGTH) this.gp(0);
+    this.eip = this.csBig ? (this.eip + ins.length) >>> 0 : (this.eip + ins.length) & 0xffff;
+    this.blockBreak = false;
+    this.handlerFor(ins)(this, ins);
+    this.icount++;
+  }
+
+  private takeInterrupt(): void {
+    const v = this.irq!.acknowledge() & 0xff;
+    this.curEip = this.eip;
+    this.startEsp = this.regs[ESP];
+    this.raiseException(v, false, 0);
+    // an external interrupt is not a software one; raiseException handled faults
+  }
+
+  private onFault(e: unknown): void {
+    if (e !== FAULT) throw e;
+    this.eip = this.curEip;
+    this.regs[ESP] = this.startEsp;
+    this.raiseException(FAULT.vector, FAULT.hasCode, FAULT.code);
+  }
+
+  /** Executes one instruction (or takes one pending interrupt first). */
+  step(): StopReason {
+    return this.run(1);
+  }
+
+  /** Runs up to maxInstructions instructions. */
+  run(maxInstructions: number): StopReason {
+    const end = this.icount + maxInstructions;
+    this.stopRequested = false;
+    if (this.shutdown) return 'triple-fault';
+    while (this.icount < end) {
+      if (this.halted) {
+        if ((this.flagsVal & IF) === 0) return 'halted';
+        if (this.irq === null || !this.irq.hasInterrupt()) return 'waiting';
+        this.halted = false;
+      }
+      try {
+        if (this.inhibit) this.inhibit = false;
+        else if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) {
+          this.takeInterrupt();
+          if (this.shutdown) return 'triple-fault';
+        }
+        if ((this.flagsVal & TF) !== 0 || this.hooks !== null) this.stepSlow();
+        else this.execBlock(end - this.icount);
+      } catch (e) {
+        this.onFault(e);
+      }
+      if (this.shutdown) return 'triple-fault';
+      if (this.stopRequested) return 'stopped';
+    }
+    return 'budget';
+  }
+
+  /** One instruction with hooks and single-step traps. */
+  private stepSlow(): void {
+    const h = this.hooks;
+    if (h && h.beforeInstruction) {
+      if (h.beforeInstruction((this.segBase[CS] + this.eip) >>> 0)) {
+        this.stopRequested = true;
+        return;
+      }
+    }
+    const tf = (this.flagsVal & TF) !== 0;
+    this.execBlock(1);
+    if (tf && !this.halted) {
+      this.dr[6] |= 0x4000;
+      this.curEip = this.eip;
+      this.raiseException(DB, false, 0);
+    }
+  }
+
+  /** Called when DR7 or the task changes: breakpoints make run() take the slow loop. */
+  drChanged(): void {
+    this.drActive = (this.dr[7] & 0xff) !== 0;
+  }
+  drActive = false;
+
+  /** Asks run() to return 'stopped' at the next instruction boundary. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  // ====================================================================================
+  // embedding helpers
+
+  /** Sets the memory-hook / instruction-hook observer (null to detach). */
+  setHooks(h: CpuHooks | null): void {
+    this.hooks = h;
+    this.setSlowMemory(h !== null && h.memoryAccess !== undefined);
+  }
+
+  /** Invalidates every decoded block (after an external change of code bytes the memory
+   *  object did not see). */
+  flushCodeCache(): void {
+    for (let i = 0; i < CACHE_SIZE; i++) {
+      const b = this.cache[i];
+      if (b) b.tag = -1;
+    }
+  }
+
+  /** Sets up real mode segment registers and EIP directly (tests, loaders). */
+  setRealMode(cs: number, ip: number): void {
+    this.cr0 &= ~(CR0_PE | CR0_PG);
+    this.setCpl(0);
+    this.loadSegReal(CS, cs);
+    this.eip = ip;
+    this.flushTlb();
+  }
+
+  dumpState(): string {
+    const r = this.regs;
+    const n = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
+    const segs = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'];
+    const lines = [n.map((x, k) => `${x}=${hex(r[k], 8)}`).join(' ')];
+    lines.push(`eip=${hex(this.eip, 8)} eflags=${hex(this.getFlags(), 8)} cpl=${this.cpl} cr0=${hex(this.cr0, 8)} cr2=${hex(this.cr2, 8)} cr3=${hex(this.cr3, 8)}`);
+    lines.push(segs.map((x, k) => `${x}=${hex(this.sel[k], 4)}(${hex(this.segBase[k], 8)},${hex(this.segLimit[k], 8)},${hex(this.segAR[k], 3)})`).join(' '));
+    lines.push(`gdt=${hex(this.gdtBase, 8)}/${hex(this.gdtLimit, 4)} idt=${hex(this.idtBase, 8)}/${hex(this.idtLimit, 4)} ldtr=${hex(this.ldtSel, 4)} tr=${hex(this.trSel, 4)}`);
+    return lines.join('\n');
+  }
+}
+
+function hex(v: number, w: number): string {
+  return (v >>> 0).toString(16).padStart(w, '0');
+}
+
+const HANDLERS_UD: Handler = (c) => c.fault(6);
+
+// keep referenced (used via HANDLERS in handlers.ts) — flag constants for documentation
+void [PF, AF, ZF, SF, DF, OF, IOPL, NT, ARITH, LZ_SUB, ES, DS, FS, GS];

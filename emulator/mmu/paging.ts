@@ -1,0 +1,58 @@
+// The i386 page walk (two levels of 4 KB pages). Returns the physical page | TLB permission
+// bits; sets Accessed and Dirty bits; raises #PF with CR2 and the error code.
+//
+// i386 rules: a user access needs U/S set in both the directory and the table entry, and a
+// user write needs R/W set in both. At CPL 0 (supervisor) R/W is ignored, unless the
+// optional 486-style CR0.WP is enabled (Cpu option allowWP) and set.
+
+import type { Cpu } from '../cpu/cpu';
+import { CR0_WP, PFV, T_VALID, T_UREAD, T_SWRITE, T_UWRITE } from '../cpu/consts';
+
+function pageFault(cpu: Cpu, lin: number, code: number): never {
+  cpu.cr2 = lin | 0;
+  return cpu.fault(PFV, code, true);
+}
+
+export function walk(cpu: Cpu, lin: number, write: boolean, user: boolean): number {
+  const mem = cpu.mem;
+  const a20 = mem.a20Mask;
+  const pdeAddr = ((cpu.cr3 & ~0xfff) | ((lin >>> 20) & 0xffc)) & a20;
+  const pde = mem.read32(pdeAddr);
+  const errBase = (write ? 2 : 0) | (user ? 4 : 0);
+  if ((pde & 1) === 0) pageFault(cpu, lin, errBase);
+  const pteAddr = ((pde & ~0xfff) | ((lin >>> 10) & 0xffc)) & a20;
+  let pte = mem.read32(pteAddr);
+  if ((pte & 1) === 0) pageFault(cpu, lin, errBase);
+  const uok = (pde & pte & 4) !== 0;
+  const wok = (pde & pte & 2) !== 0;
+  if (user && !uok) pageFault(cpu, lin, errBase | 1);
+  if (write) {
+    if (user ? !wok : !wok && (cpu.cr0 & CR0_WP) !== 0) pageFault(cpu, lin, errBase | 1);
+  }
+  if ((pde & 0x20) === 0) mem.write32(pdeAddr, pde | 0x20);
+  const newPte = pte | 0x20 | (write ? 0x40 : 0);
+  if (newPte !== pte) {
+    mem.write32(pteAddr, newPte);
+    pte = newPte;
+  }
+  let bits = T_VALID;
+  if (uok) bits |= T_UREAD;
+  if (pte & 0x40) {
+    // dirty already: writes may take the fast path
+    if (wok || (cpu.cr0 & CR0_WP) === 0) bits |= T_SWRITE;
+    if (uok && wok) bits |= T_UWRITE;
+  }
+  return ((pte & ~0xfff) & a20) | bits;
+}
+
+/** Side-effect-free translation for debuggers: physical address or -1 if not present. */
+export function peekTranslate(cpu: Cpu, lin: number): number {
+  if ((cpu.cr0 & 0x80000000) === 0) return (lin & cpu.mem.a20Mask) >>> 0;
+  const mem = cpu.mem;
+  const a20 = mem.a20Mask;
+  const pde = mem.read32(((cpu.cr3 & ~0xfff) | ((lin >>> 20) & 0xffc)) & a20);
+  if ((pde & 1) === 0) return -1;
+  const pte = mem.read32(((pde & ~0xfff) | ((lin >>> 10) & 0xffc)) & a20);
+  if ((pte & 1) === 0) return -1;
+  return (((pte & ~0xfff) | (lin & 0xfff)) & a20) >>> 0;
+}
