@@ -182,6 +182,19 @@ function fmtOpt(name: string, v: number | undefined): string {
   return v === undefined ? '(unknown)' : formatRegisterValue(name, v);
 }
 
+function compareReg(
+  n: string, a: TraceRecord, b: TraceRecord, stateA: RegState, stateB: RegState, o: DiffOptions, d: Difference[],
+): void {
+  if (o.ignoreRegs.size && o.ignoreRegs.has(n)) return;
+  const va = regValue(a, stateA, n);
+  const vb = regValue(b, stateB, n);
+  const same = va !== undefined && vb !== undefined && (n === 'eflags' ? ((va ^ vb) & o.eflagsMask) === 0 : va === vb);
+  if (same) return;
+  const ca = n in a.regs ? '' : ' (unchanged)';
+  const cb = n in b.regs ? '' : ' (unchanged)';
+  d.push({ what: n, a: fmtOpt(n, va) + ca, b: fmtOpt(n, vb) + cb });
+}
+
 /** Compares two records; returns the differences (empty when they agree). */
 export function compareRecords(
   a: TraceRecord, b: TraceRecord, baseA: number, baseB: number, stateA: RegState, stateB: RegState,
@@ -202,19 +215,8 @@ export function compareRecords(
     d.push({ what: 'bytes', a: a.bytes, b: b.bytes });
   }
   if (!o.ignoreFields.has('regs') && fieldsA.has('regs') && fieldsB.has('regs')) {
-    const names = new Set<string>();
-    for (const k in a.regs) names.add(k);
-    for (const k in b.regs) names.add(k);
-    for (const n of names) {
-      if (o.ignoreRegs.has(n)) continue;
-      const va = regValue(a, stateA, n);
-      const vb = regValue(b, stateB, n);
-      const same = va !== undefined && vb !== undefined && (n === 'eflags' ? ((va ^ vb) & o.eflagsMask) === 0 : va === vb);
-      if (same) continue;
-      const ca = n in a.regs ? '' : ' (unchanged)';
-      const cb = n in b.regs ? '' : ' (unchanged)';
-      d.push({ what: n, a: fmtOpt(n, va) + ca, b: fmtOpt(n, vb) + cb });
-    }
+    for (const n in a.regs) compareReg(n, a, b, stateA, stateB, o, d);
+    for (const n in b.regs) if (!(n in a.regs)) compareReg(n, a, b, stateA, stateB, o, d);
   }
   if (!o.ignoreFields.has('mem') && fieldsA.has('mem') && fieldsB.has('mem')) {
     let same = a.mem.length === b.mem.length;

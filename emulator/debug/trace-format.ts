@@ -105,10 +105,29 @@ export function formatTextHeader(h: TraceHeader): string {
 }
 
 const HEX = /^[0-9a-fA-F]+$/;
+const REG_NAME = /^[a-z][a-z0-9_.]*$/;
+
+/** The value of s[start, end) as hex (1-8 digits), or -1 when it is not. No allocation. */
+function hexRange(s: string, start: number, end: number): number {
+  const n = end - start;
+  if (n < 1 || n > 8) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else if (c >= 65 && c <= 70) d = c - 55;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
 
 function parseHex(s: string, what: string): number {
-  if (!HEX.test(s) || s.length > 8) throw new TraceFormatError(`bad ${what} '${s}'`);
-  return parseInt(s, 16);
+  const v = hexRange(s, 0, s.length);
+  if (v < 0) throw new TraceFormatError(`bad ${what} '${s}'`);
+  return v;
 }
 
 /** Parses a text header comment, or returns null when the line is not one. */
@@ -165,21 +184,32 @@ export function parseTextLine(line: string): TraceRecord | null {
     mem: [],
   };
   if (semi >= 0) {
-    for (const tok of line.slice(semi + 1).split(' ')) {
-      if (tok === '') continue;
-      const eq = tok.indexOf('=');
-      if (eq < 0) throw new TraceFormatError(`bad change '${tok}'`);
-      const val = tok.slice(eq + 1);
-      if (tok[0] === '[') {
-        if (tok[eq - 1] !== ']') throw new TraceFormatError(`bad memory write '${tok}'`);
-        const size = val.length / 2;
-        if (size !== 1 && size !== 2 && size !== 4) throw new TraceFormatError(`bad memory write size '${tok}'`);
-        rec.mem.push({ addr: parseHex(tok.slice(1, eq - 1), 'address'), size, value: parseHex(val, 'value') });
-      } else {
-        const name = tok.slice(0, eq);
-        if (!/^[a-z][a-z0-9_.]*$/.test(name)) throw new TraceFormatError(`bad register name '${name}'`);
-        rec.regs[name] = parseHex(val, `${name} value`);
+    let i = semi + 1;
+    const n = line.length;
+    while (i < n) {
+      if (line.charCodeAt(i) === 32) {
+        i++;
+        continue;
       }
+      let end = line.indexOf(' ', i);
+      if (end < 0) end = n;
+      const eq = line.indexOf('=', i);
+      if (eq < 0 || eq >= end) throw new TraceFormatError(`bad change '${line.slice(i, end)}'`);
+      if (line.charCodeAt(i) === 91 /* [ */) {
+        const size = (end - eq - 1) / 2;
+        const addr = line.charCodeAt(eq - 1) === 93 /* ] */ ? hexRange(line, i + 1, eq - 1) : -1;
+        const value = hexRange(line, eq + 1, end);
+        if (addr < 0 || value < 0) throw new TraceFormatError(`bad memory write '${line.slice(i, end)}'`);
+        if (size !== 1 && size !== 2 && size !== 4) throw new TraceFormatError(`bad memory write size '${line.slice(i, end)}'`);
+        rec.mem.push({ addr, size, value });
+      } else {
+        const name = line.slice(i, eq);
+        if (!REG_NAME.test(name)) throw new TraceFormatError(`bad register name '${name}'`);
+        const value = hexRange(line, eq + 1, end);
+        if (value < 0) throw new TraceFormatError(`bad ${name} value '${line.slice(eq + 1, end)}'`);
+        rec.regs[name] = value;
+      }
+      i = end + 1;
     }
   }
   return rec;
