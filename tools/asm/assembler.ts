@@ -1,0 +1,660 @@
+// The assembler proper: NASM-syntax lines (already preprocessed) to a flat binary, in
+// passes until every label stops moving, as NASM's optimiser does (jumps start short and
+// grow; immediates and displacements that depend on later symbols start long and shrink).
+
+import type { AsmError, SrcLoc } from './errors';
+import { encodeInstruction, checkRange, isMnemonic, type EncodeContext, type Prefixes } from './encode';
+import { evaluate, ExprParser, isSimple, num, type EvalContext, type Value } from './expr';
+import { LineError, tokenize, type Token } from './lexer';
+import { REGS, SIZE_WORDS, type MemOp, type Operand } from './operands';
+import { resolveAddress } from './encode';
+import type { SrcLine } from './preprocess';
+
+export interface SymbolEntry {
+  name: string;
+  address: number;
+}
+
+export interface AssembleResult {
+  bytes: Uint8Array;
+  symbols: SymbolEntry[];
+  errors: AsmError[];
+  passes: number;
+}
+
+const MAX_PASSES = 40;
+
+const PREFIXES: Readonly<Record<string, (p: Prefixes) => void>> = {
+  rep: (p) => { p.rep = 0xf3; }, repe: (p) => { p.rep = 0xf3; }, repz: (p) => { p.rep = 0xf3; },
+  repne: (p) => { p.rep = 0xf2; }, repnz: (p) => { p.rep = 0xf2; },
+  lock: (p) => { p.lock = true; },
+  o16: (p) => { p.osize = 16; }, o32: (p) => { p.osize = 32; },
+  a16: (p) => { p.asize = 16; }, a32: (p) => { p.asize = 32; },
+  es: (p) => { p.seg = 0; }, cs: (p) => { p.seg = 1; }, ss: (p) => { p.seg = 2; },
+  ds: (p) => { p.seg = 3; }, fs: (p) => { p.seg = 4; }, gs: (p) => { p.seg = 5; },
+};
+
+const DATA: Readonly<Record<string, number>> = { db: 1, dw: 2, dd: 4, dq: 8 };
+const RES: Readonly<Record<string, number>> = { resb: 1, resw: 2, resd: 4, resq: 8, rest: 10 };
+const DIRECTIVES = new Set(['bits', 'use16', 'use32', 'org', 'section', 'segment', 'global', 'extern', 'common',
+  'static', 'cpu', 'default', 'align', 'alignb', 'sectalign', 'incbin', 'times', 'equ', 'warning', 'list', 'absolute']);
+
+function isKeyword(w: string): boolean {
+  return w in PREFIXES || w in DATA || w in RES || DIRECTIVES.has(w) || isMnemonic(w);
+}
+
+class ByteBuf {
+  data = new Uint8Array(256);
+  length = 0;
+  reset(): void {
+    this.length = 0;
+  }
+  push(bytes: ArrayLike<number>, times = 1): void {
+    const need = this.length + bytes.length * times;
+    if (need > this.data.length) {
+      let cap = this.data.length * 2;
+      while (cap < need) cap *= 2;
+      const d = new Uint8Array(cap);
+      d.set(this.data.subarray(0, this.length));
+      this.data = d;
+    }
+    for (let t = 0; t < times; t++) {
+      this.data.set(bytes, this.length);
+      this.length += bytes.length;
+    }
+  }
+  fill(value: number, count: number): void {
+    this.push([value], count);
+  }
+}
+
+interface Section {
+  name: string;
+  index: number;
+  nobits: boolean;
+  align: number;
+  buf: ByteBuf;
+  /** Bytes (or, in nobits sections, reserved space) so far in this pass. */
+  size: number;
+  start: number;
+}
+
+interface Sym {
+  /** equ: the value. */
+  value: Value;
+  /** Labels: section and offset (the address follows the section when it moves). */
+  sec: number;
+  off: number;
+  label: boolean;
+  pass: number;
+  loc: SrcLoc;
+  order: number;
+}
+
+export interface AssembleOptions {
+  readBinary?(file: string): Uint8Array | undefined;
+}
+
+export class Assembler {
+  private readonly toks: (Token[] | null)[] = [];
+  private readonly lexErrors: AsmError[] = [];
+  private readonly sections: Section[] = [];
+  private readonly symbols = new Map<string, Sym>();
+  private pass = 0;
+  private bits: 16 | 32 = 16;
+  private org = 0;
+  private cur!: Section;
+  private prevLabel = '';
+  private errors: AsmError[] = [];
+  private changed = false;
+  private forwardRefs = false;
+  private unknownUses: { name: string; line: number; col: number }[] = [];
+  private lineIndex = 0;
+  private symOrder = 0;
+
+  constructor(private readonly lines: SrcLine[], private readonly opts: AssembleOptions = {}) {
+    for (const l of lines) {
+      try {
+        this.toks.push(tokenize(l.text));
+      } catch (e) {
+        if (!(e instanceof LineError)) throw e;
+        this.lexErrors.push(this.mkError(l, e.col, e.message));
+        this.toks.push(null);
+      }
+    }
+  }
+
+  private mkError(l: SrcLine, col: number, message: string): AsmError {
+    return { file: l.file, line: l.line, col: col + 1, message: l.macro ? `${message} (in macro '${l.macro}')` : message, text: l.text };
+  }
+
+  private error(col: number, message: string): void {
+    this.errors.push(this.mkError(this.lines[this.lineIndex], col, message));
+  }
+
+  private section(name: string): Section {
+    let s = this.sections.find((x) => x.name === name);
+    if (!s) {
+      s = { name, index: this.sections.length, nobits: name === '.bss', align: 4, buf: new ByteBuf(), size: 0, start: this.org };
+      this.sections.push(s);
+    }
+    return s;
+  }
+
+  run(): AssembleResult {
+    this.section('.text');
+    let final = false;
+    for (this.pass = 1; this.pass <= MAX_PASSES; this.pass++) {
+      this.runPass();
+      const layoutChanged = this.layout();
+      if (!this.changed && !layoutChanged && (this.pass > 1 || !this.forwardRefs)) {
+        final = true;
+        break;
+      }
+    }
+    const errors = [...this.lexErrors, ...this.errors];
+    if (!final) {
+      const l = this.lines[0] ?? { file: '?', line: 1, text: '' };
+      errors.push(this.mkError(l, 0, `the program did not settle after ${MAX_PASSES} passes (labels keep moving)`));
+    }
+    for (const u of this.unknownUses) errors.push(this.mkError(this.lines[u.line], u.col, `undefined symbol '${u.name}'`));
+    errors.sort((a, b) => 0);
+    return { bytes: this.image(), symbols: this.symbolMap(), errors, passes: this.pass };
+  }
+
+  /** Places the sections for the next pass; true when a start moved. */
+  private layout(): boolean {
+    let changed = false;
+    let addr = this.org;
+    const order = [this.sections[0], ...this.sections.slice(1).filter((s) => !s.nobits), ...this.sections.filter((s) => s.nobits && s.index !== 0)];
+    for (const s of order) {
+      if (s.index !== 0) addr = Math.ceil(addr / s.align) * s.align;
+      if (s.start !== addr) changed = true;
+      s.start = addr;
+      addr += s.size;
+    }
+    return changed;
+  }
+
+  private image(): Uint8Array {
+    const progbits = [this.sections[0], ...this.sections.slice(1).filter((s) => !s.nobits)];
+    const last = progbits[progbits.length - 1];
+    const total = last.start - this.org + last.size;
+    const out = new Uint8Array(Math.max(0, total));
+    for (const s of progbits) {
+      if (s.nobits) continue;
+      out.set(s.buf.data.subarray(0, s.size), s.start - this.org);
+    }
+    return out;
+  }
+
+  private symbolMap(): SymbolEntry[] {
+    const list = [...this.symbols.entries()]
+      .filter(([name, s]) => s.label && !name.startsWith('..@'))
+      .map(([name, s]) => ({ name, address: (this.sections[s.sec].start + s.off) >>> 0, order: s.order }));
+    list.sort((a, b) => a.address - b.address || a.order - b.order);
+    return list.map(({ name, address }) => ({ name, address }));
+  }
+
+  private runPass(): void {
+    this.bits = 16;
+    this.cur = this.sections[0];
+    for (const s of this.sections) {
+      s.buf.reset();
+      s.size = 0;
+    }
+    this.prevLabel = '';
+    this.errors = [];
+    this.changed = false;
+    this.forwardRefs = false;
+    this.unknownUses = [];
+    for (let i = 0; i < this.lines.length; i++) {
+      const toks = this.toks[i];
+      if (!toks || toks.length === 0) continue;
+      this.lineIndex = i;
+      try {
+        this.statement(toks);
+      } catch (e) {
+        if (!(e instanceof LineError)) throw e;
+        this.error(e.col, e.message);
+      }
+    }
+  }
+
+  private here(): Value {
+    return { n: BigInt(this.cur.start + this.cur.size), rel: 1, sec: this.cur.index, unknown: false };
+  }
+
+  private ctx(): EvalContext {
+    return {
+      symbol: (name, tok) => this.lookup(name, tok),
+      here: () => this.here(),
+      base: () => ({ n: BigInt(this.cur.start), rel: 1, sec: this.cur.index, unknown: false }),
+      onUnknown: (name, tok) => {
+        this.forwardRefs = true;
+        this.unknownUses.push({ name: this.qualify(name), line: this.lineIndex, col: tok.col });
+      },
+    };
+  }
+
+  private memCtx(): EvalContext {
+    return { ...this.ctx(), isReg: (r) => REGS.has(r) && REGS.get(r)!.cls === 'gpr' };
+  }
+
+  private qualify(name: string): string {
+    return name.startsWith('.') && !name.startsWith('..') ? this.prevLabel + name : name;
+  }
+
+  private lookup(name: string, _tok: Token): Value | undefined {
+    const s = this.symbols.get(this.qualify(name));
+    if (!s) return undefined;
+    if (s.pass !== this.pass) this.forwardRefs = true;
+    if (s.label) return { n: BigInt(this.sections[s.sec].start + s.off), rel: 1, sec: s.sec, unknown: false };
+    return s.value;
+  }
+
+  private define(name: string, value: Value, label: boolean, col: number): void {
+    const sec = label ? this.cur.index : -1;
+    const off = label ? this.cur.size : 0;
+    const full = this.qualify(name);
+    if (label && !name.startsWith('.') && !name.startsWith('..@')) this.prevLabel = name;
+    if (REGS.has(full.toLowerCase()) && !name.startsWith('$')) {
+      // tokens strip the `$` escape; a bare register name cannot be a label
+    }
+    const old = this.symbols.get(full);
+    const loc = this.lines[this.lineIndex];
+    if (old) {
+      if (old.pass === this.pass) {
+        throw new LineError(`'${full}' is already defined (at ${old.loc.file}:${old.loc.line})`, col);
+      }
+      if (label !== old.label || (label ? old.sec !== sec || old.off !== off : old.value.n !== value.n || old.value.unknown !== value.unknown || old.value.rel !== value.rel)) this.changed = true;
+      old.value = value;
+      old.sec = sec;
+      old.off = off;
+      old.pass = this.pass;
+      old.loc = loc;
+      old.label = label;
+      return;
+    }
+    this.changed = true;
+    this.symbols.set(full, { value, sec, off, label, pass: this.pass, loc, order: this.symOrder++ });
+  }
+
+  private emit(bytes: ArrayLike<number>, times = 1): void {
+    if (!this.cur.nobits) this.cur.buf.push(bytes, times);
+    this.cur.size += bytes.length * times;
+  }
+
+  private reserve(n: number, fill = 0): void {
+    if (!this.cur.nobits) this.cur.buf.fill(fill, n);
+    this.cur.size += n;
+  }
+
+  // ---- statements ----
+
+  private statement(toks: Token[]): void {
+    let i = 0;
+    // [directive ...]
+    if (toks[0].kind === 'op' && toks[0].text === '[' && toks[1]?.kind === 'id' && DIRECTIVES.has(toks[1].text.toLowerCase())) {
+      let end = toks.length - 1;
+      if (toks[end].text !== ']') throw new LineError("expected ']' at the end of the directive", toks[end].col);
+      this.directive(toks.slice(1, end), 0, toks[1].text.toLowerCase());
+      void end;
+      return;
+    }
+    const t0 = toks[0];
+    if (t0.kind === 'id') {
+      const w = t0.text.toLowerCase();
+      const t1 = toks[1];
+      const isColon = t1?.kind === 'op' && t1.text === ':';
+      const isEqu = (t: Token | undefined) => t?.kind === 'id' && t.text.toLowerCase() === 'equ';
+      if (isEqu(t1) || (isColon && isEqu(toks[2]))) {
+        const at = isColon ? 3 : 2;
+        if (at >= toks.length) throw new LineError('equ needs a value', toks[at - 1].col);
+        const v = evaluate(toks, this.ctx(), at);
+        this.define(t0.text, v, false, t0.col);
+        return;
+      }
+      if (isColon) {
+        this.defineLabel(t0);
+        i = 2;
+      } else if (!isKeyword(w) || t0.text.startsWith('.')) {
+        if (toks.length === 1 || (t1.kind === 'id' && isKeyword(t1.text.toLowerCase()))) {
+          this.defineLabel(t0);
+          i = 1;
+        } else {
+          throw new LineError(`unknown mnemonic '${t0.text}'`, t0.col);
+        }
+      }
+    }
+    if (i >= toks.length) return;
+    this.instructionOrDirective(toks, i, 1);
+  }
+
+  private defineLabel(t: Token): void {
+    if (REGS.has(t.text.toLowerCase()) && t.text === t.text) {
+      // `eax:` is not a label; NASM rejects it too.
+      if (!/^\$/.test(t.text)) throw new LineError(`'${t.text}' is a register, not a label name`, t.col);
+    }
+    this.define(t.text, this.here(), true, t.col);
+  }
+
+  private instructionOrDirective(toks: Token[], i: number, times: number): void {
+    const t = toks[i];
+    if (t.kind !== 'id') throw new LineError(`instruction expected, found '${t.text}'`, t.col);
+    const w = t.text.toLowerCase();
+    if (w === 'times') {
+      const p = new ExprParser(toks, this.ctx(), i + 1);
+      const v = p.parse();
+      if (!isSimple(v)) throw new LineError('times needs a plain number (use $-$$, not $)', toks[i + 1]?.col ?? t.col);
+      const n = v.unknown ? 0 : Number(v.n);
+      if (n < 0) throw new LineError(`times count ${n} is negative`, toks[i + 1].col);
+      if (p.pos >= toks.length) throw new LineError('times needs something to repeat', t.col);
+      if (n === 0) return;
+      this.instructionOrDirective(toks, p.pos, n * times);
+      return;
+    }
+    if (w in DATA) return this.data(toks, i + 1, DATA[w], times, t);
+    if (w in RES) {
+      const v = this.critical(toks, i + 1, w);
+      if (v < 0) throw new LineError(`${w} count ${v} is negative`, toks[i + 1].col);
+      this.reserve(v * RES[w] * times);
+      return;
+    }
+    if (DIRECTIVES.has(w)) {
+      if (times !== 1) throw new LineError(`'${w}' cannot be repeated with times`, t.col);
+      this.directive(toks.slice(i), 0, w);
+      return;
+    }
+    // prefixes, then the mnemonic
+    const pfx: Prefixes = { rep: 0, lock: false, seg: -1, osize: 0, asize: 0, col: t.col };
+    let j = i;
+    while (j < toks.length && toks[j].kind === 'id' && toks[j].text.toLowerCase() in PREFIXES) {
+      PREFIXES[toks[j].text.toLowerCase()](pfx);
+      j++;
+    }
+    if (j >= toks.length) {
+      // prefixes alone on a line
+      const b: number[] = [];
+      if (pfx.rep) b.push(pfx.rep);
+      if (pfx.lock) b.push(0xf0);
+      if (pfx.seg >= 0) b.push([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65][pfx.seg]);
+      if (pfx.osize && pfx.osize !== this.bits) b.push(0x66);
+      if (pfx.asize && pfx.asize !== this.bits) b.push(0x67);
+      this.emit(b, times);
+      return;
+    }
+    const mt = toks[j];
+    if (mt.kind !== 'id') throw new LineError(`instruction expected, found '${mt.text}'`, mt.col);
+    const mn = mt.text.toLowerCase();
+    if (!isMnemonic(mn)) {
+      if (mn in DATA || mn in RES || DIRECTIVES.has(mn)) throw new LineError(`a prefix cannot stand before '${mt.text}'`, mt.col);
+      throw new LineError(`unknown mnemonic '${mt.text}'`, mt.col);
+    }
+    const ops = this.operands(toks, j + 1);
+    const ectx: EncodeContext = {
+      bits: this.bits,
+      address: this.cur.start + this.cur.size,
+      section: this.cur.index,
+      error: (col, m) => this.error(col, m),
+    };
+    const bytes = encodeInstruction(ectx, mn, ops, pfx, mt.col);
+    if (this.cur.nobits) this.error(mt.col, 'code in a nobits section (.bss) is not stored');
+    this.emit(bytes, times);
+  }
+
+  private critical(toks: Token[], at: number, what: string): number {
+    if (at >= toks.length) throw new LineError(`${what} needs a value`, toks[at - 1].col + toks[at - 1].text.length);
+    const v = evaluate(toks, this.ctx(), at);
+    if (!isSimple(v)) throw new LineError(`${what} needs a plain number (use $-$$, not $)`, toks[at].col);
+    return v.unknown ? 0 : Number(v.n);
+  }
+
+  private data(toks: Token[], at: number, size: number, times: number, kw: Token): void {
+    const out: number[] = [];
+    const items = splitTop(toks, at);
+    if (!items.length) throw new LineError(`${kw.text} needs at least one value`, kw.col);
+    for (const [s, e] of items) {
+      if (s === e) throw new LineError('empty value in the list', toks[Math.min(s, toks.length - 1)].col);
+      const t = toks[s];
+      if (e - s === 1 && t.kind === 'str') {
+        const b = t.bytes!;
+        for (const x of b) out.push(x);
+        const pad = (size - (b.length % size)) % size;
+        for (let k = 0; k < pad; k++) out.push(0);
+        continue;
+      }
+      if (e - s === 1 && t.kind === 'op' && t.text === '?') {
+        for (let k = 0; k < size; k++) out.push(0);
+        continue;
+      }
+      const v = evaluate(toks, this.ctx(), s, e);
+      if (v.regs?.length) throw new LineError('a register cannot be data', t.col);
+      checkRange(v, size, { error: (c, m) => this.error(c, m) }, t.col);
+      let x = BigInt.asUintN(size * 8, v.n);
+      for (let k = 0; k < size; k++) {
+        out.push(Number(x & 0xffn));
+        x >>= 8n;
+      }
+    }
+    if (this.cur.nobits) this.error(kw.col, `data in a nobits section (${this.cur.name}) is not stored`);
+    this.emit(out, times);
+  }
+
+  private directive(toks: Token[], at: number, w: string): void {
+    const arg = toks[at + 1];
+    switch (w) {
+      case 'bits': {
+        const v = this.critical(toks, at + 1, 'bits');
+        if (v !== 16 && v !== 32) throw new LineError(`bits ${v} is not supported (16 or 32)`, arg.col);
+        this.bits = v;
+        return;
+      }
+      case 'use16': this.bits = 16; return;
+      case 'use32': this.bits = 32; return;
+      case 'org': {
+        const v = this.critical(toks, at + 1, 'org');
+        this.org = v;
+        return;
+      }
+      case 'section': case 'segment': {
+        if (!arg) throw new LineError(`${w} needs a name`, toks[at].col);
+        const name = arg.text;
+        const s = this.section(name);
+        for (let k = at + 2; k < toks.length; k++) {
+          const a = toks[k].text.toLowerCase();
+          if (a === 'nobits') s.nobits = true;
+          else if (a === 'progbits') s.nobits = false;
+          else if (a === 'align' && toks[k + 1]?.text === '=') {
+            const v = toks[k + 2];
+            if (v?.kind !== 'num') throw new LineError('align= needs a number', toks[k].col);
+            const n = Number(v.num);
+            if (n & (n - 1)) throw new LineError(`section alignment ${n} is not a power of two`, v.col);
+            s.align = Math.max(n, 1);
+            k += 2;
+          } else throw new LineError(`section attribute '${toks[k].text}' is not supported`, toks[k].col);
+        }
+        if (name !== '.text' && this.sections.indexOf(s) === 0) s.nobits = false;
+        this.cur = s;
+        return;
+      }
+      case 'global': case 'extern': case 'common': case 'static': case 'cpu': case 'default': case 'warning': case 'list':
+        return;
+      case 'absolute':
+        throw new LineError('absolute is not supported', toks[at].col);
+      case 'sectalign': {
+        if (arg && arg.kind === 'id') return; // sectalign on/off
+        const n = this.critical(toks, at + 1, 'sectalign');
+        if (n > this.cur.align) this.cur.align = n;
+        return;
+      }
+      case 'align': case 'alignb': {
+        const items = splitTop(toks, at + 1);
+        if (!items.length || items[0][0] === items[0][1]) throw new LineError(`${w} needs a value`, toks[at].col);
+        const v = evaluate(toks, this.ctx(), items[0][0], items[0][1]);
+        if (!isSimple(v)) throw new LineError(`${w} needs a plain number`, toks[items[0][0]].col);
+        const n = Number(v.n);
+        if (n <= 0 || (n & (n - 1)) !== 0) throw new LineError(`${w} ${n} is not a power of two`, toks[items[0][0]].col);
+        if (n > this.cur.align) this.cur.align = n;
+        const pad = (n - (this.cur.size % n)) % n;
+        if (pad === 0) return;
+        if (items.length > 1) {
+          const start = items[1][0];
+          if (start >= toks.length) throw new LineError(`${w}: what to pad with?`, toks[toks.length - 1].col);
+          this.instructionOrDirective(toks, start, pad);
+        } else if (w === 'align') {
+          if (this.cur.nobits) this.cur.size += pad;
+          else this.emit([0x90], pad);
+        } else this.reserve(pad);
+        return;
+      }
+      case 'incbin': {
+        if (!arg || arg.kind !== 'str') throw new LineError('incbin needs a file name in quotes', toks[at].col);
+        const file = String.fromCharCode(...arg.bytes!);
+        const data = this.opts.readBinary?.(file);
+        if (!data) throw new LineError(`cannot read incbin file '${file}'`, arg.col);
+        const items = splitTop(toks, at + 1);
+        let skip = 0;
+        let len = data.length;
+        if (items[1]) skip = Number(evaluate(toks, this.ctx(), items[1][0], items[1][1]).n);
+        if (items[2]) len = Number(evaluate(toks, this.ctx(), items[2][0], items[2][1]).n);
+        this.emit(data.subarray(skip, skip + len));
+        return;
+      }
+      case 'equ':
+        throw new LineError('equ needs a label in front of it', toks[at].col);
+      case 'times':
+        this.instructionOrDirective(toks, at, 1);
+        return;
+    }
+    throw new LineError(`unknown directive '${w}'`, toks[at].col);
+  }
+
+  // ---- operands ----
+
+  private operands(toks: Token[], at: number): Operand[] {
+    const ops: Operand[] = [];
+    for (const [s, e] of splitTop(toks, at)) {
+      if (s === e) throw new LineError('operand expected', toks[Math.min(s, toks.length - 1)].col);
+      ops.push(this.operand(toks, s, e));
+    }
+    return ops;
+  }
+
+  private operand(toks: Token[], s: number, e: number): Operand {
+    let size = 0;
+    let strict = false;
+    let jump = '';
+    const col = toks[s].col;
+    let i = s;
+    for (; i < e; i++) {
+      const t = toks[i];
+      if (t.kind !== 'id') break;
+      const w = t.text.toLowerCase();
+      if (w in SIZE_WORDS) size = SIZE_WORDS[w];
+      else if (w === 'strict') strict = true;
+      else if (w === 'short' || w === 'near' || w === 'far') jump = w;
+      else break;
+    }
+    if (i >= e) throw new LineError('operand expected after the size keyword', toks[e - 1].col);
+    const t = toks[i];
+    if (t.kind === 'op' && t.text === '[') {
+      const close = matchBracket(toks, i, e);
+      if (close !== e - 1) throw new LineError('unexpected text after the memory operand', toks[close + 1]?.col ?? t.col);
+      return this.memory(toks, i + 1, close, size, jump === 'far', t.col);
+    }
+    if (t.kind === 'id' && i + 1 === e) {
+      const r = REGS.get(t.text.toLowerCase());
+      if (r && !toks[i].text.startsWith('$')) {
+        if (jump) throw new LineError(`'${jump}' cannot apply to a register`, toks[s].col);
+        if (size && r.cls === 'gpr' && size !== r.size) throw new LineError(`mismatch in operand sizes: ${t.text} is not a ${sizeName(size)}`, toks[s].col);
+        return { type: 'reg', name: t.text.toLowerCase(), reg: r, size, col };
+      }
+    }
+    // seg:off
+    let colon = -1;
+    let depth = 0;
+    for (let k = i; k < e; k++) {
+      const x = toks[k];
+      if (x.kind !== 'op') continue;
+      if (x.text === '(') depth++;
+      else if (x.text === ')') depth--;
+      else if (x.text === ':' && depth === 0) colon = k;
+    }
+    if (colon >= 0) {
+      const seg = evaluate(toks, this.ctx(), i, colon);
+      const off = evaluate(toks, this.ctx(), colon + 1, e);
+      return { type: 'far', size, seg, off, col };
+    }
+    const value = evaluate(toks, this.ctx(), i, e);
+    if (value.regs?.length) throw new LineError('a register in an expression needs brackets (memory)', t.col);
+    return { type: 'imm', size, strict, jump, value, col };
+  }
+
+  private memory(toks: Token[], s: number, e: number, size: number, far: boolean, col: number): MemOp {
+    let hint = 0;
+    let nosplit = false;
+    let seg = -1;
+    let i = s;
+    for (; i < e; i++) {
+      const t = toks[i];
+      if (t.kind !== 'id') break;
+      const w = t.text.toLowerCase();
+      if (w === 'byte' || w === 'word' || w === 'dword') hint = SIZE_WORDS[w];
+      else if (w === 'nosplit') nosplit = true;
+      else if (w === 'abs' || w === 'rel') continue;
+      else if (REGS.get(w)?.cls === 'sreg' && toks[i + 1]?.text === ':') {
+        seg = REGS.get(w)!.num;
+        i++;
+      } else break;
+    }
+    const m: MemOp = {
+      type: 'mem', size, far, seg, base: -1, index: -1, scale: 1, asize: 0, rm16: -1,
+      disp: num(0), dispHint: hint, nosplit, noRegs: true, col,
+    };
+    if (i >= e) throw new LineError('empty memory reference', col);
+    const v = evaluate(toks, this.memCtx(), i, e);
+    m.disp = { ...v, regs: undefined };
+    resolveAddress(m, v.regs ?? [], (r) => REGS.get(r));
+    return m;
+  }
+}
+
+function sizeName(bits: number): string {
+  return Object.entries(SIZE_WORDS).find(([, v]) => v === bits)?.[0] ?? `${bits}-bit value`;
+}
+
+function matchBracket(toks: Token[], open: number, end: number): number {
+  let depth = 0;
+  for (let k = open; k < end; k++) {
+    const t = toks[k];
+    if (t.kind !== 'op') continue;
+    if (t.text === '[') depth++;
+    else if (t.text === ']' && --depth === 0) return k;
+  }
+  throw new LineError("missing ']'", toks[open].col);
+}
+
+/** Splits tokens[at..] at top-level commas into [start, end) ranges. */
+function splitTop(toks: Token[], at: number): [number, number][] {
+  if (at >= toks.length) return [];
+  const out: [number, number][] = [];
+  let depth = 0;
+  let start = at;
+  for (let k = at; k < toks.length; k++) {
+    const t = toks[k];
+    if (t.kind !== 'op') continue;
+    if (t.text === '(' || t.text === '[') depth++;
+    else if (t.text === ')' || t.text === ']') depth--;
+    else if (t.text === ',' && depth === 0) {
+      out.push([start, k]);
+      start = k + 1;
+    }
+  }
+  out.push([start, toks.length]);
+  return out;
+}
+
+export function assembleLines(lines: SrcLine[], opts: AssembleOptions = {}): AssembleResult {
+  return new Assembler(lines, opts).run();
+}
