@@ -1,5 +1,44 @@
-import { UsageError } from '../cli-util';
-// Placeholder until the assembler lands (issue 2).
-export async function asmCommand(_args: string[]): Promise<number> {
-  throw new UsageError('asm: not built yet');
+// `forklab asm FILE.asm -o FILE.bin [--map FILE.map] [-I DIR] [-D NAME=VALUE]`
+import * as fs from 'node:fs';
+import { parseCommandArgs, UsageError } from '../cli-util';
+import { assembleFile, formatErrors, formatSymbolMap } from './index';
+
+const USAGE = 'usage: forklab asm FILE.asm -o FILE.bin [--map FILE.map] [-I DIR] [-D NAME=VALUE]';
+
+export async function asmCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('asm', args, {
+    output: { type: 'string', short: 'o' },
+    map: { type: 'string' },
+    include: { type: 'string', short: 'I', multiple: true },
+    define: { type: 'string', short: 'D', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`asm: expected one source file (${USAGE})`);
+  if (!values.output) throw new UsageError(`asm: -o OUTPUT is required (${USAGE})`);
+  const source = positionals[0];
+  if (!fs.existsSync(source) || !fs.statSync(source).isFile()) throw new UsageError(`asm: cannot read '${source}'`);
+  const defines: Record<string, string> = {};
+  for (const d of values.define ?? []) {
+    const m = /^([A-Za-z_.?@$][A-Za-z0-9_$#@~.?]*)(?:=(.*))?$/s.exec(d);
+    if (!m) throw new UsageError(`asm: -D '${d}' is not NAME or NAME=VALUE`);
+    defines[m[1]] = m[2] ?? '';
+  }
+  const res = assembleFile(source, { includeDirs: values.include ?? [], defines });
+  for (const w of res.warnings) process.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message}\n`);
+  if (res.errors.length) {
+    process.stderr.write(formatErrors(res.errors));
+    process.stderr.write(`forklab asm: ${res.errors.length} error${res.errors.length === 1 ? '' : 's'} in ${source}\n`);
+    return 1;
+  }
+  try {
+    fs.writeFileSync(values.output, res.bytes);
+    if (values.map) fs.writeFileSync(values.map, formatSymbolMap(res.symbols));
+  } catch (e) {
+    throw new UsageError(`asm: cannot write output: ${(e as Error).message}`, 1);
+  }
+  return 0;
 }
