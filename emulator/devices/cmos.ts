@@ -61,10 +61,10 @@ export class Cmos {
     bus?: IoBus,
     options: CmosOptions = {},
   ) {
-    this.setTime(options.startTime ?? DEFAULT_RTC_START);
     this.ram[0x0a] = 0x26;
-    this.ram[0x0b] = 0x02;
+    this.ram[0x0b] = 0x02; // 24-hour, BCD
     this.ram[0x0d] = 0x80;
+    this.setTime(options.startTime ?? DEFAULT_RTC_START);
     this.configure(options);
     this.second = clock.createTimer('rtc-second', (now) => this.tick(now));
     this.periodic = clock.createTimer('rtc-periodic', (now) => this.periodicTick(now));
@@ -223,14 +223,25 @@ export class Cmos {
       this.periodic.cancel();
       return;
     }
-    if (!this.periodic.pending) this.periodic.scheduleAt(Math.ceil(this.clock.icount + period));
+    if (!this.periodic.pending) {
+      this.periodicBase = this.clock.icount;
+      this.periodicIndex = 1;
+      this.periodic.scheduleAt(Math.ceil(this.periodicBase + period));
+    }
   }
 
-  private periodicTick(now: number): void {
+  // Periodic ticks fall at base + k * period (rounded up), so they do not drift.
+  private periodicBase = 0;
+  private periodicIndex = 0;
+
+  private periodicTick(_now: number): void {
     this.ram[0x0c] |= 0x40; // PF
     this.updateIrq();
     const period = this.periodicPeriod();
-    if (period > 0 && this.ram[0x0b] & 0x40) this.periodic.scheduleAt(Math.ceil(now + period));
+    if (period > 0 && this.ram[0x0b] & 0x40) {
+      this.periodicIndex++;
+      this.periodic.scheduleAt(Math.ceil(this.periodicBase + this.periodicIndex * period));
+    }
   }
 
   private updateIrq(): void {
