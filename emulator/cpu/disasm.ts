@@ -179,7 +179,7 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
   let immN = 0;
   // ndisasm prints `xchg reg,mem`; NASM warns that form is not lockable, so reassemblable
   // output keeps the encoding's order
-  const xchgSwap = m === 'xchg' && f.modrm && ops[0] !== 'rv' && ops[0] !== 'r8' && !(reasm && insn.lock);
+  const xchgSwap = m === 'xchg' && f.modrm && ops[0] !== 'rv' && ops[0] !== 'r8' && (!reasm || !insn.hasMem);
   for (let i = 0; i < ops.length; i++) {
     const k = ops[i];
     let t: string;
@@ -222,6 +222,7 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
         aUsed = true;
         const prefix = (SHIFTS.has(m) || m.startsWith('bt')) && ops[0] !== 'imm8' ? 'byte ' : '';
         t = prefix + hex((immN++ === 0 ? insn.imm : insn.imm2) & 0xff);
+        if (reasm && SHIFTS.has(m) && (insn.imm & 0xff) === 1) t = 'strict ' + t; // not the D0/D1 form
         if ((m === 'aam' || m === 'aad') && insn.imm === 10) t = '';
         break;
       }
@@ -231,6 +232,11 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
         aUsed = true;
         t = hex(insn.op32 ? insn.imm : insn.imm & 0xffff);
         if (m === 'push' || m === 'imul') t = (insn.op32 ? 'dword ' : 'word ') + t;
+        if (reasm && !(m === 'mov' && f.plusReg)) {
+          // NASM shortens an immediate that fits a signed byte unless told not to
+          const v = insn.op32 ? insn.imm | 0 : (insn.imm << 16) >> 16;
+          if (v >= -128 && v <= 127) t = `strict ${insn.op32 ? 'dword' : 'word'} ${hex(insn.op32 ? insn.imm : insn.imm & 0xffff)}`;
+        }
         break;
       }
       case 'simm8': {
@@ -302,9 +308,9 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
   }
   if (f.asize) aUsed = true;
   // ndisasm reports an unused a16 in 32-bit code only for instructions without operands
-  if (mode32 && ops.length > 0) aUsed = true;
+  if (mode32 && ops.length > 0 && !reasm) aUsed = true;
   if (m === 'nop' && insn.rep === 0xf3) name = 'pause';
-  else if (m === 'nop' && (insn.op32 !== mode32 || insn.ad32 !== mode32)) {
+  else if (m === 'nop' && !reasm && (insn.op32 !== mode32 || insn.ad32 !== mode32)) {
     // 66 90 / 67 90: ndisasm reads them as the xchg they encode
     name = insn.op32 ? 'xchg eax,eax' : 'xchg ax,ax';
     oUsed = true;
@@ -330,6 +336,11 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
   }
   if (insn.lock) pre += 'lock ';
   if (insn.op32 !== mode32 && !oUsed) pre += insn.op32 ? 'o32 ' : 'o16 ';
+  if (reasm) {
+    // NASM writes 67 only where the address size matters: say it everywhere else
+    aUsed = insn.hasMem || ops[0] === 'moffs8' || ops[0] === 'moffsv' || ops[1] === 'moffs8' || ops[1] === 'moffsv'
+      || f.asize !== 0 || m.startsWith('loop');
+  }
   if (insn.ad32 !== mode32 && !aUsed) pre += insn.ad32 ? 'a32 ' : 'a16 ';
   return parts.length ? `${pre}${name} ${parts.join(',')}` : pre + name;
 }
@@ -358,16 +369,61 @@ export interface DisassembleOptions extends FormatOptions {
   org?: number;
 }
 
+/** Rank of a prefix byte in the order NASM writes prefixes: rep group, lock, segment, 66, 67. */
+function prefixRank(b: number): number {
+  switch (b) {
+    case 0xf2: case 0xf3: return 0;
+    case 0xf0: return 1;
+    case 0x66: return 3;
+    case 0x67: return 4;
+    default: return 2; // segment overrides
+  }
+}
+
+/** One-byte opcodes whose `reg,r/m` direction NASM never picks for two registers. */
+const REG_FROM_RM = new Set([0x02, 0x03, 0x0a, 0x0b, 0x12, 0x13, 0x1a, 0x1b, 0x22, 0x23, 0x2a, 0x2b, 0x32, 0x33, 0x3a, 0x3b, 0x8a, 0x8b]);
+
 /**
- * Encodings NASM does not produce from any spelling: decoder-only aliases (82 /n, F6 /1,
- * sal as /6), segment registers 6 and 7, x87 escapes we do not name, control registers the
- * i386 lacks, and repeated prefixes of one group.
+ * Encodings NASM does not produce from any spelling, so reassemblable output writes them as
+ * `db`: decoder-only aliases (82 /n, F6 /1, sal as /6), segment registers 6 and 7, control
+ * registers the i386 lacks, prefixes repeated or out of NASM's order, a prefixed WAIT, and the
+ * longer of two encodings where NASM always picks the other (two registers in `reg,r/m`
+ * order, FF /6 for `push reg`, 80/81/F6/F7 on AL/AX/EAX, C6/C7 on a register, 8A/8B with
+ * the accumulator and a direct address, a SIB byte that is not needed).
  */
-function nasmCannotSay(insn: Insn): boolean {
+function nasmCannotSay(insn: Insn, bytes: Uint8Array, pos: number): boolean {
   const f = insn.form!;
-  if (f.attrs.has('alias') && f.mnemonic !== 'salc' && f.mnemonic !== 'int1') return true;
+  const m = f.mnemonic;
+  if (f.attrs.has('alias') && m !== 'salc' && m !== 'int1') return true;
   if (f.operands.includes('sreg') && insn.reg > 5) return true;
   if (f.operands.includes('cr') && (insn.reg === 1 || insn.reg > 4)) return true;
+  let last = -1;
+  for (let i = 0; i < insn.prefixLength; i++) {
+    const r = prefixRank(bytes[pos + i]);
+    if (r <= last) return true;
+    last = r;
+  }
+  if (m === 'wait' && insn.prefixLength > 0) return true;
+  if ((m === 'movzx' || m === 'movsx') && f.operands[1] === 'rm16' && !insn.op32) return true;
+  const op = insn.twoByte ? -1 : insn.opcode;
+  if (insn.mod === 3 && insn.modrm >= 0) {
+    if (REG_FROM_RM.has(op)) return true;
+    if (f.operands[0] === 'rmv' && f.operands.length === 1 && (m === 'inc' || m === 'dec' || m === 'push' || m === 'pop')) return true;
+    if (op === 0x87 && (insn.reg === 0 || insn.rm === 0)) return true;
+    if (insn.rm === 0 && (op === 0x80 || op === 0x81 || ((op === 0xf6 || op === 0xf7) && insn.reg === 0))) return true;
+    if (op === 0xc6 || op === 0xc7) return true;
+    return false;
+  }
+  if (insn.hasMem) {
+    const direct = insn.base < 0 && insn.index < 0;
+    if ((op === 0x88 || op === 0x89 || op === 0x8a || op === 0x8b) && insn.reg === 0 && direct) return true;
+    if (insn.ad32 && insn.rm === 4) {
+      // NASM writes a SIB byte only for an index or an ESP base
+      if (insn.index < 0 && (insn.base !== 4 || insn.scale !== 0)) return true;
+      // [index+disp] and [index*2+disp] become [index+disp] / [index+index+disp] in NASM
+      if (insn.base < 0 && insn.scale <= 1) return true;
+    }
+  }
   return false;
 }
 
@@ -456,7 +512,7 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): Disasm
         len = insn.length;
         form = insn.form;
         text = formatInsn(insn, address, opts);
-        if (insn.form.mnemonic === 'esc' || (reasm && nasmCannotSay(insn))) text = dbText(bytes, pos, len);
+        if (insn.form.mnemonic === 'esc' || (reasm && nasmCannotSay(insn, bytes, pos))) text = dbText(bytes, pos, len);
       } else {
         len = 1;
         const b = bytes[pos];
