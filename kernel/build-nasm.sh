@@ -1,6 +1,8 @@
 #!/bin/sh
 # Dev build of the forklab image with NASM (until our own assembler takes over):
 #   kernel/build-nasm.sh [OUTDIR]     (default: build)
+# KERNEL_DEFINES="-DNAME ..." adds definitions to the system's assembly (tests use
+# -DFORCE_NO_FPU: head then takes the no-coprocessor path).
 # Writes OUTDIR/forklab.img (1.44 MB floppy: boot sector, 4 setup sectors, system),
 # OUTDIR/kernel.map ("XXXXXXXX name" lines sorted by address) and the pieces.
 set -eu
@@ -9,7 +11,7 @@ OUT=${1:-build}
 mkdir -p "$OUT"
 # the system, with a map of its symbols
 printf '[map symbols %s/system.nasm-map]\n%%include "kernel/kernel.asm"\n' "$OUT" > "$OUT/system-wrapper.asm"
-nasm -f bin -I. -o "$OUT/system.bin" "$OUT/system-wrapper.asm"
+nasm -f bin -I. ${KERNEL_DEFINES:-} -o "$OUT/system.bin" "$OUT/system-wrapper.asm"
 SYSBYTES=$(wc -c < "$OUT/system.bin")
 SYSSIZE=$(( (SYSBYTES + 15) / 16 ))
 if [ "$SYSBYTES" -gt $((0x80000)) ]; then echo "system too big: $SYSBYTES bytes" >&2; exit 1; fi

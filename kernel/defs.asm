@@ -114,6 +114,7 @@ TSS_TRACE_BITMAP equ 100                ; trace bit (low word), I/O map base (hi
 TSS_I387        equ 104                 ; 108 bytes of fnsave area
 
 ; ---- signals and errors ----------------------------------------------------------------
+SIGFPE          equ 8
 SIGKILL         equ 9
 SIGSEGV         equ 11
 SIGALRM         equ 14
@@ -165,6 +166,7 @@ STAT_MY_FAULTS      equ 16              ; the same three, counted for the callin
 STAT_MY_COPIES      equ 17
 STAT_MY_NOCOPY      equ 18
 STAT_NR_TASKS       equ 19              ; tasks in task[] now
+STAT_HAVE_FPU       equ 20              ; 1 when head found a coprocessor, 0 when CR0.EM is set
 
 ; ---- kernel print macros (the routines are in console.asm) ------------------------------
 ; PRINT "text": print a literal from kernel code

@@ -61,8 +61,10 @@ startup_32_go:
 
 check_x87:
         mov ax, 0xffff
+%ifndef FORCE_NO_FPU                    ; a test build that behaves as if there were no FPU
         fninit
         fnstsw ax
+%endif
         cmp al, 0
         je .have_fpu
         mov eax, cr0                    ; no FPU: clear MP, set EM

@@ -4,7 +4,8 @@
 ;   200 forklab_stat(which): a kernel counter (STAT_* in defs.asm): copy-on-write faults,
 ;       pages copied, pages made writable without a copy, entries shared by fork, free
 ;       pages, "mark" (remember the free-page count as the "before" of the statistics),
-;       and the same three copy-on-write counters for the calling task alone.
+;       the same three copy-on-write counters for the calling task alone, the number of
+;       tasks, and whether there is a coprocessor.
 ;   201 forklab_poweroff(failures): print the copy-on-write statistics and end the machine
 ;       through port F4h with status 0 when failures is 0, 1 otherwise.
 
@@ -119,7 +120,7 @@ sys_forklab_stat:
         mov eax, [edx + T_COW_NOCOPY]
         ret
 .s19:    cmp eax, STAT_NR_TASKS
-        jne .bad
+        jne .s20
         xor eax, eax
         xor ecx, ecx
 .count: cmp dword [task + ecx*4], 0
@@ -129,6 +130,10 @@ sys_forklab_stat:
         inc ecx
         cmp ecx, NR_TASKS
         jb .count
+        ret
+.s20:   cmp eax, STAT_HAVE_FPU
+        jne .bad
+        movzx eax, byte [have_fpu]
         ret
 .bad:   mov eax, -EINVAL
         ret

@@ -155,6 +155,7 @@ device_not_available:
         mov eax, cr0
         test eax, 4                     ; EM: no coprocessor
         je math_state_restore
-        PRINTLN "math emulation not supported"
-        push SIGSEGV
-        call do_exit
+        PRINTLN "math emulation not supported: SIGFPE"
+        mov eax, [current]              ; the signal is delivered on the way out
+        or dword [eax + T_SIGNAL], 1 << (SIGFPE - 1)
+        ret

@@ -24,37 +24,52 @@ const CHECKS = [
   'waitpid-echild',
   'waitpid-wnohang',
   'syscall-unknown',
+  'brk',
+  'fpu',
   'pages-returned',
 ];
 
-describe.runIf(oracle('nasm', 'qemu-system-i386'))('kernel in QEMU', () => {
+function build(dir: string, defines = ''): void {
+  execFileSync('sh', [join(ROOT, 'kernel/build-nasm.sh'), dir], {
+    cwd: ROOT,
+    stdio: 'pipe',
+    env: { ...process.env, KERNEL_DEFINES: defines },
+  });
+}
+
+/** Boots the image in QEMU (60 s at most); the serial output without CRs, and the exit status. */
+function boot(img: string): { out: string; status: number | null } {
+  const run = spawnSync(
+    'timeout',
+    [
+      '60',
+      'qemu-system-i386',
+      '-display', 'none',
+      '-serial', 'stdio',
+      '-monitor', 'none',
+      '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
+      '-drive', `file=${img},format=raw,if=floppy`,
+      '-boot', 'a',
+      '-m', '16',
+      '-no-reboot',
+    ],
+    { encoding: 'utf8', timeout: 70_000 },
+  );
+  return { out: (run.stdout ?? '').replace(/\r/g, ''), status: run.status };
+}
+
+const HAVE_TOOLS = oracle('nasm', 'qemu-system-i386');
+
+describe.runIf(HAVE_TOOLS)('kernel in QEMU', () => {
   let dir = '';
   let out = '';
   let status: number | null = null;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'forklab-kernel-'));
-    execFileSync('sh', [join(ROOT, 'kernel/build-nasm.sh'), dir], { cwd: ROOT, stdio: 'pipe' });
-    const run = spawnSync(
-      'timeout',
-      [
-        '60',
-        'qemu-system-i386',
-        '-display', 'none',
-        '-serial', 'stdio',
-        '-monitor', 'none',
-        '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
-        '-drive', `file=${join(dir, 'forklab.img')},format=raw,if=floppy`,
-        '-boot', 'a',
-        '-m', '16',
-        '-no-reboot',
-      ],
-      { encoding: 'utf8', timeout: 70_000 },
-    );
-    out = (run.stdout ?? '').replace(/\r/g, '');
-    status = run.status;
+    build(dir);
+    ({ out, status } = boot(join(dir, 'forklab.img')));
   }, 90_000);
-
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -111,6 +126,29 @@ describe.runIf(oracle('nasm', 'qemu-system-i386'))('kernel in QEMU', () => {
   });
 
   it('powers off through port F4h with status 0 (QEMU exit 1)', () => {
+    expect(status).toBe(1);
+  });
+});
+
+describe.runIf(HAVE_TOOLS)('kernel in QEMU, built as if there were no FPU', () => {
+  let dir = '';
+  let out = '';
+  let status: number | null = null;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'forklab-kernel-nofpu-'));
+    build(dir, '-DFORCE_NO_FPU');
+    ({ out, status } = boot(join(dir, 'forklab.img')));
+  }, 90_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sets CR0.EM, and an FPU instruction ends only that task with SIGFPE', () => {
+    expect(out).toContain('FPU: none (CR0.EM)');
+    expect(out).toContain('PASS fpu: no coprocessor (CR0.EM)');
+    expect(out).not.toMatch(/^FAIL /m);
     expect(status).toBe(1);
   });
 });

@@ -44,6 +44,8 @@ init:
         call t_waitpid_echild
         call t_waitpid_wnohang
         call t_unknown_syscall
+        call t_brk
+        call t_fpu
         call t_pages_returned
 
         mov esi, s_init_done
@@ -663,6 +665,101 @@ t_unknown_syscall:
 .ni:    UFAIL "syscall-unknown", "an unimplemented call returned"
         ret
 
+; ---- brk -----------------------------------------------------------------------------------
+; init inherits task 0's brk fields (end_code 0, start_stack 0): any break below
+; start_stack - 16 KB (which wraps to 0xffffc000) is accepted
+t_brk:
+        mov ebx, 0x60000
+        SYS __NR_brk
+        cmp eax, 0x60000
+        jne .moved
+        mov ebx, 0xfffff000
+        SYS __NR_brk
+        cmp eax, 0x60000
+        jne .refused
+        UPASS "brk: brk(0x60000) returned the new break; brk(0xfffff000), within 16 KB of the stack start, kept it"
+        ret
+.moved: UFAIL "brk", "brk(0x60000) returned"
+        ret
+.refused:
+        UFAIL "brk", "brk(0xfffff000) returned"
+        ret
+
+; ---- the FPU follows its task: lazy switching through CR0.TS, state in the TSS ----------
+FPU_CW_PARENT equ 0x0f7f                ; round toward zero, extended precision, all masked
+FPU_CW_CHILD  equ 0x037f                ; the fninit default
+t_fpu:
+        STAT STAT_HAVE_FPU
+        test eax, eax
+        jz .no_fpu
+        fninit
+        fldcw [fpu_cw_parent]
+        SYS __NR_fork
+        test eax, eax
+        jz .child
+        js .fork_failed
+        mov edi, eax
+        mov ebx, edi
+        call u_waitpid                  ; the child runs and uses the FPU meanwhile
+        cmp eax, edi
+        jne .bad_wait
+        fnstcw [fpu_cw_read]
+        movzx eax, word [fpu_cw_read]
+        cmp eax, FPU_CW_PARENT
+        jne .parent_lost
+        mov eax, [status]
+        test eax, eax
+        jnz .child_failed
+        UPASS "fpu: the child inherited the parent's FPU control word and changed its own; the parent's came back (lazy switch, fnsave/frstor in the TSS)"
+        ret
+.child: fnstcw [fpu_cw_read]            ; first FPU use since the switch: trap 7
+        movzx eax, word [fpu_cw_read]
+        cmp eax, FPU_CW_PARENT
+        jne .c1
+        fldcw [fpu_cw_child]
+        fnstcw [fpu_cw_read]
+        movzx eax, word [fpu_cw_read]
+        cmp eax, FPU_CW_CHILD
+        jne .c2
+        EXIT 0
+.c1:    EXIT 1
+.c2:    EXIT 2
+.no_fpu:
+        SYS __NR_fork
+        test eax, eax
+        jz .nf_child
+        js .fork_failed
+        mov edi, eax
+        mov ebx, edi
+        call u_waitpid
+        cmp eax, edi
+        jne .bad_wait
+        mov eax, [status]
+        cmp eax, 1 << (SIGFPE - 1)
+        jne .nf_status
+        UPASS "fpu: no coprocessor (CR0.EM): the first FPU instruction ended the task with SIGFPE"
+        ret
+.nf_child:
+        fninit
+        EXIT 0
+.fork_failed:
+        UFAIL "fpu", "fork failed"
+        ret
+.bad_wait:
+        UFAIL "fpu", "waitpid returned another pid"
+        ret
+.parent_lost:
+        UFAIL "fpu", "the parent's control word after the child ran"
+        ret
+.child_failed:
+        UFAIL "fpu", "child check failed (0x100 inherited word, 0x200 its own word)"
+        ret
+.nf_status:
+        UFAIL "fpu", "status after an FPU instruction without coprocessor"
+        ret
+fpu_cw_parent: dw FPU_CW_PARENT
+fpu_cw_child:  dw FPU_CW_CHILD
+
 ; ---- everything given back ---------------------------------------------------------------
 t_pages_returned:
         STAT STAT_NR_TASKS
@@ -698,6 +795,7 @@ e_reaped:   dd 0
 e_badstat:  dd 0
 e_last:     dd 0
 pids:       times NR_TASKS dd 0
+fpu_cw_read: dw 0
         align 4096
 ls_page:    times 4096 db 0             ; cow-last-sharer's page
 va_page:    times 4096 db 0             ; verify-area's page
