@@ -1,0 +1,218 @@
+// A DebugTarget over our Cpu (emulator/cpu/cpu.ts), built on the CPU's observer hooks
+// (CpuHooks: beforeInstruction, memoryAccess) and DebugPoints. While no breakpoint or
+// watchpoint is set the CPU runs with no hooks at all (DESIGN decision 8); with breakpoints
+// only, the instruction hook; with watchpoints, the memory hook too (the CPU then takes its
+// slow memory path).
+//
+// The CPU has one hook slot: this target owns it while it has points set. (A trace recorder
+// sharing the slot will need a small hook multiplexer.)
+//
+// A machine (devices, clock) passes its own `run(max)` so time advances while the guest
+// runs under the debugger; the default runs the bare CPU.
+
+import type { CpuHooks } from '../cpu/bus';
+import { FAULT, type Cpu, type StopReason as CpuStop } from '../cpu/cpu';
+import { peekTranslate } from '../mmu/paging';
+import { PAGE_NONE } from '../memory';
+import { DebugPoints } from './points';
+import type { BreakpointKind, DebugTarget, RegisterName, StopReason, WatchKind } from './target';
+
+const GPR: Partial<Record<RegisterName, number>> = { eax: 0, ecx: 1, edx: 2, ebx: 3, esp: 4, ebp: 5, esi: 6, edi: 7 };
+/** Segment register numbers in the CPU's encoding order (ES CS SS DS FS GS). */
+const SEG: Partial<Record<RegisterName, number>> = { es: 0, cs: 1, ss: 2, ds: 3, fs: 4, gs: 5 };
+
+const STEP: StopReason = { kind: 'step' };
+const BUDGET: StopReason = { kind: 'budget' };
+const HALTED: StopReason = { kind: 'halted' };
+
+export class CpuDebugTarget implements DebugTarget {
+  readonly points = new DebugPoints();
+  private ignoreBreakpoints = false;
+  private bpKind: BreakpointKind | null = null;
+  private bpAddr = 0;
+  private readonly tripleFault = { kind: 'triple-fault' as const, message: '' };
+
+  private readonly onInstruction = (linear: number): boolean => {
+    if (this.ignoreBreakpoints || !this.points.anyBreakpoint) return false;
+    const k = this.points.breakpointAt(linear);
+    if (k === null) return false;
+    this.bpKind = k;
+    this.bpAddr = linear;
+    return true;
+  };
+
+  private readonly onAccess = (kind: 'r' | 'w', linear: number, size: number): void => {
+    if (!this.points.anyWatchpoint) return;
+    this.points.onAccess(linear, size, kind === 'w');
+    if (this.points.hitPending) this.cpu.stop();
+  };
+
+  private readonly breakHooks: CpuHooks = { beforeInstruction: this.onInstruction };
+  private readonly allHooks: CpuHooks = { beforeInstruction: this.onInstruction, memoryAccess: this.onAccess };
+
+  constructor(
+    readonly cpu: Cpu,
+    private readonly runCpu: (max: number) => CpuStop = (max) => cpu.run(max),
+  ) {}
+
+  private updateHooks(): void {
+    const want = this.points.anyWatchpoint ? this.allHooks : this.points.anyBreakpoint ? this.breakHooks : null;
+    if (this.cpu.hooks !== want) this.cpu.setHooks(want);
+  }
+
+  // ---- registers ----
+
+  readRegister(name: RegisterName): number {
+    const c = this.cpu;
+    const g = GPR[name];
+    if (g !== undefined) return c.regs[g] >>> 0;
+    const s = SEG[name];
+    if (s !== undefined) return c.sel[s];
+    switch (name) {
+      case 'eip': return c.eip >>> 0;
+      case 'eflags': return c.getFlags() >>> 0;
+      case 'cr0': return c.cr0 >>> 0;
+      case 'cr2': return c.cr2 >>> 0;
+      case 'cr3': return c.cr3 >>> 0;
+    }
+    return 0;
+  }
+
+  writeRegister(name: RegisterName, value: number): boolean {
+    const c = this.cpu;
+    const g = GPR[name];
+    if (g !== undefined) {
+      c.regs[g] = value | 0;
+      return true;
+    }
+    try {
+      const s = SEG[name];
+      if (s !== undefined) {
+        if (this.isRealMode()) c.loadSegReal(s, value & 0xffff);
+        else if (s === 1) return (value & 0xffff) === c.sel[1]; // CS: only through a far transfer
+        else c.loadSeg(s, value & 0xffff);
+        return true;
+      }
+      switch (name) {
+        case 'eip': c.eip = value >>> 0; return true;
+        case 'eflags': c.setFlags(value, -1); return true;
+        case 'cr0': c.setCr0(value); return true;
+        case 'cr2': c.cr2 = value | 0; return true;
+        case 'cr3': c.setCr3(value); return true;
+      }
+    } catch (e) {
+      if (e === FAULT) return false; // the CPU refused (e.g. a selector outside the GDT)
+      throw e;
+    }
+    return false;
+  }
+
+  isRealMode(): boolean {
+    return (this.cpu.cr0 & 1) === 0;
+  }
+
+  // ---- memory ----
+
+  translateLinear(linear: number): number {
+    return peekTranslate(this.cpu, linear >>> 0);
+  }
+
+  readPhysical(addr: number, dst: Uint8Array): boolean {
+    const mem = this.cpu.mem;
+    for (let i = 0; i < dst.length; i++) {
+      const a = addr + i;
+      if (a > 0xffffffff || mem.pageKind[a >>> 12] === PAGE_NONE) return false;
+    }
+    // RAM, ROM and MMIO (the VGA text window reads without side effects).
+    for (let i = 0; i < dst.length; i++) dst[i] = mem.read8((addr + i) >>> 0);
+    return true;
+  }
+
+  writePhysical(addr: number, src: Uint8Array): boolean {
+    const mem = this.cpu.mem;
+    for (let i = 0; i < src.length; i++) {
+      const a = addr + i;
+      if (a > 0xffffffff || mem.pageKind[a >>> 12] === PAGE_NONE) return false;
+    }
+    // load() writes RAM and ROM and drops decoded code; MMIO bytes go to the device.
+    for (let i = 0; i < src.length; ) {
+      const a = (addr + i) >>> 0;
+      if (mem.pageRam[a >>> 12] >= 0) {
+        const n = Math.min(src.length - i, 4096 - (a & 0xfff));
+        mem.load(a, src.subarray(i, i + n));
+        i += n;
+      } else {
+        mem.write8(a, src[i]);
+        i++;
+      }
+    }
+    return true;
+  }
+
+  // ---- run control ----
+
+  private translate(r: CpuStop): StopReason {
+    if (this.bpKind !== null) {
+      const k = this.bpKind;
+      this.bpKind = null;
+      return this.points.breakpointStop(this.bpAddr, k);
+    }
+    if (this.points.hitPending) return this.points.takeHit();
+    switch (r) {
+      case 'budget':
+      case 'stopped':
+        return BUDGET;
+      case 'halted':
+        return HALTED;
+      case 'waiting':
+        // HLT waiting for an interrupt: a bare CPU with no interrupt source never wakes.
+        return this.cpu.irq === null ? HALTED : BUDGET;
+      case 'triple-fault':
+        this.tripleFault.message = this.cpu.shutdownReport || 'triple fault';
+        return this.tripleFault;
+    }
+  }
+
+  run(maxInstructions: number): StopReason {
+    this.bpKind = null;
+    return this.translate(this.runCpu(maxInstructions));
+  }
+
+  step(): StopReason {
+    this.bpKind = null;
+    this.ignoreBreakpoints = true;
+    try {
+      const r = this.translate(this.runCpu(1));
+      return r === BUDGET ? STEP : r;
+    } finally {
+      this.ignoreBreakpoints = false;
+    }
+  }
+
+  // ---- points ----
+
+  addBreakpoint(linear: number, type: BreakpointKind): void {
+    this.points.addBreakpoint(linear, type);
+    this.updateHooks();
+  }
+
+  removeBreakpoint(linear: number, type: BreakpointKind): void {
+    this.points.removeBreakpoint(linear, type);
+    this.updateHooks();
+  }
+
+  addWatchpoint(linear: number, length: number, type: WatchKind): void {
+    this.points.addWatchpoint(linear, length, type);
+    this.updateHooks();
+  }
+
+  removeWatchpoint(linear: number, length: number, type: WatchKind): void {
+    this.points.removeWatchpoint(linear, length, type);
+    this.updateHooks();
+  }
+
+  clearAllBreakpoints(): void {
+    this.points.clearAll();
+    this.updateHooks();
+  }
+}

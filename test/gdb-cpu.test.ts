@@ -1,0 +1,164 @@
+// The GDB stub on our real CPU (CpuDebugTarget): the real gdb debugs a real-mode program,
+// and the debugger's memory reads walk the page tables without touching them.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Cpu } from '../emulator/cpu/cpu';
+import { CpuDebugTarget } from '../emulator/debug/cpu-target';
+import { GdbStub } from '../emulator/debug/gdb-stub';
+import { readLinear } from '../emulator/debug/target';
+import { PhysicalMemory } from '../emulator/memory';
+import { oracle } from './oracle';
+
+const dir = mkdtempSync(join(tmpdir(), 'forklab-gdbcpu-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// Real-mode program at 0000:7c00.
+const PROGRAM = [
+  0xb8, 0x01, 0x00, //       7c00 mov ax, 1
+  0x40, //                   7c03 inc ax
+  0xa3, 0x00, 0x05, //       7c04 mov [0x500], ax
+  0xb9, 0x03, 0x00, //       7c07 mov cx, 3
+  0x49, //                   7c0a dec cx
+  0x75, 0xfd, //             7c0b jnz 7c0a
+  0xa1, 0x00, 0x05, //       7c0d mov ax, [0x500]
+  0x40, //                   7c10 inc ax
+  0xa3, 0x00, 0x05, //       7c11 mov [0x500], ax
+  0xfa, //                   7c14 cli
+  0xf4, //                   7c15 hlt
+];
+
+function machine(): { cpu: Cpu; mem: PhysicalMemory; target: CpuDebugTarget } {
+  const mem = new PhysicalMemory(1 << 20);
+  mem.load(0x7c00, new Uint8Array(PROGRAM));
+  const cpu = new Cpu(mem);
+  cpu.setRealMode(0, 0x7c00);
+  return { cpu, mem, target: new CpuDebugTarget(cpu) };
+}
+
+function gdb(script: string): Promise<{ out: string; code: number }> {
+  const file = join(dir, `s${Math.random().toString(36).slice(2)}.gdb`);
+  writeFileSync(file, script);
+  return new Promise((resolve) => {
+    execFile('timeout', ['60', 'gdb', '-nx', '-batch', '-x', file], (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ out: stdout + stderr, code });
+    });
+  });
+}
+
+describe('CpuDebugTarget', () => {
+  it('stops at breakpoints before the instruction, steps over them, and watches data accesses', () => {
+    const { cpu, target } = machine();
+    target.addBreakpoint(0x7c0a, 'sw');
+    expect(cpu.hooks).not.toBeNull();
+    expect(target.run(1000)).toEqual({ kind: 'breakpoint', address: 0x7c0a, type: 'sw' });
+    expect(cpu.eip).toBe(0x7c0a);
+    expect(cpu.regs[1] & 0xffff).toBe(3); // dec cx not executed yet
+    expect(target.run(1000)).toMatchObject({ kind: 'breakpoint', address: 0x7c0a }); // checked first too
+    expect(target.step()).toEqual({ kind: 'step' }); // step ignores it
+    expect(cpu.regs[1] & 0xffff).toBe(2);
+    target.removeBreakpoint(0x7c0a, 'sw');
+    expect(cpu.hooks).toBeNull(); // nothing set: no hooks at all
+    target.addWatchpoint(0x500, 2, 'read');
+    expect(target.run(1000)).toEqual({ kind: 'watchpoint', type: 'read', address: 0x500, watch: 0x500 });
+    expect(cpu.eip).toBe(0x7c10); // after the reading instruction
+    target.clearAllBreakpoints();
+    expect(cpu.hooks).toBeNull();
+    expect(target.run(1000)).toEqual({ kind: 'halted' }); // cli; hlt
+  });
+
+  it('reads and writes registers, refusing a bad selector', () => {
+    const { cpu, target } = machine();
+    expect(target.isRealMode()).toBe(true);
+    expect(target.writeRegister('ebx', 0x12345678)).toBe(true);
+    expect(cpu.regs[3]).toBe(0x12345678);
+    expect(target.writeRegister('ds', 0x1234)).toBe(true);
+    expect(target.readRegister('ds')).toBe(0x1234);
+    expect(cpu.segBase[3]).toBe(0x12340);
+    expect(target.writeRegister('eflags', 0x246)).toBe(true);
+    expect(target.readRegister('eflags')).toBe(0x246);
+    // Protected mode with an empty GDT (limit 7): selector 0x10 is outside it.
+    cpu.gdtLimit = 7;
+    expect(target.writeRegister('cr0', 0x11)).toBe(true);
+    expect(target.isRealMode()).toBe(false);
+    expect(target.writeRegister('es', 0x10)).toBe(false);
+    expect(target.readRegister('es')).toBe(0);
+  });
+
+  it('translates through the page tables without setting Accessed or Dirty bits', () => {
+    const { cpu, mem, target } = machine();
+    // Page directory at 0x10000, one table at 0x11000 mapping linear 0x400000+ :
+    // page 0 → 0x20000, page 1 not present.
+    mem.write32(0x10000 + 4 * 1, 0x11000 | 3);
+    mem.write32(0x11000, 0x20000 | 3);
+    mem.load(0x20000, new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
+    // Identity-map the first 4 MB so the CPU could run on.
+    mem.write32(0x10000, 0x12000 | 3);
+    for (let i = 0; i < 1024; i++) mem.write32(0x12000 + 4 * i, (i << 12) | 3);
+    cpu.setCr3(0x10000);
+    expect(target.writeRegister('cr0', 0x80000011)).toBe(true);
+    expect(target.translateLinear(0x400002)).toBe(0x20002);
+    expect(target.translateLinear(0x401000)).toBe(-1);
+    expect(target.translateLinear(0x800000)).toBe(-1);
+    expect([...readLinear(target, 0x400000, 4)]).toEqual([0xde, 0xad, 0xbe, 0xef]);
+    expect(readLinear(target, 0x400ffe, 4).length).toBe(2); // stops at the absent page
+    // The walk left no trace: A (0x20) and D (0x40) still clear.
+    expect(mem.read32(0x10004) & 0x60).toBe(0);
+    expect(mem.read32(0x11000) & 0x60).toBe(0);
+    // A debugger write lands in the mapped frame.
+    expect(target.writePhysical(0x20000, new Uint8Array([1]))).toBe(true);
+    expect(mem.read8(0x20000)).toBe(1);
+    expect(target.readPhysical(0x200000, new Uint8Array(1))).toBe(false); // beyond RAM
+  });
+});
+
+describe.runIf(oracle('gdb'))('the real gdb on the real CPU', () => {
+  it('debugs a real-mode program: i8086, breakpoints, watchpoints, halt, detach', async () => {
+    const { cpu, mem, target } = machine();
+    const stub = new GdbStub(target, { sliceInstructions: 10_000 });
+    const port = await stub.listen(0);
+    const { out, code } = await gdb([
+      'set pagination off', 'set confirm off', 'set osabi none',
+      `target remote 127.0.0.1:${port}`,
+      'show architecture',
+      'x/2i $pc',
+      'break *0x7c04',
+      'continue',
+      'p/x $eax',
+      'watch *(short*)0x500',
+      'continue',
+      'delete',
+      'hbreak *0x7c0d',
+      'continue',
+      'p/x $ecx',
+      'delete',
+      'rwatch *(short*)0x500',
+      'continue',
+      'delete',
+      'continue',
+      'p/x $eip',
+      'detach',
+      '',
+    ].join('\n'));
+    await stub.close();
+    expect(code, out).toBe(0);
+    expect(out).toContain('(currently "i8086")');
+    expect(out).toMatch(/=> 0x7c00:\s+mov\s+\$0x1,%ax\n\s+0x7c03:\s+inc\s+%ax/);
+    expect(out).toContain('Breakpoint 1, 0x00007c04 in ?? ()');
+    expect(out).toContain('$1 = 0x2');
+    expect(out).toMatch(/Hardware watchpoint 2: \*\(short\*\)0x500\n\nOld value = 0\nNew value = 2\n0x00007c07 in/);
+    expect(out).toContain('Breakpoint 3, 0x00007c0d in ?? ()');
+    expect(out).toContain('$2 = 0x0');
+    expect(out).toMatch(/Hardware read watchpoint 4: \*\(short\*\)0x500\n\nValue = 2\n0x00007c10 in/);
+    expect(out).toContain('forklab: the CPU halted with interrupts disabled');
+    expect(out).toContain('$3 = 0x7c16');
+    expect(out).toContain('[Inferior 1 (Remote target) detached]');
+    for (const f of ['too long', 'rejected target-supplied', 'Remote failure reply', 'Unexpected swbreak']) expect(out).not.toContain(f);
+    expect(mem.read16(0x500)).toBe(3);
+    expect(mem.read8(0x7c04)).toBe(0xa3); // never patched
+    expect(cpu.hooks).toBeNull(); // detach removed everything
+  });
+});
