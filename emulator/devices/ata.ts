@@ -160,6 +160,12 @@ export class AtaController {
   }
 
   private interrupt(): void {
+    // Each completion is a new request: if the host never read the status since the last
+    // one (so INTRQ is still asserted), drop the line first so the edge-triggered PIC sees it.
+    if (this.irqLevel) {
+      this.irqLevel = false;
+      this.irq.lowerIrq(14);
+    }
     this.intrq = true;
     this.updateIrq();
   }
