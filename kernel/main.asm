@@ -42,6 +42,21 @@ main:
 .no_fpu:
         PRINTLN "none (CR0.EM)"
 .fpu_said:
+%ifdef CONSOLE_SELFTEST                 ; a test build: enough lines to wrap video memory
+        xor ecx, ecx
+.lines: PRINT "console line "
+        mov eax, ecx
+        call print_dec
+        mov al, 10
+        call con_putc
+        inc ecx
+        cmp ecx, 150
+        jb .lines
+        PRINTLN "console self-test done"
+        cli
+.stop:  hlt
+        jmp .stop
+%endif
         call trap_init
         call sched_init
         sti

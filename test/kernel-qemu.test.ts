@@ -2,8 +2,9 @@
 // real SeaBIOS: the image must be a real PC floppy, and every user-mode check must print
 // PASS, then the kernel powers off through isa-debug-exit with status 0 (QEMU exits 1).
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { oracle } from './oracle';
@@ -151,4 +152,91 @@ describe.runIf(HAVE_TOOLS)('kernel in QEMU, built as if there were no FPU', () =
     expect(out).not.toMatch(/^FAIL /m);
     expect(status).toBe(1);
   });
+});
+
+/** Sends one command to a QEMU monitor socket and resolves with its output (up to the next prompt). */
+function monitor(sock: string, command: string): Promise<string> {
+  return new Promise((resolveOut, reject) => {
+    const c = createConnection(sock);
+    let data = '';
+    let sent = false;
+    const timer = setTimeout(() => { c.destroy(); reject(new Error(`monitor: no answer to ${command}`)); }, 10_000);
+    c.on('data', (d) => {
+      data += d.toString('latin1');
+      const prompts = data.split('(qemu)').length - 1;
+      if (!sent && prompts >= 1) {
+        sent = true;
+        data = '';
+        c.write(`${command}\n`);
+      } else if (sent && prompts >= 1) {
+        clearTimeout(timer);
+        c.end();
+        resolveOut(data);
+      }
+    });
+    c.on('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+/** The 32-bit words (or 16-bit halves) of a monitor "xp" dump, in address order. */
+function dumpValues(text: string): number[] {
+  const values: number[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const m = line.match(/^[0-9a-f]{16}: (.*)$/);
+    if (m) for (const v of m[1].trim().split(/\s+/)) values.push(parseInt(v, 16));
+  }
+  return values;
+}
+
+describe.runIf(HAVE_TOOLS)('kernel console in QEMU', () => {
+  let dir = '';
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'forklab-console-'));
+    build(dir, '-DCONSOLE_SELFTEST');
+  }, 60_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('scrolls by moving the display start inside B8000-BC000, wrapping back to the start', async () => {
+    const serial = join(dir, 'serial.txt');
+    const sock = join(dir, 'mon.sock');
+    const qemu = spawn('timeout', ['30', 'qemu-system-i386', '-display', 'none', '-serial', `file:${serial}`,
+      '-monitor', `unix:${sock},server,nowait`, '-drive', `file=${join(dir, 'forklab.img')},format=raw,if=floppy`,
+      '-boot', 'a', '-m', '16', '-no-reboot'], { stdio: 'ignore' });
+    try {
+      const start = Date.now();
+      while (!(existsSync(serial) && readFileSync(serial, 'utf8').includes('console self-test done'))) {
+        if (Date.now() - start > 20_000) throw new Error('console self-test did not finish');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // every line reached COM1
+      const lines = readFileSync(serial, 'utf8').replace(/\r/g, '').split('\n');
+      for (let i = 0; i < 150; i++) expect(lines).toContain(`console line ${i}`);
+      const map = new Map(readFileSync(join(dir, 'kernel.map'), 'utf8').trim().split('\n')
+        .map((l) => [l.slice(9), parseInt(l.slice(0, 8), 16)] as [string, number]));
+      const [origin, scrEnd, pos, x, y] = dumpValues(await monitor(sock, `xp /5wx 0x${map.get('origin')!.toString(16)}`));
+      // 150 lines + 2 banner lines are more than the 102 rows of B8000-BC000: it wrapped once
+      expect(origin).toBeGreaterThanOrEqual(0xb8000);
+      expect(scrEnd).toBe(origin + 25 * 160);
+      expect(scrEnd).toBeLessThanOrEqual(0xbc000);
+      expect((origin - 0xb8000) % 160).toBe(0);
+      expect([x, y]).toEqual([0, 24]);
+      expect(pos).toBe(origin + 24 * 160);
+      const cells = dumpValues(await monitor(sock, `xp /${80 * 25}hx 0x${origin.toString(16)}`));
+      expect(cells.length).toBe(80 * 25);
+      const rows = Array.from({ length: 25 }, (_, r) =>
+        String.fromCharCode(...cells.slice(r * 80, r * 80 + 80).map((w) => w & 0xff)).trimEnd());
+      expect(rows[23]).toBe('console self-test done');
+      expect(rows[22]).toBe('console line 149');
+      expect(rows[0]).toBe('console line 127');
+      expect(rows[24]).toBe('');
+      expect(cells[0] >> 8).toBe(0x07);
+    } finally {
+      await monitor(sock, 'quit').catch(() => '');
+      qemu.kill('SIGTERM'); // timeout passes it on to QEMU
+    }
+  }, 40_000);
 });
