@@ -157,8 +157,16 @@ export class Assembler {
       const l = this.lines[0] ?? { file: '?', line: 1, text: '' };
       errors.push(this.mkError(l, 0, `the program did not settle after ${MAX_PASSES} passes (labels keep moving)`));
     }
-    for (const u of this.unknownUses) errors.push(this.mkError(this.lines[u.line], u.col, `undefined symbol '${u.name}'`));
-    errors.sort((a, b) => 0);
+    const errorLines = new Set(this.errors.map((e) => `${e.file}:${e.line}`));
+    for (const u of this.unknownUses) {
+      const l = this.lines[u.line];
+      if (errorLines.has(`${l.file}:${l.line}`)) continue;
+      errors.push(this.mkError(this.lines[u.line], u.col, `undefined symbol '${u.name}'`));
+    }
+    // In source order, file by file in the order they first appear.
+    const fileOrder = new Map<string, number>();
+    for (const e of errors) if (!fileOrder.has(e.file)) fileOrder.set(e.file, fileOrder.size);
+    errors.sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.col - b.col);
     return { bytes: this.image(), symbols: this.symbolMap(), errors, passes: this.pass };
   }
 
@@ -430,6 +438,7 @@ export class Assembler {
       }
       const v = evaluate(toks, this.ctx(), s, e);
       if (v.regs?.length) throw new LineError('a register cannot be data', t.col);
+      if (v.rel > 1 || v.rel < -1) throw new LineError('expression is not a plain number or a single address', t.col);
       checkRange(v, size, { error: (c, m) => this.error(c, m) }, t.col);
       let x = BigInt.asUintN(size * 8, v.n);
       for (let k = 0; k < size; k++) {

@@ -64,7 +64,7 @@ interface Candidate {
 }
 
 class NoMatch {
-  constructor(readonly message: string, readonly col: number, readonly strong: boolean) {}
+  constructor(readonly message: string, readonly col: number, readonly strong: boolean, readonly progress = 0) {}
 }
 
 const fitsS8 = (n: bigint, bits: number) => (BigInt.asUintN(bits, n + 128n)) <= 255n;
@@ -93,7 +93,7 @@ export function encodeInstruction(ctx: EncodeContext, mnemonicIn: string, ops: O
     const r = tryForm(ctx, f, ops, pfx, base);
     if (r instanceof NoMatch) {
       if (r.message === 'size') unsizedAmbiguous = true;
-      else if (!best || (r.strong && !best.strong)) best = r;
+      else if (!best || (r.strong && !best.strong) || (r.strong === best.strong && r.progress > best.progress)) best = r;
       continue;
     }
     cands.push(r as Candidate);
@@ -109,7 +109,11 @@ export function encodeInstruction(ctx: EncodeContext, mnemonicIn: string, ops: O
       const counts = [...new Set(forms.map((f) => f.operands.length))].sort();
       throw new LineError(`'${mnemonicIn}' takes ${counts.join(' or ')} operand${counts.length === 1 && counts[0] === 1 ? '' : 's'}, not ${ops.length}`, col);
     }
-    throw new LineError(`invalid combination of opcode and operands for '${mnemonicIn}'${best ? ` (${best.message})` : ''}`, col);
+    if (SAME_SIZE.has(base) || base === 'push' || base === 'pop' || base === 'xchg') {
+      const sizes = new Set(ops.map((o) => (o.type === 'reg' ? (o.reg.cls === 'gpr' ? o.reg.size : 0) : o.type === 'far' ? 0 : o.size)).filter((x) => x));
+      if (sizes.size > 1) throw new LineError('mismatch in operand sizes', ops[1]?.col ?? col);
+    }
+    throw new LineError(`invalid combination of opcode and operands for '${mnemonicIn}'${best ? ` (${best.message})` : ''}`, best?.col ?? col);
   }
   let pick = cands[0];
   for (const c of cands) if (c.bytes.length < pick.bytes.length) pick = c;
@@ -231,7 +235,7 @@ function tryForm(ctx: EncodeContext, f: Form, ops: Operand[], pfx: Prefixes, bas
         ok = op.type === 'far' && (op.size === 0 || setV(op.size, op.col));
         break;
     }
-    if (!ok) return new NoMatch('operand ' + (i + 1), op.col, false);
+    if (!ok) return new NoMatch(`operand ${i + 1} does not fit`, op.col, false, i);
   }
   // movzx/movsx widen: NASM refuses a destination no wider than the source.
   if ((base === 'movzx' || base === 'movsx') && f.operands[1] === 'rm16' && v === 16) return new NoMatch('movzx/movsx needs a wider destination', ops[0].col, false);

@@ -57,6 +57,9 @@ export function assemble(source: string, opts: AssembleOptions = {}): AssembleOu
   const readBinary = opts.readBinary ?? ((f: string) => fsReadBinary(path.isAbsolute(f) ? f : path.join(path.dirname(fileName), f)) ?? fsReadBinary(f));
   const res = assembleLines(pre.lines, { readBinary });
   const errors = [...pre.errors, ...res.errors];
+  const fileOrder = new Map<string, number>();
+  for (const e of errors) if (!fileOrder.has(e.file)) fileOrder.set(e.file, fileOrder.size);
+  errors.sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.col - b.col);
   return { bytes: errors.length ? new Uint8Array(0) : res.bytes, symbols: res.symbols, errors, warnings: pre.warnings };
 }
 
