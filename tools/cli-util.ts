@@ -16,7 +16,8 @@ export function parseCommandArgs<O extends Options>(command: string, args: strin
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0];
+    // node's messages continue with advice after the first sentence; the first is the problem
+    const msg = (e as Error).message.split('\n')[0].replace(/^(.*?'[^']*'[^.]*)\..*$/, '$1');
     throw new UsageError(`${command}: ${msg}`);
   }
 }

@@ -1,0 +1,87 @@
+// Disk image files for the command line: read a raw image, choose its geometry (from the
+// size, or --geometry C/H/S), and write changes back only when asked (--persist) and only
+// when the file is writable. Every problem is a one-line UsageError.
+import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { DiskImage, floppyGeometry, hardDiskGeometry, type Geometry } from '../emulator/devices/disk';
+import { UsageError } from './cli-util';
+
+export interface DiskFile {
+  path: string;
+  image: DiskImage;
+  persist: boolean;
+}
+
+export function parseGeometry(text: string): Geometry {
+  const m = /^(\d+)\/(\d+)\/(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--geometry: '${text}' is not C/H/S (for example 306/4/17)`);
+  const [c, h, s] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (c < 1 || c > 65535 || h < 1 || h > 255 || s < 1 || s > 255) {
+    throw new UsageError(`--geometry: ${text} is out of range (cylinders 1-65535, heads 1-255, sectors 1-255)`);
+  }
+  return { cylinders: c, heads: h, sectorsPerTrack: s };
+}
+
+function readImage(path: string, what: string): Uint8Array {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UsageError(`${what} '${path}': no such file`);
+  }
+  if (!st.isFile()) throw new UsageError(`${what} '${path}': not a regular file`);
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new UsageError(`${what} '${path}': cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `size` is the size of a floppy format. */
+export function isFloppySize(size: number): boolean {
+  return floppyGeometry(size) !== null;
+}
+
+export function openFloppy(path: string, persist: boolean): DiskFile {
+  const data = readImage(path, 'floppy image');
+  const g = floppyGeometry(data.length);
+  if (!g) {
+    throw new UsageError(
+      `floppy image '${path}': ${data.length} bytes fits no floppy format (1.44M = 1474560, 1.2M = 1228800, 720K = 737280, 360K = 368640, 2.88M = 2949120)`,
+    );
+  }
+  const ro = !writable(path);
+  return { path, image: new DiskImage(data, g, false), persist: persist && !ro };
+}
+
+export function openHardDisk(path: string, persist: boolean, geometry?: Geometry): DiskFile {
+  const data = readImage(path, 'hard-disk image');
+  if (data.length === 0 || data.length % 512 !== 0) {
+    throw new UsageError(`hard-disk image '${path}': ${data.length} bytes is not a whole number of 512-byte sectors`);
+  }
+  const g = geometry ?? hardDiskGeometry(data.length);
+  if (!g) throw new UsageError(`hard-disk image '${path}': no geometry fits ${data.length} bytes; give --geometry C/H/S`);
+  const sectors = g.cylinders * g.heads * g.sectorsPerTrack;
+  if (sectors * 512 > data.length) {
+    throw new UsageError(
+      `hard-disk image '${path}': geometry ${g.cylinders}/${g.heads}/${g.sectorsPerTrack} needs ${sectors * 512} bytes, the image has ${data.length}`,
+    );
+  }
+  const ro = !writable(path);
+  return { path, image: new DiskImage(data, g, false), persist: persist && !ro };
+}
+
+/** Writes back the images that changed and may be persisted. */
+export function persistDisks(disks: DiskFile[]): void {
+  for (const d of disks) {
+    if (d.persist && d.image.dirty) writeFileSync(d.path, d.image.data);
+  }
+}

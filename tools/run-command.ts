@@ -1,0 +1,261 @@
+// `forklab run`: boot an image headless. The guest's COM1 and debugcon go to stdout; the exit
+// status is scriptable: the guest's port F4h status ((v << 1) | 1, as QEMU's isa-debug-exit),
+// 0 when it halts with interrupts off, 124 on a timeout or the instruction limit, 3 on a
+// triple fault (CPU state on stderr), 2 for bad input.
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { Machine, DEFAULT_MEMORY, MAX_MEMORY, type MachineOptions, type MachineStop } from '../emulator/machine';
+import { loadMultiboot } from '../emulator/multiboot';
+import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
+import { isFloppySize, openFloppy, openHardDisk, parseGeometry, persistDisks, type DiskFile } from './disk-files';
+
+export const EXIT_TIMEOUT = 124;
+export const EXIT_TRIPLE_FAULT = 3;
+
+const OPTIONS = {
+  fda: { type: 'string' },
+  fdb: { type: 'string' },
+  hda: { type: 'string' },
+  hdb: { type: 'string' },
+  geometry: { type: 'string' },
+  boot: { type: 'string' },
+  mem: { type: 'string' },
+  bios: { type: 'string' },
+  kernel: { type: 'string' },
+  'max-instructions': { type: 'string' },
+  timeout: { type: 'string' },
+  screen: { type: 'boolean' },
+  serial: { type: 'string' },
+  realtime: { type: 'boolean' },
+  persist: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const RUN_USAGE = `usage: forklab run [IMAGE] [--fda F] [--fdb F] [--hda F] [--hdb F] [--geometry C/H/S]
+                   [--boot a|c] [--mem SIZE] [--bios ROM] [--kernel ELF]
+                   [--max-instructions N] [--timeout S] [--screen] [--serial stdio|FILE]
+                   [--realtime] [--persist]
+
+IMAGE is a floppy image (by its size) or else a hard-disk image. Writes to disk images stay in
+memory unless --persist (and a read-only file is never written). SIZE takes K, M or G
+(default 16M, at most 256M).
+
+exit status: the guest's port F4h status ((v << 1) | 1), 0 when the guest halts with
+interrupts off, 124 on --timeout or --max-instructions, 3 on a triple fault, 2 on bad input.
+`;
+
+/** Parses a memory size: bytes, or with a K/M/G suffix. */
+export function parseMemorySize(text: string): number {
+  const m = /^(\d+)([KMG]?)B?$/i.exec(text);
+  if (!m) throw new UsageError(`--mem: '${text}' is not a size (for example 16M)`);
+  const unit = { '': 1, K: 1024, M: 1024 * 1024, G: 1024 * 1024 * 1024 }[m[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
+  const size = Number(m[1]) * unit;
+  if (size < 1024 * 1024 || size > MAX_MEMORY || size % (64 * 1024) !== 0) {
+    throw new UsageError(`--mem: ${text} is out of range (1M to 256M, in steps of 64K)`);
+  }
+  return size;
+}
+
+interface Output {
+  write(byte: number): void;
+  flush(): void;
+}
+
+/** Buffers guest bytes and writes them in chunks (one write per byte would be slow). */
+function bufferedStream(fd: 'stdout' | string): Output {
+  const buf = new Uint8Array(64 * 1024);
+  let n = 0;
+  const flush = () => {
+    if (n === 0) return;
+    if (fd === 'stdout') process.stdout.write(buf.slice(0, n));
+    else writeFileSync(fd, buf.subarray(0, n), { flag: 'a' });
+    n = 0;
+  };
+  return {
+    write(b: number) {
+      buf[n++] = b;
+      if (n === buf.length) flush();
+    },
+    flush,
+  };
+}
+
+export async function runCommand(args: string[]): Promise<number> {
+  const { values: v, positionals } = parseCommandArgs('run', args, OPTIONS);
+  if (v.help) {
+    process.stdout.write(RUN_USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`run: one image at most (got ${positionals.length}: ${positionals.join(' ')})`);
+  const persist = !!v.persist;
+  const geometry = v.geometry !== undefined ? parseGeometry(v.geometry) : undefined;
+  const disks: DiskFile[] = [];
+  let fda: DiskFile | null = null, fdb: DiskFile | null = null, hda: DiskFile | null = null, hdb: DiskFile | null = null;
+  const image = positionals[0];
+  if (image !== undefined) {
+    let size: number;
+    try {
+      size = statSync(image).size;
+    } catch {
+      throw new UsageError(`image '${image}': no such file`);
+    }
+    if (isFloppySize(size) && geometry === undefined) {
+      if (v.fda) throw new UsageError('run: IMAGE is a floppy image and --fda is given too; use one');
+      fda = openFloppy(image, persist);
+    } else {
+      if (v.hda) throw new UsageError('run: IMAGE is a hard-disk image and --hda is given too; use one');
+      hda = openHardDisk(image, persist, geometry);
+    }
+  }
+  if (v.fda) fda = openFloppy(v.fda, persist);
+  if (v.fdb) fdb = openFloppy(v.fdb, persist);
+  if (v.hda) hda = openHardDisk(v.hda, persist, geometry);
+  if (v.hdb) hdb = openHardDisk(v.hdb, persist);
+  for (const d of [fda, fdb, hda, hdb]) if (d) disks.push(d);
+  if (geometry && !hda) throw new UsageError('run: --geometry applies to a hard-disk image, and none is given');
+  if (v.bios && v.kernel) throw new UsageError('run: --bios and --kernel exclude each other (--kernel uses our BIOS-less loader)');
+  if (!v.kernel && !v.bios && disks.length === 0) throw new UsageError('run: nothing to boot: give IMAGE, --fda/--hda, or --kernel ELF');
+
+  let bootOrder: ('a' | 'c')[] = fda ? ['a', 'c'] : ['c', 'a'];
+  if (v.boot !== undefined) {
+    if (v.boot !== 'a' && v.boot !== 'c') throw new UsageError(`--boot: '${v.boot}' is not a or c`);
+    if (v.boot === 'a' && !fda) throw new UsageError('--boot a: no floppy image is attached');
+    if (v.boot === 'c' && !hda) throw new UsageError('--boot c: no hard-disk image is attached');
+    bootOrder = v.boot === 'a' ? ['a', 'c'] : ['c', 'a'];
+  }
+  const memorySize = v.mem !== undefined ? parseMemorySize(v.mem) : DEFAULT_MEMORY;
+  const maxInstructions = parseNumberOption('max-instructions', v['max-instructions'], Infinity);
+  let timeoutMs = Infinity;
+  if (v.timeout !== undefined) {
+    const s = Number(v.timeout);
+    if (!(s > 0)) throw new UsageError(`--timeout: '${v.timeout}' is not a positive number of seconds`);
+    timeoutMs = s * 1000;
+  }
+  let firmware: Uint8Array | undefined;
+  if (v.bios !== undefined) {
+    try {
+      firmware = new Uint8Array(readFileSync(v.bios));
+    } catch {
+      throw new UsageError(`--bios '${v.bios}': cannot read the file`);
+    }
+    if (firmware.length !== 0x10000 && firmware.length !== 0x20000) {
+      throw new UsageError(`--bios '${v.bios}': a ROM must be 64 KB or 128 KB (this one is ${firmware.length} bytes)`);
+    }
+  }
+  let kernel: Uint8Array | undefined;
+  if (v.kernel !== undefined) {
+    try {
+      kernel = new Uint8Array(readFileSync(v.kernel));
+    } catch {
+      throw new UsageError(`--kernel '${v.kernel}': cannot read the file`);
+    }
+  }
+
+  const stdout = bufferedStream('stdout');
+  let serial = stdout;
+  if (v.serial !== undefined && v.serial !== 'stdio') {
+    try {
+      writeFileSync(v.serial, '');
+    } catch {
+      throw new UsageError(`--serial '${v.serial}': cannot write the file`);
+    }
+    serial = bufferedStream(v.serial);
+  }
+  const options: MachineOptions = {
+    memorySize,
+    fda: fda?.image, fdb: fdb?.image, hda: hda?.image, hdb: hdb?.image,
+    bootOrder,
+    firmware,
+    onSerial: (b) => serial.write(b),
+    onDebugcon: (b) => stdout.write(b),
+  };
+  const machine = new Machine(options);
+  if (kernel) {
+    try {
+      loadMultiboot(machine, kernel);
+    } catch (e) {
+      throw new UsageError(`--kernel '${v.kernel}': ${(e as Error).message}`);
+    }
+  }
+
+  // Keyboard from a terminal: raw mode, keys become scancodes. Ctrl-C ends the run.
+  let interrupted = false;
+  const stdin = process.stdin;
+  const onKey = (data: Buffer) => {
+    for (const b of data) {
+      if (b === 3) {
+        interrupted = true;
+        machine.stop();
+        return;
+      }
+    }
+    machine.kbc.typeText(data.toString('latin1'));
+  };
+  if (stdin.isTTY) {
+    stdin.setRawMode(true);
+    stdin.on('data', onKey);
+  }
+  const onSigint = () => {
+    interrupted = true;
+    machine.stop();
+  };
+  process.on('SIGINT', onSigint);
+
+  const started = performance.now();
+  let stop: MachineStop;
+  try {
+    const sliceInstructions = 20_000_000;
+    for (;;) {
+      const left = maxInstructions - machine.instructions;
+      stop = machine.run(Math.min(sliceInstructions, left));
+      serial.flush();
+      stdout.flush();
+      if (stop.kind !== 'limit' && stop.kind !== 'stopped') break;
+      if (interrupted) break;
+      if (stop.kind === 'limit' && machine.instructions >= maxInstructions) break;
+      const elapsed = performance.now() - started;
+      if (elapsed >= timeoutMs) break;
+      if (v.realtime) {
+        const ahead = machine.clock.seconds() * 1000 - elapsed;
+        if (ahead > 1) await new Promise((r) => setTimeout(r, Math.min(ahead, 100)));
+      }
+      await new Promise((r) => setImmediate(r)); // let stdin, signals and timers in
+    }
+  } finally {
+    if (stdin.isTTY) {
+      stdin.setRawMode(false);
+      stdin.off('data', onKey);
+      stdin.pause();
+    }
+    process.off('SIGINT', onSigint);
+    serial.flush();
+    stdout.flush();
+    persistDisks(disks);
+  }
+
+  if (v.screen) process.stdout.write(`\n--- screen ---\n${machine.screenText().replace(/\n+$/, '')}\n`);
+  if (machine.postCode >= 0) process.stderr.write(`post code: 0x${machine.postCode.toString(16).padStart(2, '0')}\n`);
+  const icount = machine.instructions;
+  switch (stop.kind) {
+    case 'exit':
+      return stop.status & 0xff;
+    case 'halted':
+      return 0;
+    case 'triple-fault':
+      process.stderr.write(`forklab: triple fault after ${icount} instructions; CPU state:\n${stop.state}\n`);
+      return EXIT_TRIPLE_FAULT;
+    case 'boot-failure':
+      process.stderr.write(`forklab: boot failed: ${stop.reason}\n`);
+      return 2;
+    default:
+      if (interrupted) {
+        process.stderr.write(`forklab: interrupted after ${icount} instructions\n`);
+        return 130;
+      }
+      process.stderr.write(
+        machine.instructions >= maxInstructions
+          ? `forklab: instruction limit reached (${icount} instructions)\n`
+          : `forklab: timeout after ${((performance.now() - started) / 1000).toFixed(1)} s (${icount} instructions)\n`,
+      );
+      return EXIT_TIMEOUT;
+  }
+}
