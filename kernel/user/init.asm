@@ -504,12 +504,12 @@ t_verify_area:
         call u_waitpid
         cmp eax, edi
         jne .bad_wait
+        mov eax, [va_page]              ; first: did the kernel write into our page?
+        cmp eax, 0x55555555
+        jne .leaked
         mov eax, [status]
         test eax, eax
         jnz .child_failed
-        mov eax, [va_page]
-        cmp eax, 0x55555555
-        jne .leaked
         UPASS "verify-area: waitpid wrote the status into the child's own copy of a shared page, the parent's page is untouched"
         ret
 .fork_failed:
