@@ -2,19 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AtaController } from '../emulator/devices/ata';
 import { DiskImage, Geometry, hardDiskGeometry } from '../emulator/devices/disk';
 import type { IrqSink } from '../emulator/devices/pic';
-import { ackAndEoi, linuxPicInit, makePc, runUntil, TestPc, unmask } from './devices-helpers';
-
-/** A disk whose every byte tells where it is: sector LBA in bytes 0-3, then an index pattern. */
-export function patternDisk(g: Geometry, readOnly = false): DiskImage {
-  const n = g.cylinders * g.heads * g.sectorsPerTrack;
-  const data = new Uint8Array(n * 512);
-  for (let s = 0; s < n; s++) {
-    for (let i = 0; i < 512; i++) data[s * 512 + i] = (i * 7 + s) & 0xff;
-    data[s * 512] = s & 0xff;
-    data[s * 512 + 1] = (s >> 8) & 0xff;
-  }
-  return new DiskImage(data, g, readOnly);
-}
+import { ackAndEoi, linuxPicInit, makePc, patternDisk, runUntil, TestPc, unmask } from './devices-helpers';
 
 const GEO: Geometry = { cylinders: 20, heads: 4, sectorsPerTrack: 17 };
 

@@ -4,6 +4,7 @@ import { Clock } from '../emulator/clock';
 import { IoBus } from '../emulator/devices/io-bus';
 import { PicPair } from '../emulator/devices/pic';
 import type { PhysicalMemory } from '../emulator/devices/dma';
+import { DiskImage, Geometry } from '../emulator/devices/disk';
 
 export interface TestPc {
   clock: Clock;
@@ -77,3 +78,16 @@ export class FlatMemory implements PhysicalMemory {
     this.bytes[addr & 0xfffff] = v;
   }
 }
+
+/** A disk whose every byte tells where it is: sector LBA in bytes 0-3, then an index pattern. */
+export function patternDisk(g: Geometry, readOnly = false): DiskImage {
+  const n = g.cylinders * g.heads * g.sectorsPerTrack;
+  const data = new Uint8Array(n * 512);
+  for (let s = 0; s < n; s++) {
+    for (let i = 0; i < 512; i++) data[s * 512 + i] = (i * 7 + s) & 0xff;
+    data[s * 512] = s & 0xff;
+    data[s * 512 + 1] = (s >> 8) & 0xff;
+  }
+  return new DiskImage(data, g, readOnly);
+}
+
