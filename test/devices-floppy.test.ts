@@ -263,3 +263,17 @@ describe('8237 DMA', () => {
     expect(pc.inb(0x8c)).toBe(0x77);
   });
 });
+
+describe('3F7h shared by the floppy and hard-disk controllers', () => {
+  it('combines the floppy disk-change bit with the hard-disk drive-address bits', async () => {
+    const { AtaController } = await import('../emulator/devices/ata');
+    const pc = makePc();
+    const dma = new DmaController(new FlatMemory(), pc.bus);
+    const hd = new AtaController(pc.clock, pc.pic, [patternDisk({ cylinders: 2, heads: 2, sectorsPerTrack: 4 }), null], pc.bus);
+    new FloppyController(pc.clock, pc.pic, dma, pc.bus, { drives: [null], dirLowBits: () => hd.driveAddress() });
+    pc.outb(0x1f6, 0xa3); // master, head 3
+    expect(pc.inb(0x3f7)).toBe(0x80 | (~(1 | (3 << 2)) & 0x7f));
+    pc.outb(0x1f6, 0xb0);
+    expect(pc.inb(0x3f7) & 0x03).toBe(0x01); // DS1 active (low)
+  });
+});

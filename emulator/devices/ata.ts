@@ -466,46 +466,45 @@ export class AtaController {
     this.interrupt();
   }
 
+  private putWord(i: number, v: number): void {
+    this.buffer[i * 2] = v & 0xff;
+    this.buffer[i * 2 + 1] = (v >> 8) & 0xff;
+  }
+
+  /** An ATA string: two characters per word, the first in the high byte, space padded. */
+  private putString(i: number, len: number, s: string): void {
+    for (let k = 0; k < len; k++) this.buffer[i * 2 + (k ^ 1)] = k < s.length ? s.charCodeAt(k) : 0x20;
+  }
+
   private identify(d: AtaDrive): void {
-    const b = this.buffer;
-    b.fill(0, 0, 512);
-    const w = (i: number, v: number) => {
-      b[i * 2] = v & 0xff;
-      b[i * 2 + 1] = (v >> 8) & 0xff;
-    };
-    const str = (i: number, len: number, s: string) => {
-      for (let k = 0; k < len; k++) {
-        // ATA strings: two characters per word, the first in the high byte
-        b[i * 2 + (k ^ 1)] = k < s.length ? s.charCodeAt(k) : 0x20;
-      }
-    };
+    this.buffer.fill(0, 0, 512);
     const g = d.disk.geometry;
     const total = d.totalSectors;
-    w(0, 0x0040); // fixed disk
-    w(1, Math.min(g.cylinders, 16383));
-    w(3, g.heads);
-    w(4, 512 * g.sectorsPerTrack);
-    w(5, 512);
-    w(6, g.sectorsPerTrack);
-    str(10, 20, 'FORKLAB000000000001');
-    w(20, 3); // buffer type
-    w(21, 16); // buffer size (512-byte units)
-    str(23, 8, '1.0');
-    str(27, 40, 'FORKLAB HARDDISK');
-    w(47, 0x8010); // READ/WRITE MULTIPLE: up to 16 sectors
-    w(49, 0x0200); // LBA supported
-    w(51, 0x0200); // PIO mode 2 timing
-    w(53, 0x0001); // words 54-58 valid
-    w(54, d.cylinders);
-    w(55, d.heads);
-    w(56, d.sectorsPerTrack);
+    this.putWord(0, 0x0040); // fixed disk
+    this.putWord(1, Math.min(g.cylinders, 16383));
+    this.putWord(3, g.heads);
+    this.putWord(4, 512 * g.sectorsPerTrack);
+    this.putWord(5, 512);
+    this.putWord(6, g.sectorsPerTrack);
+    this.putString(10, 20, 'FORKLAB000000000001');
+    this.putWord(20, 3); // buffer type
+    this.putWord(21, 16); // buffer size (512-byte units)
+    this.putString(23, 8, '1.0');
+    this.putString(27, 40, 'FORKLAB HARDDISK');
+    this.putWord(47, 0x8010); // READ/WRITE MULTIPLE: up to 16 sectors
+    this.putWord(49, 0x0200); // LBA supported
+    this.putWord(51, 0x0200); // PIO mode 2 timing
+    this.putWord(53, 0x0001); // words 54-58 valid
+    this.putWord(54, d.cylinders);
+    this.putWord(55, d.heads);
+    this.putWord(56, d.sectorsPerTrack);
     const cur = Math.min(total, d.cylinders * d.heads * d.sectorsPerTrack);
-    w(57, cur & 0xffff);
-    w(58, cur >>> 16);
-    w(59, d.multiple ? 0x100 | d.multiple : 0);
-    w(60, total & 0xffff);
-    w(61, total >>> 16);
-    w(80, 0x001e); // ATA-1 to ATA-4
+    this.putWord(57, cur & 0xffff);
+    this.putWord(58, cur >>> 16);
+    this.putWord(59, d.multiple ? 0x100 | d.multiple : 0);
+    this.putWord(60, total & 0xffff);
+    this.putWord(61, total >>> 16);
+    this.putWord(80, 0x001e); // ATA-1 to ATA-4
     this.xfer = Xfer.Identify;
     this.bufPos = 0;
     this.bufLen = 512;

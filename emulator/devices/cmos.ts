@@ -204,10 +204,14 @@ export class Cmos {
     if (r[0x0b] & 0x80) return; // SET: updates halted
     this.incrementSecond();
     let flags = 0x10; // UF
-    const alarm = (reg: number, cur: number) => (r[reg] & 0xc0) === 0xc0 || r[reg] === r[cur];
-    if (alarm(0x01, 0x00) && alarm(0x03, 0x02) && alarm(0x05, 0x04)) flags |= 0x20; // AF
+    if (this.alarmMatches(0x01, 0x00) && this.alarmMatches(0x03, 0x02) && this.alarmMatches(0x05, 0x04)) flags |= 0x20; // AF
     r[0x0c] |= flags;
     this.updateIrq();
+  }
+
+  /** An alarm byte matches its time byte, or is a "don't care" value (C0h-FFh). */
+  private alarmMatches(reg: number, cur: number): boolean {
+    return (this.ram[reg] & 0xc0) === 0xc0 || this.ram[reg] === this.ram[cur];
   }
 
   private periodicPeriod(): number {

@@ -1,5 +1,6 @@
 // Disk images: a Uint8Array holding the raw image plus its geometry. Writes change the
 // array in place and set `dirty`; saving it back to a file is the machine's business.
+// Sector copies are plain loops: no views are allocated while a guest does disk I/O.
 
 export interface Geometry {
   cylinders: number;
@@ -42,14 +43,18 @@ export class DiskImage {
   /** Copy sector `lba` into `dst` at `offset`; false if it is outside the image. */
   readSector(lba: number, dst: Uint8Array, offset = 0): boolean {
     if (lba < 0 || lba >= this.sectorCount) return false;
-    dst.set(this.data.subarray(lba * 512, lba * 512 + 512), offset);
+    const d = this.data;
+    const base = lba * 512;
+    for (let i = 0; i < 512; i++) dst[offset + i] = d[base + i];
     return true;
   }
 
   /** Copy 512 bytes from `src` at `offset` into sector `lba`; false if outside or read-only. */
   writeSector(lba: number, src: Uint8Array, offset = 0): boolean {
     if (this.readOnly || lba < 0 || lba >= this.sectorCount) return false;
-    this.data.set(src.subarray(offset, offset + 512), lba * 512);
+    const d = this.data;
+    const base = lba * 512;
+    for (let i = 0; i < 512; i++) d[base + i] = src[offset + i];
     this.dirty = true;
     return true;
   }

@@ -99,7 +99,7 @@ export class FloppyController {
   private readonly timer: Timer;
   private irqLevel = false;
   private locked = false;
-  private configure = new Uint8Array(3);
+  private readonly configure = new Uint8Array(3);
   private perpendicular = 0;
   private readonly dirLowBits: (() => number) | null;
 
@@ -318,7 +318,7 @@ export class FloppyController {
         this.cmdPos = 0;
         return;
       case 0x13: // CONFIGURE
-        this.configure.set(this.cmd.subarray(1, 4));
+        for (let i = 0; i < 3; i++) this.configure[i] = this.cmd[i + 1];
         this.cmdPos = 0;
         return;
       case 0x14: // LOCK
