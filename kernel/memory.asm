@@ -360,6 +360,7 @@ write_verify:
         and edx, 3
         cmp edx, 1                      ; present and read-only
         jne .out
+        inc dword [cow_verify]
         push eax
         call un_wp_page
         add esp, 4
@@ -509,3 +510,4 @@ cow_copies:     dd 0                    ; pages copied by un_wp_page
 cow_nocopy:     dd 0                    ; pages made writable without a copy
 cow_shared:     dd 0                    ; entries shared by copy_page_tables
 no_page_faults: dd 0                    ; do_no_page calls
+cow_verify:     dd 0                    ; read-only pages handed to un_wp_page by write_verify

@@ -182,6 +182,11 @@ print_cow_statistics:
         call print_dec
         mov al, 10
         call con_putc
+        PRINT "  of those, un-shared by verify_area: "
+        mov eax, [cow_verify]
+        call print_dec
+        mov al, 10
+        call con_putc
         PRINT "  page entries shared by fork:        "
         mov eax, [cow_shared]
         call print_dec

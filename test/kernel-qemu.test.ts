@@ -123,6 +123,10 @@ describe.runIf(HAVE_TOOLS)('kernel in QEMU', () => {
     expect(num('pages copied')).toBeGreaterThan(1000);
     expect(num('pages made writable without a copy')).toBeGreaterThan(0);
     expect(num('free pages after')).toBe(num('free pages before'));
+    // every un_wp_page call came from a write fault or from verify_area, and either copied or not
+    expect(num('of those, un-shared by verify_area')).toBeGreaterThan(1000);
+    expect(num('pages copied') + num('pages made writable without a copy'))
+      .toBe(num('write-protect faults') + num('of those, un-shared by verify_area'));
     expect(out).toContain('forklab: every check passed, powering off');
   });
 
