@@ -28,15 +28,23 @@ describe('8259A PIC pair', () => {
     expect(pc.inb(0x20)).toBe(0x00);
   });
 
-  it('is edge-triggered: a pulse is latched once; a held line does not repeat', () => {
+  it('is edge-triggered: a held line does not repeat; a request withdrawn before INTA is gone', () => {
     const pc = makePc();
     linuxPicInit(pc);
     unmask(pc, 1);
     pc.pic.raiseIrq(1);
     pc.pic.lowerIrq(1);
-    expect(pc.pic.hasInterrupt()).toBe(true);
-    expect(ackAndEoi(pc)).toBe(0x21);
     expect(pc.pic.hasInterrupt()).toBe(false);
+    // Masked requests wait while the line stays high; a withdrawn one does not.
+    pc.outb(0x21, 0xff);
+    pc.pic.raiseIrq(3);
+    pc.pic.raiseIrq(4);
+    pc.pic.lowerIrq(4);
+    pc.outb(0x21, 0x00);
+    expect(ackAndEoi(pc)).toBe(0x23);
+    expect(pc.pic.hasInterrupt()).toBe(false);
+    pc.pic.lowerIrq(3);
+    pc.outb(0x21, 0xfd);
     pc.pic.raiseIrq(1);
     expect(ackAndEoi(pc)).toBe(0x21);
     pc.pic.raiseIrq(1); // still high: no new edge
@@ -157,6 +165,20 @@ describe('8259A PIC pair', () => {
     expect(pc.inb(0x20)).toBe(0x04);
     pc.outb(0xa0, 0x0b);
     expect(pc.inb(0xa0)).toBe(0x00);
+  });
+
+  it('level-triggered inputs request again after EOI while the line is held', () => {
+    const pc = makePc();
+    for (const [p, v] of [[0x20, 0x19], [0x21, 0x20], [0x21, 0x04], [0x21, 0x01]]) pc.outb(p, v);
+    pc.outb(0x21, 0);
+    pc.pic.raiseIrq(5);
+    expect(pc.pic.acknowledge()).toBe(0x25);
+    expect(pc.pic.hasInterrupt()).toBe(false); // in service
+    pc.outb(0x20, 0x20);
+    expect(pc.pic.acknowledge()).toBe(0x25); // still high: requests again
+    pc.outb(0x20, 0x20);
+    pc.pic.lowerIrq(5);
+    expect(pc.pic.hasInterrupt()).toBe(false);
   });
 
   it('auto-EOI leaves nothing in service', () => {

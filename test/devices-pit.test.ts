@@ -108,6 +108,16 @@ describe('8253/8254 PIT', () => {
     expect(v).toBeLessThanOrEqual(200);
   });
 
+  it('a count of 0 means 65536 (mode 3 reads 0 at the start of a period)', () => {
+    const { pc } = setup();
+    pc.outb(0x43, 0x36);
+    pc.outb(0x40, 0);
+    pc.outb(0x40, 0);
+    expect(latch0(pc)).toBe(0);
+    pc.clock.advance(Math.ceil((10 * RATE) / PIT_HZ));
+    expect(latch0(pc)).toBe(65536 - 20);
+  });
+
   it('BCD counting reads back in BCD', () => {
     const { pc } = setup();
     pc.outb(0x43, 0x31); // ch0, lohi, mode 0, BCD

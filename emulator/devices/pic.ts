@@ -14,9 +14,13 @@
 //   rotate on specific EOI (0xE0|n), set priority (0xC0|n), rotate in AEOI set/clear (0x80/0x00).
 // - OCW3: read IRR (0x0A) / ISR (0x0B) on the even port, poll (bit 2), special mask mode
 //   set/reset (0x68/0x48).
-// - Inputs are edge-triggered by default, as on the AT's ISA bus: a rising edge latches the
-//   request in IRR, which stays set (even if the line drops) until acknowledged. A device
-//   that pulses (raise then lower) is therefore seen once. In level mode IRR follows the line.
+// - Inputs are edge-triggered by default, as on the AT's ISA bus: a rising edge sets the
+//   request in IRR; a line held high does not request again after it is acknowledged (it
+//   must go low and high again). As the data sheet requires, the line must stay high until
+//   INTA: a request whose line falls first is withdrawn (IRR cleared), so a device raises
+//   its line and lowers it when serviced (e.g. when the guest reads its status), and to
+//   signal a new event while the line is high it lowers and raises it again. In level
+//   mode (ICW1 LTIM) IRR follows the line and a held line requests again after EOI.
 // - acknowledge(): the highest-priority unmasked request that beats everything in service
 //   moves from IRR to ISR (not with AEOI) and its vector is returned. With no request left
 //   (it went away) the chip answers a spurious IRQ7 vector without setting ISR; a spurious
@@ -102,14 +106,15 @@ export class Pic8259 {
       }
     } else {
       this.lines &= ~bit;
-      if (this.levelTriggered) this.irr &= ~bit;
+      this.irr &= ~bit; // the request is withdrawn
     }
   }
 
   /** INTA for `irq` (already chosen by pending()): move it from IRR to ISR. */
   acceptIrq(irq: number): void {
     const bit = 1 << irq;
-    if (!this.levelTriggered) this.irr &= ~bit;
+    this.irr &= ~bit;
+    if (this.levelTriggered) this.irr |= this.lines & bit; // a held level requests again
     if (this.autoEoi) {
       if (this.rotateInAutoEoi) this.lowestPriority = irq;
     } else {

@@ -92,7 +92,7 @@ export class PitChannel {
         const p = e % N;
         const h = Math.ceil(N / 2);
         const v = p < h ? N - 2 * p : N - 2 * (p - h);
-        return (v & ~1) % mod || (N === 1 ? 0 : 2);
+        return (v & ~1) % mod; // counts by two; 65536 reads as 0
       }
       default: {
         // 0, 1, 4, 5: count down once, then keep wrapping
