@@ -162,6 +162,11 @@ power_off:
 
 print_cow_statistics:
         PRINTLN "copy-on-write statistics:"
+        PRINT "  timer ticks since boot (100 Hz):    "
+        mov eax, [jiffies]
+        call print_dec
+        mov al, 10
+        call con_putc
         PRINT "  forks:                              "
         mov eax, [total_forks]
         call print_dec
