@@ -118,6 +118,43 @@ describe('8253/8254 PIT', () => {
     expect(latch0(pc)).toBe(65536 - 20);
   });
 
+  it('mode 1 (one-shot) on channel 2 is triggered and retriggered by the gate', () => {
+    const { pc } = setup();
+    const tick = RATE / PIT_HZ;
+    pc.outb(0x61, 0x00);
+    pc.outb(0x43, 0xb2); // ch2, lohi, mode 1
+    pc.outb(0x42, 50);
+    pc.outb(0x42, 0);
+    pc.clock.advance(Math.ceil(100 * tick));
+    expect(pc.inb(0x61) & 0x20).toBe(0x20); // armed, not triggered: OUT high
+    pc.outb(0x61, 0x01); // trigger
+    expect(pc.inb(0x61) & 0x20).toBe(0);
+    pc.clock.advance(Math.ceil(40 * tick));
+    pc.outb(0x61, 0x00);
+    pc.outb(0x61, 0x01); // retrigger: another 50 ticks
+    pc.clock.advance(Math.ceil(40 * tick));
+    expect(pc.inb(0x61) & 0x20).toBe(0);
+    pc.clock.advance(Math.ceil(11 * tick));
+    expect(pc.inb(0x61) & 0x20).toBe(0x20);
+  });
+
+  it('mode 4 strobes once: IRQ0 when OUT returns high after terminal count', () => {
+    const { pc } = setup();
+    linuxPicInit(pc);
+    unmask(pc, 0);
+    pc.outb(0x43, 0x38); // ch0, lohi, mode 4
+    pc.outb(0x40, 100);
+    pc.outb(0x40, 0);
+    const irqs: number[] = [];
+    runUntil(pc, 100_000, () => {
+      while (pc.pic.hasInterrupt()) {
+        ackAndEoi(pc);
+        irqs.push(pc.clock.icount);
+      }
+    });
+    expect(irqs).toEqual([Math.ceil((101 * RATE) / PIT_HZ)]);
+  });
+
   it('BCD counting reads back in BCD', () => {
     const { pc } = setup();
     pc.outb(0x43, 0x31); // ch0, lohi, mode 0, BCD

@@ -133,6 +133,27 @@ describe('16550 UART', () => {
     expect(pc.inb(COM1 + 6) & 0xf0).toBe(0xb0); // back to the line: CTS DSR DCD
   });
 
+  it('reports modem-status changes as the lowest-priority interrupt', () => {
+    const { pc, com1 } = setup();
+    unmask(pc, 4);
+    pc.outb(COM1 + 4, 0x08);
+    pc.outb(COM1 + 1, 0x08); // modem status interrupt only
+    expect(pc.inb(COM1 + 2)).toBe(0x01);
+    com1.setModemStatus(0x30); // DCD dropped
+    expect(ackAndEoi(pc)).toBe(0x24);
+    expect(pc.inb(COM1 + 2)).toBe(0x00);
+    expect(pc.inb(COM1 + 6)).toBe(0x30 | 0x08); // CTS DSR, delta DCD
+    expect(pc.inb(COM1 + 2)).toBe(0x01);
+    // Priority: line status over received data over THRE over modem status.
+    pc.outb(COM1 + 1, 0x0f);
+    com1.setModemStatus(0xb0);
+    com1.receive([1]);
+    expect(pc.inb(COM1 + 2)).toBe(0x04);
+    pc.inb(COM1);
+    expect(pc.inb(COM1 + 2)).toBe(0x02);
+    expect(pc.inb(COM1 + 2)).toBe(0x00);
+  });
+
   it('COM2 answers at 2F8h on IRQ3 independently', () => {
     const { pc, com2 } = setup();
     unmask(pc, 3);
