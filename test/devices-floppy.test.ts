@@ -114,6 +114,33 @@ describe('floppy controller with DMA channel 2', () => {
     expect(pc.inb(0x3f7) & 0x80).toBe(0x80);
   });
 
+  it('overlaps seeks on two drives, each reported by SENSE INTERRUPT', () => {
+    const { pc } = setup();
+    outputByte(pc, 0x0f);
+    outputByte(pc, 0x00);
+    outputByte(pc, 10);
+    outputByte(pc, 0x0f);
+    outputByte(pc, 0x01);
+    outputByte(pc, 20);
+    expect(pc.inb(0x3f4) & 0x03).toBe(0x03);
+    waitIrq6(pc);
+    const got: number[][] = [];
+    for (let i = 0; i < 3; i++) {
+      outputByte(pc, 0x08);
+      got.push(result(pc));
+    }
+    expect(got).toEqual([[0x20, 10], [0x21, 20], [0x80]]);
+    // A reset in the middle of a seek cancels it.
+    outputByte(pc, 0x07);
+    outputByte(pc, 0x00);
+    pc.outb(0x3f2, 0x08);
+    pc.outb(0x3f2, 0x0c);
+    runUntil(pc, 10_000);
+    expect(pc.inb(0x3f4) & 0x0f).toBe(0);
+    outputByte(pc, 0x08);
+    expect(result(pc)).toEqual([0xc0, 10]);
+  });
+
   it('reads two sectors by DMA into memory with IRQ6, as Linux 0.11 does (E6h)', () => {
     const { pc, mem, disk } = setup();
     const buf = 0x12340;

@@ -37,10 +37,16 @@ const DMA_CHANNEL = 2;
 
 export class FloppyDrive {
   cylinder = 0;
+  /** Target of a seek in progress (-1 = recalibrate) and the HDS/DS byte that started it. */
+  seekTarget = 0;
+  seekSelect = 0;
   /** Disk-change line: set when media is inserted or removed, cleared by a seek with media present. */
   changed = true;
   /** Seek in progress (MSR drive-busy bit). */
   seeking = false;
+
+  /** Set by the controller: fires when the seek completes. */
+  seekTimer: Timer | null = null;
 
   constructor(public disk: DiskImage | null) {}
 }
@@ -116,6 +122,9 @@ export class FloppyController {
     this.dor = options.dor ?? 0x0c;
     this.dirLowBits = options.dirLowBits ?? null;
     this.timer = clock.createTimer('fdc', () => this.execute());
+    this.drives.forEach((d, i) => {
+      d.seekTimer = clock.createTimer(`fdc-seek${i}`, () => this.finishSeek(i));
+    });
     if (bus) this.attach(bus);
   }
 
@@ -148,6 +157,7 @@ export class FloppyController {
 
   private resetController(): void {
     this.timer.cancel();
+    for (const d of this.drives) d.seekTimer!.cancel();
     this.phase = Phase.Command;
     this.cmdPos = 0;
     this.resPos = this.resLen = 0;
@@ -291,14 +301,19 @@ export class FloppyController {
       }
       case 0x07: // RECALIBRATE
       case 0x0f: // SEEK
+      {
         // The controller is free again at once; the drive seeks and interrupts when done.
-        this.drives[this.cmd[1] & 3].seeking = true;
+        const i = this.cmd[1] & 3;
+        const d = this.drives[i];
+        d.seeking = true;
+        d.seekTarget = this.cmd[0] === 0x07 ? -1 : this.cmd[2];
+        d.seekSelect = this.cmd[1] & 7;
         this.phase = Phase.Command;
         this.cmdPos = 0;
-        this.pendingSeek = this.cmd[0] === 0x07 ? -1 : this.cmd[2];
-        this.pendingSeekSel = this.cmd[1] & 7;
-        this.schedule();
+        if (this.delay <= 0) this.finishSeek(i);
+        else d.seekTimer!.scheduleIn(this.delay);
         return;
+      }
       case 0x0e: // DUMPREG
         this.startResult(10);
         for (let i = 0; i < 4; i++) this.result[i] = this.drives[i].cylinder;
@@ -333,20 +348,12 @@ export class FloppyController {
     }
   }
 
-  // Seek parameters kept while the drive moves (one seek at a time is enough for a PC).
-  private pendingSeek = -2;
-  private pendingSeekSel = 0;
-
   private schedule(): void {
     if (this.delay <= 0) this.execute();
     else this.timer.scheduleIn(this.delay);
   }
 
   private execute(): void {
-    if (this.pendingSeek !== -2) {
-      this.finishSeek();
-      if (this.phase !== Phase.Execution) return;
-    }
     if (this.phase !== Phase.Execution) return;
     const op = this.cmd[0] & 0x1f;
     if (op === 0x06 || op === 0x05) this.readWrite(op === 0x05);
@@ -355,12 +362,10 @@ export class FloppyController {
     this.setIrq(true);
   }
 
-  private finishSeek(): void {
-    const sel = this.pendingSeekSel;
-    const d = this.drives[sel & 3];
-    const target = this.pendingSeek < 0 ? 0 : this.pendingSeek;
-    this.pendingSeek = -2;
-    d.cylinder = target;
+  private finishSeek(i: number): void {
+    const d = this.drives[i];
+    const sel = d.seekSelect;
+    d.cylinder = d.seekTarget < 0 ? 0 : d.seekTarget;
     d.seeking = false;
     if (d.disk !== null) d.changed = false;
     this.intSt0[sel & 3] = 0x20 | sel; // seek end
