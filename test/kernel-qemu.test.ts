@@ -198,6 +198,7 @@ function monitor(sock: string, command: string): Promise<string> {
         sent = true;
         data = '';
         c.write(`${command}\n`);
+        if (command === 'quit') { clearTimeout(timer); c.end(); resolveOut(''); } // no prompt follows
       } else if (sent && prompts >= 1) {
         clearTimeout(timer);
         c.end();
