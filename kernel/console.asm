@@ -283,6 +283,16 @@ print_hex:
         pop eax
         ret
 
+; print_hex4: ax as 4 hex digits
+print_hex4:
+        push eax
+        push ecx
+        push edx
+        mov edx, eax
+        shl edx, 16
+        mov ecx, 4
+        jmp print_hex.lp
+
 ; print_dec: eax as an unsigned decimal number
 print_dec:
         pushad

@@ -425,7 +425,7 @@ beyond_segment:
         call con_putc
         PRINT "EIP: "
         movzx eax, word [ebx + 4]
-        call print_hex
+        call print_hex4
         mov al, ':'
         call con_putc
         mov eax, [ebx]
@@ -435,7 +435,7 @@ beyond_segment:
         call print_hex
         PRINT "  ESP: "
         movzx eax, word [ebx + 16]
-        call print_hex
+        call print_hex4
         mov al, ':'
         call con_putc
         mov eax, [ebx + 12]

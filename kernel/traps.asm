@@ -126,13 +126,12 @@ die:
         call print_str
         PRINT ": "
         mov eax, [ebp + 16]
-        and eax, 0xffff
-        call print_hex
+        call print_hex4
         mov al, 10
         call con_putc
         PRINT "EIP: "
         movzx eax, word [ebx + 4]
-        call print_hex
+        call print_hex4
         mov al, ':'
         call con_putc
         mov eax, [ebx]
@@ -144,7 +143,7 @@ die:
         test byte [ebx + 4], 3
         jz .kernel_esp
         movzx eax, word [ebx + 16]
-        call print_hex
+        call print_hex4
         mov al, ':'
         call con_putc
         mov eax, [ebx + 12]
@@ -181,8 +180,7 @@ die:
         call print_hex
         PRINT " DS: "
         mov eax, [ebx - 32]
-        and eax, 0xffff
-        call print_hex
+        call print_hex4
         mov al, 10
         call con_putc
         PRINT "CR2: "

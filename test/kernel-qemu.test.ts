@@ -22,6 +22,7 @@ const CHECKS = [
   'cow-last-sharer',
   'verify-area',
   'fault-kill',
+  'trap-kill',
   'waitpid-echild',
   'waitpid-wnohang',
   'syscall-unknown',
@@ -109,8 +110,11 @@ describe.runIf(HAVE_TOOLS)('kernel in QEMU', () => {
 
   it('prints no FAIL line at all, and the killed task\'s oops', () => {
     expect(out).not.toMatch(/^FAIL /m);
-    expect(out).toMatch(/general protection[^\n]*\nEIP: 0000000f:/);
+    expect(out).toMatch(/general protection[^\n]*\nEIP: 000f:/);
     expect(out).toMatch(/CR2: [0-9a-f]{8} {2}Pid: \d+, process nr: \d+/);
+    // the trap stubs: without an error code (divide error) and with one (#GP, selector 0x10)
+    expect(out).toMatch(/\ndivide error: 0000\nEIP: 000f:[0-9a-f]{8}  EFLAGS: [0-9a-f]{8}  ESP: 0017:/);
+    expect(out).toMatch(/\ngeneral protection: 0010\nEIP: 000f:/);
   });
 
   it('prints copy-on-write statistics with every page given back', () => {

@@ -41,6 +41,7 @@ init:
         call t_last_sharer
         call t_verify_area
         call t_fault_kill
+        call t_trap_kill
         call t_waitpid_echild
         call t_waitpid_wnohang
         call t_unknown_syscall
@@ -590,6 +591,67 @@ t_fault_kill:
         UFAIL "fault-kill", "tasks alive is not 2 (task 0, init)"
         ret
 s_fault_expect: db "fault-kill: the child now writes to 0x100000; an oops follows", 0
+
+; ---- exceptions from user mode: divide error (no error code), #GP on loading the kernel's
+; data selector (error code 0x10); each prints an oops and ends only its task ----------
+t_trap_kill:
+        mov esi, s_trap_expect
+        call u_puts
+        SYS __NR_fork
+        test eax, eax
+        jz .divide
+        js .fork_failed
+        mov edi, eax
+        mov ebx, edi
+        call u_waitpid
+        cmp eax, edi
+        jne .bad_wait
+        mov eax, [status]
+        cmp eax, SIGSEGV
+        jne .bad_divide
+        SYS __NR_fork
+        test eax, eax
+        jz .selector
+        js .fork_failed
+        mov edi, eax
+        mov ebx, edi
+        call u_waitpid
+        cmp eax, edi
+        jne .bad_wait
+        mov eax, [status]
+        cmp eax, SIGSEGV
+        jne .bad_selector
+        STAT STAT_NR_TASKS
+        cmp eax, 2
+        jne .bad_tasks
+        UPASS "trap-kill: a divide by zero and a load of the kernel's data selector each killed only their task, status 11"
+        ret
+.divide:
+        xor edx, edx
+        xor ecx, ecx
+        mov eax, 1
+        div ecx
+        EXIT 0
+.selector:
+        mov eax, KERNEL_DS
+        mov es, ax
+        EXIT 0
+.fork_failed:
+        UFAIL "trap-kill", "fork failed"
+        ret
+.bad_wait:
+        UFAIL "trap-kill", "waitpid returned another pid"
+        ret
+.bad_divide:
+        UFAIL "trap-kill", "status after a divide by zero"
+        ret
+.bad_selector:
+        UFAIL "trap-kill", "status after loading selector 0x10"
+        ret
+.bad_tasks:
+        UFAIL "trap-kill", "tasks alive is not 2 (task 0, init)"
+        ret
+s_trap_expect: db "trap-kill: two children now divide by zero and load selector 0x10; two oopses follow", 0
 
 ; ---- waitpid without children, and with WNOHANG -----------------------------------------
 t_waitpid_echild:
