@@ -152,17 +152,24 @@ end_move:
         lmsw ax
         jmp 0x08:0              ; selector 8 = code, offset 0 = the kernel head
 
+; empty_8042: wait until the controller has taken our last byte (input buffer empty),
+; discarding any output; gives up after 65536 polls (no controller: the kernel's A20
+; check will then say so)
 empty_8042:
-        call io_delay
+        push cx
+        xor cx, cx
+.poll:  call io_delay
         in al, 0x64
         test al, 1              ; output buffer full: read and discard
         jz .no_output
         call io_delay
         in al, 0x60
-        jmp empty_8042
+        jmp .next
 .no_output:
         test al, 2              ; input buffer full
-        jnz empty_8042
+        jz .done
+.next:  loop .poll
+.done:  pop cx
         ret
 
 io_delay:
