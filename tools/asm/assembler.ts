@@ -3,7 +3,7 @@
 // grow; immediates and displacements that depend on later symbols start long and shrink).
 
 import type { AsmError, SrcLoc } from './errors';
-import { encodeInstruction, checkRange, isMnemonic, type EncodeContext, type Prefixes } from './encode';
+import { encodeInstruction, checkRange, isMnemonic, pushLE, type EncodeContext, type Prefixes } from './encode';
 import { evaluate, ExprParser, isSimple, num, type EvalContext, type Value } from './expr';
 import { LineError, tokenize, type Token } from './lexer';
 import { REGS, SIZE_WORDS, type MemOp, type Operand } from './operands';
@@ -23,6 +23,9 @@ export interface AssembleResult {
 }
 
 const MAX_PASSES = 40;
+// FORKLAB_ASM_NOCACHE=1 turns off the reuse of unchanged lines between passes (to check it).
+const USE_CACHE = !process.env.FORKLAB_ASM_NOCACHE;
+const DEBUG = !!process.env.FORKLAB_ASM_DEBUG;
 
 const PREFIXES: Readonly<Record<string, (p: Prefixes) => void>> = {
   rep: (p) => { p.rep = 0xf3; }, repe: (p) => { p.rep = 0xf3; }, repz: (p) => { p.rep = 0xf3; },
@@ -44,24 +47,34 @@ function isKeyword(w: string): boolean {
 }
 
 class ByteBuf {
-  data = new Uint8Array(256);
+  data: Uint8Array;
   length = 0;
-  reset(): void {
-    this.length = 0;
+  constructor(capacity = 256) {
+    this.data = new Uint8Array(capacity);
+  }
+  /** Copies len bytes from src[start..]. */
+  copyFrom(src: Uint8Array, start: number, len: number): void {
+    if (this.length + len > this.data.length) this.grow(this.length + len);
+    const d = this.data;
+    let at = this.length;
+    for (let k = 0; k < len; k++) d[at++] = src[start + k];
+    this.length = at;
+  }
+  private grow(need: number): void {
+    let cap = this.data.length * 2;
+    while (cap < need) cap *= 2;
+    const d = new Uint8Array(cap);
+    d.set(this.data.subarray(0, this.length));
+    this.data = d;
   }
   push(bytes: ArrayLike<number>, times = 1): void {
     const need = this.length + bytes.length * times;
-    if (need > this.data.length) {
-      let cap = this.data.length * 2;
-      while (cap < need) cap *= 2;
-      const d = new Uint8Array(cap);
-      d.set(this.data.subarray(0, this.length));
-      this.data = d;
-    }
-    for (let t = 0; t < times; t++) {
-      this.data.set(bytes, this.length);
-      this.length += bytes.length;
-    }
+    if (need > this.data.length) this.grow(need);
+    const d = this.data;
+    const n = bytes.length;
+    let at = this.length;
+    for (let t = 0; t < times; t++) for (let k = 0; k < n; k++) d[at++] = bytes[k];
+    this.length = at;
   }
   fill(value: number, count: number): void {
     this.push([value], count);
@@ -110,6 +123,12 @@ export class Assembler {
   private forwardRefs = false;
   private unknownUses: { name: string; line: number; col: number }[] = [];
   private lineIndex = 0;
+  private impure = false;
+  private cacheable = false;
+  private usesAddress = false;
+  /** Symbols a line used and their values: name, value, name, value... */
+  private deps: (string | bigint)[] = [];
+  private readonly cache: ({ bits: number; sec: number; addr: number; base: number; deps: (string | bigint)[]; data: Uint8Array; start: number; len: number } | undefined)[] = [];
   private symOrder = 0;
 
   constructor(private readonly lines: SrcLine[], private readonly opts: AssembleOptions = {}) {
@@ -145,7 +164,9 @@ export class Assembler {
     this.section('.text');
     let final = false;
     for (this.pass = 1; this.pass <= MAX_PASSES; this.pass++) {
+      const t0 = performance.now();
       this.runPass();
+      if (DEBUG) console.log(`pass ${this.pass}: ${(performance.now() - t0).toFixed(1)} ms`);
       const layoutChanged = this.layout();
       if (!this.changed && !layoutChanged && (this.pass > 1 || !this.forwardRefs)) {
         final = true;
@@ -208,7 +229,8 @@ export class Assembler {
     this.bits = 16;
     this.cur = this.sections[0];
     for (const s of this.sections) {
-      s.buf.reset();
+      // A fresh buffer: the cache keeps pointing into the last pass's bytes.
+      s.buf = new ByteBuf(Math.max(256, s.buf.length));
       s.size = 0;
     }
     this.prevLabel = '';
@@ -233,20 +255,35 @@ export class Assembler {
     return { n: BigInt(this.cur.start + this.cur.size), rel: 1, sec: this.cur.index, unknown: false };
   }
 
+  private readonly evalCtx: EvalContext = {
+    symbol: (name, tok) => {
+      const v = this.lookup(name, tok);
+      if (v) this.deps.push(this.qualify(name), v.n);
+      else this.impure = true;
+      return v;
+    },
+    here: () => {
+      this.usesAddress = true;
+      return this.here();
+    },
+    base: () => {
+      this.usesAddress = true;
+      return { n: BigInt(this.cur.start), rel: 1, sec: this.cur.index, unknown: false };
+    },
+    onUnknown: (name, tok) => {
+      this.impure = true;
+      this.forwardRefs = true;
+      this.unknownUses.push({ name: this.qualify(name), line: this.lineIndex, col: tok.col });
+    },
+  };
+  private readonly memEvalCtx: EvalContext = { ...this.evalCtx, isReg: (r) => REGS.has(r) && REGS.get(r)!.cls === 'gpr' };
+
   private ctx(): EvalContext {
-    return {
-      symbol: (name, tok) => this.lookup(name, tok),
-      here: () => this.here(),
-      base: () => ({ n: BigInt(this.cur.start), rel: 1, sec: this.cur.index, unknown: false }),
-      onUnknown: (name, tok) => {
-        this.forwardRefs = true;
-        this.unknownUses.push({ name: this.qualify(name), line: this.lineIndex, col: tok.col });
-      },
-    };
+    return this.evalCtx;
   }
 
   private memCtx(): EvalContext {
-    return { ...this.ctx(), isReg: (r) => REGS.has(r) && REGS.get(r)!.cls === 'gpr' };
+    return this.memEvalCtx;
   }
 
   private qualify(name: string): string {
@@ -275,7 +312,7 @@ export class Assembler {
       if (old.pass === this.pass) {
         throw new LineError(`'${full}' is already defined (at ${old.loc.file}:${old.loc.line})`, col);
       }
-      if (label !== old.label || (label ? old.sec !== sec || old.off !== off : old.value.n !== value.n || old.value.unknown !== value.unknown || old.value.rel !== value.rel)) this.changed = true;
+      if (label !== old.label || (label ? old.sec !== sec || old.off !== off : old.value.n !== value.n || old.value.unknown !== value.unknown || old.value.rel !== value.rel)) { this.changed = true; if (DEBUG) console.log(this.pass, full, old.off, off, old.value.n, value.n); }
       old.value = value;
       old.sec = sec;
       old.off = off;
@@ -336,7 +373,41 @@ export class Assembler {
       }
     }
     if (i >= toks.length) return;
+    // A line assembles to the same bytes as in the last pass when the symbols it used (and,
+    // if it used `$` or `$$`, its address) are unchanged: reuse them.
+    const cached = this.cache[this.lineIndex];
+    const sec = this.cur;
+    const addr = sec.start + sec.size;
+    if (USE_CACHE && cached && cached.bits === this.bits && cached.sec === sec.index && !sec.nobits && (cached.addr < 0 || (cached.addr === addr && cached.base === sec.start)) && this.depsHold(cached.deps)) {
+      sec.buf.copyFrom(cached.data, cached.start, cached.len);
+      cached.start = sec.size;
+      cached.data = sec.buf.data;
+      sec.size += cached.len;
+      return;
+    }
+    const before = sec.size;
+    const errs = this.errors.length;
+    this.impure = false;
+    this.usesAddress = false;
+    this.deps = [];
+    this.cacheable = true;
     this.instructionOrDirective(toks, i, 1);
+    if (!this.impure && this.cacheable && this.cur === sec && !sec.nobits && this.errors.length === errs) {
+      this.cache[this.lineIndex] = {
+        bits: this.bits, sec: sec.index, addr: this.usesAddress ? addr : -1, base: sec.start, deps: this.deps,
+        data: sec.buf.data, start: before, len: sec.size - before,
+      };
+    } else this.cache[this.lineIndex] = undefined;
+  }
+
+  private depsHold(deps: (string | bigint)[]): boolean {
+    for (let k = 0; k < deps.length; k += 2) {
+      const s = this.symbols.get(deps[k] as string);
+      if (!s) return false;
+      const n = s.label ? BigInt(this.sections[s.sec].start + s.off) : s.value.unknown ? undefined : s.value.n;
+      if (n !== deps[k + 1]) return false;
+    }
+    return true;
   }
 
   private defineLabel(t: Token): void {
@@ -370,6 +441,7 @@ export class Assembler {
       return;
     }
     if (DIRECTIVES.has(w)) {
+      this.cacheable = false;
       if (times !== 1) throw new LineError(`'${w}' cannot be repeated with times`, t.col);
       this.directive(toks.slice(i), 0, w);
       return;
@@ -407,6 +479,8 @@ export class Assembler {
       error: (col, m) => this.error(col, m),
     };
     const bytes = encodeInstruction(ectx, mn, ops, pfx, mt.col);
+    // Relative branches depend on where the instruction is, without naming `$`.
+    if (this.deps.length) this.usesAddress = true;
     if (this.cur.nobits) this.error(mt.col, 'code in a nobits section (.bss) is not stored');
     this.emit(bytes, times);
   }
@@ -440,11 +514,7 @@ export class Assembler {
       if (v.regs?.length) throw new LineError('a register cannot be data', t.col);
       if (v.rel > 1 || v.rel < -1) throw new LineError('expression is not a plain number or a single address', t.col);
       checkRange(v, size, { error: (c, m) => this.error(c, m) }, t.col);
-      let x = BigInt.asUintN(size * 8, v.n);
-      for (let k = 0; k < size; k++) {
-        out.push(Number(x & 0xffn));
-        x >>= 8n;
-      }
+      pushLE(out, v.n, size);
     }
     if (this.cur.nobits) this.error(kw.col, `data in a nobits section (${this.cur.name}) is not stored`);
     this.emit(out, times);

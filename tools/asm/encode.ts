@@ -43,7 +43,16 @@ const REG_FIELD_KINDS = new Set<OperandKind>(['r8', 'r16', 'r32', 'rv', 'sreg', 
 const FIXED_REGS = new Set<OperandKind>(['al', 'ax', 'cl', 'dx', 'es', 'cs', 'ss', 'ds', 'fs', 'gs']);
 
 /** The table forms for a mnemonic as the assembler may use them, or undefined. */
+const formsCache = new Map<string, readonly Form[] | undefined>();
+
 export function formsFor(mnemonic: string): readonly Form[] | undefined {
+  if (formsCache.has(mnemonic)) return formsCache.get(mnemonic);
+  const f = findForms(mnemonic);
+  formsCache.set(mnemonic, f);
+  return f;
+}
+
+function findForms(mnemonic: string): readonly Form[] | undefined {
   const m = MNEMONIC_ALIASES[mnemonic] ?? mnemonic;
   const all = FORMS_BY_MNEMONIC.get(m);
   if (!all || m === 'esc') return undefined;
@@ -54,6 +63,37 @@ export function formsFor(mnemonic: string): readonly Form[] | undefined {
 
 export function isMnemonic(word: string): boolean {
   return formsFor(word) !== undefined;
+}
+
+// Operand classes, for a quick first test of a form.
+const C_R8 = 1, C_R16 = 2, C_R32 = 4, C_SREG = 8, C_CR = 16, C_DR = 32, C_TR = 64, C_MEM = 128, C_IMM = 256, C_FAR = 512;
+const KIND_MASK: Record<OperandKind, number> = {
+  r8: C_R8, r16: C_R16, r32: C_R32, rv: C_R16 | C_R32, rm8: C_R8 | C_MEM, rm16: C_R16 | C_MEM, rm32: C_R32 | C_MEM,
+  rmv: C_R16 | C_R32 | C_MEM, m: C_MEM, m16: C_MEM, m32: C_MEM, mfar: C_MEM, rrv: C_R16 | C_R32, rr32: C_R32,
+  rrw: C_R16 | C_R32, sreg: C_SREG, cr: C_CR, dr: C_DR, tr: C_TR, al: C_R8, ax: C_R16, eAX: C_R16 | C_R32, cl: C_R8,
+  dx: C_R16, es: C_SREG, cs: C_SREG, ss: C_SREG, ds: C_SREG, fs: C_SREG, gs: C_SREG, imm8: C_IMM, imm16: C_IMM,
+  immv: C_IMM, simm8: C_IMM, '1': C_IMM, rel8: C_IMM, relv: C_IMM, moffs8: C_MEM, moffsv: C_MEM, ptr: C_FAR,
+};
+const maskCache = new Map<Form, number[]>();
+function kindMasks(f: Form): number[] {
+  let m = maskCache.get(f);
+  if (!m) maskCache.set(f, (m = f.operands.map((k) => KIND_MASK[k])));
+  return m;
+}
+function operandClass(o: Operand): number {
+  switch (o.type) {
+    case 'mem': return C_MEM;
+    case 'imm': return C_IMM;
+    case 'far': return C_FAR;
+    default:
+      switch (o.reg.cls) {
+        case 'gpr': return o.reg.size === 8 ? C_R8 : o.reg.size === 16 ? C_R16 : C_R32;
+        case 'sreg': return C_SREG;
+        case 'cr': return C_CR;
+        case 'dr': return C_DR;
+        default: return C_TR;
+      }
+  }
 }
 
 interface Candidate {
@@ -88,8 +128,17 @@ export function encodeInstruction(ctx: EncodeContext, mnemonicIn: string, ops: O
   const cands: Candidate[] = [];
   let best: NoMatch | undefined;
   let unsizedAmbiguous = false;
+  const classes = ops.map(operandClass);
   for (const f of forms) {
     if (f.operands.length !== ops.length) continue;
+    // Cheap test of operand classes first; tryForm sorts out the rest.
+    const masks = kindMasks(f);
+    let fits = true;
+    for (let i = 0; i < masks.length; i++) if (!(masks[i] & classes[i])) fits = false;
+    if (!fits) {
+      if (!best) best = new NoMatch('operand 1 does not fit', ops[0]?.col ?? col, false, -1);
+      continue;
+    }
     const r = tryForm(ctx, f, ops, pfx, base);
     if (r instanceof NoMatch) {
       if (r.message === 'size') unsizedAmbiguous = true;
@@ -355,20 +404,29 @@ function tryForm(ctx: EncodeContext, f: Form, ops: Operand[], pfx: Prefixes, bas
         }
       }
     }
-    let x = BigInt.asUintN(r.size * 8, disp);
-    for (let b = 0; b < r.size; b++) {
-      out[r.at + b] = Number(x & 0xffn);
-      x >>= 8n;
-    }
+    const x = Number(BigInt.asUintN(32, disp));
+    for (let b = 0; b < r.size; b++) out[r.at + b] = (x >>> (8 * b)) & 0xff;
   }
   if (emit) return out;
   return { form: f, bytes: out, memSize };
 }
 
+const LIMITS: Record<number, bigint> = { 1: 1n << 8n, 2: 1n << 16n, 4: 1n << 32n };
+
+/** Appends the low `size` bytes of n, little-endian. */
+export function pushLE(out: number[], n: bigint, size: number): void {
+  const lo = Number(BigInt.asUintN(32, n));
+  for (let b = 0; b < size && b < 4; b++) out.push((lo >>> (8 * b)) & 0xff);
+  if (size > 4) {
+    const hi = Number(BigInt.asUintN(32, n >> 32n));
+    for (let b = 0; b < size - 4; b++) out.push(b < 4 ? (hi >>> (8 * b)) & 0xff : 0);
+  }
+}
+
 /** Range check for a plain value that goes into `size` bytes (NASM's bounds: -2^n .. 2^n-1). */
 export function checkRange(value: Value, size: number, ctx: { error(col: number, m: string): void } | undefined, col: number): void {
   if (!ctx || !isSimple(value) || value.unknown || size >= 8) return;
-  const lim = 1n << BigInt(size * 8);
+  const lim = LIMITS[size];
   if (value.n < -lim || value.n >= lim) {
     const what = size === 1 ? 'a byte' : size === 2 ? 'a word' : 'a dword';
     ctx.error(col, `value out of range: ${value.n} does not fit in ${what}`);
@@ -377,11 +435,7 @@ export function checkRange(value: Value, size: number, ctx: { error(col: number,
 
 function pushImm(out: number[], value: Value, size: number, ctx: EncodeContext | undefined, col: number, _signed: boolean): void {
   checkRange(value, size, ctx, col);
-  let x = BigInt.asUintN(size * 8, value.n);
-  for (let b = 0; b < size; b++) {
-    out.push(Number(x & 0xffn));
-    x >>= 8n;
-  }
+  pushLE(out, value.n, size);
 }
 
 const RM16: Record<string, number> = { 'bx+si': 0, 'bx+di': 1, 'bp+si': 2, 'bp+di': 3, si: 4, di: 5, bp: 6, bx: 7 };
@@ -499,9 +553,5 @@ function encodeEA(out: number[], m: MemOp, reg: number, asz: number, ctx: Encode
 }
 
 function pushDisp(out: number[], n: bigint, size: number): void {
-  let x = BigInt.asUintN(size * 8, n);
-  for (let b = 0; b < size; b++) {
-    out.push(Number(x & 0xffn));
-    x >>= 8n;
-  }
+  pushLE(out, n, size);
 }

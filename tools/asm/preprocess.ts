@@ -223,7 +223,7 @@ export class Preprocessor {
         const params = m[2] !== undefined ? m[3].split(',').map((s) => s.trim()).filter(Boolean) : null;
         let body = m[4];
         if (name.startsWith('x')) body = this.expandDefines(body, src);
-        this.setDefine(m[1], { params, body, ci: name.includes('i') });
+        this.setDefine(m[1], { params, body, ci: name === 'idefine' || name === 'xidefine' });
         return;
       }
       case 'undef': {
