@@ -40,7 +40,8 @@ function build(dir: string, defines = ''): void {
 }
 
 /** Boots the image in QEMU (60 s at most); the serial output without CRs, and the exit status. */
-function boot(img: string, extra: string[] = []): { out: string; status: number | null } {
+function boot(img: string, extra: string[] = [], opts: { mem?: number; disk?: 'floppy' | 'ide' } = {}): { out: string; status: number | null } {
+  const disk = opts.disk ?? 'floppy';
   const run = spawnSync(
     'timeout',
     [
@@ -51,9 +52,9 @@ function boot(img: string, extra: string[] = []): { out: string; status: number 
       '-serial', 'stdio',
       '-monitor', 'none',
       '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
-      '-drive', `file=${img},format=raw,if=floppy`,
-      '-boot', 'a',
-      '-m', '16',
+      '-drive', `file=${img},format=raw,if=${disk}`,
+      '-boot', disk === 'floppy' ? 'a' : 'c',
+      '-m', String(opts.mem ?? 16),
       '-no-reboot',
     ],
     { encoding: 'utf8', timeout: 70_000 },
@@ -162,6 +163,39 @@ describe.runIf(HAVE_TOOLS)('kernel in QEMU with an instruction-counted clock (-i
     expect(out).not.toMatch(/^FAIL /m);
     expect(out).toMatch(/timer ticks since boot \(100 Hz\):\s+[1-9]/);
     expect(status).toBe(1);
+  });
+});
+
+describe.runIf(HAVE_TOOLS)('kernel in QEMU on other machines', () => {
+  let dir = '';
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'forklab-kernel-other-'));
+    build(dir);
+  }, 60_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const allPass = (out: string, status: number | null): void => {
+    for (const name of CHECKS) expect(out, name).toMatch(new RegExp(`^PASS ${name}:`, 'm'));
+    expect(out).not.toMatch(/^FAIL /m);
+    expect(status).toBe(1);
+  };
+
+  it('with 4 MB of RAM: memory bounded by INT 15h AH=88h, fewer pages, the same results', () => {
+    const { out, status } = boot(join(dir, 'forklab.img'), [], { mem: 4 });
+    const m = out.match(/memory: (\d+) KB, (\d+) free pages/);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeLessThanOrEqual(4096);
+    expect(Number(m![2])).toBeLessThan(768);
+    allPass(out, status);
+  });
+
+  it('booted as the first hard disk (DL=80h, geometry from INT 13h AH=08h)', () => {
+    const { out, status } = boot(join(dir, 'forklab.img'), [], { disk: 'ide' });
+    allPass(out, status);
   });
 });
 
