@@ -177,12 +177,22 @@ sys_exit:
         call do_exit
 
 ; sys_waitpid(pid, stat_addr, options)
+; (forklab refuses a stat_addr outside the caller's data segment with -EFAULT; Linux 0.11
+; would take a #GP in the kernel there)
 sys_waitpid:
         push ebp
         mov ebp, esp
         push ebx
         push esi
         push edi
+        mov eax, [ebp + 12]
+        mov ecx, USER_DS
+        lsl edx, ecx                    ; last byte of the segment
+        cmp edx, 3
+        jb .efault
+        sub edx, 3
+        cmp eax, edx
+        ja .efault
         push 4
         push dword [ebp + 12]
         call verify_area
@@ -269,6 +279,9 @@ sys_waitpid:
         jmp .out
 .no_child:
         mov eax, -ECHILD
+        jmp .out
+.efault:
+        mov eax, -EFAULT
 .out:   pop edi
         pop esi
         pop ebx

@@ -659,9 +659,18 @@ t_waitpid_echild:
         call u_waitpid
         cmp eax, -ECHILD
         jne .bad
-        UPASS "waitpid-echild: waitpid(-1) with no children returned -ECHILD (-10)"
+        mov ebx, -1                     ; a status address beyond the 640 KB segment
+        mov ecx, 0x100000
+        xor edx, edx
+        SYS __NR_waitpid
+        cmp eax, -EFAULT
+        jne .bad_fault
+        UPASS "waitpid-echild: waitpid(-1) with no children returned -ECHILD (-10); a status address outside the segment -EFAULT"
         ret
 .bad:   UFAIL "waitpid-echild", "waitpid returned"
+        ret
+.bad_fault:
+        UFAIL "waitpid-echild", "waitpid(-1, 0x100000, 0) returned"
         ret
 
 t_waitpid_wnohang:
