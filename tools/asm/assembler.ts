@@ -480,7 +480,7 @@ export class Assembler {
     };
     const bytes = encodeInstruction(ectx, mn, ops, pfx, mt.col);
     // Relative branches depend on where the instruction is, without naming `$`.
-    if (this.deps.length) this.usesAddress = true;
+    if (this.deps.length || ops.some((o) => o.type === 'imm')) this.usesAddress = true;
     if (this.cur.nobits) this.error(mt.col, 'code in a nobits section (.bss) is not stored');
     this.emit(bytes, times);
   }

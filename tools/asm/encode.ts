@@ -133,10 +133,15 @@ export function encodeInstruction(ctx: EncodeContext, mnemonicIn: string, ops: O
     if (f.operands.length !== ops.length) continue;
     // Cheap test of operand classes first; tryForm sorts out the rest.
     const masks = kindMasks(f);
-    let fits = true;
-    for (let i = 0; i < masks.length; i++) if (!(masks[i] & classes[i])) fits = false;
-    if (!fits) {
-      if (!best) best = new NoMatch('operand 1 does not fit', ops[0]?.col ?? col, false, -1);
+    let bad = -1;
+    for (let i = 0; i < masks.length; i++) {
+      if (!(masks[i] & classes[i])) {
+        bad = i;
+        break;
+      }
+    }
+    if (bad >= 0) {
+      if (!best || bad > best.progress) best = new NoMatch(`operand ${bad + 1} does not fit`, ops[bad].col, false, bad);
       continue;
     }
     const r = tryForm(ctx, f, ops, pfx, base);
