@@ -4,7 +4,8 @@
 # KERNEL_DEFINES="-DNAME ..." adds definitions to the system's assembly (tests use
 # -DFORCE_NO_FPU: head then takes the no-coprocessor path).
 # Writes OUTDIR/forklab.img (1.44 MB floppy: boot sector, 4 setup sectors, system),
-# OUTDIR/kernel.map ("XXXXXXXX name" lines sorted by address) and the pieces.
+# OUTDIR/kernel.map ("XXXXXXXX name" lines sorted by address: labels and .local labels,
+# not macro-local ..@ labels nor equ constants) and the pieces.
 set -eu
 cd "$(dirname "$0")/.."
 OUT=${1:-build}
@@ -23,5 +24,5 @@ cat "$OUT/bootsect.bin" "$OUT/setup.bin" "$OUT/system.bin" > "$OUT/forklab.img"
 truncate -s 1474560 "$OUT/forklab.img"
 # NASM's map: after "---- Section", rows "Real Virtual Name" (hex); equ constants are left out
 awk '/^---- Section/ {s=1; next} s && NF==3 && $1 ~ /^[0-9A-F]+$/ {print toupper(substr("00000000" $1, length($1)+1)) " " $3}' \
-  "$OUT/system.nasm-map" | sort > "$OUT/kernel.map"
+  "$OUT/system.nasm-map" | grep -v ' \.\.@' | sort > "$OUT/kernel.map"
 echo "$OUT/forklab.img: system $SYSBYTES bytes, $(wc -l < "$OUT/kernel.map") symbols"
