@@ -126,6 +126,7 @@ export class Assembler {
   private impure = false;
   private cacheable = false;
   private usesAddress = false;
+  private misses = 0;
   /** Symbols a line used and their values: name, value, name, value... */
   private deps: (string | bigint)[] = [];
   private readonly cache: ({ bits: number; sec: number; addr: number; base: number; deps: (string | bigint)[]; data: Uint8Array; start: number; len: number } | undefined)[] = [];
@@ -166,7 +167,7 @@ export class Assembler {
     for (this.pass = 1; this.pass <= MAX_PASSES; this.pass++) {
       const t0 = performance.now();
       this.runPass();
-      if (DEBUG) console.log(`pass ${this.pass}: ${(performance.now() - t0).toFixed(1)} ms`);
+      if (DEBUG) console.log(`pass ${this.pass}: ${(performance.now() - t0).toFixed(1)} ms, ${this.misses} lines assembled afresh`);
       const layoutChanged = this.layout();
       if (!this.changed && !layoutChanged && (this.pass > 1 || !this.forwardRefs)) {
         final = true;
@@ -238,6 +239,7 @@ export class Assembler {
     this.changed = false;
     this.forwardRefs = false;
     this.unknownUses = [];
+    this.misses = 0;
     for (let i = 0; i < this.lines.length; i++) {
       const toks = this.toks[i];
       if (!toks || toks.length === 0) continue;
@@ -385,6 +387,7 @@ export class Assembler {
       sec.size += cached.len;
       return;
     }
+    this.misses++;
     const before = sec.size;
     const errs = this.errors.length;
     this.impure = false;
@@ -480,7 +483,7 @@ export class Assembler {
     };
     const bytes = encodeInstruction(ectx, mn, ops, pfx, mt.col);
     // Relative branches depend on where the instruction is, without naming `$`.
-    if (this.deps.length || ops.some((o) => o.type === 'imm')) this.usesAddress = true;
+    if (ectx.relative) this.usesAddress = true;
     if (this.cur.nobits) this.error(mt.col, 'code in a nobits section (.bss) is not stored');
     this.emit(bytes, times);
   }

@@ -27,6 +27,8 @@ export interface EncodeContext {
   section: number;
   /** Records a problem that does not stop encoding (out-of-range values). */
   error(col: number, message: string): void;
+  /** Set when the chosen form has a relative operand (its bytes depend on its address). */
+  relative?: boolean;
 }
 
 const SEG_PREFIX = [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65];
@@ -171,6 +173,7 @@ export function encodeInstruction(ctx: EncodeContext, mnemonicIn: string, ops: O
   }
   let pick = cands[0];
   for (const c of cands) if (c.bytes.length < pick.bytes.length) pick = c;
+  ctx.relative = pick.form.operands.some((k) => k === 'rel8' || k === 'relv');
   // Re-encode the pick with errors reported (the trial encodings stay silent).
   return tryForm(ctx, pick.form, ops, pfx, base, true) as unknown as number[];
 }

@@ -6,6 +6,7 @@
 
 import * as path from 'node:path';
 import { type AsmError, type SrcLoc } from './errors';
+import { isMnemonic } from './encode';
 import { evaluate } from './expr';
 import { LineError, stripComment, tokenize } from './lexer';
 
@@ -303,7 +304,8 @@ export class Preprocessor {
   private findInclude(file: string, from: string): { path: string; text: string } | undefined {
     const candidates = path.isAbsolute(file)
       ? [file]
-      : [path.join(path.dirname(from), file), file, ...this.opts.includeDirs.map((d) => path.join(d, file))];
+      : // NASM's order (the current directory, then -I); the including file's directory last.
+        [file, ...this.opts.includeDirs.map((d) => path.join(d, file)), path.join(path.dirname(from), file)];
     for (const c of candidates) {
       const text = this.opts.readFile(c);
       if (text !== undefined) return { path: c, text };
@@ -445,6 +447,11 @@ export class Preprocessor {
     const mac = candidates.find((c) => raw.length >= c.min && (raw.length <= c.max || c.greedy))
       ?? candidates.find((c) => c.greedy && raw.length >= c.min);
     if (!mac) {
+      // `push` may be both a macro (with other parameter counts) and an instruction.
+      if (isMnemonic(name.toLowerCase())) {
+        this.out.push(src);
+        return;
+      }
       const c = candidates[0];
       const want = c.min === c.max ? `${c.min}` : c.max === Infinity ? `at least ${c.min}` : `${c.min} to ${c.max}`;
       return this.error(src, argCol, `macro '${name}' takes ${want} parameter${c.max === 1 && c.min === 1 ? '' : 's'}, given ${raw.length}`);
@@ -472,7 +479,9 @@ export class Preprocessor {
 
   /** Replaces %1.., %0, %{n}, %%name and %+ in a macro body line. */
   private substParams(src: SrcLine, ctx: MacroCtx): SrcLine {
-    let text = src.text.replace(/%(?:%([A-Za-z_.?@$][A-Za-z0-9_$#@~.?]*)|\{(-?\d+)\}|(-?\d+))/g, (all, local, braced, plain) => {
+    // Quoted strings are left alone, as in NASM.
+    let text = src.text.replace(/(["'`])(?:\\.|(?!\1).)*\1|%(?:%([A-Za-z_.?@$][A-Za-z0-9_$#@~.?]*)|\{(-?\d+)\}|(-?\d+))/g, (all, quote, local, braced, plain) => {
+      if (quote) return all;
       if (local !== undefined) return `..@${ctx.id}.${local}`;
       const n = Number(braced ?? plain);
       if (n === 0) return String(ctx.params.length);
