@@ -159,6 +159,11 @@ const CASES: { name: string; src: string; hex: string }[] = [
     src: "%include \"inc1.inc\"\ndw INC_VALUE\n",
     hex: '4242',
   },
+  {
+    name: "struc/endstruc, istruc/at/iend and absolute",
+    src: "bits 32\nstruc task\n  .state:   resd 1\n  .counter: resd 1\n  .name:    resb 10\n  .tss:     resw 3\nendstruc\nstruc point, 4\n  .x: resw 1\n  .y: resw 1\nendstruc\nstart:\n  mov eax, [ebx + task.counter]\n  mov eax, [ebx + task.tss]\n  mov ecx, task_size\n  lea esi, [edi + point.y]\n  dw point_size, point.x\nmytask:\n  istruc task\n    at task.state, dd 1\n    at task.name, db 'init', 0\n  iend\n  db 0xee\nabsolute 0x1000\nbuf: resb 16\nbuf_end:\nsection .text\n  mov eax, buf_end\n  mov eax, [buf]\n",
+    hex: '8b43048b4312b9180000008d7706040004000100000000000000696e6974000000000000000000000000eeb810100000a100100000',
+  },
 ];
 
 describe('assembler: directives, preprocessor, expressions', () => {

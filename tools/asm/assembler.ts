@@ -40,7 +40,8 @@ const PREFIXES: Readonly<Record<string, (p: Prefixes) => void>> = {
 const DATA: Readonly<Record<string, number>> = { db: 1, dw: 2, dd: 4, dq: 8 };
 const RES: Readonly<Record<string, number>> = { resb: 1, resw: 2, resd: 4, resq: 8, rest: 10 };
 const DIRECTIVES = new Set(['bits', 'use16', 'use32', 'org', 'section', 'segment', 'global', 'extern', 'common',
-  'static', 'cpu', 'default', 'align', 'alignb', 'sectalign', 'incbin', 'times', 'equ', 'warning', 'list', 'absolute']);
+  'static', 'cpu', 'default', 'align', 'alignb', 'sectalign', 'incbin', 'times', 'equ', 'warning', 'list', 'absolute',
+  'struc', 'endstruc', 'istruc', 'at', 'iend']);
 
 function isKeyword(w: string): boolean {
   return w in PREFIXES || w in DATA || w in RES || DIRECTIVES.has(w) || isMnemonic(w);
@@ -123,6 +124,9 @@ export class Assembler {
   private forwardRefs = false;
   private unknownUses: { name: string; line: number; col: number }[] = [];
   private lineIndex = 0;
+  private strucs: { name: string; back: Section; col: number }[] = [];
+  private strucBack!: Section;
+  private instances: { name: string; start: number }[] = [];
   private impure = false;
   private cacheable = false;
   private usesAddress = false;
@@ -229,6 +233,9 @@ export class Assembler {
   private runPass(): void {
     this.bits = 16;
     this.cur = this.sections[0];
+    this.strucBack = this.cur;
+    this.strucs = [];
+    this.instances = [];
     for (const s of this.sections) {
       // A fresh buffer: the cache keeps pointing into the last pass's bytes.
       s.buf = new ByteBuf(Math.max(256, s.buf.length));
@@ -254,6 +261,7 @@ export class Assembler {
   }
 
   private here(): Value {
+    if (this.cur.index < 0) return num(this.cur.start + this.cur.size);
     return { n: BigInt(this.cur.start + this.cur.size), rel: 1, sec: this.cur.index, unknown: false };
   }
 
@@ -270,6 +278,7 @@ export class Assembler {
     },
     base: () => {
       this.usesAddress = true;
+      if (this.cur.index < 0) return num(this.cur.start);
       return { n: BigInt(this.cur.start), rel: 1, sec: this.cur.index, unknown: false };
     },
     onUnknown: (name, tok) => {
@@ -300,11 +309,11 @@ export class Assembler {
     return s.value;
   }
 
-  private define(name: string, value: Value, label: boolean, col: number): void {
+  private define(name: string, value: Value, label: boolean, col: number, setsBase = label): void {
     const sec = label ? this.cur.index : -1;
     const off = label ? this.cur.size : 0;
     const full = this.qualify(name);
-    if (label && !name.startsWith('.') && !name.startsWith('..@')) this.prevLabel = name;
+    if (setsBase && !name.startsWith('.') && !name.startsWith('..@')) this.prevLabel = name;
     if (REGS.has(full.toLowerCase()) && !name.startsWith('$')) {
       // tokens strip the `$` escape; a bare register name cannot be a label
     }
@@ -325,6 +334,12 @@ export class Assembler {
     }
     this.changed = true;
     this.symbols.set(full, { value, sec, off, label, pass: this.pass, loc, order: this.symOrder++ });
+  }
+
+  /** `absolute N`: labels become plain numbers from N on; nothing is stored. */
+  private enterAbsolute(start: number): void {
+    if (this.cur.index >= 0) this.strucBack = this.cur;
+    this.cur = { name: '[absolute]', index: -1, nobits: true, align: 1, buf: new ByteBuf(16), size: 0, start };
   }
 
   private emit(bytes: ArrayLike<number>, times = 1): void {
@@ -414,11 +429,11 @@ export class Assembler {
   }
 
   private defineLabel(t: Token): void {
-    if (REGS.has(t.text.toLowerCase()) && t.text === t.text) {
-      // `eax:` is not a label; NASM rejects it too.
-      if (!/^\$/.test(t.text)) throw new LineError(`'${t.text}' is a register, not a label name`, t.col);
-    }
-    this.define(t.text, this.here(), true, t.col);
+    // `eax:` is not a label; NASM rejects it too.
+    if (REGS.has(t.text.toLowerCase())) throw new LineError(`'${t.text}' is a register, not a label name`, t.col);
+    // In `absolute` space (struc fields) a label is a plain number.
+    if (this.cur.index < 0) this.define(t.text, this.here(), false, t.col, true);
+    else this.define(t.text, this.here(), true, t.col);
   }
 
   private instructionOrDirective(toks: Token[], i: number, times: number): void {
@@ -562,8 +577,53 @@ export class Assembler {
       }
       case 'global': case 'extern': case 'common': case 'static': case 'cpu': case 'default': case 'warning': case 'list':
         return;
-      case 'absolute':
-        throw new LineError('absolute is not supported', toks[at].col);
+      case 'absolute': {
+        const v = evaluate(toks, this.ctx(), at + 1);
+        this.enterAbsolute(v.unknown ? 0 : Number(v.n));
+        return;
+      }
+      case 'struc': {
+        if (arg?.kind !== 'id') throw new LineError('struc needs a name', toks[at].col);
+        const items = splitTop(toks, at + 1);
+        const start = items[1] ? Number(evaluate(toks, this.ctx(), items[1][0], items[1][1]).n) : 0;
+        this.strucs.push({ name: arg.text, back: this.cur.index < 0 ? this.strucBack : this.cur, col: arg.col });
+        this.enterAbsolute(start);
+        this.define(arg.text, num(start), false, arg.col, true);
+        return;
+      }
+      case 'endstruc': {
+        const st = this.strucs.pop();
+        if (!st || this.cur.index >= 0) throw new LineError('endstruc without struc', toks[at].col);
+        this.define(`${st.name}_size`, num(this.cur.size), false, toks[at].col);
+        this.cur = st.back;
+        return;
+      }
+      case 'istruc': {
+        if (arg?.kind !== 'id') throw new LineError('istruc needs a structure name', toks[at].col);
+        this.instances.push({ name: arg.text, start: this.cur.size });
+        return;
+      }
+      case 'at': {
+        const inst = this.instances[this.instances.length - 1];
+        if (!inst) throw new LineError('at outside istruc', toks[at].col);
+        const items = splitTop(toks, at + 1);
+        if (!items.length || items[0][0] === items[0][1]) throw new LineError('at needs a field', toks[at].col);
+        const f = evaluate(toks, this.ctx(), items[0][0], items[0][1]);
+        const pad = Number(f.n) - (this.cur.size - inst.start);
+        if (!f.unknown && pad < 0) throw new LineError('at: the field is behind the current position (fields out of order?)', toks[items[0][0]].col);
+        if (pad > 0) this.reserve(pad);
+        if (items.length > 1) this.instructionOrDirective(toks, items[1][0], 1);
+        return;
+      }
+      case 'iend': {
+        const inst = this.instances.pop();
+        if (!inst) throw new LineError('iend without istruc', toks[at].col);
+        const size = this.lookup(`${inst.name}_size`, toks[at]);
+        if (!size) throw new LineError(`'${inst.name}' is not a structure (no ${inst.name}_size)`, toks[at].col);
+        const pad = Number(size.n) - (this.cur.size - inst.start);
+        if (pad > 0) this.reserve(pad);
+        return;
+      }
       case 'sectalign': {
         if (arg && arg.kind === 'id') return; // sectalign on/off
         const n = this.critical(toks, at + 1, 'sectalign');
