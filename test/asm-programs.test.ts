@@ -102,3 +102,43 @@ describe.runIf(HAVE_NASM)("the project's boot sector, setup and kernel", () => {
     }
   });
 });
+
+// Random programs full of forward references, jumps that may or may not reach, alignment
+// and a second section: the passes must settle exactly where NASM's do.
+describe.runIf(HAVE_NASM)('random multi-pass programs', () => {
+  it('40 programs, byte-identical to nasm', () => {
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'forklab-asm-rand-'));
+    try {
+      for (let iter = 0; iter < 40; iter++) {
+        const L = 12;
+        const lines = [`bits ${rnd(2) ? 16 : 32}`, `org ${rnd(2) ? '0x7c00' : '0'}`];
+        for (let k = 0; k < L; k++) {
+          lines.push(`L${k}:`);
+          for (let j = 0; j < 1 + rnd(4); j++) {
+            const t = `L${rnd(L)}`;
+            const c = `CN${rnd(4)}`;
+            lines.push([
+              `jmp ${t}`, `jz ${t}`, `times ${rnd(140)} nop`, `call ${t}`, `mov eax, ${t}`, `add ax, ${c}`,
+              `align ${[2, 4, 16][rnd(3)]}`, `dw ${t} - L0, $ - $$`, `mov cx, [bx + ${c}]`, `push ${c}`,
+              `jnz near ${t}`, `cmp byte [${t}], ${c}`,
+            ][rnd(12)]);
+          }
+          if (k === 6 && rnd(2)) lines.push('section .data', 'D: dd L3, CN1', 'section .text');
+        }
+        for (let k = 0; k < 4; k++) lines.push(`CN${k} equ ${[1, 100, 127, -5, 0x7f, 0x80][rnd(6)]}`);
+        const src = `${lines.join('\n')}\n`;
+        writeFileSync(join(dir, 'r.asm'), src);
+        const r = assembleFile(join(dir, 'r.asm'));
+        const ours = ok(r);
+        expect(ours.equals(nasm(join(dir, 'r.asm'))), src).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
