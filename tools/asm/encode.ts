@@ -174,7 +174,9 @@ export function encodeInstruction(ctx: EncodeContext, mnemonicIn: string, ops: O
   let pick = cands[0];
   for (const c of cands) if (c.bytes.length < pick.bytes.length) pick = c;
   ctx.relative = pick.form.operands.some((k) => k === 'rel8' || k === 'relv');
-  // Re-encode the pick with errors reported (the trial encodings stay silent).
+  // Re-encode the pick with errors reported (the trial encodings stay silent); without
+  // immediates there is nothing to report.
+  if (!ops.some((o) => o.type === 'imm' || o.type === 'far')) return pick.bytes;
   return tryForm(ctx, pick.form, ops, pfx, base, true) as unknown as number[];
 }
 

@@ -344,7 +344,7 @@ export class Preprocessor {
 
   private condition(kind: string, src: SrcLine, after: number): boolean {
     let neg = false;
-    if (kind.startsWith('n') && kind !== '') {
+    if (kind.startsWith('n') && kind !== 'num') {
       neg = true;
       kind = kind.slice(1);
     }
