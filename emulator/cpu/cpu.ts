@@ -49,6 +49,8 @@ class Block {
   /** bytes covered */
   len = 0;
   n = 0;
+  /** the last instruction may change mode, privilege or interrupt state: leave the chain */
+  exit = false;
   insns: Insn[] = [];
   fns: Handler[] = [];
 }
@@ -84,6 +86,13 @@ class SlowSource implements CodeSource {
 const HANDLERS: Handler[] = buildHandlers();
 const STOP = new Uint8Array(FORMS.length);
 for (const f of FORMS) if (f.attrs.has('stop') || IO_FORM[f.id]) STOP[f.id] = 1;
+/** 'stop' forms after which block chaining may continue (near branches). */
+const CHAIN = new Uint8Array(FORMS.length);
+for (const f of FORMS) {
+  const m = f.mnemonic;
+  const near = f.operands.length === 0 || !['ptr', 'mfar'].includes(f.operands[0]);
+  if ((/^j/.test(m) || m === 'call' || m === 'ret' || /^loop/.test(m)) && near && !IO_FORM[f.id]) CHAIN[f.id] = 1;
+}
 
 export interface CpuOptions {
   /** 486-style CR0.WP (write protect at CPL 0). Off by default: the i386 ignores R/W at CPL 0. */
@@ -120,7 +129,7 @@ export class Cpu {
   readonly sel = new Uint16Array(6);
   readonly segBase = new Int32Array(6);
   readonly segLimit = new Float64Array(6);
-  /** access byte | (flags nibble << 8): bit 0x400 = D/B, 0x800 = G */
+  /** access byte | (flags nibble << 12): bit 0x4000 = D/B, 0x8000 = G */
   readonly segAR = new Uint16Array(6);
   /** offsets o with segMin <= o and o + size <= segEndR (reads) / segEndW (writes) are valid */
   readonly segMin = new Float64Array(6);
@@ -374,7 +383,7 @@ export class Cpu {
   // ====================================================================================
   // segments
 
-  /** Fills a segment cache. `ar` = access byte | (flags nibble << 8). */
+  /** Fills a segment cache. `ar` = access byte | (flags nibble << 12), as descAR gives. */
   setSegCache(s: number, selector: number, base: number, limit: number, ar: number): void {
     this.sel[s] = selector;
     this.segBase[s] = base | 0;
@@ -393,7 +402,7 @@ export class Cpu {
       let min = 0, end = limit + 1;
       if (type & 4) {
         min = limit + 1;
-        end = ar & 0x400 ? 0x100000000 : 0x10000;
+        end = ar & 0x4000 ? 0x100000000 : 0x10000;
       }
       this.segMin[s] = min;
       this.segEndR[s] = end;
@@ -401,16 +410,16 @@ export class Cpu {
     }
     if (s === CS) {
       this.csEnd = limit + 1;
-      this.csBig = (ar & 0x400) !== 0;
+      this.csBig = (ar & 0x4000) !== 0;
     } else if (s === SS) {
-      this.ssBig = (ar & 0x400) !== 0;
+      this.ssBig = (ar & 0x4000) !== 0;
     }
   }
 
   /** Real-mode segment load: base = selector << 4; limit and size unchanged (386). */
   loadSegReal(s: number, v: number): void {
     v &= 0xffff;
-    const keep = this.segAR[s] & 0xc00;
+    const keep = this.segAR[s] & 0xc000;
     this.setSegCache(s, v, v << 4, this.segLimit[s], (s === CS ? 0x9b : 0x93) | keep);
     if (s === CS) {
       // real mode code is always readable and writable through CS
@@ -1001,60 +1010,74 @@ export class Cpu {
     return this.mem.read8(this.translate(lin, false, this.cpl === 3));
   }
 
-  /** Executes at most `budget` instructions from one block; returns how many retired. */
-  private execBlock(budget: number): void {
-    let eip = this.eip;
-    this.curEip = eip;
-    this.startEsp = this.regs[ESP];
-    const lin = (this.segBase[CS] + eip) | 0;
-    let e = this.tlb[lin >>> 12];
-    if ((e & (this.needR & ~0x800)) !== (this.needR & ~0x800)) {
-      this.translate(lin, false, this.cpl === 3);
-      e = this.tlb[lin >>> 12];
-    }
-    if ((e & T_RAM) === 0 || eip >= this.csEnd) {
-      this.execSlowOne();
-      return;
-    }
-    const ram = (e & ~0xfff) | (lin & 0xfff);
-    const big = this.csBig ? 1 : 0;
-    const tag = ram * 2 + big;
-    const slot = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
-    let b = this.cache[slot];
-    if (b === undefined) b = this.cache[slot] = new Block();
-    const page = ram >>> 12;
-    const gen = this.mem.codeGen[page];
-    if (b.tag !== tag || b.gen !== gen || eip + b.len > this.csEnd) {
-      if (!this.buildBlock(b, ram, eip, big)) {
-        this.execSlowOne();
-        return;
-      }
-    }
-    const insns = b.insns, fns = b.fns;
-    let n = b.n;
-    if (n > budget) n = budget;
-    this.blockBreak = false;
-    this.curPage = page;
-    this.curPageGen = b.gen;
+  /** Executes decoded blocks, chaining from one to the next, until `end` instructions have
+   *  retired, an instruction asks to leave (blockBreak, mode changes), or an interrupt is
+   *  pending. */
+  private execBlock(end: number): void {
     const regs = this.regs;
+    const codeGen = this.mem.codeGen;
+    const cache = this.cache;
+    const tlb = this.tlb;
+    // constant within a chain: every instruction that changes them leaves the chain
+    const csBase = this.segBase[CS];
+    const csEnd = this.csEnd;
+    const big = this.csBig ? 1 : 0;
+    const nr = this.needR & ~T_NEVER;
     let i = 0;
     try {
-      for (; i < n; ) {
-        const ins = insns[i];
+      for (;;) {
+        let eip = this.eip;
         this.curEip = eip;
         this.startEsp = regs[ESP];
-        this.eip = eip = eip + ins.length;
-        fns[i](this, ins);
-        i++;
-        if (this.blockBreak) break;
+        const lin = (csBase + eip) | 0;
+        let e = tlb[lin >>> 12];
+        if ((e & nr) !== nr) {
+          this.translate(lin, false, this.cpl === 3);
+          e = tlb[lin >>> 12];
+        }
+        if ((e & T_RAM) === 0 || eip >= csEnd) {
+          this.execSlowOne();
+          return;
+        }
+        const ram = (e & ~0xfff) | (lin & 0xfff);
+        const tag = ram * 2 + big;
+        const slot = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
+        let b = cache[slot];
+        if (b === undefined) b = cache[slot] = new Block();
+        const page = ram >>> 12;
+        if (b.tag !== tag || b.gen !== codeGen[page] || eip + b.len > csEnd) {
+          if (!this.buildBlock(b, ram, eip, big)) {
+            this.execSlowOne();
+            return;
+          }
+        }
+        const insns = b.insns, fns = b.fns;
+        let n = b.n;
+        const budget = end - this.icount;
+        if (n > budget) n = budget;
+        this.blockBreak = false;
+        this.curPage = page;
+        this.curPageGen = b.gen;
+        for (i = 0; i < n; ) {
+          const ins = insns[i];
+          this.curEip = eip;
+          this.startEsp = regs[ESP];
+          this.eip = eip = eip + ins.length;
+          fns[i](this, ins);
+          i++;
+          if (this.blockBreak) break;
+        }
+        this.icount += i;
+        i = 0;
+        if (this.blockBreak || b.exit || this.icount >= end) break;
+        if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
       }
+      this.curPage = -1;
     } catch (err) {
       this.icount += i;
       this.curPage = -1;
       throw err;
     }
-    this.icount += i;
-    this.curPage = -1;
   }
 
   /** Decodes a block at RAM offset `ram` (EIP `eip`); false when its first instruction
@@ -1087,6 +1110,8 @@ export class Cpu {
     }
     b.n = n;
     b.len = off;
+    const last = b.insns[n - 1].form;
+    b.exit = last === null || (STOP[last.id] === 1 && CHAIN[last.id] === 0);
     this.mem.markCode(ram, off);
     b.gen = this.mem.codeGen[ram >>> 12];
     b.tag = ram * 2 + big;
@@ -1152,7 +1177,7 @@ export class Cpu {
           if (this.shutdown) return 'triple-fault';
         }
         if ((this.flagsVal & TF) !== 0 || this.hooks !== null) this.stepSlow();
-        else this.execBlock(end - this.icount);
+        else this.execBlock(end);
       } catch (e) {
         this.onFault(e);
       }
@@ -1172,7 +1197,7 @@ export class Cpu {
       }
     }
     const tf = (this.flagsVal & TF) !== 0;
-    this.execBlock(1);
+    this.execBlock(this.icount + 1);
     if (tf && !this.halted) {
       this.dr[6] |= 0x4000;
       this.curEip = this.eip;

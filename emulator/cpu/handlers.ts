@@ -1015,6 +1015,7 @@ function buildNamed(): Map<string, Handler> {
     const r = i.reg === 4 ? 6 : i.reg === 5 ? 7 : i.reg;
     c.dr[r] = c.regs[i.rm];
     if (r === 7) c.drChanged();
+    c.blockBreak = true;
   });
   add('mov rr32,tr', (c, i) => {
     c.regs[i.rm] = c.trReg[i.reg];
@@ -1337,7 +1338,11 @@ function buildNamed(): Map<string, Handler> {
   add('retf imm16', (c, i) => farRet(c, i.op32, i.imm & 0xffff));
   add('jcxz rel8', loopH(3));
   add('jecxz rel8', loopH(3));
-  add('loop rel8', loopH(2));
+  add('loop rel8', (c, i) => {
+    if (i.ad32) {
+      if ((c.regs[ECX] = (c.regs[ECX] - 1) | 0) !== 0) c.jumpNear(nextIp(c, i, i.imm));
+    } else if ((c.r16[ECX << 1] = c.r16[ECX << 1] - 1) !== 0) c.jumpNear(i.op32 ? (c.eip + i.imm) >>> 0 : (c.eip + i.imm) & 0xffff);
+  });
   add('loope rel8', loopH(1));
   add('loopne rel8', loopH(0));
   add('int3 -', (c) => c.interrupt(3, true, false, 0));

@@ -135,7 +135,7 @@ class NewStack {
     this.base = Cpu.descBase(lo, hi);
     const ar = Cpu.descAR(hi);
     const limit = Cpu.descLimit(lo, hi);
-    this.big = (ar & 0x400) !== 0;
+    this.big = (ar & 0x4000) !== 0;
     if (ar & 4) {
       this.min = limit + 1;
       this.end = this.big ? 0x100000000 : 0x10000;
