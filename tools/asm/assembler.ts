@@ -358,10 +358,9 @@ export class Assembler {
     let i = 0;
     // [directive ...]
     if (toks[0].kind === 'op' && toks[0].text === '[' && toks[1]?.kind === 'id' && DIRECTIVES.has(toks[1].text.toLowerCase())) {
-      let end = toks.length - 1;
+      const end = toks.length - 1;
       if (toks[end].text !== ']') throw new LineError("expected ']' at the end of the directive", toks[end].col);
       this.directive(toks.slice(1, end), 0, toks[1].text.toLowerCase());
-      void end;
       return;
     }
     const t0 = toks[0];

@@ -42,7 +42,6 @@ const DEFAULT_SIZED = new Set(['jmp', 'call']);
 
 const V_KINDS = new Set<OperandKind>(['rv', 'eAX', 'rmv', 'rrv', 'immv', 'simm8', 'relv', 'moffsv', 'ptr', 'mfar']);
 const REG_FIELD_KINDS = new Set<OperandKind>(['r8', 'r16', 'r32', 'rv', 'sreg', 'cr', 'dr', 'tr']);
-const FIXED_REGS = new Set<OperandKind>(['al', 'ax', 'cl', 'dx', 'es', 'cs', 'ss', 'ds', 'fs', 'gs']);
 
 /** The table forms for a mnemonic as the assembler may use them, or undefined. */
 const formsCache = new Map<string, readonly Form[] | undefined>();
@@ -339,7 +338,6 @@ function tryForm(ctx: EncodeContext, f: Form, ops: Operand[], pfx: Prefixes, bas
   const osz = usesV ? v : pfx.osize;
   if (osz && osz !== bits) out.push(0x66);
   if (asz !== bits) out.push(0x67);
-  const opStart = out.length;
   for (const b of opcode) out.push(b);
   if (f.plusReg) {
     const r = ops.find((o, i) => o.type === 'reg' && REG_FIELD_KINDS.has(f.operands[i]));
@@ -357,7 +355,7 @@ function tryForm(ctx: EncodeContext, f: Form, ops: Operand[], pfx: Prefixes, bas
     if (reg < 0) reg = 0;
     if (!rmOp) throw new Error(`opcode table form without an r/m operand: ${f.line}`);
     if (rmOp.type === 'reg') out.push(0xc0 | (reg << 3) | rmOp.reg.num);
-    else if (rmOp.type === 'mem') encodeEA(out, rmOp, reg, asz, emit ? ctx : undefined);
+    else if (rmOp.type === 'mem') encodeEA(out, rmOp, reg, asz);
   }
   // Immediates, offsets and displacements, in operand order. Relative ones need the
   // final length, so they are patched after.
@@ -366,25 +364,25 @@ function tryForm(ctx: EncodeContext, f: Form, ops: Operand[], pfx: Prefixes, bas
     const k = f.operands[i];
     const op = ops[i];
     switch (k) {
-      case 'imm8': if (op.type === 'imm') pushImm(out, op.value, 1, emit ? ctx : undefined, op.col, false); break;
-      case 'imm16': if (op.type === 'imm') pushImm(out, op.value, 2, emit ? ctx : undefined, op.col, false); break;
-      case 'immv': if (op.type === 'imm') pushImm(out, op.value, v / 8, emit ? ctx : undefined, op.col, false); break;
+      case 'imm8': if (op.type === 'imm') pushImm(out, op.value, 1, emit ? ctx : undefined, op.col); break;
+      case 'imm16': if (op.type === 'imm') pushImm(out, op.value, 2, emit ? ctx : undefined, op.col); break;
+      case 'immv': if (op.type === 'imm') pushImm(out, op.value, v / 8, emit ? ctx : undefined, op.col); break;
       case 'simm8':
         if (op.type === 'imm') {
           if (emit && op.size === 8 && isSimple(op.value) && !op.value.unknown) {
             const n = BigInt.asIntN(v || bits, op.value.n);
             if (n < -128n || n > 127n) ctx.error(op.col, `value out of range: ${op.value.n} does not fit in a signed byte`);
           }
-          pushImm(out, op.value, 1, undefined, op.col, false);
+          pushImm(out, op.value, 1, undefined, op.col);
         }
         break;
       case 'moffs8': case 'moffsv':
-        if (op.type === 'mem') pushImm(out, op.disp, asz / 8, undefined, op.col, false);
+        if (op.type === 'mem') pushImm(out, op.disp, asz / 8, undefined, op.col);
         break;
       case 'ptr':
         if (op.type === 'far') {
-          pushImm(out, op.off, v / 8, emit ? ctx : undefined, op.col, false);
-          pushImm(out, op.seg, 2, emit ? ctx : undefined, op.col, false);
+          pushImm(out, op.off, v / 8, emit ? ctx : undefined, op.col);
+          pushImm(out, op.seg, 2, emit ? ctx : undefined, op.col);
         }
         break;
       case 'rel8': case 'relv':
@@ -396,7 +394,6 @@ function tryForm(ctx: EncodeContext, f: Form, ops: Operand[], pfx: Prefixes, bas
         break;
     }
   }
-  void opStart;
   const end = ctx.address + out.length;
   for (const r of rels) {
     const t = r.value;
@@ -443,7 +440,7 @@ export function checkRange(value: Value, size: number, ctx: { error(col: number,
   }
 }
 
-function pushImm(out: number[], value: Value, size: number, ctx: EncodeContext | undefined, col: number, _signed: boolean): void {
+function pushImm(out: number[], value: Value, size: number, ctx: EncodeContext | undefined, col: number): void {
   checkRange(value, size, ctx, col);
   pushLE(out, value.n, size);
 }
@@ -513,7 +510,7 @@ export function resolveAddress(m: MemOp, regs: { reg: string; coef: number; scal
 }
 
 /** Appends ModRM, SIB and displacement for a memory operand. */
-function encodeEA(out: number[], m: MemOp, reg: number, asz: number, ctx: EncodeContext | undefined): void {
+function encodeEA(out: number[], m: MemOp, reg: number, asz: number): void {
   const d = m.disp;
   const plain = isSimple(d) && !d.unknown;
   const dn = d.n;
@@ -533,7 +530,6 @@ function encodeEA(out: number[], m: MemOp, reg: number, asz: number, ctx: Encode
     out.push((mod << 6) | (reg << 3) | m.rm16);
     if (mod === 1) pushDisp(out, dn, 1);
     else if (mod === 2) pushDisp(out, dn, 2);
-    void ctx;
     return;
   }
   if (m.noRegs) {

@@ -33,40 +33,19 @@ export function parseNumber(text: string): bigint | undefined {
 }
 
 function parseNumberAs(text: string, prefixes: boolean): bigint | undefined {
-  let s = text.replace(/_/g, '').toLowerCase();
+  const whole = text.replace(/_/g, '').toLowerCase();
+  let s = whole;
   let radix = 10;
+  const pre = /^0([xhbyoqdt])/.exec(s);
   if (s.startsWith('$')) {
     s = s.slice(1);
     radix = 16;
-  } else if (!prefixes) {
-    // suffixes only
-  } else if (/^0[xh]/.test(s)) {
+  } else if (prefixes && pre) {
     s = s.slice(2);
-    radix = 16;
-  } else if (/^0[by]/.test(s)) {
-    s = s.slice(2);
-    radix = 2;
-  } else if (/^0[oq]/.test(s)) {
-    s = s.slice(2);
-    radix = 8;
-  } else if (/^0[dt]/.test(s)) {
-    s = s.slice(2);
-    radix = 10;
-  }
-  if (radix === 10 && s === text.replace(/_/g, '').toLowerCase()) {
-    if (/[hx]$/.test(s)) {
+    radix = RADIX[pre[1]];
+  } else if (/[hxbyoqdt]$/.test(s)) {
+    radix = RADIX[s[s.length - 1]];
     s = s.slice(0, -1);
-    radix = 16;
-  } else if (/[by]$/.test(s)) {
-    s = s.slice(0, -1);
-    radix = 2;
-  } else if (/[oq]$/.test(s)) {
-    s = s.slice(0, -1);
-    radix = 8;
-  } else if (/[dt]$/.test(s)) {
-    s = s.slice(0, -1);
-    radix = 10;
-  }
   }
   if (s === '') return undefined;
   const digits = '0123456789abcdef'.slice(0, radix);
@@ -79,6 +58,8 @@ function parseNumberAs(text: string, prefixes: boolean): bigint | undefined {
   }
   return BigInt.asUintN(64, v);
 }
+
+const RADIX: Record<string, number> = { x: 16, h: 16, b: 2, y: 2, o: 8, q: 8, d: 10, t: 10 };
 
 /** Processes the escapes of a backquoted string; throws a message on a bad escape. */
 function unescape(body: string): number[] {

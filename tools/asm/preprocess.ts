@@ -473,8 +473,6 @@ export class Preprocessor {
     } finally {
       this.depth--;
     }
-    // %0 counts the parameters given (defaults included), as NASM does.
-    void params;
   }
 
   /** Replaces %1.., %0, %{n}, %%name and %+ in a macro body line. */
@@ -561,7 +559,6 @@ export class Preprocessor {
         out += this.expandDefines(d.body, src, new Set([...disabled, id]), level + 1);
         continue;
       }
-      d = this.lookupDefine(id);
       out += id;
     }
     return out;
