@@ -246,6 +246,29 @@ describe('gdb remote stub: registers and memory', () => {
     expect(await c.ask('Z9,1,1')).toBe('');
     expect(await c.ask('m1000,1')).toBe('b8');
   });
+
+  it('survives random packets (every one answered, the stub still sane)', async () => {
+    const { c, t } = await start();
+    // A small deterministic generator; no packet that resumes, detaches or kills.
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const heads = ['m', 'M', 'X', 'g', 'G', 'p', 'P', 'Z', 'z', 'q', 'Q', 'H', 'T', '?', 'v', 'qXfer:features:read:', 'qqemu', 'Qqemu.PhyMemMode:', 'vCont;', '!'];
+    const alphabet = '0123456789abcdefABCDEF,:;=-xX}\x00\xff\x7f';
+    for (let i = 0; i < 300; i++) {
+      let p = heads[rnd(heads.length)];
+      const n = rnd(24);
+      for (let k = 0; k < n; k++) p += alphabet[rnd(alphabet.length)];
+      if (/^(vCont;[cCsSt]|vKill|[cCsSDk])/.test(p)) continue;
+      const r = await c.ask(p);
+      expect(r, p).not.toContain('\n');
+    }
+    expect(stub!.isRunning).toBe(false);
+    expect(await c.ask('m1000,5')).toBe('b801000000');
+    expect(t.mem[0x1000]).toBe(0xb8);
+  });
 });
 
 describe('gdb remote stub: run control', () => {
