@@ -357,7 +357,7 @@ export class Assembler {
   private statement(toks: Token[]): void {
     let i = 0;
     // [directive ...]
-    if (toks[0].kind === 'op' && toks[0].text === '[' && toks[1]?.kind === 'id' && DIRECTIVES.has(toks[1].text.toLowerCase())) {
+    if (toks[0].kind === 'op' && toks[0].text === '[' && toks[1]?.kind === 'id' && (DIRECTIVES.has(toks[1].text.toLowerCase()) || toks[1].text.toLowerCase() === 'map')) {
       const end = toks.length - 1;
       if (toks[end].text !== ']') throw new LineError("expected ']' at the end of the directive", toks[end].col);
       this.directive(toks.slice(1, end), 0, toks[1].text.toLowerCase());
@@ -574,7 +574,8 @@ export class Assembler {
         this.cur = s;
         return;
       }
-      case 'global': case 'extern': case 'common': case 'static': case 'cpu': case 'default': case 'warning': case 'list':
+      // Accepted and ignored, as NASM's bin format does (`[map ...]`: use --map instead).
+      case 'global': case 'extern': case 'common': case 'static': case 'cpu': case 'default': case 'warning': case 'list': case 'map':
         return;
       case 'absolute': {
         const v = evaluate(toks, this.ctx(), at + 1);
