@@ -8,6 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Cpu } from '../emulator/cpu/cpu';
 import { CpuDebugTarget } from '../emulator/debug/cpu-target';
 import { GdbStub } from '../emulator/debug/gdb-stub';
+import { HookHub } from '../emulator/debug/hooks';
+import type { CpuHooks } from '../emulator/cpu/bus';
 import { readLinear } from '../emulator/debug/target';
 import { PhysicalMemory } from '../emulator/memory';
 import { oracle } from './oracle';
@@ -112,6 +114,35 @@ describe('CpuDebugTarget', () => {
     expect(target.writePhysical(0x20000, new Uint8Array([1]))).toBe(true);
     expect(mem.read8(0x20000)).toBe(1);
     expect(target.readPhysical(0x200000, new Uint8Array(1))).toBe(false); // beyond RAM
+  });
+});
+
+describe('HookHub', () => {
+  it('shares the CPU hook slot between the debugger and another observer', () => {
+    const { cpu } = machine();
+    const hub = new HookHub(cpu);
+    const recorderSlot = hub.slot();
+    const target = new CpuDebugTarget(cpu, { hooks: hub.slot() });
+    const seen: number[] = [];
+    const writes: string[] = [];
+    const recorder: CpuHooks = {
+      beforeInstruction: (lin) => void seen.push(lin),
+      memoryAccess: (kind, lin, size, value) => void (kind === 'w' && writes.push(`${lin.toString(16)}:${size}=${value}`)),
+    };
+    expect(cpu.hooks).toBeNull();
+    recorderSlot.set(recorder);
+    expect(cpu.hooks).toBe(recorder); // one observer: its own object
+    target.addBreakpoint(0x7c0d, 'hw');
+    expect(cpu.hooks).not.toBe(recorder); // combined
+    expect(target.run(1000)).toMatchObject({ kind: 'breakpoint', address: 0x7c0d, type: 'hw' });
+    // The recorder saw every instruction up to and including the one stopped at.
+    expect(seen.slice(0, 4)).toEqual([0x7c00, 0x7c03, 0x7c04, 0x7c07]);
+    expect(seen[seen.length - 1]).toBe(0x7c0d);
+    expect(writes).toEqual(['500:2=2']);
+    target.clearAllBreakpoints();
+    expect(cpu.hooks).toBe(recorder);
+    recorderSlot.set(null);
+    expect(cpu.hooks).toBeNull();
   });
 });
 

@@ -4,8 +4,9 @@
 // only, the instruction hook; with watchpoints, the memory hook too (the CPU then takes its
 // slow memory path).
 //
-// The CPU has one hook slot: this target owns it while it has points set. (A trace recorder
-// sharing the slot will need a small hook multiplexer.)
+// The CPU has one hook slot; to share it with other observers (a trace recorder), pass a
+// HookSlot from a HookHub (emulator/debug/hooks.ts). By default this target sets the CPU's
+// hooks directly.
 //
 // A machine (devices, clock) passes its own `run(max)` so time advances while the guest
 // runs under the debugger; the default runs the bare CPU.
@@ -14,6 +15,7 @@ import type { CpuHooks } from '../cpu/bus';
 import { FAULT, type Cpu, type StopReason as CpuStop } from '../cpu/cpu';
 import { peekTranslate } from '../mmu/paging';
 import { PAGE_NONE } from '../memory';
+import type { HookSlot } from './hooks';
 import { DebugPoints } from './points';
 import type { BreakpointKind, DebugTarget, RegisterName, StopReason, WatchKind } from './target';
 
@@ -50,14 +52,24 @@ export class CpuDebugTarget implements DebugTarget {
   private readonly breakHooks: CpuHooks = { beforeInstruction: this.onInstruction };
   private readonly allHooks: CpuHooks = { beforeInstruction: this.onInstruction, memoryAccess: this.onAccess };
 
+  private readonly runCpu: (max: number) => CpuStop;
+  private readonly slot: HookSlot;
+  private current: CpuHooks | null = null;
+
   constructor(
     readonly cpu: Cpu,
-    private readonly runCpu: (max: number) => CpuStop = (max) => cpu.run(max),
-  ) {}
+    options: { run?: (max: number) => CpuStop; hooks?: HookSlot } = {},
+  ) {
+    this.runCpu = options.run ?? ((max) => cpu.run(max));
+    this.slot = options.hooks ?? { set: (h) => cpu.setHooks(h) };
+  }
 
   private updateHooks(): void {
     const want = this.points.anyWatchpoint ? this.allHooks : this.points.anyBreakpoint ? this.breakHooks : null;
-    if (this.cpu.hooks !== want) this.cpu.setHooks(want);
+    if (this.current !== want) {
+      this.current = want;
+      this.slot.set(want);
+    }
   }
 
   // ---- registers ----
