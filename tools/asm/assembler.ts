@@ -130,10 +130,11 @@ export class Assembler {
   private impure = false;
   private cacheable = false;
   private usesAddress = false;
+  private relativeOnly = false;
   private misses = 0;
   /** Symbols a line used and their values: name, value, name, value... */
   private deps: (string | bigint)[] = [];
-  private readonly cache: ({ bits: number; sec: number; addr: number; base: number; deps: (string | bigint)[]; data: Uint8Array; start: number; len: number } | undefined)[] = [];
+  private readonly cache: ({ bits: number; sec: number; addr: number; base: number; deps: (string | bigint)[]; relative: boolean; data: Uint8Array; start: number; len: number } | undefined)[] = [];
   private symOrder = 0;
 
   constructor(private readonly lines: SrcLine[], private readonly opts: AssembleOptions = {}) {
@@ -394,7 +395,11 @@ export class Assembler {
     const cached = this.cache[this.lineIndex];
     const sec = this.cur;
     const addr = sec.start + sec.size;
-    if (USE_CACHE && cached && cached.bits === this.bits && cached.sec === sec.index && !sec.nobits && (cached.addr < 0 || (cached.addr === addr && cached.base === sec.start)) && this.depsHold(cached.deps)) {
+    if (
+      USE_CACHE && cached && cached.bits === this.bits && cached.sec === sec.index && !sec.nobits &&
+      (cached.addr < 0 || cached.relative || (cached.addr === addr && cached.base === sec.start)) &&
+      this.depsHold(cached.deps, cached.relative ? BigInt(addr) : 0n)
+    ) {
       sec.buf.copyFrom(cached.data, cached.start, cached.len);
       cached.start = sec.size;
       cached.data = sec.buf.data;
@@ -406,23 +411,28 @@ export class Assembler {
     const errs = this.errors.length;
     this.impure = false;
     this.usesAddress = false;
+    this.relativeOnly = false;
     this.deps = [];
     this.cacheable = true;
     this.instructionOrDirective(toks, i, 1);
     if (!this.impure && this.cacheable && this.cur === sec && !sec.nobits && this.errors.length === errs) {
+      // A branch to one label keeps its bytes when it and its target move together: its
+      // symbols are then recorded relative to its own address.
+      const relative = this.relativeOnly && !this.usesAddress;
+      if (relative) for (let k = 1; k < this.deps.length; k += 2) this.deps[k] = (this.deps[k] as bigint) - BigInt(addr);
       this.cache[this.lineIndex] = {
-        bits: this.bits, sec: sec.index, addr: this.usesAddress ? addr : -1, base: sec.start, deps: this.deps,
-        data: sec.buf.data, start: before, len: sec.size - before,
+        bits: this.bits, sec: sec.index, addr: this.usesAddress || relative ? addr : -1, base: sec.start, deps: this.deps,
+        relative, data: sec.buf.data, start: before, len: sec.size - before,
       };
     } else this.cache[this.lineIndex] = undefined;
   }
 
-  private depsHold(deps: (string | bigint)[]): boolean {
+  private depsHold(deps: (string | bigint)[], origin: bigint): boolean {
     for (let k = 0; k < deps.length; k += 2) {
       const s = this.symbols.get(deps[k] as string);
       if (!s) return false;
       const n = s.label ? BigInt(this.sections[s.sec].start + s.off) : s.value.unknown ? undefined : s.value.n;
-      if (n !== deps[k + 1]) return false;
+      if (n === undefined || n - origin !== deps[k + 1]) return false;
     }
     return true;
   }
@@ -497,7 +507,10 @@ export class Assembler {
     };
     const bytes = encodeInstruction(ectx, mn, ops, pfx, mt.col);
     // Relative branches depend on where the instruction is, without naming `$`.
-    if (ectx.relative) this.usesAddress = true;
+    if (ectx.relative) {
+      if (ectx.relativeToOneLabel) this.relativeOnly = true;
+      else this.usesAddress = true;
+    }
     if (this.cur.nobits) this.error(mt.col, 'code in a nobits section (.bss) is not stored');
     this.emit(bytes, times);
   }

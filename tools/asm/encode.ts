@@ -29,6 +29,8 @@ export interface EncodeContext {
   error(col: number, message: string): void;
   /** Set when the chosen form has a relative operand (its bytes depend on its address). */
   relative?: boolean;
+  /** ... and its target is one label of this section (it moves with the instruction). */
+  relativeToOneLabel?: boolean;
 }
 
 const SEG_PREFIX = [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65];
@@ -172,7 +174,14 @@ export function encodeInstruction(ctx: EncodeContext, mnemonicIn: string, ops: O
   }
   let pick = cands[0];
   for (const c of cands) if (c.bytes.length < pick.bytes.length) pick = c;
-  ctx.relative = pick.form.operands.some((k) => k === 'rel8' || k === 'relv');
+  ctx.relative = false;
+  ctx.relativeToOneLabel = false;
+  pick.form.operands.forEach((k, i) => {
+    if (k !== 'rel8' && k !== 'relv') return;
+    const o = ops[i];
+    ctx.relative = true;
+    ctx.relativeToOneLabel = o.type === 'imm' && o.value.rel === 1 && o.value.sec === ctx.section && ops.length === 1;
+  });
   // Re-encode the pick with errors reported (the trial encodings stay silent); without
   // immediates there is nothing to report.
   if (!ops.some((o) => o.type === 'imm' || o.type === 'far')) return pick.bytes;
