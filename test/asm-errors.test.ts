@@ -50,6 +50,8 @@ const CASES: [string, string, string | RegExp][] = [
   ['times on an address', 'times $ db 0\n', 'bad.asm:1:7: times needs a plain number (use $-$$, not $)'],
   ['missing bracket', 'mov ax, [bx\n', "bad.asm:1:9: missing ']'"],
   ['floating point', 'dd 1.5\n', 'bad.asm:1:4: floating-point numbers are not supported'],
+  ['a program that never settles', 'start: times ((the_end - start + 1) & 1) nop\nthe_end: nop\n',
+    "bad.asm:2:1: 'the_end' still moves after 40 passes (does a times or align depend on a label after it?)"],
 ];
 
 describe('assembler errors', () => {

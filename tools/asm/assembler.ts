@@ -132,6 +132,7 @@ export class Assembler {
   private usesAddress = false;
   private relativeOnly = false;
   private misses = 0;
+  private lastChange = { name: '', line: 0 };
   /** Symbols a line used and their values: name, value, name, value... */
   private deps: (string | bigint)[] = [];
   private readonly cache: ({ bits: number; sec: number; addr: number; base: number; deps: (string | bigint)[]; relative: boolean; data: Uint8Array; start: number; len: number } | undefined)[] = [];
@@ -181,8 +182,8 @@ export class Assembler {
     }
     const errors = [...this.lexErrors, ...this.errors];
     if (!final) {
-      const l = this.lines[0] ?? { file: '?', line: 1, text: '' };
-      errors.push(this.mkError(l, 0, `the program did not settle after ${MAX_PASSES} passes (labels keep moving)`));
+      const l = this.lines[this.lastChange.line] ?? { file: '?', line: 1, text: '' };
+      errors.push(this.mkError(l, 0, `'${this.lastChange.name}' still moves after ${MAX_PASSES} passes (does a times or align depend on a label after it?)`));
     }
     const errorLines = new Set(this.errors.map((e) => `${e.file}:${e.line}`));
     for (const u of this.unknownUses) {
@@ -324,7 +325,10 @@ export class Assembler {
       if (old.pass === this.pass) {
         throw new LineError(`'${full}' is already defined (at ${old.loc.file}:${old.loc.line})`, col);
       }
-      if (label !== old.label || (label ? old.sec !== sec || old.off !== off : old.value.n !== value.n || old.value.unknown !== value.unknown || old.value.rel !== value.rel)) { this.changed = true; if (DEBUG) console.log(this.pass, full, old.off, off, old.value.n, value.n); }
+      if (label !== old.label || (label ? old.sec !== sec || old.off !== off : old.value.n !== value.n || old.value.unknown !== value.unknown || old.value.rel !== value.rel)) {
+        this.changed = true;
+        this.lastChange = { name: full, line: this.lineIndex };
+      }
       old.value = value;
       old.sec = sec;
       old.off = off;
