@@ -186,9 +186,12 @@ export class Assembler {
       errors.push(this.mkError(l, 0, `'${this.lastChange.name}' still moves after ${MAX_PASSES} passes (does a times or align depend on a label after it?)`));
     }
     const errorLines = new Set(this.errors.map((e) => `${e.file}:${e.line}`));
+    const seen = new Set<string>();
     for (const u of this.unknownUses) {
       const l = this.lines[u.line];
-      if (errorLines.has(`${l.file}:${l.line}`)) continue;
+      const key = `${l.file}:${l.line}:${u.col}:${u.name}`;
+      if (errorLines.has(`${l.file}:${l.line}`) || seen.has(key)) continue;
+      seen.add(key);
       errors.push(this.mkError(this.lines[u.line], u.col, `undefined symbol '${u.name}'`));
     }
     // In source order, file by file in the order they first appear.
