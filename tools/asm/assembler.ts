@@ -745,7 +745,14 @@ export class Assembler {
     }
     if (colon >= 0) {
       const seg = evaluate(toks, this.ctx(), i, colon);
-      const off = evaluate(toks, this.ctx(), colon + 1, e);
+      // `jmp 0x10:word 5`: the size may also stand in front of the offset.
+      let o = colon + 1;
+      const w = toks[o]?.kind === 'id' ? toks[o].text.toLowerCase() : '';
+      if (w === 'word' || w === 'dword') {
+        size = SIZE_WORDS[w];
+        o++;
+      }
+      const off = evaluate(toks, this.ctx(), o, e);
       return { type: 'far', size, seg, off, col };
     }
     const value = evaluate(toks, this.ctx(), i, e);
