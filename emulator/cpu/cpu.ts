@@ -83,15 +83,20 @@ class SlowSource implements CodeSource {
   }
 }
 
-const HANDLERS: Handler[] = buildHandlers();
+// Built on first use (not at module load: handlers.ts and the MMU import this module).
+let HANDLERS: Handler[] = [];
 const STOP = new Uint8Array(FORMS.length);
-for (const f of FORMS) if (f.attrs.has('stop') || IO_FORM[f.id]) STOP[f.id] = 1;
 /** 'stop' forms after which block chaining may continue (near branches). */
 const CHAIN = new Uint8Array(FORMS.length);
-for (const f of FORMS) {
-  const m = f.mnemonic;
-  const near = f.operands.length === 0 || !['ptr', 'mfar'].includes(f.operands[0]);
-  if ((/^j/.test(m) || m === 'call' || m === 'ret' || /^loop/.test(m)) && near && !IO_FORM[f.id]) CHAIN[f.id] = 1;
+function initTables(): void {
+  if (HANDLERS.length) return;
+  HANDLERS = buildHandlers();
+  for (const f of FORMS) if (f.attrs.has('stop') || IO_FORM[f.id]) STOP[f.id] = 1;
+  for (const f of FORMS) {
+    const m = f.mnemonic;
+    const near = f.operands.length === 0 || !['ptr', 'mfar'].includes(f.operands[0]);
+    if ((/^j/.test(m) || m === 'call' || m === 'ret' || /^loop/.test(m)) && near && !IO_FORM[f.id]) CHAIN[f.id] = 1;
+  }
 }
 
 export interface CpuOptions {
@@ -203,6 +208,7 @@ export class Cpu {
   private curPage = -1;
 
   constructor(mem: PhysicalMemory, io: IoBus = NULL_IO, irq: InterruptLine | null = null, options: CpuOptions = {}) {
+    initTables();
     this.mem = mem;
     this.io = io;
     this.irq = irq;
@@ -609,13 +615,16 @@ export class Cpu {
       v = n === 1 ? this.mem.read8(pa) : n === 2 ? this.mem.read16(pa) : this.mem.read32(pa);
     } else {
       const pa = this.translate(lin, false, user);
-      const pb = this.translate((lin + n - 1) | 0, false, user) & ~0xfff;
+      const pb = this.translate(((lin | 0xfff) + 1) | 0, false, user) & ~0xfff;
       const first = 0x1000 - off;
       v = 0;
       for (let k = 0; k < n; k++) v |= this.mem.read8(k < first ? pa + k : pb + k - first) << (8 * k);
       if (n === 2) v &= 0xffff;
     }
-    if (this.slowMem) this.hookAccess('r', lin, n, v);
+    if (this.slowMem) {
+      if (this.drData) this.dataHits |= this.matchBreakpoints(lin, n, 3);
+      this.hookAccess('r', lin, n, v);
+    }
     return v;
   }
 
@@ -629,13 +638,16 @@ export class Cpu {
       else this.mem.write32(pa, v);
     } else {
       const pa = this.translate(lin, true, user);
-      const pb = this.translate((lin + n - 1) | 0, true, user) & ~0xfff;
+      const pb = this.translate(((lin | 0xfff) + 1) | 0, true, user) & ~0xfff;
       const first = 0x1000 - off;
       for (let k = 0; k < n; k++) this.mem.write8(k < first ? pa + k : pb + k - first, (v >> (8 * k)) & 0xff);
     }
     // a write to the page of the executing block ends the block (self-modifying code)
     if (this.curPage >= 0 && this.mem.codeGen[this.curPage] !== this.curPageGen) this.blockBreak = true;
-    if (this.slowMem) this.hookAccess('w', lin, n, v);
+    if (this.slowMem) {
+      if (this.drData) this.dataHits |= this.matchBreakpoints(lin, n, 1);
+      this.hookAccess('w', lin, n, v);
+    }
   }
 
   // supervisor (system) accesses: descriptor tables, TSS, IDT
@@ -787,7 +799,7 @@ export class Cpu {
     this.rmwPa = -1;
     this.rmwLin = lin;
     this.translate(lin, true, this.cpl === 3);
-    if ((lin & 0xfff) === 0xfff) this.translate((lin + 1) | 0, true, this.cpl === 3);
+    if ((lin & 0xfff) === 0xfff) this.translate(((lin | 0xfff) + 1) | 0, true, this.cpl === 3);
     return this.slowRead(lin, 2);
   }
   rmw32(s: number, off: number): number {
@@ -806,7 +818,7 @@ export class Cpu {
     this.rmwPa = -1;
     this.rmwLin = lin;
     this.translate(lin, true, this.cpl === 3);
-    if ((lin & 0xfff) > 0xffc) this.translate((lin + 3) | 0, true, this.cpl === 3);
+    if ((lin & 0xfff) > 0xffc) this.translate(((lin | 0xfff) + 1) | 0, true, this.cpl === 3);
     return this.slowRead(lin, 4);
   }
   commit8(v: number): void {
@@ -1176,7 +1188,7 @@ export class Cpu {
           this.takeInterrupt();
           if (this.shutdown) return 'triple-fault';
         }
-        if ((this.flagsVal & TF) !== 0 || this.hooks !== null) this.stepSlow();
+        if ((this.flagsVal & TF) !== 0 || this.hooks !== null || this.drActive) this.stepSlow();
         else this.execBlock(end);
       } catch (e) {
         this.onFault(e);
@@ -1187,29 +1199,76 @@ export class Cpu {
     return 'budget';
   }
 
-  /** One instruction with hooks and single-step traps. */
+  /** One instruction with hooks, debug-register breakpoints and single-step traps. */
   private stepSlow(): void {
     const h = this.hooks;
+    const lin = (this.segBase[CS] + this.eip) | 0;
     if (h && h.beforeInstruction) {
-      if (h.beforeInstruction((this.segBase[CS] + this.eip) >>> 0)) {
+      if (h.beforeInstruction(lin >>> 0)) {
         this.stopRequested = true;
         return;
       }
     }
+    if (this.drActive && (this.flagsVal & RF) === 0) {
+      // instruction breakpoints (DR7 R/W = 00) are faults, taken before the instruction
+      const hit = this.matchBreakpoints(lin, 1, 0);
+      if (hit) {
+        this.dr[6] = (this.dr[6] & ~0xf) | hit;
+        this.curEip = this.eip;
+        this.startEsp = this.regs[ESP];
+        this.raiseException(DB, false, 0);
+        return;
+      }
+    }
     const tf = (this.flagsVal & TF) !== 0;
+    const rf = this.flagsVal & RF;
+    this.dataHits = 0;
     this.execBlock(this.icount + 1);
-    if (tf && !this.halted) {
-      this.dr[6] |= 0x4000;
+    // RF lasts for one instruction (IRET that sets it does not clear it)
+    if (rf) this.flagsVal &= ~RF;
+    let bits = 0;
+    if (this.dataHits) bits |= this.dataHits;
+    if (tf && !this.halted) bits |= 0x4000;
+    if (bits) {
+      this.dr[6] = (this.dr[6] & ~0x400f) | bits;
       this.curEip = this.eip;
+      this.startEsp = this.regs[ESP];
       this.raiseException(DB, false, 0);
     }
   }
 
-  /** Called when DR7 or the task changes: breakpoints make run() take the slow loop. */
+  /** DR0-DR3 hits (bit mask) for an access of `size` bytes at lin of kind rw (0 execute,
+   *  1 write, 3 read or write; a read matches only 3). */
+  matchBreakpoints(lin: number, size: number, rw: number): number {
+    const d7 = this.dr[7];
+    let hits = 0;
+    for (let k = 0; k < 4; k++) {
+      if (((d7 >> (k * 2)) & 3) === 0) continue;
+      const brw = (d7 >>> (16 + k * 4)) & 3;
+      const blen = ((d7 >>> (18 + k * 4)) & 3) + 1;
+      if (rw === 0 ? brw !== 0 : brw === 0 || brw === 2 || (rw === 3 && brw !== 3)) continue;
+      const start = this.dr[k] & ~(blen - 1);
+      if (rw === 0) {
+        if ((this.dr[k] | 0) === (lin | 0)) hits |= 1 << k;
+      } else if ((lin >>> 0) < ((start + blen) >>> 0) && ((lin + size) >>> 0) > (start >>> 0)) hits |= 1 << k;
+    }
+    return hits;
+  }
+
+  /** Called when DR7 or the task changes: breakpoints make run() take the slow loop and
+   *  data breakpoints the slow memory path. */
   drChanged(): void {
-    this.drActive = (this.dr[7] & 0xff) !== 0;
+    const d7 = this.dr[7];
+    this.drActive = (d7 & 0xff) !== 0;
+    let data = false;
+    for (let k = 0; k < 4; k++) if (((d7 >> (k * 2)) & 3) !== 0 && ((d7 >>> (16 + k * 4)) & 3) !== 0) data = true;
+    this.drData = data;
+    this.setSlowMemory(data || (this.hooks !== null && this.hooks.memoryAccess !== undefined));
   }
   drActive = false;
+  drData = false;
+  /** data breakpoint hits of the current instruction */
+  dataHits = 0;
 
   /** Asks run() to return 'stopped' at the next instruction boundary. */
   stop(): void {
@@ -1222,7 +1281,7 @@ export class Cpu {
   /** Sets the memory-hook / instruction-hook observer (null to detach). */
   setHooks(h: CpuHooks | null): void {
     this.hooks = h;
-    this.setSlowMemory(h !== null && h.memoryAccess !== undefined);
+    this.drChanged();
   }
 
   /** Invalidates every decoded block (after an external change of code bytes the memory

@@ -1409,14 +1409,22 @@ function buildNamed(): Map<string, Handler> {
   });
 
   // system
-  add('sldt rm16', (c, i) => {
-    if (!i.hasMem && i.op32) c.regs[i.rm] = c.ldtSel;
-    else setRm16(c, i, c.ldtSel);
-  });
-  add('str rm16', (c, i) => {
-    if (!i.hasMem && i.op32) c.regs[i.rm] = c.trSel;
-    else setRm16(c, i, c.trSel);
-  });
+  const storeSys = (get: (c: Cpu) => number): Handler => (c, i) => {
+    // register forms write the whole register at 32-bit operand size; memory is 16 bits
+    if (i.hasMem) c.wr16(i.seg, c.ea(i), get(c) & 0xffff);
+    else if (i.op32) c.regs[i.rm] = get(c);
+    else c.r16[i.rm << 1] = get(c);
+  };
+  const sldt = storeSys((c) => c.ldtSel), str = storeSys((c) => c.trSel), smsw = storeSys((c) => c.cr0);
+  add('sldt rm16', sldt);
+  add('sldt rrv', sldt);
+  add('sldt m16', sldt);
+  add('str rm16', str);
+  add('str rrv', str);
+  add('str m16', str);
+  add('smsw rm16', smsw);
+  add('smsw rrv', smsw);
+  add('smsw m16', smsw);
   add('lldt rm16', (c, i) => pm.lldt(c, rm16(c, i)));
   add('ltr rm16', (c, i) => pm.ltr(c, rm16(c, i)));
   add('verr rm16', (c, i) => setFlag(c, ZF, pm.verify(c, rm16(c, i), false)));
@@ -1447,10 +1455,6 @@ function buildNamed(): Map<string, Handler> {
   add('sidt m', sdt(1));
   add('lgdt m', ldt(0));
   add('lidt m', ldt(1));
-  add('smsw rm16', (c, i) => {
-    if (!i.hasMem && i.op32) c.regs[i.rm] = c.cr0;
-    else setRm16(c, i, c.cr0 & 0xffff);
-  });
   add('lmsw rm16', (c, i) => {
     const v = rm16(c, i);
     c.setCr0((c.cr0 & ~0xe) | (v & 0xf) | (c.cr0 & CR0_PE));

@@ -1,0 +1,719 @@
+// Protected-mode mechanisms of the i386, one guest program each (assembled with NASM):
+// privilege transitions (IRET to ring 3, INT through a DPL-3 gate with the TSS stack switch,
+// call gates with parameters, RETF to an outer level), IOPL and the I/O bitmap, privileged
+// instructions, page faults (CR2 and error code for each cause, A/D bits, the i386
+// supervisor-write rule, optional CR0.WP), hardware task switches (JMP, CALL/IRET with NT and
+// the back link, nested), double and triple faults, TF single-step, DR0-DR3 breakpoints,
+// the absent x87.
+
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PhysicalMemory } from '../emulator/memory';
+import { Cpu, type StopReason } from '../emulator/cpu/cpu';
+import { DS, ES, SS, FS, GS } from '../emulator/cpu/consts';
+import { oracle } from './oracle';
+
+const HAS_NASM = oracle('nasm');
+
+export function nasm(src: string): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), 'forklab-cpu-'));
+  try {
+    writeFileSync(join(dir, 'a.asm'), src);
+    try {
+      execFileSync('nasm', ['-f', 'bin', '-o', join(dir, 'a.bin'), join(dir, 'a.asm')], { stdio: 'pipe' });
+    } catch (e) {
+      throw new Error(`nasm failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`);
+    }
+    return new Uint8Array(readFileSync(join(dir, 'a.bin')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const GDT = 0x1000, IDT = 0x2000, TSS_A = 0x3000, TSS_B = 0x4000, TSS_C = 0x4100, TSS_DF = 0x4200;
+const LOG = 0x6000, UNEXPECTED = 0x6ff0, CODE = 0x10000, START = 0x10400;
+const PD = 0x100000, PT = 0x101000;
+
+function desc(mem: PhysicalMemory, sel: number, base: number, limit: number, access: number, flags: number): void {
+  const at = GDT + (sel & ~7);
+  mem.write32(at, ((base & 0xffff) << 16) | (limit & 0xffff));
+  mem.write32(at + 4, (base & 0xff000000) | ((flags & 0xf) << 20) | (limit & 0xf0000) | ((access & 0xff) << 8) | ((base >>> 16) & 0xff));
+}
+function gate(mem: PhysicalMemory, at: number, sel: number, off: number, type: number, dpl: number, params = 0): void {
+  mem.write32(at, ((sel & 0xffff) << 16) | (off & 0xffff));
+  mem.write32(at + 4, (off & 0xffff0000) | 0x8000 | (dpl << 13) | (type << 8) | params);
+}
+
+interface Env {
+  cpu: Cpu;
+  mem: PhysicalMemory;
+  sym: (name: string) => number;
+  run: (max?: number) => StopReason;
+  log: (k: number) => number;
+}
+
+interface EnvOptions {
+  /** vector → label of its handler; every other vector logs itself to UNEXPECTED and halts */
+  handlers?: Record<number, string>;
+  /** vectors whose gates are DPL 3 */
+  dpl3?: number[];
+  /** vectors with trap gates (type 15) instead of interrupt gates */
+  trap?: number[];
+  /** vector → TSS selector: a task gate */
+  taskGates?: Record<number, number>;
+  /** labels whose addresses the test wants (exported by a `dd` list at the end) */
+  symbols?: string[];
+  paging?: boolean;
+  allowWP?: boolean;
+  /** call gate at GDT 0x38 (DPL 3) to this label, with n parameters */
+  callGate?: { label: string; params: number };
+  /** task entry points for TSS B and C */
+  taskB?: string;
+  taskC?: string;
+  idtLimit?: number;
+}
+
+/** Assembles `body` (32-bit, org 0x10400 after the vector table) and prepares a flat
+ *  protected-mode machine: GDT with ring 0/3 code and data, TSSs, IDT from the handlers. */
+function env(body: string, o: EnvOptions = {}): Env {
+  const handlers = o.handlers ?? {};
+  const syms = [...new Set([...(o.symbols ?? []), ...Object.values(handlers), ...(o.callGate ? [o.callGate.label] : []),
+    ...(o.taskB ? [o.taskB] : []), ...(o.taskC ? [o.taskC] : [])])];
+  const table: string[] = [];
+  const stubs: string[] = [];
+  for (let v = 0; v < 256; v++) {
+    if (handlers[v]) table.push(`dd ${handlers[v]}`);
+    else {
+      table.push(`dd unexpected_${v}`);
+      stubs.push(`unexpected_${v}: mov dword [${UNEXPECTED}], ${v + 0x100}\n hlt`);
+    }
+  }
+  const src = [
+    'bits 32', `org ${CODE}`, 'vectors:', ...table, 'start:', body, ...stubs,
+    'symbols:', ...syms.map((s) => `dd ${s}`),
+  ].join('\n');
+  const code = nasm(src);
+  const mem = new PhysicalMemory(4 << 20);
+  const cpu = new Cpu(mem, undefined, null, { allowWP: o.allowWP });
+  mem.load(CODE, code);
+  const symAddr = new Map<string, number>();
+  const symBase = CODE + code.length - syms.length * 4;
+  syms.forEach((s, k) => symAddr.set(s, mem.read32(symBase + k * 4) >>> 0));
+  // GDT
+  desc(mem, 0x08, 0, 0xfffff, 0x9a, 0xc);
+  desc(mem, 0x10, 0, 0xfffff, 0x92, 0xc);
+  desc(mem, 0x18, 0, 0xfffff, 0xfa, 0xc);
+  desc(mem, 0x20, 0, 0xfffff, 0xf2, 0xc);
+  desc(mem, 0x28, TSS_A, 0x67 + 0x2000 / 8 + 1, 0x89, 0);
+  desc(mem, 0x30, TSS_B, 0x67, 0x89, 0);
+  desc(mem, 0x40, TSS_C, 0x67, 0x89, 0);
+  desc(mem, 0x50, TSS_DF, 0x67, 0x89, 0);
+  desc(mem, 0x58, 0, 0xffff, 0x9a, 0x0); // 16-bit ring-0 code
+  if (o.callGate) gate(mem, GDT + 0x38, 0x08, symAddr.get(o.callGate.label)!, 12, 3, o.callGate.params);
+  // TSS A: ring-0 stack; I/O bitmap right after the TSS (all ports denied but 0x80)
+  mem.write32(TSS_A + 4, 0x9800);
+  mem.write32(TSS_A + 8, 0x10);
+  mem.write16(TSS_A + 0x66, 0x68);
+  for (let k = 0; k < 0x2000 / 8 + 1; k += 4) mem.write32(TSS_A + 0x68 + k, -1);
+  mem.write8(TSS_A + 0x68 + 0x80 / 8, 0xfe);
+  // TSS B / C / DF: flat ring-0 tasks
+  const task = (base: number, label: string | undefined, esp: number) => {
+    if (!label) return;
+    mem.write32(base + 0x20, symAddr.get(label)!);
+    mem.write32(base + 0x24, 2);
+    mem.write32(base + 0x38, esp);
+    mem.write16(base + 0x4c, 0x08);
+    for (const off of [0x48, 0x50, 0x54, 0x58, 0x5c]) mem.write16(base + off, 0x10);
+    mem.write32(base + 0x1c, o.paging ? PD : 0);
+  };
+  task(TSS_B, o.taskB, 0xb000);
+  task(TSS_C, o.taskC, 0xc000);
+  task(TSS_DF, handlers[8] && o.taskGates?.[8] ? handlers[8] : undefined, 0xd000);
+  // IDT
+  for (let v = 0; v < 256; v++) {
+    const at = IDT + v * 8;
+    if (o.taskGates?.[v] !== undefined) {
+      mem.write32(at, o.taskGates[v] << 16);
+      mem.write32(at + 4, 0x8500);
+      continue;
+    }
+    gate(mem, at, 0x08, mem.read32(CODE + v * 4), o.trap?.includes(v) ? 15 : 14, o.dpl3?.includes(v) ? 3 : 0);
+  }
+  cpu.gdtBase = GDT;
+  cpu.gdtLimit = 0x5f;
+  cpu.idtBase = IDT;
+  cpu.idtLimit = o.idtLimit ?? 0x7ff;
+  cpu.setCr0(1);
+  cpu.readDescriptor(0x08);
+  cpu.loadCsDesc(0x08, 0);
+  for (const s of [DS, ES, SS, FS, GS]) cpu.loadSeg(s, 0x10);
+  cpu.regs[4] = 0xa000;
+  cpu.eip = START;
+  if (o.paging) {
+    mem.write32(PD, PT | 7);
+    for (let p = 0; p < 1024; p++) mem.write32(PT + p * 4, (p << 12) | 7);
+    cpu.setCr3(PD);
+    cpu.setCr0(0x80000001);
+  }
+  return {
+    cpu, mem,
+    sym: (n) => {
+      const a = symAddr.get(n);
+      if (a === undefined) throw new Error(`no symbol ${n}`);
+      return a;
+    },
+    run: (max = 100000) => cpu.run(max),
+    log: (k) => mem.read32(LOG + k * 4) >>> 0,
+  };
+}
+
+function expectHalted(e: Env, r: StopReason): void {
+  const unexpected = e.mem.read32(UNEXPECTED);
+  expect(unexpected ? `unexpected vector ${unexpected - 0x100}` : 'ok', e.cpu.dumpState()).toBe('ok');
+  expect(r).toBe('halted');
+}
+
+/** Common ring-3 entry: iretd to `label` with user stack 0x8000 and the given EFLAGS. */
+const TO_RING3 = (label: string, eflags = 0x202) => `
+    mov ax, 0x28
+    ltr ax
+    mov ax, 0x23                 ; user data (usable at every level)
+    mov ds, ax
+    mov es, ax
+    push dword 0x23
+    push dword 0x8000
+    push dword ${eflags}
+    push dword 0x1b
+    push dword ${label}
+    iretd`;
+
+describe.runIf(HAS_NASM)('protected mode: privilege transitions', () => {
+  it('IRET to ring 3, INT 0x80 through a DPL-3 gate switches to the TSS stack, IRET returns', () => {
+    const e = env(`
+    ${TO_RING3('user')}
+user:
+    mov eax, 42
+    mov ebp, esp
+    int 0x80
+    mov [${LOG + 0x20}], eax
+    mov [${LOG + 0x24}], esp
+    mov ax, cs
+    mov [${LOG + 0x28}], eax
+    int 0x81
+sys80:
+    mov ecx, [esp]
+    mov [${LOG}], ecx
+    mov ecx, [esp+4]
+    mov [${LOG + 4}], ecx
+    mov ecx, [esp+12]
+    mov [${LOG + 8}], ecx
+    mov ecx, [esp+16]
+    mov [${LOG + 12}], ecx
+    mov [${LOG + 16}], esp
+    mov cx, cs
+    mov [${LOG + 0x2c}], ecx
+    inc eax
+    iretd
+sys81:
+    hlt`, { handlers: { 0x80: 'sys80', 0x81: 'sys81' }, dpl3: [0x80, 0x81], symbols: ['user'] });
+    expectHalted(e, e.run());
+    expect(e.log(1)).toBe(0x1b); // pushed CS
+    expect(e.log(2)).toBe(0x8000); // pushed ESP
+    expect(e.log(3)).toBe(0x23); // pushed SS
+    expect(e.log(4)).toBe(0x9800 - 20); // ring-0 ESP from the TSS, 5 dwords pushed
+    expect(e.log(0)).toBe(e.sym('user') + 9); // return EIP after int 0x80
+    expect(e.log(8)).toBe(43);
+    expect(e.log(9)).toBe(0x8000);
+    expect(e.log(10) & 0xffff).toBe(0x1b);
+    expect(e.log(11) & 0xffff).toBe(0x08);
+  });
+
+  it('INT from ring 3 through a DPL-0 gate raises #GP(vector*8+2)', () => {
+    const e = env(`
+    ${TO_RING3('user')}
+user:
+    int 0x82
+gp:
+    mov eax, [esp]
+    mov [${LOG}], eax
+    mov eax, [esp+4]
+    mov [${LOG + 4}], eax
+    hlt`, { handlers: { 13: 'gp' }, symbols: ['user'] });
+    expectHalted(e, e.run());
+    expect(e.log(0)).toBe(0x82 * 8 + 2);
+    expect(e.log(1)).toBe(e.sym('user')); // a fault: the INT instruction itself
+  });
+
+  it('a call gate copies parameters to the inner stack and RETF returns to ring 3', () => {
+    const e = env(`
+    ${TO_RING3('user')}
+user:
+    push dword 0x1111
+    push dword 0x2222
+    call 0x3b:0
+    mov [${LOG + 16}], esp
+    mov [${LOG + 20}], eax
+    mov ax, cs
+    mov [${LOG + 24}], eax
+    int 0x81
+gated:
+    mov eax, [esp+8]
+    mov [${LOG}], eax
+    mov eax, [esp+12]
+    mov [${LOG + 4}], eax
+    mov eax, [esp+16]
+    mov [${LOG + 8}], eax
+    mov [${LOG + 12}], esp
+    mov eax, 0x77
+    retf 8
+sys81:
+    hlt`, { handlers: { 0x81: 'sys81' }, dpl3: [0x81], callGate: { label: 'gated', params: 2 } });
+    expectHalted(e, e.run());
+    expect(e.log(0)).toBe(0x2222); // the parameters, in order
+    expect(e.log(1)).toBe(0x1111);
+    expect(e.log(2)).toBe(0x8000 - 8); // caller's ESP (after the two pushes)
+    expect(e.log(3)).toBe(0x9800 - 24); // SS, ESP, 2 params, CS, EIP
+    expect(e.log(4)).toBe(0x8000); // RETF 8 popped the parameters on the outer stack
+    expect(e.log(5)).toBe(0x77);
+    expect(e.log(6) & 0xffff).toBe(0x1b);
+  });
+
+  it('RETF to an outer level nulls data segment registers the outer level may not use', () => {
+    const e = env(`
+    ${TO_RING3('user')}
+user:
+    call 0x3b:0
+    mov ax, ds
+    mov [${LOG}], eax
+    mov ax, es
+    mov [${LOG + 4}], eax
+    int 0x81
+gated:
+    mov ax, 0x10
+    mov es, ax
+    retf
+sys81:
+    hlt`, { handlers: { 0x81: 'sys81' }, dpl3: [0x81], callGate: { label: 'gated', params: 0 } });
+    expectHalted(e, e.run());
+    expect(e.log(0) & 0xffff).toBe(0x23); // DS (DPL 3) kept
+    expect(e.log(1) & 0xffff).toBe(0); // ES (DPL 0 data, loaded in ring 0) became null on the return to ring 3
+  });
+
+  it('privileged instructions and I/O at ring 3: #GP(0), except ports the TSS bitmap allows', () => {
+    const e = env(`
+    ${TO_RING3('user', 0x202)}
+user:
+    out 0x80, al
+    mov dword [${LOG + 0x40}], 1
+    in al, 0x60
+    cli
+    hlt
+    mov eax, cr0
+    lgdt [0]
+    int 0x81
+gp:
+    mov eax, [esp+4]
+    mov ecx, [${LOG + 0x44}]
+    mov [${LOG} + ecx*4], eax
+    mov eax, [esp]
+    mov [${LOG + 0x20} + ecx*4], eax
+    inc dword [${LOG + 0x44}]
+    movzx eax, byte [lens + ecx] ; skip the faulting instruction
+    add [esp+4], eax
+    add esp, 4                   ; the error code
+    iretd
+lens: db 2, 1, 1, 3, 7
+sys81:
+    hlt`, { handlers: { 13: 'gp', 0x81: 'sys81' }, dpl3: [0x81], symbols: ['user'] });
+    expectHalted(e, e.run());
+    expect(e.log(0x10)).toBe(1); // OUT to port 0x80 allowed by the bitmap
+    expect(e.log(0x11)).toBe(5); // five #GPs: in, cli, hlt, mov cr0, lgdt
+    for (let k = 0; k < 5; k++) expect(e.log(8 + k)).toBe(0); // error code 0
+    const u = e.sym('user');
+    expect([0, 1, 2, 3, 4].map((k) => e.log(k) - u)).toEqual([12, 14, 15, 16, 19]);
+  });
+});
+
+describe.runIf(HAS_NASM)('paging', () => {
+  // pages: 0x200000 not present, 0x201000 supervisor-only, 0x202000 read-only user,
+  // 0x203000 fresh (A/D clear)
+  function pagingEnv(body: string, allowWP = false): Env {
+    const e = env(body, { handlers: { 14: 'pf', 0x81: 'sys81' }, dpl3: [0x81], paging: true, allowWP });
+    const pte = (a: number) => PT + (a >>> 12) * 4;
+    e.mem.write32(pte(0x200000), 0x200000 | 0); // not present
+    e.mem.write32(pte(0x201000), 0x201000 | 3); // supervisor read/write
+    e.mem.write32(pte(0x202000), 0x202000 | 5); // user read-only
+    e.mem.write32(pte(0x203000), 0x203000 | 7);
+    return e;
+  }
+  // the #PF handler logs CR2 and the error code, then makes the page present, user and
+  // writable, reloads CR3 (the i386 has no INVLPG) and retries
+  const PF = `
+pf:
+    push eax
+    push ecx
+    push edx
+    mov ecx, [${LOG + 0x80}]
+    mov eax, cr2
+    mov [${LOG} + ecx*8], eax
+    mov edx, [esp+12]
+    mov [${LOG + 4} + ecx*8], edx
+    inc dword [${LOG + 0x80}]
+    shr eax, 12
+    or dword [${PT} + eax*4], 7
+    mov eax, cr3
+    mov cr3, eax
+    pop edx
+    pop ecx
+    pop eax
+    add esp, 4
+    iretd
+sys81:
+    hlt`;
+
+  it('reports CR2 and the error code for each cause; supervisor writes ignore R/W (i386)', () => {
+    const e = pagingEnv(`
+    mov eax, [0x200010]          ; not present, supervisor read: err 0
+    mov dword [0x202020], 5      ; read-only page, supervisor write: no fault on the i386
+    ${TO_RING3('user')}
+user:
+    mov eax, [0x201004]          ; supervisor page from ring 3: err 5
+    mov dword [0x202008], 9      ; read-only page from ring 3: err 7 (fixed by the handler)
+    int 0x81
+${PF}`);
+    const before = e.mem.read32(PT + 0x202 * 4);
+    expect(before & 2).toBe(0);
+    expectHalted(e, e.run());
+    expect(e.log(0x20)).toBe(3);
+    expect([e.log(0), e.log(1)]).toEqual([0x200010, 0]);
+    expect([e.log(2), e.log(3)]).toEqual([0x201004, 5]);
+    expect([e.log(4), e.log(5)]).toEqual([0x202008, 7]);
+    expect(e.mem.read32(0x202020)).toBe(5);
+    expect(e.mem.read32(0x202008)).toBe(9);
+    expect(e.cpu.cr2).toBe(0x202008);
+  });
+
+  it('write to a not-present page from ring 3: error code 6; user read of not-present: 4', () => {
+    const e = pagingEnv(`
+    ${TO_RING3('user')}
+user:
+    mov dword [0x200000], 1
+    mov eax, [0x204ffe]
+    int 0x81
+${PF}`);
+    e.mem.write32(PT + 0x204 * 4, 0x204000 | 6); // user, writable, not present
+    expectHalted(e, e.run());
+    expect([e.log(0), e.log(1)]).toEqual([0x200000, 6]);
+    expect([e.log(2), e.log(3)]).toEqual([0x204ffe, 4]);
+  });
+
+  it('an access that straddles two pages faults on the second page', () => {
+    const e = pagingEnv(`
+    mov eax, [0x1ffffe]
+    int 0x81
+${PF}`);
+    expectHalted(e, e.run());
+    expect([e.log(0), e.log(1)]).toEqual([0x200000, 0]);
+  });
+
+  it('sets Accessed on reads and Dirty on writes, in the directory and table entries', () => {
+    const e = pagingEnv(`
+    mov eax, [0x203000]
+    mov eax, [0x205000]
+    mov dword [0x205004], 1
+    int 0x81
+${PF}`);
+    e.mem.write32(PD, PT | 7); // A clear in the directory
+    expectHalted(e, e.run());
+    expect(e.mem.read32(PT + 0x203 * 4) & 0x60).toBe(0x20);
+    expect(e.mem.read32(PT + 0x205 * 4) & 0x60).toBe(0x60);
+    expect(e.mem.read32(PD) & 0x20).toBe(0x20);
+  });
+
+  it('with the optional CR0.WP (486) set, a supervisor write to a read-only page faults (err 3)', () => {
+    const e = pagingEnv(`
+    mov eax, cr0
+    or eax, 0x10000
+    mov cr0, eax
+    mov dword [0x202020], 5
+    int 0x81
+${PF}`, true);
+    expectHalted(e, e.run());
+    expect([e.log(0), e.log(1)]).toEqual([0x202020, 3]);
+  });
+
+  it('the TLB is flushed by a CR3 write', () => {
+    const e = pagingEnv(`
+    mov eax, [0x203000]          ; cache the translation
+    mov dword [${PT + 0x203 * 4}], 0x206007   ; remap 0x203000 → 0x206000
+    mov ebx, [0x203000]          ; still the old page (stale TLB, as on the i386)
+    mov eax, cr3
+    mov cr3, eax
+    mov ecx, [0x203000]          ; the new page
+    int 0x81
+${PF}`);
+    e.mem.write32(0x203000, 0x1111);
+    e.mem.write32(0x206000, 0x2222);
+    expectHalted(e, e.run());
+    expect(e.cpu.regs[3]).toBe(0x1111);
+    expect(e.cpu.regs[1]).toBe(0x2222);
+  });
+});
+
+describe.runIf(HAS_NASM)('task switching', () => {
+  it('JMP to a TSS and back: state saved and restored, busy bits, CR0.TS', () => {
+    const e = env(`
+    mov ax, 0x28
+    ltr ax
+    mov ebx, 0x1234
+    jmp 0x30:0
+back:
+    mov [${LOG}], ebx
+    mov [${LOG + 4}], ecx
+    hlt
+taskB:
+    mov ecx, 0x5678
+    mov eax, [${GDT + 0x2c}]
+    mov [${LOG + 8}], eax       ; TSS A descriptor (busy bit clear while B runs)
+    mov eax, [${GDT + 0x34}]
+    mov [${LOG + 12}], eax
+    mov eax, cr0
+    mov [${LOG + 16}], eax
+    str ax
+    mov [${LOG + 20}], eax
+    clts
+    jmp 0x28:0
+`, { taskB: 'taskB' });
+    expectHalted(e, e.run());
+    expect(e.log(0)).toBe(0x1234); // EBX restored from TSS A
+    expect(e.log(1)).toBe(0); // ECX is task A's (0), not B's
+    expect((e.log(2) >>> 8) & 0xf).toBe(9); // A available while B runs
+    expect((e.log(3) >>> 8) & 0xf).toBe(11); // B busy
+    expect(e.log(4) & 8).toBe(8); // CR0.TS set by the switch
+    expect(e.log(5) & 0xffff).toBe(0x30);
+    expect(e.mem.read32(TSS_B + 0x2c)).toBe(0x5678); // B's ECX saved in its TSS
+    expect((e.mem.read32(GDT + 0x34) >>> 8) & 0xf).toBe(9); // B available again
+    expect(e.cpu.trSel).toBe(0x28);
+  });
+
+  it('nested CALLs to tasks set NT and the back link; IRET returns through them', () => {
+    const e = env(`
+    mov ax, 0x28
+    ltr ax
+    call 0x30:0
+    pushfd
+    pop eax
+    mov [${LOG}], eax
+    hlt
+taskB:
+    mov eax, [${TSS_B}]
+    mov [${LOG + 4}], eax
+    pushfd
+    pop eax
+    mov [${LOG + 8}], eax
+    call 0x40:0
+    mov dword [${LOG + 12}], 0xb0b
+    iretd
+taskC:
+    mov eax, [${TSS_C}]
+    mov [${LOG + 16}], eax
+    iretd
+`, { taskB: 'taskB', taskC: 'taskC' });
+    expectHalted(e, e.run());
+    expect(e.log(1) & 0xffff).toBe(0x28); // B's back link = A
+    expect(e.log(2) & 0x4000).toBe(0x4000); // NT in B
+    expect(e.log(4) & 0xffff).toBe(0x30); // C's back link = B
+    expect(e.log(3)).toBe(0xb0b); // B resumed after C's IRET
+    expect(e.log(0) & 0x4000).toBe(0); // NT clear back in A
+    expect((e.mem.read32(GDT + 0x34) >>> 8) & 0xf).toBe(9);
+    expect((e.mem.read32(GDT + 0x44) >>> 8) & 0xf).toBe(9);
+    expect((e.mem.read32(GDT + 0x2c) >>> 8) & 0xf).toBe(11);
+  });
+
+  it('a task switch to a TSS with a bad CS raises #TS with the selector', () => {
+    const e = env(`
+    mov ax, 0x28
+    ltr ax
+    jmp 0x30:0
+ts:
+    mov eax, [esp]
+    mov [${LOG}], eax
+    hlt
+taskB:
+    hlt
+`, { taskB: 'taskB', handlers: { 10: 'ts' } });
+    e.mem.write16(TSS_B + 0x4c, 0x10); // CS = a data segment
+    expectHalted(e, e.run());
+    expect(e.log(0)).toBe(0x10);
+  });
+});
+
+describe.runIf(HAS_NASM)('exceptions', () => {
+  it('a fault while delivering a contributory fault becomes a double fault (error code 0)', () => {
+    const e = env(`
+    xor edx, edx
+    xor ecx, ecx
+    div ecx
+df:
+    mov eax, [esp]
+    mov [${LOG}], eax
+    mov dword [${LOG + 4}], 1
+    hlt`, { handlers: { 8: 'df' } });
+    e.mem.write8(IDT + 0 * 8 + 5, 0x0e); // #DE gate not present → #NP → double fault
+    expectHalted(e, e.run());
+    expect(e.log(1)).toBe(1);
+    expect(e.log(0)).toBe(0);
+  });
+
+  it('a fault while delivering a double fault shuts the CPU down (triple fault)', () => {
+    const e = env(`
+    mov eax, [0x10000000]
+    hlt`, { idtLimit: 0 });
+    e.mem.write32(PT, 0); // unused: no paging; the access is beyond nothing, so force #GP:
+    e.cpu.setSegCache(DS, 0x10, 0, 0xffff, 0x93); // 64 KB limit → #GP at 0x10000000
+    const r = e.run();
+    expect(r).toBe('triple-fault');
+    expect(e.cpu.shutdownReport).toMatch(/triple fault/);
+    expect(e.cpu.run(10)).toBe('triple-fault');
+  });
+
+  it('invalid opcodes and LOCK on a non-lockable instruction raise #UD', () => {
+    const e = env(`
+    db 0x0f, 0xff
+    db 0xf0, 0x89, 0xd8     ; lock mov eax, ebx
+    db 0xf0, 0x01, 0xc0     ; lock add eax, eax (register destination)
+    lock add [${LOG + 0x40}], eax
+    mov [${LOG + 0x44}], ecx
+    hlt
+ud:
+    inc ecx
+    mov eax, [esp]
+    mov [${LOG} + ecx*4], eax
+    mov eax, [esp]
+    cmp byte [eax], 0xf0
+    jne .two
+    add dword [esp], 1
+.two:
+    add dword [esp], 2
+    iretd`, { handlers: { 6: 'ud' }, symbols: ['start'] });
+    expectHalted(e, e.run());
+    expect(e.log(0x11)).toBe(3);
+  });
+
+  it('TF single-steps: one #DB (DR6.BS) after each instruction', () => {
+    const e = env(`
+    pushfd
+    or dword [esp], 0x100
+    popfd
+    nop
+    nop
+    nop
+    pushfd
+    and dword [esp], ~0x100
+    popfd
+    mov ecx, [${LOG + 0x40}]
+    hlt
+db1:
+    inc dword [${LOG + 0x40}]
+    mov eax, dr6
+    mov [${LOG}], eax
+    iretd`, { handlers: { 1: 'db1' } });
+    expectHalted(e, e.run());
+    // traps after: nop nop nop pushfd and popfd (the popfd clearing TF still traps)
+    expect(e.log(0x10)).toBe(6);
+    expect(e.log(0) & 0x4000).toBe(0x4000);
+  });
+
+  it('DR0 execution breakpoint (fault, RF resumes) and DR1 data write breakpoint (trap)', () => {
+    const e = env(`
+    mov eax, target
+    mov dr0, eax
+    mov eax, var
+    mov dr1, eax
+    mov eax, 0x00d0000a          ; L0 (exec, len 1), L1 write len 4
+    mov dr7, eax
+    nop
+target:
+    mov ecx, 1
+    mov dword [var], 7
+after:
+    mov edx, 2
+    xor eax, eax
+    mov dr7, eax
+    hlt
+db1:
+    mov ebx, [${LOG + 0x40}]
+    mov eax, [esp]
+    mov [${LOG} + ebx*8], eax
+    mov eax, dr6
+    mov [${LOG + 4} + ebx*8], eax
+    inc dword [${LOG + 0x40}]
+    or dword [esp+8], 0x10000    ; RF
+    iretd
+var: dd 0`, { handlers: { 1: 'db1' }, symbols: ['target', 'after', 'var'] });
+    expectHalted(e, e.run());
+    expect(e.log(0x10)).toBe(2);
+    expect(e.log(0)).toBe(e.sym('target')); // fault: before the instruction
+    expect(e.log(1) & 0xf).toBe(1);
+    expect(e.log(2)).toBe(e.sym('after')); // trap: after the write
+    expect(e.log(3) & 0xf).toBe(2);
+    expect(e.mem.read32(e.sym('var'))).toBe(7);
+    expect(e.cpu.regs[1]).toBe(1);
+    expect(e.cpu.regs[2]).toBe(2);
+  });
+
+  it('no x87: fninit/fnstsw leave AX unchanged; with CR0.EM an ESC raises #NM', () => {
+    const e = env(`
+    mov eax, 0x1234
+    fninit
+    fnstsw ax
+    mov [${LOG}], eax
+    mov eax, cr0
+    or eax, 4
+    mov cr0, eax
+    fninit
+    hlt
+nm:
+    mov dword [${LOG + 4}], 7
+    hlt`, { handlers: { 7: 'nm' } });
+    expectHalted(e, e.run());
+    expect(e.log(0)).toBe(0x1234);
+    expect(e.log(1)).toBe(7);
+  });
+});
+
+describe('real mode', () => {
+  function real(bytes: number[]): Cpu {
+    const mem = new PhysicalMemory(1 << 20);
+    const cpu = new Cpu(mem);
+    mem.load(0x1000, Uint8Array.from(bytes));
+    cpu.setRealMode(0, 0x1000);
+    for (const s of [DS, ES, SS]) cpu.loadSeg(s, 0);
+    cpu.regs[4] = 0x8000;
+    // IVT: vectors 12 and 13 → F4 (hlt) at 0x500 / 0x510
+    mem.write16(12 * 4, 0x500);
+    mem.write16(13 * 4, 0x510);
+    mem.write8(0x500, 0xf4);
+    mem.write8(0x510, 0xf4);
+    return cpu;
+  }
+  it('a word access at offset 0xFFFF raises #GP (13); through SS, #SS (12)', () => {
+    const c1 = real([0xa1, 0xff, 0xff]); // mov ax, [0xffff]
+    expect(c1.run(10)).toBe('halted');
+    expect(c1.eip).toBe(0x511);
+    expect(c1.lastException).toBe(13);
+    const c2 = real([0xbd, 0xff, 0xff, 0x8b, 0x46, 0x00]); // mov bp, 0xffff; mov ax, [bp]
+    expect(c2.run(10)).toBe('halted');
+    expect(c2.lastException).toBe(12);
+    expect(c2.mem.read16(0x8000 - 6)).toBe(0x1003); // the faulting IP was pushed
+  });
+  it('the A20 mask wraps physical addresses at 1 MB when disabled', () => {
+    const cpu = real([0xb8, 0xff, 0xff, 0x8e, 0xd8, 0xc6, 0x06, 0x10, 0x00, 0x55, 0xf4]); // ds=ffff; mov byte [0x10],0x55
+    cpu.mem.setA20(false);
+    expect(cpu.run(10)).toBe('halted');
+    expect(cpu.mem.read8(0)).toBe(0x55);
+  });
+});
