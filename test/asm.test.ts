@@ -169,6 +169,11 @@ const CASES: { name: string; src: string; hex: string }[] = [
     src: "%macro CHK 1\n%ifidn %1, eax\n  db 1\n%elifidni %1, EBX\n  db 2\n%elifnum %1\n  db 3\n%elifstr %1\n  db 4\n%elifempty %1\n  db 5\n%else\n  db 6\n%endif\n%endmacro\nCHK eax\nCHK ebx\nCHK 42\nCHK 'str'\nCHK ecx\n%ifmacro CHK\n  db 7\n%endif\n%macro CAT 2\n  db %1%+%2\n%endmacro\nV12 equ 0x12\n  CAT V, 12\n%macro REV 1-*\n%rep %0\n%rotate -1\n  db %1\n%endrep\n%endmacro\n  REV 1, 2, 3\n%macro DEF 1-3 8, 9\n  db %0, %1, %2, %3\n%endmacro\n  DEF 1\n  DEF 1, 2\n  DEF 1, 2, 3\n%macro OUTER 1\n  INNER %1, %1\n%endmacro\n%macro INNER 2\n  dw %1 + %2\n%endmacro\n  OUTER 5\n%assign n 0\n%rep 100\n%if n >= 3\n%exitrep\n%endif\n  db n\n%assign n n+1\n%endrep\n%define a(x) x*2\n%define b a(3)+1\n  db b\n%define lbl mylbl\nlbl: db 0\n  dw mylbl\n%macro BRACE 2\n  db %1\n  db %2\n%endmacro\n  BRACE {1, 2}, 3\n%macro LOCALS 0\n  jmp %%skip\n  db 0xcc\n%%skip:\n%endmacro\n  LOCALS\n  LOCALS\n  db `\\u00e9`\n",
     hex: '010203040607120302010301080903010209030102030a0000010207001c00010203eb01cceb01ccc3a9',
   },
+  {
+    name: "incbin (found through -I), with skip and length",
+    src: "db 1\nincbin \"data.bin\"\nincbin \"data.bin\", 2\nincbin \"data.bin\", 1, 3\ndb 2\n",
+    hex: '01414243444546474843444546474842434402',
+  },
 ];
 
 describe('assembler: directives, preprocessor, expressions', () => {

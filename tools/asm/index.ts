@@ -54,7 +54,16 @@ export function assemble(source: string, opts: AssembleOptions = {}): AssembleOu
     defines: opts.defines ?? {},
     readFile: opts.readFile ?? fsRead,
   });
-  const readBinary = opts.readBinary ?? ((f: string) => fsReadBinary(path.isAbsolute(f) ? f : path.join(path.dirname(fileName), f)) ?? fsReadBinary(f));
+  // incbin looks where %include does: as given, in the -I directories, next to the source.
+  const dirs = opts.includeDirs ?? [];
+  const readBinary = opts.readBinary ?? ((f: string) => {
+    if (path.isAbsolute(f)) return fsReadBinary(f);
+    for (const c of [f, ...dirs.map((d) => path.join(d, f)), path.join(path.dirname(fileName), f)]) {
+      const b = fsReadBinary(c);
+      if (b) return b;
+    }
+    return undefined;
+  });
   const res = assembleLines(pre.lines, { readBinary });
   const errors = [...pre.errors, ...res.errors];
   const fileOrder = new Map<string, number>();
