@@ -7,6 +7,7 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   asm: { summary: 'assemble NASM-syntax source into a flat binary', load: async () => (await import('./asm/command')).asmCommand },
   disasm: { summary: 'disassemble a flat binary', load: async () => (await import('./disasm-command')).disasmCommand },
+  build: { summary: 'assemble boot/ and kernel/ into build/forklab.img and build/kernel.map', load: async () => (await import('./build-image')).buildCommand },
   run: { summary: 'boot an image headless (console on stdout)', load: async () => (await import('./run-command')).runCommand },
 };
 

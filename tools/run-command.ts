@@ -27,13 +27,14 @@ const OPTIONS = {
   serial: { type: 'string' },
   realtime: { type: 'boolean' },
   persist: { type: 'boolean' },
+  'expect-exit': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const RUN_USAGE = `usage: forklab run [IMAGE] [--fda F] [--fdb F] [--hda F] [--hdb F] [--geometry C/H/S]
                    [--boot a|c] [--mem SIZE] [--bios ROM] [--kernel ELF]
                    [--max-instructions N] [--timeout S] [--screen] [--serial stdio|FILE]
-                   [--realtime] [--persist]
+                   [--realtime] [--persist] [--expect-exit N]
 
 IMAGE is a floppy image (by its size) or else a hard-disk image. Writes to disk images stay in
 memory unless --persist (and a read-only file is never written). SIZE takes K, M or G
@@ -41,6 +42,7 @@ memory unless --persist (and a read-only file is never written). SIZE takes K, M
 
 exit status: the guest's port F4h status ((v << 1) | 1), 0 when the guest halts with
 interrupts off, 124 on --timeout or --max-instructions, 3 on a triple fault, 2 on bad input.
+With --expect-exit N: 0 when the guest ended with status N, else 1 (after saying what it was).
 `;
 
 /** Parses a memory size: bytes, or with a K/M/G suffix. */
@@ -124,6 +126,8 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   const memorySize = v.mem !== undefined ? parseMemorySize(v.mem) : DEFAULT_MEMORY;
   const maxInstructions = parseNumberOption('max-instructions', v['max-instructions'], Infinity);
+  const expectExit = v['expect-exit'] === undefined ? -1 : parseNumberOption('expect-exit', v['expect-exit'], -1);
+  if (expectExit > 255) throw new UsageError(`--expect-exit: ${expectExit} is not an exit status (0-255)`);
   let timeoutMs = Infinity;
   if (v.timeout !== undefined) {
     const s = Number(v.timeout);
@@ -234,7 +238,15 @@ export async function runCommand(args: string[]): Promise<number> {
 
   if (v.screen) process.stdout.write(`\n--- screen ---\n${machine.screenText().replace(/\n+$/, '')}\n`);
   if (machine.postCode >= 0) process.stderr.write(`post code: 0x${machine.postCode.toString(16).padStart(2, '0')}\n`);
-  const icount = machine.instructions;
+  const status = exitStatus(stop, machine.instructions, maxInstructions, interrupted, started);
+  if (expectExit < 0) return status;
+  if (status === expectExit) return 0;
+  process.stderr.write(`forklab: expected exit status ${expectExit}, the guest ended with ${status}\n`);
+  return 1;
+}
+
+/** The exit status for how the run ended, saying why on stderr where it is not the guest's. */
+function exitStatus(stop: MachineStop, icount: number, maxInstructions: number, interrupted: boolean, started: number): number {
   switch (stop.kind) {
     case 'exit':
       return stop.status & 0xff;
@@ -252,7 +264,7 @@ export async function runCommand(args: string[]): Promise<number> {
         return 130;
       }
       process.stderr.write(
-        machine.instructions >= maxInstructions
+        icount >= maxInstructions
           ? `forklab: instruction limit reached (${icount} instructions)\n`
           : `forklab: timeout after ${((performance.now() - started) / 1000).toFixed(1)} s (${icount} instructions)\n`,
       );
