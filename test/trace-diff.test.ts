@@ -1,10 +1,10 @@
 // forklab trace-diff: the first instruction where two traces part.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
-  formatJsonHeader, formatJsonLine, formatTextHeader, formatTextLine, type TraceRecord,
+  formatJsonHeader, formatJsonLine, formatTextHeader, formatTextLine, formatTextState, type TraceRecord,
 } from '../emulator/debug/trace-format';
 import { UsageError } from '../tools/cli-util';
 import { diffTraces, formatReport, traceDiffCommand, type DiffOptions } from '../tools/trace-diff';
@@ -47,7 +47,7 @@ function program(n: number, tweak?: (r: TraceRecord, i: number) => void): TraceR
 
 const defaults: DiffOptions = {
   ignoreRegs: new Set(), ignoreFields: new Set(), eflagsMask: 0xffffffff, skipA: 0, skipB: 0,
-  startLinear: null, limit: 0, context: 5,
+  startLinear: null, ranges: [], limit: 0, context: 5,
 };
 
 async function run(args: string[]): Promise<{ code: number; out: string }> {
@@ -174,6 +174,40 @@ describe('trace-diff', () => {
     expect((await run([a, b, '--skip-a', '12'])).out).toBe('traces agree: 18 instructions compared\n');
     expect((await run([a, b, '--start', '0x1024'])).code).toBe(0);
     expect((await run([a, a, '--limit', '3'])).out).toBe('traces agree: 3 instructions compared\n');
+  });
+
+  it('compares only instructions in --range; an INT into a BIOS and a BIOS served directly agree', async () => {
+    // A (like QEMU with SeaBIOS): INT pushes and enters F000, the BIOS runs, IRET returns.
+    // B (like our TypeScript BIOS): the INT instruction itself leaves the BIOS's results.
+    const p = program(10);
+    const intA: TraceRecord = { ...p[4], regs: { esp: 0xfffa, cs: 0xf000, eflags: 0x2 } };
+    const bios = (regs: Record<string, number>, k: number): TraceRecord => ({
+      icount: 0, cs: 0xf000, eip: k, linear: 0xf0000 + k, bytes: '90', disasm: 'nop', regs, mem: [],
+    });
+    const biosA = [bios({ eax: 0x55 }, 0), bios({ ecx: 9 }, 1), bios({ ecx: 7, esp: 0x10000, cs: 8, eflags: 0x206 }, 2)];
+    const intB: TraceRecord = { ...p[4], regs: { eax: 0x55, ecx: 7, eflags: 0x206 } };
+    const renumber = (rs: TraceRecord[]) => rs.map((r, i) => ({ ...r, icount: i }));
+    const withState = (path: string, ecx: number) => {
+      const text = formatTextState({ eax: 0, ecx, esp: 0x10000, cs: 8, eflags: 0x202 }) + '\n' + readFileSync(path, 'utf8');
+      writeFileSync(path, text);
+      return path;
+    };
+    const a = withState(write(renumber([...p.slice(0, 4), intA, ...biosA, ...p.slice(5)])), 0);
+    const b = withState(write(renumber([...p.slice(0, 4), intB, ...p.slice(5)])), 0);
+    expect((await run([a, b])).code).toBe(1);
+    const { code, out } = await run([a, b, '--range', '0x1000..0x1fff']);
+    expect(code, out).toBe(0);
+    expect(out).toBe('traces agree: 10 instructions compared\n');
+    // The BIOSes leave different ecx: found on arrival back in range.
+    const c = withState(write(renumber([...p.slice(0, 4), { ...intB, regs: { ...intB.regs, ecx: 8 } }, ...p.slice(5)])), 0);
+    const r = diffTraces(a, c, { ...defaults, ranges: [[0x1000, 0x1fff]] });
+    expect(r.agree).toBe(5);
+    expect(r.differences).toEqual([{ what: 'ecx (after skipped instructions)', a: '00000007', b: '00000008' }]);
+    // Without state lines an unchanged register's value is unknown: not judged after a stretch.
+    const noState = write(renumber([...p.slice(0, 4), { ...intB, regs: { eax: 0x55, eflags: 0x206 } }, ...p.slice(5)]));
+    expect(diffTraces(a, noState, { ...defaults, ranges: [[0x1000, 0x1fff]] }).diverged).toBe(false);
+    await expect(run([a, b, '--range', '5..1'])).rejects.toThrow(/empty/);
+    await expect(run([a, b, '--range', 'x'])).rejects.toThrow(/not LO\.\.HI/);
   });
 
   it('gives one-line errors', async () => {

@@ -1,8 +1,9 @@
 // The trace line (DESIGN, "The trace line"): text and JSON-lines forms, both ways.
 import { describe, expect, it } from 'vitest';
 import {
-  detectFormat, formatJsonHeader, formatJsonLine, formatTextHeader, formatTextLine, isHeader,
-  parseJsonLine, parseTextHeader, parseTextLine, TraceFormatError, type TraceRecord,
+  detectFormat, formatJsonHeader, formatJsonLine, formatJsonState, formatTextHeader, formatTextLine,
+  formatTextState, isHeader, isState, parseJsonLine, parseTextHeader, parseTextLine, parseTextState,
+  TraceFormatError, type TraceRecord,
 } from '../emulator/debug/trace-format';
 
 const rec: TraceRecord = {
@@ -63,6 +64,21 @@ describe('trace text line', () => {
       expect(() => parseTextLine(line), line).toThrow(TraceFormatError);
       expect(() => parseTextLine(line), line).toThrow(msg);
     }
+  });
+});
+
+describe('trace state lines', () => {
+  it('carry register values in both forms', () => {
+    const regs = { esp: 0xfffe, eax: 1, cs: 0xf000 };
+    const text = formatTextState(regs);
+    expect(text).toBe('# state eax=00000001 esp=0000fffe cs=f000');
+    expect(parseTextState(text)).toEqual({ state: regs });
+    expect(parseTextLine(text)).toBeNull(); // a comment to record readers
+    expect(parseTextState('# interrupt')).toBeNull();
+    expect(() => parseTextState('# state eax')).toThrow('bad state entry');
+    const j = parseJsonLine(formatJsonState(regs))!;
+    expect(isState(j) && j.state).toEqual(regs);
+    expect(() => parseJsonLine('{"state":[1]}')).toThrow('bad state');
   });
 });
 

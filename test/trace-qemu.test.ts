@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { parseJsonLine, parseTextLine, type TraceRecord } from '../emulator/debug/trace-format';
+import { isRecord, isState, parseJsonLine, parseTextLine, parseTextState, type TraceRecord } from '../emulator/debug/trace-format';
 import { convertQemuLog, qemuLogCommand } from '../tools/qemu-log';
 import { diffTraces, LineReader, traceDiffCommand } from '../tools/trace-diff';
 import { oracle } from './oracle';
@@ -94,13 +94,17 @@ describe('qemu-log on the checked-in log', () => {
     const text = readFileSync(out, 'utf8');
     expect(text).toBe(readFileSync(join(FIX, 'qemu-bios.trace'), 'utf8'));
     expect(text.split('\n')[0]).toBe('# forklab-trace 1 source=qemu fields=regs');
+    // The state line: the first dump's registers, before the first instruction.
+    expect(parseTextState(text.split('\n')[1])?.state).toMatchObject({ eax: 0, edx: 0x663, cs: 0xf000, cr0: 0x60000010, 'gdtr.limit': 0xffff });
     const recs = text.split('\n').map(parseTextLine).filter((x): x is TraceRecord => x !== null);
     expect(recs).toEqual(t);
     const jl = join(dir, 'bios.jsonl');
     expect((await quiet(() => qemuLogCommand([join(FIX, 'qemu-bios.log'), '-o', jl]))).value).toBe(0);
     const lines = readFileSync(jl, 'utf8').trim().split('\n');
     expect(JSON.parse(lines[0])).toEqual({ forklab_trace: 1, source: 'qemu', fields: ['regs'] });
-    expect(lines.slice(1).map((l) => parseJsonLine(l))).toEqual(t);
+    const parsed = lines.slice(1).map((l) => parseJsonLine(l)!);
+    expect(isState(parsed[0]) && parsed[0].state.edx).toBe(0x663);
+    expect(parsed.filter(isRecord)).toEqual(t);
     // trace-diff reads both forms as the same trace.
     expect((await quiet(() => traceDiffCommand([out, jl]))).value).toBe(0);
   });
@@ -157,7 +161,7 @@ describe.runIf(oracle('nasm', 'qemu-system-i386'))('qemu-log on a log QEMU write
     expect((await quiet(() => qemuLogCommand([log, '-o', out]))).value).toBe(0);
     const r = diffTraces(out, join(FIX, 'qemu-bios.trace'), {
       ignoreRegs: new Set(), ignoreFields: new Set(), eflagsMask: 0xffffffff, skipA: 0, skipB: 0,
-      startLinear: null, limit: 0, context: 5,
+      startLinear: null, ranges: [], limit: 0, context: 5,
     });
     expect(r.differences).toEqual([]);
     expect(r.agree).toBe(33);

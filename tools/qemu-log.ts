@@ -23,7 +23,8 @@
 //
 // What a converted record has: icount = its position in the log (from --icount-base),
 // cs:eip and the linear address from the dump (CS base + EIP), and the registers that
-// changed between this dump and the next one: eax..edi, eflags, es..gs and ldtr/tr
+// changed between this dump and the next one (a state line before the first record gives
+// the first dump's values): eax..edi, eflags, es..gs and ldtr/tr
 // selectors, gdtr/idtr base and limit, cr0, cr2, cr3, cr4. The header says fields=regs:
 // the log has no instruction bytes, no disassembly and no memory writes, so trace-diff
 // does not compare those. The last instruction's changes are unknown (no dump follows);
@@ -39,7 +40,7 @@
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import {
-  formatJsonHeader, formatJsonLine, formatTextHeader, formatTextLine,
+  formatJsonHeader, formatJsonLine, formatJsonState, formatTextHeader, formatTextLine, formatTextState,
   type TraceHeader, type TraceRecord,
 } from '../emulator/debug/trace-format';
 import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
@@ -88,7 +89,10 @@ export interface ConvertOptions {
  * Converts a QEMU log, calling `emit` per record in order; returns the record count.
  * `next` yields the log's lines (null at the end).
  */
-export function convertQemuLog(next: () => string | null, emit: (r: TraceRecord) => void, o: ConvertOptions): { count: number; lastUnknown: boolean } {
+export function convertQemuLog(
+  next: () => string | null, emit: (r: TraceRecord) => void, o: ConvertOptions,
+  emitState?: (regs: Record<string, number>) => void,
+): { count: number; lastUnknown: boolean } {
   let cur: Dump | null = null; // the block whose dump is being read
   let prev: Dump | null = null; // the block waiting for the next dump to know its changes
   let seenEax = false;
@@ -125,6 +129,11 @@ export function convertQemuLog(next: () => string | null, emit: (r: TraceRecord)
       r.icount = icount++;
       emit(r);
       count++;
+    } else if (emitState) {
+      // The first dump: the whole register file before the first instruction.
+      const regs: Record<string, number> = {};
+      for (let i = 0; i < NREG; i++) if (!Number.isNaN(d.regs[i])) regs[QEMU_REGS[i]] = d.regs[i];
+      emitState(regs);
     }
     prev = d;
     first = d;
@@ -243,10 +252,11 @@ export async function qemuLogCommand(args: string[]): Promise<number> {
   try {
     out.line(format === 'jsonl' ? formatJsonHeader(QEMU_HEADER) : formatTextHeader(QEMU_HEADER));
     const fmt = format === 'jsonl' ? formatJsonLine : formatTextLine;
+    const fmtState = format === 'jsonl' ? formatJsonState : formatTextState;
     const { count, lastUnknown } = convertQemuLog(() => reader.next(), (r) => out.line(fmt(r)), {
       icountBase: parseNumberOption('icount-base', values['icount-base'], 0),
       mergeRepeats: values['merge-repeats'] === true,
-    });
+    }, (regs) => out.line(fmtState(regs)));
     if (lastUnknown && format === 'text') out.line('# the last instruction\'s register changes are unknown (no dump follows it)');
     out.flush();
     if (count === 0) {

@@ -15,9 +15,9 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import {
-  ALL_FIELDS, detectFormat, formatMemWrite, formatRegisterValue, formatTextLine, isHeader,
-  parseJsonLine, parseTextHeader, parseTextLine, TraceFormatError,
-  type TraceField, type TraceHeader, type TraceRecord,
+  ALL_FIELDS, detectFormat, formatMemWrite, formatRegisterValue, formatTextLine, isHeader, isState,
+  parseJsonLine, parseTextHeader, parseTextLine, parseTextState, TraceFormatError,
+  type TraceField, type TraceHeader, type TraceRecord, type TraceState,
 } from '../emulator/debug/trace-format';
 import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 
@@ -77,6 +77,8 @@ export class TraceReader {
   private format: 'text' | 'jsonl' | null = null;
   private pending: string | null = null;
   header: TraceHeader = { version: 1, source: 'unknown', fields: [...ALL_FIELDS] };
+  /** Called with each state line's register values as it is read. */
+  onState: ((regs: Record<string, number>) => void) | null = null;
   /** The text of the last record returned (as a text trace line), and its file line. */
   lastLine = 0;
 
@@ -101,9 +103,11 @@ export class TraceReader {
     }
   }
 
-  private parse(line: string): TraceRecord | TraceHeader | null {
+  private parse(line: string): TraceRecord | TraceHeader | TraceState | null {
     try {
-      return this.format === 'jsonl' ? parseJsonLine(line) : parseTextLine(line);
+      if (this.format === 'jsonl') return parseJsonLine(line);
+      if (line.charCodeAt(0) === 35 /* # */) return parseTextState(line);
+      return parseTextLine(line);
     } catch (e) {
       if (e instanceof TraceFormatError) throw new UsageError(`${this.path}:${this.lines.lineNumber}: ${e.message}`);
       throw e;
@@ -120,6 +124,10 @@ export class TraceReader {
       if (l === null) return null;
       const r = this.parse(l);
       if (r === null || isHeader(r)) continue;
+      if (isState(r)) {
+        this.onState?.(r.state);
+        continue;
+      }
       this.lastLine = this.lines.lineNumber;
       return r;
     }
@@ -142,6 +150,11 @@ export interface DiffOptions {
   skipB: number;
   /** Start each trace at its first record with this linear address (after the skips). */
   startLinear: number | null;
+  /** Compare only instructions whose linear address lies in one of these [lo, hi] ranges;
+   *  the others are skipped, their register changes (and those of the instruction that led
+   *  out of range) folded into the running values and checked at the next compared
+   *  instruction. icount is then not compared. */
+  ranges: [number, number][];
   /** Stop after comparing this many instructions (0 = all). */
   limit: number;
   context: number;
@@ -198,11 +211,11 @@ function compareReg(
 /** Compares two records; returns the differences (empty when they agree). */
 export function compareRecords(
   a: TraceRecord, b: TraceRecord, baseA: number, baseB: number, stateA: RegState, stateB: RegState,
-  fieldsA: Set<TraceField>, fieldsB: Set<TraceField>, o: DiffOptions,
+  fieldsA: Set<TraceField>, fieldsB: Set<TraceField>, o: DiffOptions, compareRegs = true,
 ): Difference[] {
   const d: Difference[] = [];
   const hex = (v: number, n: number) => (v >>> 0).toString(16).padStart(n, '0');
-  if (!o.ignoreFields.has('icount') && a.icount - baseA !== b.icount - baseB) {
+  if (!o.ignoreFields.has('icount') && o.ranges.length === 0 && a.icount - baseA !== b.icount - baseB) {
     d.push({ what: 'icount (from the first compared)', a: String(a.icount - baseA), b: String(b.icount - baseB) });
   }
   if (a.cs !== b.cs || a.eip !== b.eip) {
@@ -214,7 +227,7 @@ export function compareRecords(
   if (!o.ignoreFields.has('bytes') && fieldsA.has('bytes') && fieldsB.has('bytes') && a.bytes && b.bytes && a.bytes !== b.bytes) {
     d.push({ what: 'bytes', a: a.bytes, b: b.bytes });
   }
-  if (!o.ignoreFields.has('regs') && fieldsA.has('regs') && fieldsB.has('regs')) {
+  if (compareRegs && !o.ignoreFields.has('regs') && fieldsA.has('regs') && fieldsB.has('regs')) {
     for (const n in a.regs) compareReg(n, a, b, stateA, stateB, o, d);
     for (const n in b.regs) if (!(n in a.regs)) compareReg(n, a, b, stateA, stateB, o, d);
   }
@@ -236,10 +249,37 @@ export function compareRecords(
   return d;
 }
 
-function skipTo(r: TraceReader, skip: number, startLinear: number | null): TraceRecord | null {
+/** Skipped records at the start still set the running register values. */
+function skipTo(r: TraceReader, skip: number, startLinear: number | null, state: RegState): TraceRecord | null {
   let rec = r.next();
-  for (let i = 0; i < skip && rec; i++) rec = r.next();
-  if (startLinear !== null) while (rec && rec.linear !== startLinear) rec = r.next();
+  for (let i = 0; i < skip && rec; i++) {
+    applyRegs(rec, state);
+    rec = r.next();
+  }
+  if (startLinear !== null) {
+    while (rec && rec.linear !== startLinear) {
+      applyRegs(rec, state);
+      rec = r.next();
+    }
+  }
+  return rec;
+}
+
+function inRanges(linear: number, ranges: [number, number][]): boolean {
+  for (let i = 0; i < ranges.length; i++) if (linear >= ranges[i][0] && linear <= ranges[i][1]) return true;
+  return false;
+}
+
+/** The next record inside the ranges; the ones skipped fold into state and mark dirty. */
+function nextInRange(r: TraceReader, rec: TraceRecord | null, o: DiffOptions, state: RegState, dirty: Set<string>): TraceRecord | null {
+  if (o.ranges.length === 0) return rec;
+  while (rec && !inRanges(rec.linear, o.ranges)) {
+    for (const k in rec.regs) {
+      state.set(k, rec.regs[k]);
+      dirty.add(k);
+    }
+    rec = r.next();
+  }
   return rec;
 }
 
@@ -260,13 +300,24 @@ export function diffTraces(pathA: string, pathB: string, o: DiffOptions): DiffRe
     const ctxB: TraceRecord[] = [];
     const stateA: RegState = new Map();
     const stateB: RegState = new Map();
-    let a = skipTo(A, o.skipA, o.startLinear);
-    let b = skipTo(B, o.skipB, o.startLinear);
+    const dirtyA = new Set<string>();
+    const dirtyB = new Set<string>();
+    A.onState = (regs) => {
+      for (const k in regs) stateA.set(k, regs[k]);
+    };
+    B.onState = (regs) => {
+      for (const k in regs) stateB.set(k, regs[k]);
+    };
+    let a = nextInRange(A, skipTo(A, o.skipA, o.startLinear, stateA), o, stateA, dirtyA);
+    let b = nextInRange(B, skipTo(B, o.skipB, o.startLinear, stateB), o, stateB, dirtyB);
     const baseA = a?.icount ?? 0;
     const baseB = b?.icount ?? 0;
+    const pending: Difference[] = [];
     let agree = 0;
+    let lineA = A.lastLine;
+    let lineB = B.lastLine;
     const result = (diverged: boolean, differences: Difference[]): DiffResult => ({
-      agree, diverged, a, b, aLine: A.lastLine, bLine: B.lastLine, contextA: ctxA, contextB: ctxB, differences,
+      agree, diverged, a, b, aLine: lineA, bLine: lineB, contextA: ctxA, contextB: ctxB, differences,
     });
     for (;;) {
       if (o.limit && agree >= o.limit) return result(false, []);
@@ -274,8 +325,35 @@ export function diffTraces(pathA: string, pathB: string, o: DiffOptions): DiffRe
         if (!a && !b) return result(false, []);
         return result(true, [{ what: 'end of trace', a: a ? 'continues' : 'ended', b: b ? 'continues' : 'ended' }]);
       }
-      const d = compareRecords(a, b, baseA, baseB, stateA, stateB, fieldsA, fieldsB, o);
+      // Registers changed in skipped stretches (outside --range) must agree on arrival.
+      if (dirtyA.size || dirtyB.size) {
+        pending.length = 0;
+        for (const n of new Set([...dirtyA, ...dirtyB])) {
+          if (o.ignoreRegs.has(n)) continue;
+          const va = stateA.get(n);
+          const vb = stateB.get(n);
+          // Unknown on a side (no state line, never changed before): cannot tell.
+          if (va === undefined || vb === undefined) continue;
+          const same = n === 'eflags' ? ((va ^ vb) & o.eflagsMask) === 0 : va === vb;
+          if (!same) pending.push({ what: `${n} (after skipped instructions)`, a: fmtOpt(n, va), b: fmtOpt(n, vb) });
+        }
+        dirtyA.clear();
+        dirtyB.clear();
+        if (pending.length) return result(true, [...pending]);
+      }
+      // Look one ahead: when the next instruction leaves the ranges (a call into the BIOS,
+      // say), this one's register changes are checked with the skipped stretch's, on
+      // arrival back in range — an INT into SeaBIOS and an INT our BIOS serves directly
+      // change different registers, but leave the same state behind.
+      const na = A.next();
+      const nb = B.next();
+      const defer = o.ranges.length > 0 && ((na !== null && !inRanges(na.linear, o.ranges)) || (nb !== null && !inRanges(nb.linear, o.ranges)));
+      const d = compareRecords(a, b, baseA, baseB, stateA, stateB, fieldsA, fieldsB, o, !defer);
       if (d.length) return result(true, d);
+      if (defer) {
+        for (const k in a.regs) dirtyA.add(k);
+        for (const k in b.regs) dirtyB.add(k);
+      }
       applyRegs(a, stateA);
       applyRegs(b, stateB);
       agree++;
@@ -285,8 +363,10 @@ export function diffTraces(pathA: string, pathB: string, o: DiffOptions): DiffRe
         ctxA.shift();
         ctxB.shift();
       }
-      a = A.next();
-      b = B.next();
+      a = nextInRange(A, na, o, stateA, dirtyA);
+      b = nextInRange(B, nb, o, stateB, dirtyB);
+      lineA = A.lastLine;
+      lineB = B.lastLine;
     }
   } finally {
     A.close();
@@ -317,7 +397,17 @@ export function formatReport(r: DiffResult, nameA: string, nameB: string): strin
   return out.join('\n') + '\n';
 }
 
-const USAGE = 'usage: forklab trace-diff A B [--ignore REG,...] [--ignore-fields icount,linear,bytes,regs,mem] [--eflags-mask HEX] [--skip-a N] [--skip-b N] [--start LINEAR] [--limit N] [--context N]';
+const USAGE = 'usage: forklab trace-diff A B [--ignore REG,...] [--ignore-fields icount,linear,bytes,regs,mem] [--eflags-mask N] [--skip-a N] [--skip-b N] [--start LINEAR] [--range LO..HI] [--limit N] [--context N]';
+
+/** 'LO..HI' (inclusive; numbers decimal or 0x hex) → [lo, hi]. */
+export function parseRange(text: string): [number, number] {
+  const m = /^([^.]+)\.\.([^.]+)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--range: '${text}' is not LO..HI`);
+  const lo = parseNumberOption('range', m[1], 0);
+  const hi = parseNumberOption('range', m[2], 0);
+  if (lo > hi) throw new UsageError(`--range: '${text}' is empty (LO > HI)`);
+  return [lo, hi];
+}
 
 export async function traceDiffCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('trace-diff', args, {
@@ -327,6 +417,7 @@ export async function traceDiffCommand(args: string[]): Promise<number> {
     'skip-a': { type: 'string' },
     'skip-b': { type: 'string' },
     start: { type: 'string' },
+    range: { type: 'string', multiple: true },
     limit: { type: 'string' },
     context: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -351,6 +442,7 @@ export async function traceDiffCommand(args: string[]): Promise<number> {
     skipA: parseNumberOption('skip-a', values['skip-a'], 0),
     skipB: parseNumberOption('skip-b', values['skip-b'], 0),
     startLinear: start === undefined ? null : parseNumberOption('start', start, 0),
+    ranges: (values.range ?? []).flatMap((r) => r.split(',')).map(parseRange),
     limit: parseNumberOption('limit', values.limit, 0),
     context: parseNumberOption('context', values.context, 5),
   };

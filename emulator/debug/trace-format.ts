@@ -24,10 +24,15 @@
 //   # forklab-trace 1 source=forklab fields=bytes,disasm,regs,mem
 //
 // A field not listed (QEMU's log has no bytes or memory writes) is unknown, not empty, and
-// trace-diff does not compare it. The JSON-lines form carries the same fields, one object a
+// trace-diff does not compare it. A state line gives register values at that point (e.g.
+// the whole register file before the first instruction), so that readers know the values
+// of registers no instruction has changed yet:
+//
+//   # state eax=00000000 ecx=00000000 ... cs=f000 ... The JSON-lines form carries the same fields, one object a
 // line: {"icount":1042,"cs":8,"eip":41394,"linear":41394,"bytes":"8945fc","disasm":"mov …",
 // "regs":{"eflags":582},"mem":[{"addr":1114104,"size":4,"value":1}]}; its header line is
-// {"forklab_trace":1,"source":"forklab","fields":["bytes","disasm","regs","mem"]}.
+// {"forklab_trace":1,"source":"forklab","fields":["bytes","disasm","regs","mem"]}, and a
+// state line is {"state":{"eax":0,...}}.
 
 export type TraceField = 'bytes' | 'disasm' | 'regs' | 'mem';
 export const ALL_FIELDS: readonly TraceField[] = ['bytes', 'disasm', 'regs', 'mem'];
@@ -98,6 +103,37 @@ export function formatTextLine(r: TraceRecord): string {
   for (const n of names) line += ` ${n}=${formatRegisterValue(n, r.regs[n])}`;
   for (const w of r.mem) line += ` ${formatMemWrite(w)}`;
   return line;
+}
+
+/** Register values at a point of the trace (a state line). */
+export interface TraceState {
+  state: Record<string, number>;
+}
+
+export function formatTextState(regs: Record<string, number>): string {
+  let line = '# state';
+  for (const n of Object.keys(regs).sort(compareRegisterNames)) line += ` ${n}=${formatRegisterValue(n, regs[n])}`;
+  return line;
+}
+
+/** Parses a text state line, or returns null when the line is not one. */
+export function parseTextState(line: string): TraceState | null {
+  if (!line.startsWith('# state')) return null;
+  const state: Record<string, number> = {};
+  for (const tok of line.slice(7).split(' ')) {
+    if (!tok) continue;
+    const eq = tok.indexOf('=');
+    const name = tok.slice(0, eq);
+    if (eq < 0 || !REG_NAME.test(name)) throw new TraceFormatError(`bad state entry '${tok}'`);
+    state[name] = parseHex(tok.slice(eq + 1), `${name} value`);
+  }
+  return { state };
+}
+
+export function formatJsonState(regs: Record<string, number>): string {
+  const state: Record<string, number> = {};
+  for (const n of Object.keys(regs).sort(compareRegisterNames)) state[n] = regs[n] >>> 0;
+  return JSON.stringify({ state });
 }
 
 export function formatTextHeader(h: TraceHeader): string {
@@ -241,7 +277,7 @@ function num(v: unknown, what: string): number {
 }
 
 /** Parses a JSON line: a record, a header (returned as such), or null for a blank line. */
-export function parseJsonLine(line: string): TraceRecord | TraceHeader | null {
+export function parseJsonLine(line: string): TraceRecord | TraceHeader | TraceState | null {
   if (line.trim() === '') return null;
   let o: Record<string, unknown>;
   try {
@@ -250,6 +286,12 @@ export function parseJsonLine(line: string): TraceRecord | TraceHeader | null {
     throw new TraceFormatError('not JSON');
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TraceFormatError('not a JSON object');
+  if ('state' in o) {
+    if (typeof o.state !== 'object' || o.state === null || Array.isArray(o.state)) throw new TraceFormatError('bad state');
+    const state: Record<string, number> = {};
+    for (const [k, v] of Object.entries(o.state)) state[k] = num(v, `${k} value`);
+    return { state };
+  }
   if ('forklab_trace' in o) {
     const fields = Array.isArray(o.fields) ? o.fields.filter((f): f is TraceField => (ALL_FIELDS as unknown[]).includes(f)) : [...ALL_FIELDS];
     return { version: num(o.forklab_trace, 'version'), source: String(o.source ?? 'unknown'), fields };
@@ -282,8 +324,16 @@ export function parseJsonLine(line: string): TraceRecord | TraceHeader | null {
   };
 }
 
-export function isHeader(x: TraceRecord | TraceHeader): x is TraceHeader {
+export function isHeader(x: TraceRecord | TraceHeader | TraceState): x is TraceHeader {
   return 'fields' in x;
+}
+
+export function isState(x: TraceRecord | TraceHeader | TraceState): x is TraceState {
+  return 'state' in x;
+}
+
+export function isRecord(x: TraceRecord | TraceHeader | TraceState): x is TraceRecord {
+  return 'icount' in x;
 }
 
 /** Decides the form of a trace from its first non-blank line. */
