@@ -8,6 +8,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   asm: { summary: 'assemble NASM-syntax source into a flat binary', load: async () => (await import('./asm/command')).asmCommand },
   disasm: { summary: 'disassemble a flat binary', load: async () => (await import('./disasm-command')).disasmCommand },
   build: { summary: 'assemble boot/ and kernel/ into build/forklab.img and build/kernel.map', load: async () => (await import('./build-image')).buildCommand },
+  'trace-diff': { summary: 'the first instruction where two traces part', load: async () => (await import('./trace-diff')).traceDiffCommand },
+  'qemu-log': { summary: "convert QEMU's -d exec,cpu log into a forklab trace", load: async () => (await import('./qemu-log')).qemuLogCommand },
   run: { summary: 'boot an image headless (console on stdout)', load: async () => (await import('./run-command')).runCommand },
 };
 
