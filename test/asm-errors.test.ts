@@ -93,7 +93,6 @@ describe('forklab asm (command line)', () => {
   const root = join(__dirname, '..');
   let dir = '';
   beforeAll(() => {
-    execFileSync('node', ['tools/bundle.mjs'], { cwd: root });
     dir = mkdtempSync(join(tmpdir(), 'forklab-asm-cli-'));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@
 // boot sector uses (drive parameters, track reads across heads, extended memory, the EGA
 // query, A20, a protected-mode round trip with paging) and prints name=value lines on COM1.
 // forklab must print exactly the expected lines; QEMU (with SeaBIOS) must print the same.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,9 +80,7 @@ describe.runIf(oracle('qemu-system-i386'))('BIOS services and boot (QEMU agrees)
 });
 
 describe('forklab run (command line)', () => {
-  const bundle = () => execFileSync('node', ['tools/bundle.mjs']);
   it('prints the console, maps the exit status, and reports bad input in one line', () => {
-    bundle();
     const dir = mkdtempSync(join(tmpdir(), 'forklab-run-'));
     const path = join(dir, 'biostest.img');
     writeFileSync(path, buildImage());

@@ -11,9 +11,6 @@ import { oracle } from './oracle';
 const dir = mkdtempSync(join(tmpdir(), 'forklab-disasm-cli-'));
 const run = (...args: string[]) => spawnSync('node', ['bin/forklab.js', 'disasm', ...args], { encoding: 'utf8' });
 
-beforeAll(() => {
-  execFileSync('node', ['tools/bundle.mjs'], { stdio: 'inherit' });
-}, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('forklab disasm', () => {
