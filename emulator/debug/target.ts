@@ -4,6 +4,9 @@
 // the guest does. Reading memory through this interface sets no Accessed/Dirty bit, fills
 // no TLB entry and raises no fault; breakpoints and watchpoints never patch guest memory.
 //
+// emulator/debug/cpu-target.ts implements this over our Cpu (its observer hooks plus
+// DebugPoints); a machine passes its run function so devices and time advance.
+//
 // What the CPU side must provide (the contract, precisely):
 //
 // Registers
@@ -38,9 +41,10 @@
 //   (see StopReason). Before EVERY instruction, the first one included, it checks the
 //   breakpoints against the linear address CS.base+EIP of the instruction about to execute
 //   and stops without executing it (`breakpoint`). After an instruction that read or wrote
-//   a byte inside a watchpoint of a matching kind completes (or after the first iteration
-//   of a REP string instruction that did), it stops (`watchpoint`) with EIP after it (or at
-//   the REP instruction, with ECX updated, for an unfinished REP). If the guest stops for
+//   a byte inside a watchpoint of a matching kind completes, it stops (`watchpoint`) with
+//   EIP after it. (A REP string instruction may instead stop after the iteration that
+//   accessed, EIP still at the REP and ECX updated, as a real CPU's data breakpoint does;
+//   our CPU finishes the whole REP first.) If the guest stops for
 //   good it returns `exited`, `triple-fault`, or `halted` (HLT with IF=0 and no NMI
 //   pending: nothing can wake it). Otherwise, after maxInstructions, it returns `budget`.
 //   A caller that wants to continue past a breakpoint at the current EIP calls step() first.
