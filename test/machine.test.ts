@@ -29,6 +29,7 @@ function hardDisk(): Uint8Array {
 }
 
 const MBR_LINES = ['boot-from-80=y', 'int13-extensions=y', 'lba-read=y', 'chs-read-same=y', 'timer-ticks=y'];
+const ROM_LINES = ['rom-cs=y', 'ram-write=y', 'rom-read-only=y'];
 const MULTIBOOT_LINES = ['multiboot-magic=y', 'mem-info=y', 'mmap-has-1M=y', 'a20=y', 'bss-zeroed=y'];
 
 function runForklab(setup: (serial: (b: number) => void) => Machine): { lines: string[]; stop: ReturnType<Machine['run']> } {
@@ -87,5 +88,27 @@ describe('a Multiboot kernel (--kernel)', () => {
     const r = qemu(['-kernel', path]);
     expect(r.lines).toEqual(MULTIBOOT_LINES);
     expect(r.status).toBe((0x15 << 1) | 1);
+  });
+});
+
+describe('firmware from elsewhere (--bios)', () => {
+  it('starts a 64 KB ROM at the reset vector, read-only, with RAM below it', () => {
+    const rom = asm('rom.asm');
+    expect(rom.length).toBe(0x10000);
+    const { lines, stop } = runForklab((onSerial) => new Machine({ firmware: rom, onSerial }));
+    expect(lines).toEqual(ROM_LINES);
+    expect(stop).toEqual({ kind: 'exit', status: (0x33 << 1) | 1 });
+  });
+
+  it('rejects a ROM of the wrong size', () => {
+    expect(() => new Machine({ firmware: new Uint8Array(1000) })).toThrow(/64 KB or 128 KB/);
+  });
+
+  it.runIf(oracle('qemu-system-i386'))('QEMU -bios prints the same', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'forklab-rom-')), 'rom.bin');
+    writeFileSync(path, asm('rom.asm'));
+    const r = qemu(['-bios', path]);
+    expect(r.lines).toEqual(ROM_LINES);
+    expect(r.status).toBe((0x33 << 1) | 1);
   });
 });
