@@ -296,7 +296,7 @@ describe('gdb remote stub: run control', () => {
   it('interrupts a running guest with a raw 0x03', async () => {
     const t = makeFake();
     t.load(0x1000, [0xeb, 0xfe]); // jmp $
-    const { c } = await start(t);
+    const { c, port } = await start(t);
     c.send('c');
     expect(await c.ack()).toBe('+');
     await new Promise((r) => setTimeout(r, 50));
@@ -311,6 +311,11 @@ describe('gdb remote stub: run control', () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(t.icount).toBe(n); // really stopped
     expect(await c.ask('?')).toBe('T02thread:01;');
+    // The next debugger is told plainly that the guest is stopped.
+    c.close();
+    await new Promise((r) => setTimeout(r, 30));
+    client = await Client.connect(port);
+    expect(await client.ask('?')).toBe('T05thread:01;');
   });
 
   it('detach removes the breakpoints it inserted and lets the guest run on', async () => {

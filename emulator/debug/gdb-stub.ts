@@ -287,11 +287,10 @@ export class GdbStub {
       sock.destroy(); // one debugger at a time
       return;
     }
-    // A new debugger finds the guest stopped.
-    if (this.running) {
-      this.running = false;
-      this.lastStop = 'T05thread:01;';
-    }
+    // A new debugger finds the guest stopped (and is told so plainly, not with an earlier
+    // debugger's stop reason), or finds that it exited.
+    this.running = false;
+    if (!this.guestDead) this.lastStop = 'T05thread:01;';
     this.session = new Session(this, sock);
   }
 
