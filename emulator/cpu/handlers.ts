@@ -542,7 +542,7 @@ function mulDiv(kind: number, bits: number): Handler {
 
 function imul2(c: Cpu, i: Insn, a: number, b: number): void {
   if (i.op32) {
-    smul32(a, b);
+    smul32(a | 0, b | 0);
     c.regs[i.reg] = mulLo;
     mulFlags(c, mulLo, 31, mulHi !== mulLo >> 31);
   } else {
