@@ -156,6 +156,8 @@ describe.runIf(oracle('gdb'))('the real gdb on the real CPU', () => {
       `target remote 127.0.0.1:${port}`,
       'show architecture',
       'x/2i $pc',
+      'monitor translate 0x7c00',
+      'monitor state',
       'break *0x7c04',
       'continue',
       'p/x $eax',
@@ -178,6 +180,8 @@ describe.runIf(oracle('gdb'))('the real gdb on the real CPU', () => {
     expect(code, out).toBe(0);
     expect(out).toContain('(currently "i8086")');
     expect(out).toMatch(/=> 0x7c00:\s+mov\s+\$0x1,%ax\n\s+0x7c03:\s+inc\s+%ax/);
+    expect(out).toContain('linear 0x00007c00 -> physical 0x00007c00');
+    expect(out).toMatch(/eip=00007c00 eflags=00000002 cpl=0 cr0=00000000/); // the CPU's own state dump
     expect(out).toContain('Breakpoint 1, 0x00007c04 in ?? ()');
     expect(out).toContain('$1 = 0x2');
     expect(out).toMatch(/Hardware watchpoint 2: \*\(short\*\)0x500\n\nOld value = 0\nNew value = 2\n0x00007c07 in/);

@@ -238,6 +238,31 @@ describe('gdb remote stub: registers and memory', () => {
     expect(await c.ask('m2000,1')).toBe('E14');
   });
 
+  it('answers monitor commands (qRcmd) with console output, then OK', async () => {
+    const t = makeFake();
+    t.absentPages.add(0x5);
+    const { c } = await start(t);
+    const monitor = async (cmd: string) => {
+      c.send(`qRcmd,${Buffer.from(cmd).toString('hex')}`);
+      let text = '';
+      for (;;) {
+        const p = await c.packet();
+        if (p[0] !== 'O' || p === 'OK') {
+          expect(p).toBe('OK');
+          return text;
+        }
+        text += Buffer.from(p.slice(1), 'hex').toString();
+      }
+    };
+    expect(await monitor('translate 0x5123')).toBe('linear 0x00005123: not present\n');
+    expect(await monitor('translate 1000')).toBe('linear 0x00001000 -> physical 0x00001000\n');
+    expect(await monitor('phys on')).toBe('memory packets use physical addresses\n');
+    expect(await c.ask('qqemu.PhyMemMode')).toBe('1');
+    expect(await monitor('state')).toBe('this target has no state description\n');
+    expect(await monitor('help')).toContain('monitor translate LINEAR');
+    expect(await monitor('frobnicate')).toBe("unknown monitor command 'frobnicate' (try 'monitor help')\n");
+  });
+
   it('answers malformed packets with an error and keeps going', async () => {
     const { c } = await start();
     for (const bad of ['mzz,1', 'm1000', 'M1000,2:abc', 'M1000,1', 'X1000,4:ab', 'P0', 'Pzz=1', 'P0=12', 'p', 'Z0', 'Zq,1,1', 'Z2,2000,0', 'G12', 'vCont;q', 'qXfer:features:read:target.xml:zz']) {

@@ -123,6 +123,10 @@ export class CpuDebugTarget implements DebugTarget {
     return (this.cpu.cr0 & 1) === 0;
   }
 
+  describeState(): string {
+    return this.cpu.dumpState();
+  }
+
   // ---- memory ----
 
   translateLinear(linear: number): number {

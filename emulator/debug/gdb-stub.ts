@@ -490,6 +490,7 @@ export class GdbStub {
     if (p === 'qC') return 'QC01';
     if (p === 'qqemu.PhyMemMode') return s.phyMem ? '1' : '0';
     if (p.startsWith('qSymbol')) return 'OK';
+    if (p.startsWith('qRcmd,')) return this.monitor(s, Buffer.from(p.slice(6), 'hex').toString('latin1').trim());
     return '';
   }
 
@@ -505,6 +506,42 @@ export class GdbStub {
       return 'OK';
     }
     return '';
+  }
+
+  /** `monitor CMD` in gdb: output goes back as O packets, then OK. */
+  private monitor(s: Session, cmd: string): string {
+    const say = (text: string) => s.send(`O${Buffer.from(text.endsWith('\n') ? text : text + '\n', 'latin1').toString('hex')}`);
+    const [word, ...args] = cmd.split(/\s+/);
+    switch (word) {
+      case '':
+      case 'help':
+        say('forklab monitor commands:\n' +
+          '  monitor phys on|off       m/M/X/Z addresses are physical (on) or linear (off)\n' +
+          '  monitor translate LINEAR  walk the page tables for a linear address\n' +
+          '  monitor state             segment bases and limits, GDTR/IDTR, LDTR/TR, CPL');
+        return 'OK';
+      case 'phys':
+        if (args[0] === 'on' || args[0] === 'off') s.phyMem = args[0] === 'on';
+        say(`memory packets use ${s.phyMem ? 'physical' : 'linear'} addresses`);
+        return 'OK';
+      case 'translate': {
+        const a = /^(0x)?[0-9a-f]{1,8}$/i.test(args[0] ?? '') ? parseInt(args[0].replace(/^0x/i, ''), 16) : NaN;
+        if (Number.isNaN(a)) {
+          say('usage: monitor translate LINEAR (hex)');
+          return 'OK';
+        }
+        const phys = this.target.translateLinear(a);
+        const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+        say(phys < 0 ? `linear ${hex(a)}: not present` : `linear ${hex(a)} -> physical ${hex(phys)}`);
+        return 'OK';
+      }
+      case 'state':
+        say(this.target.describeState?.() ?? 'this target has no state description');
+        return 'OK';
+      default:
+        say(`unknown monitor command '${word}' (try 'monitor help')`);
+        return 'OK';
+    }
   }
 
   private vPacket(s: Session, p: string): string | null {

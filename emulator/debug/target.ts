@@ -113,6 +113,10 @@ export interface DebugTarget {
   removeWatchpoint(linear: number, length: number, type: WatchKind): void;
   /** Remove every breakpoint and watchpoint (gdb detach). */
   clearAllBreakpoints(): void;
+
+  /** Optional: a few lines describing state gdb cannot show (segment bases and limits,
+   *  GDTR/IDTR, LDTR/TR, CPL) for `monitor state`. */
+  describeState?(): string;
 }
 
 const PAGE = 4096;
