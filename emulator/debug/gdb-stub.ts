@@ -516,7 +516,7 @@ export class GdbStub {
       case '':
       case 'help':
         say('forklab monitor commands:\n' +
-          '  monitor phys on|off       m/M/X/Z addresses are physical (on) or linear (off)\n' +
+          '  monitor phys on|off       m/M/X addresses are physical (on) or linear (off)\n' +
           '  monitor translate LINEAR  walk the page tables for a linear address\n' +
           '  monitor state             segment bases and limits, GDTR/IDTR, LDTR/TR, CPL');
         return 'OK';
