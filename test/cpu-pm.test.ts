@@ -551,6 +551,69 @@ taskB:
   });
 });
 
+describe.runIf(HAS_NASM)('segment loads and descriptor instructions', () => {
+  it('#GP(sel) for a selector beyond the GDT, #NP(sel) for a not-present segment, #GP for SS with a bad DPL', () => {
+    const e = env(`
+    mov ax, 0x98                 ; beyond the GDT limit
+    mov ds, ax
+    mov ax, 0x48                 ; a not-present data segment
+    mov es, ax
+    mov ax, 0x23                 ; DPL-3 data as SS at CPL 0
+    mov ss, ax
+    hlt
+log:
+    mov ecx, [${LOG + 0x40}]
+    mov eax, [esp]
+    mov [${LOG} + ecx*4], eax
+    inc dword [${LOG + 0x40}]
+    add dword [esp+4], 2         ; skip the 2-byte mov sreg
+    add esp, 4
+    iretd`, { handlers: { 11: 'log', 13: 'log' } });
+    desc(e.mem, 0x48, 0, 0xfffff, 0x12, 0xc); // data, present bit clear
+    e.cpu.gdtLimit = 0x8f;
+    expectHalted(e, e.run());
+    expect(e.log(0x10)).toBe(3);
+    expect([e.log(0), e.log(1), e.log(2)]).toEqual([0x98, 0x48, 0x20]);
+  });
+
+  it('LSL and LAR report limit and access rights; an invisible selector clears ZF', () => {
+    const e = env(`
+    mov eax, 0x23
+    lsl ebx, eax
+    setz cl
+    lar edx, eax
+    mov eax, 0x98
+    lsl esi, eax
+    setz ch
+    hlt`);
+    e.cpu.gdtLimit = 0x8f;
+    expectHalted(e, e.run());
+    expect(e.cpu.regs[3] >>> 0).toBe(0xffffffff);
+    expect(e.cpu.regs[1] & 0xffff).toBe(0x0001);
+    expect((e.cpu.regs[2] & 0x00f0ff00) >>> 0).toBe(0x00c0f300); // bits 16-19 undefined
+  });
+
+  it('INT through an IDT task gate runs the task; its IRET returns through the back link', () => {
+    const e = env(`
+    mov ax, 0x28
+    ltr ax
+    mov ebx, 5
+    int 0x40
+    mov [${LOG}], ebx
+    hlt
+taskB:
+    mov eax, [${TSS_B}]
+    mov [${LOG + 4}], eax
+    mov ebx, 99                  ; task B's EBX: not task A's
+    iretd
+    jmp taskB
+`, { taskB: 'taskB', taskGates: { 0x40: 0x30 } });
+    expectHalted(e, e.run());
+    expect(e.log(0)).toBe(5);
+    expect(e.log(1) & 0xffff).toBe(0x28);
+  });
+});
+
 describe.runIf(HAS_NASM)('exceptions', () => {
   it('a fault while delivering a contributory fault becomes a double fault (error code 0)', () => {
     const e = env(`
