@@ -1,7 +1,7 @@
 // The GDB stub on our real CPU (CpuDebugTarget): the real gdb debugs a real-mode program,
 // and the debugger's memory reads walk the page tables without touching them.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,8 @@ import { Cpu } from '../emulator/cpu/cpu';
 import { CpuDebugTarget } from '../emulator/debug/cpu-target';
 import { GdbStub } from '../emulator/debug/gdb-stub';
 import { HookHub } from '../emulator/debug/hooks';
+import { machineDebugTarget } from '../emulator/debug/machine-target';
+import { Machine } from '../emulator/machine';
 import type { CpuHooks } from '../emulator/cpu/bus';
 import { readLinear } from '../emulator/debug/target';
 import { PhysicalMemory } from '../emulator/memory';
@@ -195,5 +197,57 @@ describe.runIf(oracle('gdb'))('the real gdb on the real CPU', () => {
     expect(mem.read16(0x500)).toBe(3);
     expect(mem.read8(0x7c04)).toBe(0xa3); // never patched
     expect(cpu.hooks).toBeNull(); // detach removed everything
+  });
+});
+
+describe.runIf(oracle('gdb', 'nasm'))('the real gdb on the whole PC', () => {
+  it('follows test/fixtures/trace/qemu-bios.asm into protected mode and sees it exit', async () => {
+    const bin = join(dir, 'bios.bin');
+    execFileSync('nasm', ['-f', 'bin', join(__dirname, 'fixtures', 'trace', 'qemu-bios.asm'), '-o', bin]);
+    const m = new Machine({ memorySize: 1 << 20, firmware: new Uint8Array(readFileSync(bin)) });
+    m.cpu.setRealMode(0xf000, 0);
+    let stopped: unknown = null;
+    const stub = new GdbStub(machineDebugTarget(m), { sliceInstructions: 10_000, onGuestStop: (r) => (stopped = { ...r }) });
+    const port = await stub.listen(0);
+    const { out, code } = await gdb([
+      'set pagination off', 'set confirm off', 'set osabi none',
+      `target remote 127.0.0.1:${port}`,
+      'break *0xf0012', // dec cx, at f000:0012
+      'continue',
+      'p $ecx',
+      'continue',
+      'p $ecx',
+      'delete',
+      'break *0xf002f', // the far jump into 32-bit code
+      'continue',
+      'p/x $cr0',
+      'stepi',
+      'p/x $cs',
+      'p/x $eip',
+      'monitor state',
+      'delete',
+      'watch *(unsigned*)0x800',
+      'continue',
+      'continue',
+      'delete',
+      'continue',
+      '',
+    ].join('\n'));
+    await stub.close();
+    expect(code, out).toBe(0);
+    // Real mode with CS = F000: gdb's $pc (EIP) is not the linear breakpoint address, so
+    // the stub reports a plain SIGTRAP (as QEMU does) and steps over the breakpoint itself
+    // when gdb continues: the loop stops again one iteration later.
+    expect(out).toMatch(/Program received signal SIGTRAP, Trace\/breakpoint trap\.\n0x00000012 in \?\? \(\)\n\$1 = 3\n/);
+    expect(out).toMatch(/Program received signal SIGTRAP, Trace\/breakpoint trap\.\n0x00000012 in \?\? \(\)\n\$2 = 2\n/);
+    expect(out).toMatch(/Program received signal SIGTRAP, Trace\/breakpoint trap\.\n0x0000002f in \?\? \(\)\n\$3 = 0x1\n/); // CR0.PE
+    expect(out).toContain('$4 = 0x8');
+    expect(out).toContain('$5 = 0xf0037'); // flat 32-bit code: $pc is linear again
+    expect(out).toMatch(/cs=0008\(00000000,ffffffff,/); // the flat code descriptor's base and limit
+    expect(out).toMatch(/Hardware watchpoint 3: \*\(unsigned\*\)0x800\n\nOld value = 0\nNew value = 3735928559\n/);
+    expect(out).toMatch(/Old value = 3735928559\nNew value = 3735928560\n/);
+    expect(out).toContain('[Inferior 1 (Remote target) exited with code 01]');
+    expect(stopped).toEqual({ kind: 'exited', code: 1 });
+    for (const f of ['too long', 'rejected target-supplied', 'Remote failure reply', 'Unexpected swbreak']) expect(out).not.toContain(f);
   });
 });

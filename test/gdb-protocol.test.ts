@@ -318,6 +318,22 @@ describe('gdb remote stub: run control', () => {
     expect(await c.ask('c')).toBe('W03'); // the guest exits first (out 0xf4 at 101e)
   });
 
+  it('continuing from a breakpoint that is still inserted steps over it first', async () => {
+    const { c, t } = await start();
+    expect(await c.ask('Z0,1010,1')).toBe('OK');
+    expect(await c.ask('c')).toBe('T05thread:01;');
+    expect(t.get('ecx')).toBe(5);
+    expect(await c.ask('c')).toBe('T05thread:01;'); // one loop iteration later, not in place
+    expect(t.get('ecx')).toBe(4);
+    // After a step, or when gdb moves the PC, there is nothing to step over.
+    expect(await c.ask('s')).toBe('T05thread:01;');
+    expect(t.get('ecx')).toBe(3);
+    expect(await c.ask('P8=10100000')).toBe('OK'); // eip = 0x1010, at the breakpoint
+    expect(await c.ask('c')).toBe('T05thread:01;');
+    expect(t.get('ecx')).toBe(3); // stopped at once, nothing executed
+    expect(t.get('eip')).toBe(0x1010);
+  });
+
   it('interrupts a running guest with a raw 0x03', async () => {
     const t = makeFake();
     t.load(0x1000, [0xeb, 0xfe]); // jmp $

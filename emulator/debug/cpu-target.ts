@@ -9,7 +9,7 @@
 // hooks directly.
 //
 // A machine (devices, clock) passes its own `run(max)` so time advances while the guest
-// runs under the debugger; the default runs the bare CPU.
+// runs under the debugger (machine-target.ts); the default runs the bare CPU.
 
 import type { CpuHooks } from '../cpu/bus';
 import { FAULT, type Cpu, type StopReason as CpuStop } from '../cpu/cpu';
@@ -52,15 +52,21 @@ export class CpuDebugTarget implements DebugTarget {
   private readonly breakHooks: CpuHooks = { beforeInstruction: this.onInstruction };
   private readonly allHooks: CpuHooks = { beforeInstruction: this.onInstruction, memoryAccess: this.onAccess };
 
-  private readonly runCpu: (max: number) => CpuStop;
+  private readonly runGuest: (max: number) => StopReason;
   private readonly slot: HookSlot;
   private current: CpuHooks | null = null;
 
+  /**
+   * `run` runs the guest for up to `max` instructions and says why it returned, as a
+   * DebugTarget StopReason (`budget` when it may go on, including when the CPU stopped for
+   * this target's breakpoint or watchpoint: those are recognised here). The default runs
+   * the bare CPU; a machine passes its own (machineDebugTarget in machine-target.ts).
+   */
   constructor(
     readonly cpu: Cpu,
-    options: { run?: (max: number) => CpuStop; hooks?: HookSlot } = {},
+    options: { run?: (max: number) => StopReason; hooks?: HookSlot } = {},
   ) {
-    this.runCpu = options.run ?? ((max) => cpu.run(max));
+    this.runGuest = options.run ?? ((max) => this.fromCpu(cpu.run(max)));
     this.slot = options.hooks ?? { set: (h) => cpu.setHooks(h) };
   }
 
@@ -167,13 +173,8 @@ export class CpuDebugTarget implements DebugTarget {
 
   // ---- run control ----
 
-  private translate(r: CpuStop): StopReason {
-    if (this.bpKind !== null) {
-      const k = this.bpKind;
-      this.bpKind = null;
-      return this.points.breakpointStop(this.bpAddr, k);
-    }
-    if (this.points.hitPending) return this.points.takeHit();
+  /** The bare CPU's stop reasons as DebugTarget ones. */
+  private fromCpu(r: CpuStop): StopReason {
     switch (r) {
       case 'budget':
       case 'stopped':
@@ -189,16 +190,27 @@ export class CpuDebugTarget implements DebugTarget {
     }
   }
 
+  /** This target's own stops (breakpoint, watchpoint) come first. */
+  private translate(r: StopReason): StopReason {
+    if (this.bpKind !== null) {
+      const k = this.bpKind;
+      this.bpKind = null;
+      return this.points.breakpointStop(this.bpAddr, k);
+    }
+    if (this.points.hitPending) return this.points.takeHit();
+    return r;
+  }
+
   run(maxInstructions: number): StopReason {
     this.bpKind = null;
-    return this.translate(this.runCpu(maxInstructions));
+    return this.translate(this.runGuest(maxInstructions));
   }
 
   step(): StopReason {
     this.bpKind = null;
     this.ignoreBreakpoints = true;
     try {
-      const r = this.translate(this.runCpu(1));
+      const r = this.translate(this.runGuest(1));
       return r === BUDGET ? STEP : r;
     } finally {
       this.ignoreBreakpoints = false;

@@ -240,6 +240,8 @@ export class GdbStub {
   private readonly watchpoints = new Set<string>();
   private readonly slice: number;
   private guestDead = false;
+  /** Stopped at a breakpoint, EIP unchanged since: continuing must step over it first. */
+  private atBreakpoint = false;
   readonly log?: (line: string) => void;
 
   constructor(
@@ -351,7 +353,8 @@ export class GdbStub {
   private stopped(reply: string, reason?: StopReason): void {
     this.running = false;
     this.lastStop = reply;
-    if (reason && (reason.kind === 'exited' || reason.kind === 'halted' || reason.kind === 'triple-fault')) {
+    this.atBreakpoint = reason?.kind === 'breakpoint';
+    if (reason && (reason.kind === 'exited' || reason.kind === 'halted' || reason.kind === 'triple-fault' || reason.kind === 'failed')) {
       this.options.onGuestStop?.(reason);
     }
     if (reason?.kind === 'exited') this.guestDead = true;
@@ -364,10 +367,16 @@ export class GdbStub {
       case 'step':
       case 'budget':
         return 'T05thread:01;';
-      case 'breakpoint':
-        if (r.type === 'sw' && s?.swbreakOk) return 'T05thread:01;swbreak:;';
-        if (r.type === 'hw' && s?.hwbreakOk) return 'T05thread:01;hwbreak:;';
+      case 'breakpoint': {
+        // gdb's $pc is EIP, our breakpoints are linear (CS.base + EIP). When the two differ
+        // (real mode with CS != 0) a swbreak: stop at a $pc where gdb has no breakpoint makes
+        // gdb resume silently — forever. Then report a plain SIGTRAP (as QEMU does) and step
+        // over the breakpoint ourselves on the next continue (see cont()).
+        const pcMatches = this.target.readRegister('eip') === r.address;
+        if (pcMatches && r.type === 'sw' && s?.swbreakOk) return 'T05thread:01;swbreak:;';
+        if (pcMatches && r.type === 'hw' && s?.hwbreakOk) return 'T05thread:01;hwbreak:;';
         return 'T05thread:01;';
+      }
       case 'watchpoint': {
         const key = r.type === 'write' ? 'watch' : r.type === 'read' ? 'rwatch' : 'awatch';
         return `T05thread:01;${key}:${(r.address >>> 0).toString(16)};`;
@@ -379,6 +388,9 @@ export class GdbStub {
         return 'T05thread:01;';
       case 'triple-fault':
         s?.send(`O${Buffer.from(`forklab: triple fault: ${r.message}\n`).toString('hex')}`);
+        return 'T05thread:01;';
+      case 'failed':
+        s?.send(`O${Buffer.from(`forklab: the machine stopped: ${r.message}\n`).toString('hex')}`);
         return 'T05thread:01;';
     }
   }
@@ -580,12 +592,20 @@ export class GdbStub {
 
   private cont(): string | null {
     if (this.guestDead) return 'W00';
+    if (this.atBreakpoint) {
+      // gdb steps over its breakpoints itself (z0, s, Z0, c) when it recognises the stop;
+      // when it did not (see stopReply), the breakpoint is still there: do not stop on it
+      // again before anything ran.
+      const r = this.stepOne();
+      if (r !== 'T05thread:01;') return r;
+    }
     this.resume();
     return null;
   }
 
   private stepOne(): string {
     if (this.guestDead) return 'W00';
+    this.atBreakpoint = false;
     let r: StopReason;
     try {
       r = this.target.step();
@@ -657,7 +677,10 @@ export class GdbStub {
       if (/^x+$/i.test(field)) continue;
       const v = parseLeHex32(field);
       const name = this.regName(n);
-      if (this.target.readRegister(name) !== v) this.target.writeRegister(name, v);
+      if (this.target.readRegister(name) !== v) {
+        if (name === 'eip' || name === 'cs') this.atBreakpoint = false;
+        this.target.writeRegister(name, v);
+      }
     }
   }
 
@@ -674,7 +697,10 @@ export class GdbStub {
   private writeRegister(n: number, value: string): string {
     if (n >= REG_COUNT) return 'E00';
     if (n >= X87_FIRST && n < CR_FIRST) return 'E00';
-    return this.target.writeRegister(this.regName(n), parseLeHex32(value)) ? 'OK' : 'E00';
+    const name = this.regName(n);
+    const v = parseLeHex32(value);
+    if ((name === 'eip' || name === 'cs') && this.target.readRegister(name) !== v) this.atBreakpoint = false; // gdb moved the PC
+    return this.target.writeRegister(name, v) ? 'OK' : 'E00';
   }
 
   // ---- memory ----

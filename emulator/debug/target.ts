@@ -45,7 +45,7 @@
 //   EIP after it. (A REP string instruction may instead stop after the iteration that
 //   accessed, EIP still at the REP and ECX updated, as a real CPU's data breakpoint does;
 //   our CPU finishes the whole REP first.) If the guest stops for
-//   good it returns `exited`, `triple-fault`, or `halted` (HLT with IF=0 and no NMI
+//   good it returns `exited`, `triple-fault`, `failed`, or `halted` (HLT with IF=0 and no NMI
 //   pending: nothing can wake it). Otherwise, after maxInstructions, it returns `budget`.
 //   A caller that wants to continue past a breakpoint at the current EIP calls step() first.
 //   step() executes exactly one instruction (an instruction that faults counts as executed:
@@ -91,7 +91,9 @@ export type StopReason =
   /** The guest asked the machine to power off or exit (e.g. a debug exit port). */
   | { kind: 'exited'; code: number }
   /** Triple fault: the machine stopped (DESIGN decision 5). */
-  | { kind: 'triple-fault'; message: string };
+  | { kind: 'triple-fault'; message: string }
+  /** The machine stopped for good for another reason (e.g. the BIOS found nothing to boot). */
+  | { kind: 'failed'; message: string };
 
 export interface DebugTarget {
   readRegister(name: RegisterName): number;
