@@ -1036,10 +1036,13 @@ export class Cpu {
     const big = this.csBig ? 1 : 0;
     const nr = this.needR & ~T_NEVER;
     let i = 0;
+    // start of the executing instruction (kept in a local; stored in curEip on a fault)
+    let start = -1;
     try {
       for (;;) {
         let eip = this.eip;
         this.curEip = eip;
+        start = -1;
         this.startEsp = regs[ESP];
         const lin = (csBase + eip) | 0;
         let e = tlb[lin >>> 12];
@@ -1072,7 +1075,7 @@ export class Cpu {
         this.curPageGen = b.gen;
         for (i = 0; i < n; ) {
           const ins = insns[i];
-          this.curEip = eip;
+          start = eip;
           this.startEsp = regs[ESP];
           this.eip = eip = eip + ins.length;
           fns[i](this, ins);
@@ -1081,6 +1084,7 @@ export class Cpu {
         }
         this.icount += i;
         i = 0;
+        start = -1;
         if (this.blockBreak || b.exit || this.icount >= end) break;
         if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
       }
@@ -1088,8 +1092,14 @@ export class Cpu {
     } catch (err) {
       this.icount += i;
       this.curPage = -1;
+      if (start >= 0) this.curEip = start;
       throw err;
     }
+  }
+
+  /** Start of the instruction `ins` that is executing (for handlers that restart it). */
+  insnStart(ins: Insn): number {
+    return this.csBig ? (this.eip - ins.length) >>> 0 : (this.eip - ins.length) & 0xffff;
   }
 
   /** Decodes a block at RAM offset `ram` (EIP `eip`); false when its first instruction

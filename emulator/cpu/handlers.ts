@@ -1,5 +1,5 @@
 // Instruction semantics: one handler per opcode-table form (indexed by Form.id). A handler
-// runs with c.eip already pointing after the instruction and c.curEip at its start.
+// runs with c.eip already pointing after the instruction (c.insnStart(i) is its start).
 //
 // Undefined flags: see the header of cpu.ts for the values this CPU chooses.
 
@@ -659,7 +659,7 @@ function stringOp(kind: number, sz: number): Handler {
       if ((kind === 1 || kind === 4) && cnt === 0) return;
       if (++k >= REP_CHUNK && cnt !== 0) {
         // resume later: the instruction runs again with the updated registers
-        c.eip = c.curEip;
+        c.eip = c.insnStart(i);
         c.blockBreak = true;
         return;
       }
