@@ -132,6 +132,30 @@ describe('cpu core', () => {
     expect(cpu.regs[0] >>> 0).toBe(0x789abcde);
   });
 
+  it('reads and writes registers by name (the debugger contract)', () => {
+    const cpu = realCpu([0x01, 0xd8, 0xf4]); // add ax, bx; hlt
+    expect(cpu.writeRegister('eax', 0xffffffff)).toBe(true);
+    expect(cpu.writeRegister('ebx', 1)).toBe(true);
+    expect(cpu.writeRegister('ds', 0x1234)).toBe(true);
+    expect(cpu.segBase[DS]).toBe(0x12340);
+    expect(cpu.run(10)).toBe('halted');
+    expect(cpu.readRegister('eax')).toBe(0xffff0000);
+    expect(cpu.readRegister('eflags') & 0x55).toBe(0x55); // CF PF AF ZF from the lazy ADD
+    expect(cpu.readRegister('eip')).toBe(0x1003);
+    expect(cpu.readRegister('ds')).toBe(0x1234);
+    cpu.writeRegister('eflags', 0);
+    expect(cpu.readRegister('eflags')).toBe(2);
+  });
+
+  it('a triple fault stops the CPU with a state snapshot', () => {
+    const cpu = realCpu([0x8b, 0x86, 0xff, 0xff]); // mov ax, [bp+0xffff] with an IVT of limit 0
+    cpu.idtLimit = 0;
+    cpu.regs[5] = 0;
+    expect(cpu.run(10)).toBe('triple-fault');
+    expect(cpu.shutdownState?.eip).toBe(0x1000);
+    expect(cpu.shutdownReport).toMatch(/triple fault at 0000:00001000/);
+  });
+
   it('computes lazy flags like the definitions (ADD/SUB/ADC/SBB, 8/16/32 bits)', () => {
     const mem = new PhysicalMemory(1 << 16);
     const cpu = new Cpu(mem);

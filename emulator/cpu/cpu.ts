@@ -248,6 +248,7 @@ export class Cpu {
     this.trLimit = 0xffff;
     this.halted = this.shutdown = this.inhibit = false;
     this.shutdownReport = '';
+    this.shutdownState = null;
     this.flushTlb();
     this.updateAccessMasks();
   }
@@ -1006,8 +1007,12 @@ export class Cpu {
     }
   }
 
+  /** The state when the CPU shut down (triple fault), for the machine's report. */
+  shutdownState: CpuState | null = null;
+
   tripleFault(): void {
     this.shutdown = true;
+    this.shutdownState = this.state();
     this.shutdownReport = `triple fault at ${hex(this.sel[CS], 4)}:${hex(this.eip, 8)}\n${this.dumpState()}`;
   }
 
@@ -1312,6 +1317,97 @@ export class Cpu {
     this.flushTlb();
   }
 
+  // ---- registers by name (tests, debuggers: emulator/debug/target.ts contract) ----
+
+  /** Architectural value of a register as an unsigned 32-bit number (segment registers:
+   *  the selector; eflags with lazy flags materialised; eip without CS.base). */
+  readRegister(name: string): number {
+    const g = GPR_NAMES.indexOf(name);
+    if (g >= 0) return this.regs[g] >>> 0;
+    const sg = SEG_NAMES_ALL.indexOf(name);
+    if (sg >= 0) return this.sel[sg];
+    switch (name) {
+      case 'eip': return this.eip >>> 0;
+      case 'eflags': return this.getFlags() >>> 0;
+      case 'cr0': return this.cr0 >>> 0;
+      case 'cr2': return this.cr2 >>> 0;
+      case 'cr3': return this.cr3 >>> 0;
+      default: throw new Error(`unknown register ${name}`);
+    }
+  }
+
+  /** Sets a register as the debugger contract says; false (unchanged) when a segment
+   *  selector cannot be loaded (outside its table, or not present). */
+  writeRegister(name: string, value: number): boolean {
+    const g = GPR_NAMES.indexOf(name);
+    if (g >= 0) {
+      this.regs[g] = value;
+      return true;
+    }
+    const sg = SEG_NAMES_ALL.indexOf(name);
+    if (sg >= 0) {
+      value &= 0xffff;
+      if (!this.pe) {
+        this.loadSegReal(sg, value);
+        return true;
+      }
+      if ((value & 0xfffc) === 0) {
+        if (sg === CS || sg === SS) return false;
+        this.setSegCache(sg, value, 0, 0, 0);
+        return true;
+      }
+      const idx = value & 0xfff8;
+      const limit = value & 4 ? this.ldtLimit : this.gdtLimit;
+      if (idx + 7 > limit) return false;
+      try {
+        this.readDescriptor(value);
+      } catch (e) {
+        if (e === FAULT) return false;
+        throw e;
+      }
+      const ar = Cpu.descAR(this.dHi);
+      if ((ar & 0x80) === 0) return false;
+      this.setSegCache(sg, value, Cpu.descBase(this.dLo, this.dHi), Cpu.descLimit(this.dLo, this.dHi), ar);
+      if (sg === CS) this.setCpl(value & 3);
+      return true;
+    }
+    switch (name) {
+      case 'eip':
+        this.eip = value >>> 0;
+        return true;
+      case 'eflags':
+        this.setFlags(value, 0x277fd5);
+        return true;
+      case 'cr0':
+        if ((value & CR0_PG) && !(value & CR0_PE)) return false;
+        this.setCr0(value);
+        return true;
+      case 'cr2':
+        this.cr2 = value | 0;
+        return true;
+      case 'cr3':
+        this.setCr3(value);
+        return true;
+      default:
+        throw new Error(`unknown register ${name}`);
+    }
+  }
+
+  /** A snapshot of the architectural state (reports, triple-fault dumps, tests). */
+  state(): CpuState {
+    const segs = SEG_NAMES_ALL.map((n, k) => ({
+      name: n, selector: this.sel[k], base: this.segBase[k] >>> 0, limit: this.segLimit[k], access: this.segAR[k],
+    }));
+    return {
+      regs: Object.fromEntries(GPR_NAMES.map((n, k) => [n, this.regs[k] >>> 0])),
+      eip: this.eip >>> 0, eflags: this.getFlags() >>> 0, cpl: this.cpl,
+      cr0: this.cr0 >>> 0, cr2: this.cr2 >>> 0, cr3: this.cr3 >>> 0,
+      segments: segs,
+      gdtr: { base: this.gdtBase >>> 0, limit: this.gdtLimit }, idtr: { base: this.idtBase >>> 0, limit: this.idtLimit },
+      ldtr: this.ldtSel, tr: this.trSel, icount: this.icount,
+    };
+  }
+
   dumpState(): string {
     const r = this.regs;
     const n = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
@@ -1322,6 +1418,25 @@ export class Cpu {
     lines.push(`gdt=${hex(this.gdtBase, 8)}/${hex(this.gdtLimit, 4)} idt=${hex(this.idtBase, 8)}/${hex(this.idtLimit, 4)} ldtr=${hex(this.ldtSel, 4)} tr=${hex(this.trSel, 4)}`);
     return lines.join('\n');
   }
+}
+
+const GPR_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
+const SEG_NAMES_ALL = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'];
+
+export interface CpuState {
+  regs: Record<string, number>;
+  eip: number;
+  eflags: number;
+  cpl: number;
+  cr0: number;
+  cr2: number;
+  cr3: number;
+  segments: { name: string; selector: number; base: number; limit: number; access: number }[];
+  gdtr: { base: number; limit: number };
+  idtr: { base: number; limit: number };
+  ldtr: number;
+  tr: number;
+  icount: number;
 }
 
 function hex(v: number, w: number): string {

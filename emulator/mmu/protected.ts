@@ -371,9 +371,11 @@ export function iret(c: Cpu, op32: boolean): void {
 
 /** Interrupt or exception through the IDT. c.eip is the return address. */
 export function deliverProtected(c: Cpu, vector: number, software: boolean, hasCode: boolean, code: number): void {
+  // EXT (bit 0 of an error code): the event was not caused by the program (an external
+  // interrupt or an exception being delivered)
   const ext = software ? 0 : 1;
-  const idtErr = vector * 8 + 2 + (software ? 0 : 0);
-  if (vector * 8 + 7 > c.idtLimit) c.gp(idtErr + (ext & 0));
+  const idtErr = vector * 8 + 2 + ext;
+  if (vector * 8 + 7 > c.idtLimit) c.gp(idtErr);
   const lo = c.sysRead32((c.idtBase + vector * 8) | 0);
   const hi = c.sysRead32((c.idtBase + vector * 8 + 4) | 0);
   const ar = Cpu.descAR(hi);
