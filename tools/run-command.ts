@@ -5,6 +5,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { Machine, DEFAULT_MEMORY, MAX_MEMORY, type MachineOptions, type MachineStop } from '../emulator/machine';
 import { loadMultiboot } from '../emulator/multiboot';
+import { serveGdb } from '../emulator/debug/gdb-serve';
 import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 import { isFloppySize, openFloppy, openHardDisk, parseGeometry, persistDisks, type DiskFile } from './disk-files';
 
@@ -28,13 +29,15 @@ const OPTIONS = {
   realtime: { type: 'boolean' },
   persist: { type: 'boolean' },
   'expect-exit': { type: 'string' },
+  gdb: { type: 'string' },
+  wait: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const RUN_USAGE = `usage: forklab run [IMAGE] [--fda F] [--fdb F] [--hda F] [--hdb F] [--geometry C/H/S]
                    [--boot a|c] [--mem SIZE] [--bios ROM] [--kernel ELF]
                    [--max-instructions N] [--timeout S] [--screen] [--serial stdio|FILE]
-                   [--realtime] [--persist] [--expect-exit N]
+                   [--realtime] [--persist] [--expect-exit N] [--gdb PORT [--wait]]
 
 IMAGE is a floppy image (by its size) or else a hard-disk image. Writes to disk images stay in
 memory unless --persist (and a read-only file is never written). SIZE takes K, M or G
@@ -43,6 +46,9 @@ memory unless --persist (and a read-only file is never written). SIZE takes K, M
 exit status: the guest's port F4h status ((v << 1) | 1), 0 when the guest halts with
 interrupts off, 124 on --timeout or --max-instructions, 3 on a triple fault, 2 on bad input.
 With --expect-exit N: 0 when the guest ended with status N, else 1 (after saying what it was).
+
+--gdb PORT serves the GDB remote protocol on 127.0.0.1:PORT (gdb: target remote :PORT);
+with --wait the guest waits, stopped at its first instruction, for gdb to continue it.
 `;
 
 /** Parses a memory size: bytes, or with a K/M/G suffix. */
@@ -126,6 +132,12 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   const memorySize = v.mem !== undefined ? parseMemorySize(v.mem) : DEFAULT_MEMORY;
   const maxInstructions = parseNumberOption('max-instructions', v['max-instructions'], Infinity);
+  let gdbPort = -1;
+  if (v.gdb !== undefined) {
+    gdbPort = parseNumberOption('gdb', v.gdb, -1);
+    if (gdbPort < 0 || gdbPort > 65535) throw new UsageError(`--gdb: '${v.gdb}' is not a TCP port`);
+  }
+  if (v.wait && gdbPort < 0) throw new UsageError('--wait goes with --gdb PORT');
   const expectExit = v['expect-exit'] === undefined ? -1 : parseNumberOption('expect-exit', v['expect-exit'], -1);
   if (expectExit > 255) throw new UsageError(`--expect-exit: ${expectExit} is not an exit status (0-255)`);
   let timeoutMs = Infinity;
@@ -207,6 +219,44 @@ export async function runCommand(args: string[]): Promise<number> {
   const started = performance.now();
   let stop: MachineStop;
   try {
+    if (gdbPort >= 0) {
+      // The stub runs the guest in slices between socket events, until it exits or gdb kills it.
+      let server;
+      try {
+        server = await serveGdb(machine, { port: gdbPort, wait: !!v.wait });
+      } catch (e) {
+        throw new UsageError(`--gdb ${gdbPort}: cannot listen (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+      process.stderr.write(`forklab: gdb stub on 127.0.0.1:${server.port}${v.wait ? ', waiting for gdb to continue' : ''}\n`);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<MachineStop>((resolve) => {
+        if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve({ kind: 'limit' }), timeoutMs);
+      });
+      const flusher = setInterval(() => {
+        serial.flush();
+        stdout.flush();
+      }, 50); // the guest's console appears as it runs under gdb
+      stop = await Promise.race([server.finished, timedOut]);
+      clearInterval(flusher);
+      clearTimeout(timer);
+      await server.close();
+    } else {
+      stop = await runSlices();
+    }
+  } finally {
+    if (stdin.isTTY) {
+      stdin.setRawMode(false);
+      stdin.off('data', onKey);
+      stdin.pause();
+    }
+    process.off('SIGINT', onSigint);
+    serial.flush();
+    stdout.flush();
+    persistDisks(disks);
+  }
+
+  async function runSlices(): Promise<MachineStop> {
+    let stop: MachineStop;
     const sliceInstructions = 20_000_000;
     for (;;) {
       const left = maxInstructions - machine.instructions;
@@ -224,16 +274,7 @@ export async function runCommand(args: string[]): Promise<number> {
       }
       await new Promise((r) => setImmediate(r)); // let stdin, signals and timers in
     }
-  } finally {
-    if (stdin.isTTY) {
-      stdin.setRawMode(false);
-      stdin.off('data', onKey);
-      stdin.pause();
-    }
-    process.off('SIGINT', onSigint);
-    serial.flush();
-    stdout.flush();
-    persistDisks(disks);
+    return stop;
   }
 
   if (v.screen) process.stdout.write(`\n--- screen ---\n${machine.screenText().replace(/\n+$/, '')}\n`);
