@@ -117,7 +117,7 @@ function emit(g: Gen, text: string, r: number, w: number, u: number): boolean {
 }
 
 function oneInstruction(g: Gen): void {
-  const kind = int(g, 22);
+  const kind = int(g, 28);
   const sz = size(g);
   switch (kind) {
     case 0: case 1: case 2: { // ALU
@@ -274,6 +274,75 @@ function oneInstruction(g: Gen): void {
       const writes = cmp && (prefix === '' || n > 0) ? ALL : 0;
       emit(g, `${prefix}${op}${suffix}`, 0, writes, 0);
       g.lines.push('cld');
+      return;
+    }
+    case 22: { // bit tests on memory with a register bit offset (any sign) inside the window
+      const s2 = pick(g, [16, 32] as const);
+      const bitReg = pick(g, s2 === 16 ? ['ax', 'bx', 'dx'] : ['eax', 'ebx', 'edx']);
+      const base = 16 + int(g, WINDOW - 32);
+      const off = int(g, 16 * 8) - 8 * 8; // -64..63 bits around the operand
+      g.lines.push(`mov ${bitReg}, ${off & (s2 === 16 ? 0xffff : -1)}`);
+      emit(g, `${pick(g, ['bt', 'bts', 'btr', 'btc'])} ${s2 === 16 ? 'word' : 'dword'} ptr [ebp+${base}], ${bitReg}`, 0, C, O | S | Z | A | P);
+      return;
+    }
+    case 23: { // stack frames and all-register pushes
+      const k = int(g, 3);
+      if (k === 0) g.lines.push(`enter ${4 * int(g, 8)}, 0`, `mov [ebp-4], ${reg(g, 32)}`, `mov ${reg(g, 32)}, [ebp-4]`, 'leave');
+      else if (k === 1) g.lines.push('pushad', `mov ${reg(g, 32)}, ${hex(imm32(g))}`, `mov ${reg(g, 32)}, [esp+${4 * int(g, 8)}]`, 'popad');
+      else g.lines.push('pushad', `pop ${reg(g, 32)}`, `pop ${reg(g, 32)}`, 'lea esp, [esp+24]'); // lea: ESP differs between the hosts, flags must not
+      return;
+    }
+    case 24: { // loops with small counts
+      const l = `.L${g.label++}`;
+      const k = int(g, 4);
+      g.lines.push(`mov ecx, ${int(g, 5)}`);
+      if (k === 3) {
+        g.lines.push(`jecxz ${l}`, `inc ${pick(g, ['eax', 'ebx', 'edx'])}`, `${l}:`);
+        g.defined = g.defined & ~0; // inc may or may not run: OSZAP differ by path
+        g.defined &= ~(O | S | Z | A | P);
+        return;
+      }
+      if (k === 0) {
+        // loop with an add whose flags are then the same on every path only if it runs:
+        g.lines.push('inc ecx', `${l}:`, `add ${pick(g, ['eax', 'ebx', 'edx'])}, ${hex(imm32(g))}`, `loop ${l}`);
+        g.defined |= ALL;
+      } else {
+        // loope/loopne read ZF, which the xor in the body defines (ZF=1 when equal)
+        g.lines.push('inc ecx', `${l}:`, `xor ${pick(g, ['al', 'bl', 'dl'])}, ${int(g, 4)}`, `${k === 1 ? 'loope' : 'loopne'} ${l}`);
+        g.defined = (g.defined | ALL) & ~A;
+      }
+      return;
+    }
+    case 25: { // xlat from the window; salc
+      if (g.rnd() < 0.5) g.lines.push('lea ebx, [ebp]', `and al, ${WINDOW - 1}`, 'xlatb');
+      else {
+        g.lines.push('lea ebx, [ebp]', 'xlatb');
+        return;
+      }
+      g.defined = (g.defined | ALL) & ~A;
+      return;
+    }
+    case 26: { // pushfd of fully defined flags
+      if (g.defined !== ALL) return;
+      g.lines.push('pushfd', `pop ${pick(g, ['eax', 'ebx', 'edx'])}`);
+      return;
+    }
+    case 27: { // shift counts beyond the width: masked to 5 bits (32-bit), RCL/RCR modulo 9/17
+      const op = pick(g, ['shl', 'shr', 'sar', 'rol', 'ror', 'rcl', 'rcr']);
+      const big = op === 'rcl' || op === 'rcr' ? pick(g, [8, 16] as const) : 32;
+      const k = big === 32 ? 1 + int(g, 31) + 32 * (1 + int(g, 7)) : 1 + int(g, 31);
+      g.lines.push(`mov cl, ${k & 0xff}`);
+      const target = pick(g, big === 8 ? ['al', 'bl', 'dl', 'ah'] : big === 16 ? ['ax', 'bx', 'dx'] : ['eax', 'ebx', 'edx']);
+      const eff = big === 32 ? k & 31 : (k & 31) % (big + 1);
+      const r = op === 'rcl' || op === 'rcr' ? C : 0;
+      const rot = op.startsWith('r');
+      if (eff === 0) {
+        if (op === 'rcl' || op === 'rcr') emit(g, `${op} ${target}, cl`, r, 0, O); // CF kept; OF not trusted
+        else emit(g, `${op} ${target}, cl`, 0, 0, 0);
+        return;
+      }
+      if (rot) emit(g, `${op} ${target}, cl`, r, C | (eff === 1 ? O : 0), eff === 1 ? 0 : O);
+      else emit(g, `${op} ${target}, cl`, 0, S | Z | P | C | (eff === 1 ? O : 0), A | (eff === 1 ? 0 : O));
       return;
     }
     default: { // register moves of immediates (fresh values)
