@@ -77,7 +77,7 @@ export class PhysicalMemory {
 
   /** Maps [start, end) (page aligned) to a device. */
   mapMmio(start: number, end: number, handler: MmioHandler): void {
-    for (let p = start >>> 12; p < end >>> 12; p++) {
+    for (let p = start >>> 12; p < Math.floor(end / 4096); p++) {
       this.pageKind[p] = PAGE_MMIO;
       this.pageRam[p] = -1;
       this.mmio.set(p, handler);
@@ -88,7 +88,7 @@ export class PhysicalMemory {
   /** Makes [start, end) read-only (writes are ignored), backed by RAM at ramOffset
    *  (default: the same addresses). Used for the BIOS ROM and its mirror below 4 GB. */
   mapRom(start: number, end: number, ramOffset = start): void {
-    for (let p = start >>> 12, r = ramOffset; p < end >>> 12; p++, r += 4096) {
+    for (let p = start >>> 12, r = ramOffset; p < Math.floor(end / 4096); p++, r += 4096) {
       if (r < 0 || r + 4096 > this.size) throw new Error(`ROM backing 0x${r.toString(16)} is outside RAM`);
       this.pageKind[p] = PAGE_ROM;
       this.pageRam[p] = r;
@@ -99,7 +99,7 @@ export class PhysicalMemory {
 
   /** Makes [start, end) ordinary RAM again (identity backed; must lie inside RAM). */
   mapRam(start: number, end: number): void {
-    for (let p = start >>> 12; p < end >>> 12; p++) {
+    for (let p = start >>> 12; p < Math.floor(end / 4096); p++) {
       const r = p << 12;
       this.pageKind[p] = r + 4096 <= this.size ? PAGE_RAM : PAGE_NONE;
       this.pageRam[p] = r + 4096 <= this.size ? r : -1;
