@@ -293,6 +293,20 @@ print_hex4:
         mov ecx, 4
         jmp print_hex.lp
 
+; print_far: the far pointer at [eax] (a 32-bit offset, then a selector) as ssss:oooooooo
+print_far:
+        push edx
+        mov edx, eax
+        movzx eax, word [edx + 4]
+        call print_hex4
+        mov al, ':'
+        call con_putc
+        mov eax, [edx]
+        call print_hex
+        mov eax, edx
+        pop edx
+        ret
+
 ; print_dec: eax as an unsigned decimal number
 print_dec:
         pushad

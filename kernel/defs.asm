@@ -188,6 +188,12 @@ STAT_HAVE_FPU       equ 20              ; 1 when head found a coprocessor, 0 whe
         pop eax
 %endmacro
 
+; NEWLINE: end the line (al is lost)
+%macro NEWLINE 0
+        mov al, 10
+        call con_putc
+%endmacro
+
 ; PANIC "why": never returns
 %macro PANIC 1
         push %%msg

@@ -416,57 +416,16 @@ do_no_page:
 ; beyond_segment: the oops for a user access outside its segment, then do_exit(11)
 beyond_segment:
         lea ebx, [esp + 36]             ; -> eip, cs, eflags, esp, ss
-        mov al, 10
-        call con_putc
+        NEWLINE
         PRINT "general protection (segment limit): address "
         mov eax, [esp + 8]
         call print_hex
-        mov al, 10
-        call con_putc
-        PRINT "EIP: "
-        movzx eax, word [ebx + 4]
-        call print_hex4
-        mov al, ':'
-        call con_putc
-        mov eax, [ebx]
-        call print_hex
-        PRINT "  EFLAGS: "
-        mov eax, [ebx + 8]
-        call print_hex
-        PRINT "  ESP: "
-        movzx eax, word [ebx + 16]
-        call print_hex4
-        mov al, ':'
-        call con_putc
-        mov eax, [ebx + 12]
-        call print_hex
-        mov al, 10
-        call con_putc
-        PRINT "EAX: "
-        mov eax, [ebx - 4]
-        call print_hex
-        PRINT " ECX: "
-        mov eax, [ebx - 8]
-        call print_hex
-        PRINT " EDX: "
-        mov eax, [ebx - 12]
-        call print_hex
-        mov al, 10
-        call con_putc
-        PRINT "CR2: "
-        mov eax, cr2
-        call print_hex
-        PRINT "  Pid: "
-        mov eax, [current]
-        mov eax, [eax + T_PID]
-        call print_dec
-        PRINT ", process nr: "
-        call current_nr
-        call print_dec
-        mov al, 10
-        call con_putc
-        push SIGSEGV
-        call do_exit
+        NEWLINE
+        mov edx, .regs
+        jmp oops
+.regs:  SHOW_REGS "EAX: ", -4, " ECX: ", -8, " EDX: ", -12      ; what page_fault saved
+        NEWLINE
+        ret
 
 ; oom(): out of memory — the task dies with SIGSEGV
 oom:

@@ -113,76 +113,60 @@ error_code:
         add esp, 8
         jmp trap_return
 
-; die(const char *str, long esp_ptr, long nr): the oops
+; SHOW_REGS "label", offset, ...: for each pair, the label and the saved register at
+; [ebx + offset] as 8 hex digits
+%macro SHOW_REGS 2-*
+%rep %0 / 2
+        PRINT %1
+        mov eax, [ebx + %2]
+        call print_hex
+%rotate 2
+%endrep
+%endmacro
+
+; die(const char *str, long esp_ptr, long nr): the oops of exception nr. Never returns.
 die:
-        push ebp
-        mov ebp, esp
-        push ebx
-        push esi
-        mov ebx, [ebp + 12]             ; esp_ptr
-        mov al, 10
-        call con_putc
-        mov esi, [ebp + 8]
+        mov ebx, [esp + 8]              ; esp_ptr
+        NEWLINE
+        mov esi, [esp + 4]
         call print_str
         PRINT ": "
-        mov eax, [ebp + 16]
+        mov eax, [esp + 12]
         call print_hex4
-        mov al, 10
-        call con_putc
+        NEWLINE
+        mov edx, .regs
+        jmp oops
+.regs:  SHOW_REGS "EAX: ", -4, " EBX: ", -8, " ECX: ", -12, " EDX: ", -16
+        NEWLINE
+        SHOW_REGS "ESI: ", -24, " EDI: ", -20, " EBP: ", -28
+        PRINT " DS: "
+        mov eax, [ebx - 32]
+        call print_hex4
+        NEWLINE
+        ret
+
+; oops: an oops after its first line, as Linux's die() prints it — the EIP line, the
+; registers the entry path saved (the routine at edx prints their lines from ebx), CR2 and
+; the pid — then a task in user mode ends with SIGSEGV (do_exit(11)) and a fault in kernel
+; mode is a panic. ebx -> the saved eip, cs, eflags and, from ring 3, esp and ss. Never
+; returns. die and beyond_segment (memory.asm) end here.
+oops:
         PRINT "EIP: "
-        movzx eax, word [ebx + 4]
-        call print_hex4
-        mov al, ':'
-        call con_putc
-        mov eax, [ebx]
-        call print_hex
+        mov eax, ebx
+        call print_far
         PRINT "  EFLAGS: "
         mov eax, [ebx + 8]
         call print_hex
         PRINT "  ESP: "
+        lea eax, [ebx + 12]
         test byte [ebx + 4], 3
         jz .kernel_esp
-        movzx eax, word [ebx + 16]
-        call print_hex4
-        mov al, ':'
-        call con_putc
-        mov eax, [ebx + 12]
-        call print_hex
+        call print_far                  ; ss:esp, pushed by the CPU
         jmp .regs
 .kernel_esp:
-        lea eax, [ebx + 12]
-        call print_hex
-.regs:
-        mov al, 10
-        call con_putc
-        PRINT "EAX: "
-        mov eax, [ebx - 4]
-        call print_hex
-        PRINT " EBX: "
-        mov eax, [ebx - 8]
-        call print_hex
-        PRINT " ECX: "
-        mov eax, [ebx - 12]
-        call print_hex
-        PRINT " EDX: "
-        mov eax, [ebx - 16]
-        call print_hex
-        mov al, 10
-        call con_putc
-        PRINT "ESI: "
-        mov eax, [ebx - 24]
-        call print_hex
-        PRINT " EDI: "
-        mov eax, [ebx - 20]
-        call print_hex
-        PRINT " EBP: "
-        mov eax, [ebx - 28]
-        call print_hex
-        PRINT " DS: "
-        mov eax, [ebx - 32]
-        call print_hex4
-        mov al, 10
-        call con_putc
+        call print_hex                  ; no privilege change: the stack went on from here
+.regs:  NEWLINE
+        call edx
         PRINT "CR2: "
         mov eax, cr2
         call print_hex
@@ -193,8 +177,7 @@ die:
         PRINT ", process nr: "
         call current_nr
         call print_dec
-        mov al, 10
-        call con_putc
+        NEWLINE
         test byte [ebx + 4], 3
         jz .in_kernel
         push SIGSEGV                    ; a user task: it dies, the others go on
