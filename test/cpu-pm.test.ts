@@ -533,6 +533,39 @@ taskC:
     expect((e.mem.read32(GDT + 0x2c) >>> 8) & 0xf).toBe(11);
   });
 
+  it('switches to a 16-bit TSS and back (286 layout)', () => {
+    const e = env(`
+    mov ax, 0x28
+    ltr ax
+    mov ebx, 0xabcd1234
+    jmp 0x30:0
+    mov [${LOG}], ebx
+    hlt
+taskB16:
+bits 16
+    mov word [${LOG + 4}], 0x1616
+    mov bx, 0x2222
+    jmp 0x28:0
+bits 32
+`, { symbols: ['taskB16'] });
+    desc(e.mem, 0x30, TSS_B, 0x2b, 0x81, 0); // available 16-bit TSS
+    desc(e.mem, 0x60, CODE, 0xffff, 0x9a, 0); // 16-bit code at 0x10000
+    e.cpu.gdtLimit = 0x67;
+    e.mem.write16(TSS_B + 0x0e, e.sym('taskB16') - CODE); // IP
+    e.mem.write16(TSS_B + 0x10, 2); // FLAGS
+    e.mem.write16(TSS_B + 0x12 + 4 * 2, 0xb000); // SP
+    e.mem.write16(TSS_B + 0x22, 0x10); // ES
+    e.mem.write16(TSS_B + 0x24, 0x60); // CS
+    e.mem.write16(TSS_B + 0x26, 0x10); // SS
+    e.mem.write16(TSS_B + 0x28, 0x10); // DS
+    expectHalted(e, e.run());
+    expect(e.log(1) & 0xffff).toBe(0x1616);
+    expect(e.log(0) >>> 0).toBe(0xabcd1234); // A's full 32-bit EBX restored from its 32-bit TSS
+    expect(e.mem.read16(TSS_B + 0x12 + 3 * 2)).toBe(0x2222); // B's BX saved in the 16-bit layout
+    expect(e.mem.read16(TSS_B + 0x24)).toBe(0x60);
+    expect((e.mem.read32(GDT + 0x34) >>> 8) & 0xf).toBe(1); // B available again (286 TSS)
+  });
+
   it('a task switch to a TSS with a bad CS raises #TS with the selector', () => {
     const e = env(`
     mov ax, 0x28
