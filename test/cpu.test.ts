@@ -132,6 +132,21 @@ describe('cpu core', () => {
     expect(cpu.regs[0] >>> 0).toBe(0x789abcde);
   });
 
+  it('A20 changes made by an OUT take effect on the next instruction (TLB flushed)', () => {
+    const mem = new PhysicalMemory(2 << 20);
+    const io: IoBus = {
+      in8: () => 0xff, in16: () => 0xffff, in32: () => -1,
+      out8: (_p, v) => mem.setA20(v !== 0), out16: () => {}, out32: () => {},
+    };
+    // mov ax,0xffff; mov ds,ax; mov byte [0x10],1 (A20 on: 0x100000); mov al,0; out 0x92,al;
+    // mov byte [0x10],2 (A20 off: wraps to 0); hlt
+    const cpu = realCpu([0xb8, 0xff, 0xff, 0x8e, 0xd8, 0xc6, 0x06, 0x10, 0x00, 0x01, 0xb0, 0x00, 0xe6, 0x92,
+      0xc6, 0x06, 0x10, 0x00, 0x02, 0xf4], 0x1000, mem, io);
+    expect(cpu.run(100)).toBe('halted');
+    expect(mem.read8(0x100000)).toBe(1);
+    expect(mem.read8(0)).toBe(2);
+  });
+
   it('reads and writes registers by name (the debugger contract)', () => {
     const cpu = realCpu([0x01, 0xd8, 0xf4]); // add ax, bx; hlt
     expect(cpu.writeRegister('eax', 0xffffffff)).toBe(true);

@@ -1031,6 +1031,9 @@ export class Cpu {
    *  retired, an instruction asks to leave (blockBreak, mode changes), or an interrupt is
    *  pending. */
   private execBlock(end: number): void {
+    // the machine may have changed the page map or A20 since the last chain (port I/O ends
+    // a chain, so a change made by an OUT is seen here)
+    if (this.mapGen !== this.mem.mapGeneration) this.flushTlb();
     const regs = this.regs;
     const codeGen = this.mem.codeGen;
     const cache = this.cache;
