@@ -184,19 +184,23 @@ export class Machine {
 
   /**
    * Runs until the guest exits, halts with interrupts off, triple-faults, the BIOS finds
-   * nothing to boot, stop() is called, or `maxInstructions` more instructions have run.
+   * nothing to boot, stop() is called, `maxInstructions` more instructions have run, or the
+   * clock has advanced by `maxTime` (in instructions' worth of time; idle time counts).
    * Time advances with executed instructions; while the CPU waits in HLT with interrupts
    * enabled, time jumps to the next device event.
    */
-  run(maxInstructions = Infinity): MachineStop {
+  run(maxInstructions = Infinity, maxTime = maxInstructions): MachineStop {
     const cpu = this.cpu;
     const clock = this.clock;
     const end = cpu.icount + maxInstructions;
+    // An idle guest (HLT) runs few instructions while time passes: bound the time too, so a
+    // caller that slices the run (the CLI, the GDB stub) gets control back.
+    const timeEnd = clock.icount + maxTime;
     for (;;) {
       if (this.exitStatus >= 0) return { kind: 'exit', status: this.exitStatus };
       if (this.bootFailure !== null) return { kind: 'boot-failure', reason: this.bootFailure };
       const left = end - cpu.icount;
-      if (left <= 0) return { kind: 'limit' };
+      if (left <= 0 || clock.icount >= timeEnd) return { kind: 'limit' };
       const slice = Math.max(1, Math.min(left, clock.instructionsUntilNextEvent(), 1_000_000));
       const before = cpu.icount;
       const r: StopReason = cpu.run(slice);

@@ -36,8 +36,11 @@ function readImage(path: string, what: string): Uint8Array {
   }
 }
 
+/** A file we may write back: it has a write permission bit and we may write it. Checking the
+ *  bits too keeps "a read-only file is never modified" true for root, whom access() lets write. */
 function writable(path: string): boolean {
   try {
+    if ((statSync(path).mode & 0o222) === 0) return false;
     accessSync(path, constants.W_OK);
     return true;
   } catch {

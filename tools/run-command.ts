@@ -257,7 +257,7 @@ export async function runCommand(args: string[]): Promise<number> {
 
   async function runSlices(): Promise<MachineStop> {
     let stop: MachineStop;
-    const sliceInstructions = 20_000_000;
+    const sliceInstructions = 5_000_000; // about 0.1 s: Ctrl-C and --timeout answer promptly
     for (;;) {
       const left = maxInstructions - machine.instructions;
       stop = machine.run(Math.min(sliceInstructions, left));
