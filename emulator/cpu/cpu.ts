@@ -17,7 +17,7 @@ import {
   CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
   T_RAMW, T_NEVER, GP, SSV, DB, DF_V, PFV, NP, TS_V, DE,
 } from './consts';
-import { buildHandlers, IO_FORM, type Handler } from './handlers';
+import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
 import { walk } from '../mmu/paging';
 import { deliverProtected } from '../mmu/protected';
 
@@ -1152,6 +1152,11 @@ export class Cpu {
     const f = ins.form;
     if (f === null) return HANDLERS_UD;
     if (ins.lock && (!f.attrs.has('lock') || !ins.hasMem)) return HANDLERS_UD;
+    const sp = SPECIAL[f.id];
+    if (sp !== undefined) {
+      const h = sp(ins);
+      if (h !== null) return h;
+    }
     return HANDLERS[f.id];
   }
 

@@ -1499,6 +1499,7 @@ export const MISSING_FORMS: string[] = [];
 
 /** Handler per form id (index 0 is also used as a placeholder). */
 export function buildHandlers(): Handler[] {
+  buildSpecial();
   const named = buildNamed();
   const ud: Handler = (c) => c.fault(UD);
   const out: Handler[] = [];
@@ -1518,6 +1519,117 @@ export function buildHandlers(): Handler[] {
     out.push(wrapAttrs(f, h));
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// specialised handlers: chosen per decoded instruction (operand size, register or memory)
+// for the most frequent forms, so the hot path skips those tests
+
+function aluRR32(op: number, toReg: boolean): Handler | null {
+  // toReg: 'rv,rmv' (destination in reg), else 'rmv,rv' (destination in rm)
+  const set = (c: Cpu, i: Insn, a: number, b: number, r: number, k: number): void => {
+    c.lzOp = k;
+    c.lzA = a;
+    c.lzB = b;
+    c.lzRes = r;
+    c.lzTop = 31;
+    c.lazy = ARITH;
+    if (toReg) c.regs[i.reg] = r;
+    else c.regs[i.rm] = r;
+  };
+  switch (op) {
+    case 0: return toReg
+      ? (c, i) => { const a = c.regs[i.reg], b = c.regs[i.rm]; set(c, i, a, b, (a + b) | 0, LZ_ADD); }
+      : (c, i) => { const a = c.regs[i.rm], b = c.regs[i.reg]; set(c, i, a, b, (a + b) | 0, LZ_ADD); };
+    case 5: return toReg
+      ? (c, i) => { const a = c.regs[i.reg], b = c.regs[i.rm]; set(c, i, a, b, (a - b) | 0, LZ_SUB); }
+      : (c, i) => { const a = c.regs[i.rm], b = c.regs[i.reg]; set(c, i, a, b, (a - b) | 0, LZ_SUB); };
+    case 6: return toReg
+      ? (c, i) => { const a = c.regs[i.reg], b = c.regs[i.rm]; set(c, i, a, b, a ^ b, LZ_LOGIC); }
+      : (c, i) => { const a = c.regs[i.rm], b = c.regs[i.reg]; set(c, i, a, b, a ^ b, LZ_LOGIC); };
+    case 7: return toReg
+      ? (c, i) => void alu32(c, 7, c.regs[i.reg], c.regs[i.rm])
+      : (c, i) => void alu32(c, 7, c.regs[i.rm], c.regs[i.reg]);
+    default: return null;
+  }
+}
+
+/** Per form id: picks a faster handler for one decoded instruction, or null. */
+export const SPECIAL: (((i: Insn) => Handler | null) | undefined)[] = [];
+
+function buildSpecial(): void {
+  const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
+  for (const f of FORMS) {
+    if (f.attrs.has('asm') || f.attrs.has('prefix')) continue;
+    const key = `${f.mnemonic} ${f.operands.join(',')}`;
+    const op = ALU.indexOf(f.mnemonic);
+    if (op >= 0 && (key.endsWith(' rmv,rv') || key.endsWith(' rv,rmv'))) {
+      const toReg = key.endsWith(' rv,rmv');
+      const rr = aluRR32(op, toReg);
+      const rr16: Handler = toReg
+        ? (c, i) => { const r = alu16(c, op, c.r16[i.reg << 1], c.r16[i.rm << 1]); if (op !== 7) c.r16[i.reg << 1] = r; }
+        : (c, i) => { const r = alu16(c, op, c.r16[i.rm << 1], c.r16[i.reg << 1]); if (op !== 7) c.r16[i.rm << 1] = r; };
+      SPECIAL[f.id] = (i) => (i.hasMem || i.lock ? null : i.op32 ? rr : rr16);
+      continue;
+    }
+    switch (key) {
+      case 'mov rv,rmv': {
+        const rr: Handler = (c, i) => { c.regs[i.reg] = c.regs[i.rm]; };
+        const rm: Handler = (c, i) => { c.regs[i.reg] = c.rd32(i.seg, c.ea(i)); };
+        const rr16: Handler = (c, i) => { c.r16[i.reg << 1] = c.r16[i.rm << 1]; };
+        const rm16: Handler = (c, i) => { c.r16[i.reg << 1] = c.rd16(i.seg, c.ea(i)); };
+        SPECIAL[f.id] = (i) => (i.op32 ? (i.hasMem ? rm : rr) : i.hasMem ? rm16 : rr16);
+        break;
+      }
+      case 'mov rmv,rv': {
+        const rr: Handler = (c, i) => { c.regs[i.rm] = c.regs[i.reg]; };
+        const mr: Handler = (c, i) => c.wr32(i.seg, c.ea(i), c.regs[i.reg]);
+        const rr16: Handler = (c, i) => { c.r16[i.rm << 1] = c.r16[i.reg << 1]; };
+        const mr16: Handler = (c, i) => c.wr16(i.seg, c.ea(i), c.r16[i.reg << 1]);
+        SPECIAL[f.id] = (i) => (i.op32 ? (i.hasMem ? mr : rr) : i.hasMem ? mr16 : rr16);
+        break;
+      }
+      case 'inc rv': case 'dec rv': {
+        const dec = f.mnemonic === 'dec';
+        const h: Handler = (c, i) => { c.regs[i.opReg] = incdec(c, c.regs[i.opReg], dec, 31); };
+        const h16: Handler = (c, i) => { c.r16[i.opReg << 1] = incdec(c, c.r16[i.opReg << 1], dec, 15); };
+        SPECIAL[f.id] = (i) => (i.op32 ? h : h16);
+        break;
+      }
+      case 'push rv': {
+        const h: Handler = (c, i) => c.push32(c.regs[i.opReg]);
+        const h16: Handler = (c, i) => c.push16(c.r16[i.opReg << 1]);
+        SPECIAL[f.id] = (i) => (i.op32 ? h : h16);
+        break;
+      }
+      case 'pop rv': {
+        const h: Handler = (c, i) => { const v = c.pop32(); c.regs[i.opReg] = v; };
+        const h16: Handler = (c, i) => { const v = c.pop16(); c.r16[i.opReg << 1] = v; };
+        SPECIAL[f.id] = (i) => (i.op32 ? h : h16);
+        break;
+      }
+      case 'call relv': {
+        const h: Handler = (c, i) => { const t = (c.eip + i.imm) >>> 0; c.push32(c.eip); c.jumpNear(t); };
+        const h16: Handler = (c, i) => { const t = (c.eip + i.imm) & 0xffff; c.push16(c.eip); c.jumpNear(t); };
+        SPECIAL[f.id] = (i) => (i.op32 ? h : h16);
+        break;
+      }
+      case 'ret -': {
+        const h: Handler = (c) => c.jumpNear(c.pop32() >>> 0);
+        const h16: Handler = (c) => c.jumpNear(c.pop16());
+        SPECIAL[f.id] = (i) => (i.op32 ? h : h16);
+        break;
+      }
+      default:
+        if (/^j[a-z]+ rel(8|v)$/.test(key) && f.mnemonic !== 'jmp' && f.mnemonic !== 'jcxz' && f.mnemonic !== 'jecxz') {
+          const cc = ['o', 'no', 'c', 'nc', 'z', 'nz', 'na', 'a', 's', 'ns', 'pe', 'po', 'l', 'nl', 'ng', 'g'].indexOf(f.mnemonic.slice(1));
+          if (cc < 0) break;
+          const h32: Handler = (c, i) => { if (c.cond(cc)) c.jumpNear((c.eip + i.imm) >>> 0); };
+          const h16: Handler = (c, i) => { if (c.cond(cc)) c.jumpNear((c.eip + i.imm) & 0xffff); };
+          SPECIAL[f.id] = (i) => (i.op32 ? h32 : h16);
+        }
+    }
+  }
 }
 
 // keep the imports that document semantics referenced
