@@ -281,6 +281,30 @@ sys81:
     expect(e.log(6) & 0xffff).toBe(0x1b);
   });
 
+  it('a far call to conforming code keeps CPL 3; to non-conforming ring-0 code it is #GP(sel)', () => {
+    const e = env(`
+    ${TO_RING3('user')}
+user:
+    call 0x68:conf
+    mov [${LOG}], eax
+    call 0x08:conf               ; non-conforming DPL 0 from CPL 3
+    int 0x81
+conf:
+    mov ax, cs
+    retf
+gp:
+    mov eax, [esp]
+    mov [${LOG + 4}], eax
+    int 0x81
+sys81:
+    hlt`, { handlers: { 13: 'gp', 0x81: 'sys81' }, dpl3: [0x81] });
+    desc(e.mem, 0x68, 0, 0xfffff, 0x9e, 0xc); // conforming, readable, DPL 0
+    e.cpu.gdtLimit = 0x6f;
+    expectHalted(e, e.run());
+    expect(e.log(0) & 0xffff).toBe(0x6b); // CS = 0x68 | CPL 3
+    expect(e.log(1)).toBe(0x08);
+  });
+
   it('RETF to an outer level nulls data segment registers the outer level may not use', () => {
     const e = env(`
     ${TO_RING3('user')}
