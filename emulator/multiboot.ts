@@ -5,6 +5,7 @@
 // Specification 0.6.96.
 
 import type { Machine } from './machine';
+import { physicalMemoryMap } from './bios/bios';
 
 const HEADER_MAGIC = 0x1badb002;
 const BOOTLOADER_MAGIC = 0x2badb002;
@@ -97,12 +98,7 @@ export function loadMultiboot(machine: Machine, image: Uint8Array, cmdline = '')
 
   // The information structure: memory sizes (flag 0), command line (flag 2), memory map (flag 6).
   const upperKb = (machine.memorySize - 0x100000) >> 10;
-  const mmap: [number, number, number][] = [
-    [0, 0x9fc00, 1],
-    [0x9fc00, 0x400, 2],
-    [0xf0000, 0x10000, 2],
-    [0x100000, machine.memorySize - 0x100000, 1],
-  ];
+  const mmap = physicalMemoryMap(machine.memorySize);
   for (let i = 0; i < 88; i += 4) mem.write32(INFO_ADDR + i, 0);
   mem.write32(INFO_ADDR, (1 << 0) | (1 << 2) | (1 << 6));
   mem.write32(INFO_ADDR + 4, 640);

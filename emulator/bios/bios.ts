@@ -25,6 +25,17 @@ const KBD_BUF_START = 0x1e, KBD_BUF_END = 0x3e; // offsets from BDA
 const COLUMNS = 80, ROWS = 25;
 const TICKS_PER_DAY = 0x1800b0;
 
+/** The PC's memory map as firmware reports it (INT 15h E820h, Multiboot): [base, length,
+ *  type], type 1 usable RAM, 2 reserved (the top KB of conventional memory, the BIOS ROM). */
+export function physicalMemoryMap(memorySize: number): [number, number, 1 | 2][] {
+  return [
+    [0, 0x9fc00, 1],
+    [0x9fc00, 0x400, 2],
+    [ROM_BASE, 0x10000, 2],
+    [0x100000, memorySize - 0x100000, 1],
+  ];
+}
+
 export interface BiosDisks {
   fda?: DiskImage | null;
   fdb?: DiskImage | null;
@@ -585,12 +596,7 @@ export class Bios {
   }
 
   private e820(): void {
-    const map: [number, number, number][] = [
-      [0, 0x9fc00, 1],
-      [0x9fc00, 0x400, 2],
-      [0xe8000, 0x18000, 2],
-      [0x100000, this.o.memorySize - 0x100000, 1],
-    ];
+    const map = physicalMemoryMap(this.o.memorySize);
     const cpu = this.cpu;
     const i = cpu.regs[EBX];
     if (i < 0 || i >= map.length || (cpu.regs[ECX] >>> 0) < 20) return this.fail(0x86);
