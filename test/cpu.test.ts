@@ -129,6 +129,12 @@ describe('cpu core', () => {
     const cpu = realCpu([0xe4, 0x60, 0xba, 0xf0, 0x01, 0xed, 0xef, 0x66, 0xed, 0xe6, 0xe9, 0xf4], 0x1000, undefined, io);
     expect(cpu.run(100)).toBe('halted');
     expect(log).toEqual(['in8 60', 'in16 1f0', 'out16 1f0 3456', 'in32 1f0', 'out8 e9 de']);
+    // the port hook sees the same accesses and values
+    const seen: string[] = [];
+    const again = realCpu([0xe4, 0x60, 0xe6, 0xe9, 0xf4], 0x1000, undefined, io);
+    again.setHooks({ portIo: (d, p, n, v) => void seen.push(`${d}${n * 8} ${p.toString(16)} ${v.toString(16)}`) });
+    expect(again.run(100)).toBe('halted');
+    expect(seen).toEqual(['in8 60 12', 'out8 e9 12']);
     expect(cpu.regs[0] >>> 0).toBe(0x789abcde);
   });
 

@@ -42,4 +42,6 @@ export interface CpuHooks {
   memoryAccess?(kind: 'r' | 'w', linear: number, size: number, value: number): void;
   /** An interrupt or exception is being delivered. */
   interrupt?(vector: number, software: boolean, errorCode: number): void;
+  /** After each port access: direction, port, size in bytes, value read or written. */
+  portIo?(dir: 'in' | 'out', port: number, size: number, value: number): void;
 }

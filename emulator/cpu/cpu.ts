@@ -211,6 +211,7 @@ export class Cpu {
     initTables();
     this.mem = mem;
     this.io = io;
+    this.bus = io;
     this.irq = irq;
     this.allowWP = options.allowWP ?? false;
     this.u8 = mem.u8;
@@ -1211,7 +1212,7 @@ export class Cpu {
           this.takeInterrupt();
           if (this.shutdown) return 'triple-fault';
         }
-        if ((this.flagsVal & TF) !== 0 || this.hooks !== null || this.drActive) this.stepSlow();
+        if ((this.flagsVal & TF) !== 0 || this.stepHook || this.drActive) this.stepSlow();
         else this.execBlock(end);
       } catch (e) {
         this.onFault(e);
@@ -1304,8 +1305,33 @@ export class Cpu {
   /** Sets the memory-hook / instruction-hook observer (null to detach). */
   setHooks(h: CpuHooks | null): void {
     this.hooks = h;
+    this.stepHook = h !== null && h.beforeInstruction !== undefined;
     this.drChanged();
+    const bus = this.bus;
+    const io = h?.portIo;
+    if (!io) {
+      this.io = bus;
+      return;
+    }
+    this.io = {
+      in8: (p) => { const v = bus.in8(p); io('in', p, 1, v); return v; },
+      in16: (p) => { const v = bus.in16(p); io('in', p, 2, v); return v; },
+      in32: (p) => { const v = bus.in32(p); io('in', p, 4, v); return v; },
+      out8: (p, v) => { bus.out8(p, v); io('out', p, 1, v); },
+      out16: (p, v) => { bus.out16(p, v); io('out', p, 2, v); },
+      out32: (p, v) => { bus.out32(p, v); io('out', p, 4, v); },
+    };
   }
+
+  /** Connects the I/O bus (the machine's). */
+  setIo(bus: IoBus): void {
+    this.bus = bus;
+    this.setHooks(this.hooks);
+  }
+  /** a before-instruction hook is attached: run() takes the one-instruction loop */
+  private stepHook = false;
+  /** the machine's bus; `io` is it, or a wrapper that also calls the port hook */
+  private bus: IoBus;
 
   /** Invalidates every decoded block (after an external change of code bytes the memory
    *  object did not see). */
