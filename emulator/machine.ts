@@ -20,6 +20,12 @@ import { FloppyController } from './devices/floppy';
 import { DebugPorts } from './devices/debug-ports';
 import type { DiskImage } from './devices/disk';
 import { Bios } from './bios/bios';
+import type { CpuHooks } from './cpu/bus';
+import type { IoObserver } from './devices/io-bus';
+import { HookHub, type HookSlot } from './debug/hooks';
+import { machineDebugTarget } from './debug/machine-target';
+import type { CpuDebugTarget } from './debug/cpu-target';
+import { readLinear as readLinearBytes, writeLinear as writeLinearBytes } from './debug/target';
 
 export const DEFAULT_MEMORY = 16 * 1024 * 1024;
 export const MAX_MEMORY = 256 * 1024 * 1024;
@@ -54,6 +60,45 @@ export type MachineStop =
   | { kind: 'boot-failure'; reason: string }
   | { kind: 'limit' } // the instruction budget ran out
   | { kind: 'stopped' }; // stop() or a hook asked
+
+/** Why `runUntil()` returned: the target was reached (before executing the instruction at
+ *  `address`), or one of run()'s reasons. */
+export type UntilStop = MachineStop | { kind: 'reached'; address: number };
+
+/** A range for a hook, inclusive at both ends, as Unicorn's uc_hook_add takes it: linear
+ *  addresses (instruction, memory), vectors (interrupt) or ports (port). Default: all. */
+export interface HookRange {
+  begin?: number;
+  end?: number;
+}
+
+/** Before an instruction at a linear address; return true to stop run() before it. */
+export type InstructionHook = (linear: number, machine: Machine) => boolean | void;
+/** After a data access (not an instruction fetch). */
+export type MemoryHook = (kind: 'r' | 'w', linear: number, size: number, value: number, machine: Machine) => void;
+/** An interrupt or exception being delivered. */
+export type InterruptHook = (vector: number, software: boolean, errorCode: number, machine: Machine) => void;
+/** After a port access; `value` is what was read or written. */
+export type PortHook = (kind: 'in' | 'out', port: number, size: 1 | 2 | 4, value: number, machine: Machine) => void;
+
+export interface HookKinds {
+  instruction: InstructionHook;
+  memory: MemoryHook;
+  interrupt: InterruptHook;
+  port: PortHook;
+}
+
+/** What `hook()` returns: call remove() to detach it. */
+export interface HookHandle {
+  remove(): void;
+}
+
+interface HookEntry<K extends keyof HookKinds> {
+  kind: K;
+  fn: HookKinds[K];
+  begin: number;
+  end: number;
+}
 
 export class Machine {
   readonly memorySize: number;
@@ -91,7 +136,14 @@ export class Machine {
     new SystemControlB(this.clock, this.pit, this.io);
     this.vga = new VgaText(this.clock, this.io);
     this.mapVga();
-    this.com1 = new Uart16550(0x3f8, 4, this.pic, this.io, { sink: o.onSerial });
+    const onSerial = o.onSerial;
+    this.com1 = new Uart16550(0x3f8, 4, this.pic, this.io, {
+      sink: (b) => {
+        this.serialLog += String.fromCharCode(b);
+        if (this.serialWait !== null && this.serialLog.indexOf(this.serialWait, this.serialFrom) >= 0) this.cpu.stop();
+        onSerial?.(b);
+      },
+    });
     this.com2 = new Uart16550(0x2f8, 3, this.pic, this.io, { sink: o.onSerial2 });
     this.a20.onA20Change = (on) => this.mem.setA20(on);
     this.a20.onReset = () => this.reset();
@@ -243,5 +295,220 @@ export class Machine {
   /** The last POST code written to port 80h/190h, or -1. */
   get postCode(): number {
     return this.debugPorts.lastPostCode;
+  }
+
+  // ==================================================================================
+  // The library API (README "## Library"): stepping, running to a point, memory access
+  // that cannot fault, hooks scoped to ranges, serial and screen. Everything here observes
+  // through emulator/debug (HookHub, the IoBus observer); with no hook attached the CPU
+  // runs its fast loop exactly as before.
+
+  private serialLog = '';
+  private serialFrom = 0;
+  private serialWait: string | null = null;
+  private hub: HookHub | null = null;
+  private libSlot: HookSlot | null = null;
+  private untilSlot: HookSlot | null = null;
+  private target: CpuDebugTarget | null = null;
+  private readonly libHooks: HookEntry<keyof HookKinds>[] = [];
+  private ioObserved = false;
+
+  /** The CPU's one hook slot, shared: every observer (debugger, trace recorder, a script's
+   *  hooks) takes its own slot here instead of calling cpu.setHooks directly. */
+  get hookHub(): HookHub {
+    if (!this.hub) this.hub = new HookHub(this.cpu);
+    return this.hub;
+  }
+
+  /** A DebugTarget over this machine (breakpoints, watchpoints, side-effect-free memory). */
+  get debugTarget(): CpuDebugTarget {
+    if (!this.target) this.target = machineDebugTarget(this, { hooks: this.hookHub.slot() });
+    return this.target;
+  }
+
+  /** Executes one instruction (time advances; a pending interrupt is taken first). */
+  step(): MachineStop {
+    return this.run(1);
+  }
+
+  /**
+   * Runs until `until` holds before an instruction: a predicate (asked before every
+   * instruction with its linear address) or `{ address }` (the linear address of CS:EIP).
+   * The instruction there has not executed when this returns `{ kind: 'reached' }`.
+   * Otherwise it returns why run() stopped (exit, halt, ..., `limit` after maxInstructions).
+   */
+  runUntil(
+    until: ((machine: Machine, linear: number) => boolean) | { address: number; maxInstructions?: number },
+    maxInstructions = Infinity,
+  ): UntilStop {
+    let max = maxInstructions;
+    let test: (linear: number) => boolean;
+    if (typeof until === 'function') test = (lin) => until(this, lin);
+    else {
+      const a = until.address >>> 0;
+      if (until.maxInstructions !== undefined) max = Math.min(max, until.maxInstructions);
+      test = (lin) => lin === a;
+    }
+    let hit = -1;
+    if (!this.untilSlot) this.untilSlot = this.hookHub.slot();
+    this.untilSlot.set({
+      beforeInstruction: (lin) => {
+        if (!test(lin)) return false;
+        hit = lin;
+        return true;
+      },
+    });
+    try {
+      const r = this.run(max);
+      if (hit >= 0 && r.kind === 'stopped') return { kind: 'reached', address: hit };
+      return r;
+    } finally {
+      this.untilSlot.set(null);
+    }
+  }
+
+  /** Physical memory (RAM, ROM, the VGA window) without device side effects. Throws a
+   *  one-line error for bytes nothing decodes. */
+  readPhysical(addr: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    if (!this.debugTarget.readPhysical(addr >>> 0, out)) throw new RangeError(`physical 0x${(addr >>> 0).toString(16)}+${length}: outside memory`);
+    return out;
+  }
+
+  /** Stores bytes in physical memory (decoded code of those pages is dropped). */
+  writePhysical(addr: number, data: Uint8Array | number[]): void {
+    const src = data instanceof Uint8Array ? data : Uint8Array.from(data);
+    if (!this.debugTarget.writePhysical(addr >>> 0, src)) throw new RangeError(`physical 0x${(addr >>> 0).toString(16)}+${src.length}: outside memory`);
+  }
+
+  /** Linear → physical through the page tables as they are (no fault, no Accessed/Dirty
+   *  bit, no TLB fill); -1 when a directory or table entry is not present. */
+  translate(linear: number): number {
+    return this.debugTarget.translateLinear(linear >>> 0);
+  }
+
+  /** Bytes at a linear address through the side-effect-free page walk; null when any page
+   *  of the range is not present (the guest never sees a fault). */
+  readLinear(linear: number, length: number): Uint8Array | null {
+    const b = readLinearBytes(this.debugTarget, linear >>> 0, length);
+    return b.length === length ? b : null;
+  }
+
+  /** Writes bytes at a linear address; false (nothing written) when a page is absent. */
+  writeLinear(linear: number, data: Uint8Array | number[]): boolean {
+    return writeLinearBytes(this.debugTarget, linear >>> 0, data instanceof Uint8Array ? data : Uint8Array.from(data));
+  }
+
+  /** A little-endian dword at a linear address, or null when unmapped. */
+  readLinear32(linear: number): number | null {
+    const b = this.readLinear(linear, 4);
+    return b === null ? null : (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  }
+
+  /**
+   * Attaches a hook, like Unicorn's uc_hook_add: `instruction` and `memory` hooks see linear
+   * addresses in [begin, end], `interrupt` hooks vectors in [begin, end], `port` hooks ports
+   * in [begin, end] (inclusive; the default is everything). Hooks observe: they cannot
+   * change what the guest does, except that an instruction hook may return true (or call
+   * stop()) to end run() before that instruction.
+   */
+  hook<K extends keyof HookKinds>(kind: K, fn: HookKinds[K], range: HookRange = {}): HookHandle {
+    const entry: HookEntry<K> = { kind, fn, begin: (range.begin ?? 0) >>> 0, end: (range.end ?? 0xffffffff) >>> 0 };
+    if (!['instruction', 'memory', 'interrupt', 'port'].includes(kind)) throw new Error(`unknown hook kind '${kind}'`);
+    this.libHooks.push(entry as unknown as HookEntry<keyof HookKinds>);
+    this.rebuildHooks();
+    let removed = false;
+    return {
+      remove: () => {
+        if (removed) return;
+        removed = true;
+        const i = this.libHooks.indexOf(entry as unknown as HookEntry<keyof HookKinds>);
+        if (i >= 0) this.libHooks.splice(i, 1);
+        this.rebuildHooks();
+      },
+    };
+  }
+
+  private rebuildHooks(): void {
+    const of = <K extends keyof HookKinds>(k: K) => this.libHooks.filter((h) => h.kind === k) as unknown as HookEntry<K>[];
+    const ins = of('instruction'), mem = of('memory'), intr = of('interrupt'), port = of('port');
+    const hooks: CpuHooks = {};
+    if (ins.length) {
+      hooks.beforeInstruction = (lin) => {
+        let stop = false;
+        for (let i = 0; i < ins.length; i++) {
+          const h = ins[i];
+          if (lin >= h.begin && lin <= h.end && h.fn(lin, this) === true) stop = true;
+        }
+        return stop;
+      };
+    }
+    if (mem.length) {
+      hooks.memoryAccess = (kind, lin, size, value) => {
+        for (let i = 0; i < mem.length; i++) {
+          const h = mem[i];
+          // the access overlaps [begin, end]
+          if (lin <= h.end && ((lin + size - 1) >>> 0) >= h.begin) h.fn(kind, lin, size, value, this);
+        }
+      };
+    }
+    if (intr.length) {
+      hooks.interrupt = (vector, software, code) => {
+        for (let i = 0; i < intr.length; i++) {
+          const h = intr[i];
+          if (vector >= h.begin && vector <= h.end) h.fn(vector, software, code, this);
+        }
+      };
+    }
+    if (!this.libSlot) this.libSlot = this.hookHub.slot();
+    this.libSlot.set(ins.length || mem.length || intr.length ? hooks : null);
+    if (port.length) {
+      const call = (kind: 'in' | 'out', p: number, size: 1 | 2 | 4, v: number) => {
+        for (let i = 0; i < port.length; i++) {
+          const h = port[i];
+          if (p >= h.begin && p <= h.end) h.fn(kind, p, size, v, this);
+        }
+      };
+      const observer: IoObserver = {
+        onPortRead: (p, size, v) => call('in', p, size, v),
+        onPortWrite: (p, size, v) => call('out', p, size, v),
+      };
+      this.io.setObserver(observer);
+      this.ioObserved = true;
+    } else if (this.ioObserved) {
+      this.io.setObserver(null);
+      this.ioObserved = false;
+    }
+  }
+
+  /** Everything the guest sent out of COM1 so far (as Latin-1 text). */
+  serialOutput(): string {
+    return this.serialLog;
+  }
+
+  /**
+   * Runs until `text` appears in COM1's output after what earlier waitForSerial calls
+   * consumed (it stops right after the byte that completes it), or the guest stops, or
+   * maxInstructions pass. True when the text was seen.
+   */
+  waitForSerial(text: string, maxInstructions = 500_000_000): boolean {
+    const seen = () => this.serialLog.indexOf(text, this.serialFrom);
+    let at = seen();
+    if (at < 0) {
+      this.serialWait = text;
+      try {
+        const end = this.instructions + maxInstructions;
+        for (;;) {
+          const r = this.run(end - this.instructions);
+          at = seen();
+          if (at >= 0 || r.kind !== 'stopped') break;
+        }
+      } finally {
+        this.serialWait = null;
+      }
+    }
+    if (at < 0) return false;
+    this.serialFrom = at + text.length;
+    return true;
   }
 }
