@@ -1,12 +1,31 @@
 // The i386 CPU core: registers, lazy flags, segment caches, memory access through the TLB,
 // decoded-block cache, run loop and exception delivery. Instruction semantics live in
-// handlers.ts; descriptor checks and far transfers in ../mmu/segments.ts and protected.ts;
-// the page walk in ../mmu/paging.ts.
+// handlers.ts; descriptor checks, far transfers, gates and task switches in
+// ../mmu/protected.ts; the page walk in ../mmu/paging.ts.
+//
+// Embedding:
+//   const mem = new PhysicalMemory(16 << 20);          // ../memory.ts (ROM/MMIO pages, A20)
+//   const cpu = new Cpu(mem, ioBus, interruptLine);     // ./bus.ts interfaces
+//   cpu.run(n) → 'budget' | 'halted' (HLT, IF=0) | 'waiting' (HLT, IF=1) | 'triple-fault'
+//              | 'stopped' (a hook or stop());  cpu.icount counts retired instructions;
+//   cpu.step(); cpu.readRegister/writeRegister(name); cpu.state(); cpu.setHooks({...}).
+//   After 'triple-fault', cpu.shutdownState / shutdownReport describe the CPU; the machine
+//   stops or calls cpu.reset() (a PC resets).
+//
+// Execution: instructions are decoded once per physical address into blocks (ended by a
+// control transfer, a mode change, port I/O, 32 instructions or the page end), cached by RAM
+// offset and invalidated through PhysicalMemory's per-page code generations. Blocks chain
+// across near branches; the chain ends at mode changes, port I/O and pending interrupts.
+// Faults throw the preallocated FAULT; the run loop restores EIP/ESP of the instruction and
+// delivers it (double fault, triple fault). Observers: with a before-instruction hook, TF or
+// DR7 breakpoints the loop runs one instruction at a time; memory hooks and data breakpoints
+// route every data access through the slow path; none of this costs anything when absent.
 //
 // Undefined flags (documented choices): logic ops (AND/OR/XOR/TEST) clear AF; MUL/IMUL set
 // SF/ZF/PF from the low half of the result and clear AF; DIV/IDIV leave all flags unchanged;
 // shifts clear AF, and use the count-1 OF formula for every count; BSF/BSR with a zero source
-// leave the destination unchanged.
+// leave the destination unchanged; BT/BTS/BTR/BTC leave OF SF ZF AF PF unchanged; DAA/DAS
+// set OF from the adjustment's signed overflow.
 
 import { decode, Insn, MAX_INSN_LENGTH, type CodeSource } from './decoder';
 import { FORMS } from './opcodes';
