@@ -837,3 +837,86 @@ describe('real mode', () => {
     expect(cpu.mem.read8(0)).toBe(0x55);
   });
 });
+
+describe.runIf(HAS_NASM)('mode switches', () => {
+  it('real mode → protected mode with LMSW and a far jump (as Linux setup.s), paging on, and back to real mode', () => {
+    const code = nasm(`
+bits 16
+org 0x7c00
+    cli
+    xor ax, ax
+    mov ds, ax
+    lgdt [gdtr]
+    mov ax, 1
+    lmsw ax                     ; PE = 1: still running on the real-mode CS cache
+    jmp 0x08:pm
+bits 32
+pm:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    mov esp, 0x9000
+    mov dword [0x6000], 0x11111111
+    ; identity-map 4 MB: directory at 0x20000, table at 0x21000
+    mov edi, 0x21000
+    mov eax, 7
+.fill:
+    stosd
+    add eax, 0x1000
+    cmp edi, 0x22000
+    jne .fill
+    mov dword [0x20000], 0x21007
+    mov eax, 0x20000
+    mov cr3, eax
+    mov eax, cr0
+    or eax, 0x80000000
+    mov cr0, eax
+    jmp .flush
+.flush:
+    mov dword [0x6004], 0x22222222
+    ; back to real mode the documented way: paging off, then a 16-bit code segment with a
+    ; 64 KB limit and 64 KB data segments, then PE off and a far jump
+    mov eax, cr0
+    and eax, 0x7fffffff
+    mov cr0, eax
+    jmp 0x18:pm16
+bits 16
+pm16:
+    mov ax, 0x20
+    mov ds, ax
+    mov ss, ax
+    mov eax, cr0
+    and eax, 0xfffffffe
+    mov cr0, eax
+    jmp 0x0000:rm
+rm:
+    xor ax, ax
+    mov ds, ax
+    mov word [0x6008], 0x3333
+    hlt
+align 8
+gdt: dq 0
+    dq 0x00cf9a000000ffff
+    dq 0x00cf92000000ffff
+    dq 0x00009a000000ffff
+    dq 0x000092000000ffff
+gdtr: dw 39
+    dd gdt
+`);
+    const mem = new PhysicalMemory(4 << 20);
+    const cpu = new Cpu(mem);
+    mem.load(0x7c00, code);
+    cpu.setRealMode(0, 0x7c00);
+    for (const s of [DS, ES, SS]) cpu.loadSeg(s, 0);
+    cpu.regs[4] = 0x7c00;
+    expect(cpu.run(100000)).toBe('halted');
+    expect(mem.read32(0x6000)).toBe(0x11111111);
+    expect(mem.read32(0x6004)).toBe(0x22222222);
+    expect(mem.read16(0x6008)).toBe(0x3333);
+    expect(mem.read32(0x21000 + 6 * 4) & 0x60).toBe(0x60); // page 6 written through paging (A, D)
+    expect(mem.read32(0x21000 + 5 * 4) & 0x60).toBe(0); // never touched
+    expect(cpu.cr0 & 0x80000001).toBe(0);
+  });
+});
+
