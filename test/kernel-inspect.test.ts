@@ -174,6 +174,10 @@ describe('kernel/inspect on a running kernel', () => {
     };
     const sharedFrame = () => k.pages(childNr).find((p) => p.frame >= LOW_MEM)!;
     const u8 = () => machine.mem.u8;
+    /** Writes a dword at any (possibly unaligned) physical address. */
+    const poke32 = (a: number, v: number) => {
+      for (let i = 0; i < 4; i++) machine.mem.u8[a + i] = (v >>> (8 * i)) & 0xff;
+    };
 
     it('a mem_map count one too high', () => {
       const e = sharedFrame();
@@ -207,8 +211,8 @@ describe('kernel/inspect on a running kernel', () => {
       const at = k.at.task + childNr * 4;
       const v = planted(() => {
         const old = k.mem.u32(at);
-        machine.mem.i32[at >> 2] = 0;
-        return () => { machine.mem.i32[at >> 2] = old; };
+        poke32(at, 0);
+        return () => poke32(at, old);
       });
       const text = v.join('\n');
       expect(text).toMatch(new RegExp(`directory entry ${childNr * 16} is present but task slot ${childNr} is empty`));
@@ -217,7 +221,7 @@ describe('kernel/inspect on a running kernel', () => {
 
     it('a zombie that kept its page tables', () => {
       const at = k.taskPointer(childNr);
-      const v = planted(() => { machine.mem.i32[at >> 2] = TASK_ZOMBIE; return () => { machine.mem.i32[at >> 2] = TASK_RUNNING; }; });
+      const v = planted(() => { poke32(at, TASK_ZOMBIE); return () => poke32(at, TASK_RUNNING); });
       expect(v.join('\n')).toMatch(/is present but task \d+ is a zombie/);
     });
 
