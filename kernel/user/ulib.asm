@@ -15,6 +15,23 @@
         SYS __NR_exit
 %endmacro
 
+; STAT which: forklab_stat(which) -> eax (the counters of kernel/defs.asm, STAT_*)
+%macro STAT 1
+        mov ebx, %1
+        SYS __NR_forklab_stat
+%endmacro
+
+; u_waitpid: waitpid(ebx = pid, &status, 0) -> eax
+u_waitpid:
+        push ecx
+        push edx
+        mov ecx, status
+        xor edx, edx
+        SYS __NR_waitpid
+        pop edx
+        pop ecx
+        ret
+
 ; ---- the line buffer: build one line, write it with a single write(1, ...) ---------------
 
 ; ul_str: append the zero-terminated string at esi
@@ -110,22 +127,39 @@ u_puts:
         jmp ul_flush
 
 ; ---- test reports ------------------------------------------------------------------------
+; A test starts with TEST "name"; its report lines then carry that name:
+;   PASS <name>: <what>
+;   FAIL <name>: <why> (value <eax as 0x and 8 hex digits>)
+; PASS, FAIL and a failed CHECK, EXPECT, FORK or WAIT_CHILD return from the test (ret), so
+; they belong in the test's own frame (the parent's side: a child ends with EXIT).
 
-; report_pass: esi = "what"
+; report_pass: esi = the test's name, edi = what passed
 report_pass:
-        push esi
-        mov esi, s_pass
-        call ul_str
-        pop esi
-        call ul_str
+        mov ecx, s_pass
+        call report_head
         call ul_flush
         inc dword [passes]
         ret
 
-; report_fail: esi = "what", edi = "why", eax = a value shown after the reason
+; report_fail: esi = the test's name, edi = why, eax = a value shown after the reason
 report_fail:
+        mov ecx, s_fail
+        call report_head
         push esi
-        mov esi, s_fail
+        mov esi, s_value
+        call ul_str
+        pop esi
+        call ul_hex
+        mov al, ')'
+        call ul_char
+        call ul_flush
+        inc dword [failures]
+        ret
+
+; report_head: the start of a report line, "<ecx><esi>: <edi>" ("PASS " name ": " text)
+report_head:
+        push esi
+        mov esi, ecx
         call ul_str
         pop esi
         call ul_str
@@ -134,37 +168,78 @@ report_fail:
         call ul_str
         mov esi, edi
         call ul_str
-        mov esi, s_value
-        call ul_str
-        call ul_hex
-        mov al, ')'
-        call ul_char
         pop esi
-        call ul_flush
-        inc dword [failures]
         ret
 
-; PASS "what" / FAIL "what", "why" (value in eax)
-%macro UPASS 1
+; TEST "name": the name of the test that starts here (at its local label .name)
+%macro TEST 1
         jmp %%go
-%%what: db %1, 0
-%%go:   push esi
-        mov esi, %%what
-        call report_pass
-        pop esi
+.name:  db %1, 0
+%%go:
 %endmacro
 
-%macro UFAIL 2
+; PASS "what": the test's PASS line, and the test returns
+%macro PASS 1
         jmp %%go
 %%what: db %1, 0
-%%why:  db %2, 0
-%%go:   push esi
-        push edi
-        mov esi, %%what
+%%go:   mov esi, .name
+        mov edi, %%what
+        call report_pass
+        ret
+%endmacro
+
+; FAIL "why": the test's FAIL line with eax as the value, and the test returns
+%macro FAIL 1
+        jmp %%go
+%%why:  db %1, 0
+%%go:   mov esi, .name
         mov edi, %%why
         call report_fail
-        pop edi
-        pop esi
+        ret
+%endmacro
+
+; CHECK cc, "why": go on when condition cc holds (after a cmp or test), else FAIL "why"
+%macro CHECK 2
+        j%1 %%ok
+        FAIL %2
+%%ok:
+%endmacro
+
+; EXPECT value, "why": go on when eax == value, else FAIL "why"
+%macro EXPECT 2
+        cmp eax, %1
+        CHECK e, %2
+%endmacro
+
+; EXPECT_STATUS value, "why": the same for the status the last waitpid stored
+%macro EXPECT_STATUS 2
+        mov eax, [status]
+        EXPECT %1, %2
+%endmacro
+
+; FORK child: fork; the child goes to the label child, the parent goes on with the child's
+; pid in edi (fork failed: FAIL "fork failed")
+%macro FORK 1
+        SYS __NR_fork
+        test eax, eax
+        jz %1
+        CHECK ns, "fork failed"
+        mov edi, eax
+%endmacro
+
+; WAIT_CHILD: waitpid(edi, &status, 0) must return edi, else FAIL "waitpid returned another pid"
+%macro WAIT_CHILD 0
+        mov ebx, edi
+        call u_waitpid
+        EXPECT edi, "waitpid returned another pid"
+%endmacro
+
+; CHILD_CHECK cc, code: in a child, go on when condition cc holds, else exit(code): the
+; parent reads which check failed from the exit code
+%macro CHILD_CHECK 2
+        j%1 %%ok
+        EXIT %2
+%%ok:
 %endmacro
 
 s_pass:       db "PASS ", 0
