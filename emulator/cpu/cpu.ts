@@ -789,6 +789,16 @@ export class Cpu {
     this.slowWrite(lin, 4, v | 0);
   }
 
+  /** Checks that `size` bytes at seg:off may be written (limit, paging, A/D) without
+   *  accessing them: INS validates its destination before the port read. */
+  probeWrite(s: number, off: number, size: number): void {
+    if (off < this.segMin[s] || off + size > this.segEndW[s]) this.segFault(s);
+    const lin = (this.segBase[s] + off) | 0;
+    const user = this.cpl === 3;
+    this.translate(lin, true, user);
+    if ((lin & 0xfff) + size > 0x1000) this.translate(((lin | 0xfff) + 1) | 0, true, user);
+  }
+
   /** Read for read-modify-write: checks write access first; rmwCommit* stores back. */
   rmw8(s: number, off: number): number {
     if (off < this.segMin[s] || off + 1 > this.segEndW[s]) this.segFault(s);

@@ -637,7 +637,7 @@ function stringOp(kind: number, sz: number): Handler {
         case 5: {
           const di = idx(c, EDI, ad);
           // check the destination before the port read has a side effect
-          wrS(c, ES, di, sz, 0);
+          c.probeWrite(ES, di, sz);
           wrS(c, ES, di, sz, inS(c, c.r16[EDX << 1], sz));
           setIdx(c, EDI, ad, (di + d) & am);
           break;
