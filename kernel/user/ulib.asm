@@ -178,24 +178,25 @@ report_head:
 %%go:
 %endmacro
 
+; REPORT routine, "text": report_pass or report_fail with the test's name and the text,
+; and the test returns
+%macro REPORT 2
+        jmp %%go
+%%text: db %2, 0
+%%go:   mov esi, .name
+        mov edi, %%text
+        call %1
+        ret
+%endmacro
+
 ; PASS "what": the test's PASS line, and the test returns
 %macro PASS 1
-        jmp %%go
-%%what: db %1, 0
-%%go:   mov esi, .name
-        mov edi, %%what
-        call report_pass
-        ret
+        REPORT report_pass, %1
 %endmacro
 
 ; FAIL "why": the test's FAIL line with eax as the value, and the test returns
 %macro FAIL 1
-        jmp %%go
-%%why:  db %1, 0
-%%go:   mov esi, .name
-        mov edi, %%why
-        call report_fail
-        ret
+        REPORT report_fail, %1
 %endmacro
 
 ; CHECK cc, "why": go on when condition cc holds (after a cmp or test), else FAIL "why"
