@@ -32,7 +32,7 @@ import { FORMS } from './opcodes';
 import { PhysicalMemory } from '../memory';
 import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
-  ES, CS, SS, DS, FS, GS, ESP, CF, PF, AF, ZF, SF, TF, IF, DF, OF, IOPL, NT, RF, VM, ARITH,
+  ES, CS, SS, DS, FS, GS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
   CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
   T_RAMW, T_NEVER, GP, SSV, DB, DF_V, PFV, NP, TS_V, DE,
 } from './consts';
@@ -1508,5 +1508,3 @@ function hex(v: number, w: number): string {
 
 const HANDLERS_UD: Handler = (c) => c.fault(6);
 
-// keep referenced (used via HANDLERS in handlers.ts) — flag constants for documentation
-void [PF, AF, ZF, SF, DF, OF, IOPL, NT, ARITH, LZ_SUB, ES, DS, FS, GS];

@@ -1632,5 +1632,3 @@ function buildSpecial(): void {
   }
 }
 
-// keep the imports that document semantics referenced
-void [EBP, ESI, EDI, PF, AF, SF, TF, OF, NT, GP, CR0_MP];

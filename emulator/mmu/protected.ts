@@ -9,7 +9,7 @@
 import { Cpu } from '../cpu/cpu';
 import type { Insn } from '../cpu/decoder';
 import {
-  CS, SS, ES, DS, FS, GS, ESP, EAX, IF, TF, NT, RF, VM, GP, NP, SSV, TS_V, CR0_TS, CR0_PG,
+  CS, SS, ES, DS, FS, GS, ESP, IF, TF, NT, RF, VM, GP, NP, SSV, TS_V, CR0_TS, CR0_PG,
 } from '../cpu/consts';
 
 const JMP = 0, CALL = 1, IRET = 2, INT = 3;
@@ -76,7 +76,6 @@ export function farJump(c: Cpu, sel: number, off: number, op32: boolean): void {
     default:
       c.gp(sel & 0xfffc);
   }
-  void op32;
 }
 
 function taskGate(c: Cpu, source: number): void {
@@ -679,4 +678,3 @@ export function verify(c: Cpu, sel: number, write: boolean): boolean {
   return (ar & 0x18) !== 0x18 || (ar & 2) !== 0;
 }
 
-void [DS, FS, GS, EAX];
