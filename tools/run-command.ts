@@ -2,32 +2,23 @@
 // status is scriptable: the guest's port F4h status ((v << 1) | 1, as QEMU's isa-debug-exit),
 // 0 when it halts with interrupts off, 124 on a timeout or the instruction limit, 3 on a
 // triple fault (CPU state on stderr), 2 for bad input.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { Machine, DEFAULT_MEMORY, MAX_MEMORY, type MachineOptions, type MachineStop } from '../emulator/machine';
-import { loadMultiboot } from '../emulator/multiboot';
+import { writeFileSync } from 'node:fs';
+import type { MachineStop } from '../emulator/machine';
 import { serveGdb } from '../emulator/debug/gdb-serve';
 import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
-import { isFloppySize, openFloppy, openHardDisk, parseGeometry, persistDisks, type DiskFile } from './disk-files';
+import { persistDisks } from './disk-files';
+import { createMachine, MACHINE_OPTIONS, parseMachineSetup, parseMemorySize } from './machine-options';
 
 export const EXIT_TIMEOUT = 124;
 export const EXIT_TRIPLE_FAULT = 3;
 
 const OPTIONS = {
-  fda: { type: 'string' },
-  fdb: { type: 'string' },
-  hda: { type: 'string' },
-  hdb: { type: 'string' },
-  geometry: { type: 'string' },
-  boot: { type: 'string' },
-  mem: { type: 'string' },
-  bios: { type: 'string' },
-  kernel: { type: 'string' },
+  ...MACHINE_OPTIONS,
   'max-instructions': { type: 'string' },
   timeout: { type: 'string' },
   screen: { type: 'boolean' },
   serial: { type: 'string' },
   realtime: { type: 'boolean' },
-  persist: { type: 'boolean' },
   'expect-exit': { type: 'string' },
   gdb: { type: 'string' },
   wait: { type: 'boolean' },
@@ -51,17 +42,7 @@ With --expect-exit N: 0 when the guest ended with status N, else 1 (after saying
 with --wait the guest waits, stopped at its first instruction, for gdb to continue it.
 `;
 
-/** Parses a memory size: bytes, or with a K/M/G suffix. */
-export function parseMemorySize(text: string): number {
-  const m = /^(\d+)([KMG]?)B?$/i.exec(text);
-  if (!m) throw new UsageError(`--mem: '${text}' is not a size (for example 16M)`);
-  const unit = { '': 1, K: 1024, M: 1024 * 1024, G: 1024 * 1024 * 1024 }[m[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
-  const size = Number(m[1]) * unit;
-  if (size < 1024 * 1024 || size > MAX_MEMORY || size % (64 * 1024) !== 0) {
-    throw new UsageError(`--mem: ${text} is out of range (1M to 256M, in steps of 64K)`);
-  }
-  return size;
-}
+export { parseMemorySize };
 
 interface Output {
   write(byte: number): void;
@@ -94,43 +75,8 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`run: one image at most (got ${positionals.length}: ${positionals.join(' ')})`);
-  const persist = !!v.persist;
-  const geometry = v.geometry !== undefined ? parseGeometry(v.geometry) : undefined;
-  const disks: DiskFile[] = [];
-  let fda: DiskFile | null = null, fdb: DiskFile | null = null, hda: DiskFile | null = null, hdb: DiskFile | null = null;
-  const image = positionals[0];
-  if (image !== undefined) {
-    let size: number;
-    try {
-      size = statSync(image).size;
-    } catch {
-      throw new UsageError(`image '${image}': no such file`);
-    }
-    if (isFloppySize(size) && geometry === undefined) {
-      if (v.fda) throw new UsageError('run: IMAGE is a floppy image and --fda is given too; use one');
-      fda = openFloppy(image, persist);
-    } else {
-      if (v.hda) throw new UsageError('run: IMAGE is a hard-disk image and --hda is given too; use one');
-      hda = openHardDisk(image, persist, geometry);
-    }
-  }
-  if (v.fda) fda = openFloppy(v.fda, persist);
-  if (v.fdb) fdb = openFloppy(v.fdb, persist);
-  if (v.hda) hda = openHardDisk(v.hda, persist, geometry);
-  if (v.hdb) hdb = openHardDisk(v.hdb, persist);
-  for (const d of [fda, fdb, hda, hdb]) if (d) disks.push(d);
-  if (geometry && !hda) throw new UsageError('run: --geometry applies to a hard-disk image, and none is given');
-  if (v.bios && v.kernel) throw new UsageError('run: --bios and --kernel exclude each other (--kernel uses our BIOS-less loader)');
-  if (!v.kernel && !v.bios && disks.length === 0) throw new UsageError('run: nothing to boot: give IMAGE, --fda/--hda, or --kernel ELF');
-
-  let bootOrder: ('a' | 'c')[] = fda ? ['a', 'c'] : ['c', 'a'];
-  if (v.boot !== undefined) {
-    if (v.boot !== 'a' && v.boot !== 'c') throw new UsageError(`--boot: '${v.boot}' is not a or c`);
-    if (v.boot === 'a' && !fda) throw new UsageError('--boot a: no floppy image is attached');
-    if (v.boot === 'c' && !hda) throw new UsageError('--boot c: no hard-disk image is attached');
-    bootOrder = v.boot === 'a' ? ['a', 'c'] : ['c', 'a'];
-  }
-  const memorySize = v.mem !== undefined ? parseMemorySize(v.mem) : DEFAULT_MEMORY;
+  const setup = parseMachineSetup('run', v, positionals[0]);
+  const disks = setup.disks;
   const maxInstructions = parseNumberOption('max-instructions', v['max-instructions'], Infinity);
   let gdbPort = -1;
   if (v.gdb !== undefined) {
@@ -146,25 +92,6 @@ export async function runCommand(args: string[]): Promise<number> {
     if (!(s > 0)) throw new UsageError(`--timeout: '${v.timeout}' is not a positive number of seconds`);
     timeoutMs = s * 1000;
   }
-  let firmware: Uint8Array | undefined;
-  if (v.bios !== undefined) {
-    try {
-      firmware = new Uint8Array(readFileSync(v.bios));
-    } catch {
-      throw new UsageError(`--bios '${v.bios}': cannot read the file`);
-    }
-    if (firmware.length !== 0x10000 && firmware.length !== 0x20000) {
-      throw new UsageError(`--bios '${v.bios}': a ROM must be 64 KB or 128 KB (this one is ${firmware.length} bytes)`);
-    }
-  }
-  let kernel: Uint8Array | undefined;
-  if (v.kernel !== undefined) {
-    try {
-      kernel = new Uint8Array(readFileSync(v.kernel));
-    } catch {
-      throw new UsageError(`--kernel '${v.kernel}': cannot read the file`);
-    }
-  }
 
   const stdout = bufferedStream('stdout');
   let serial = stdout;
@@ -176,22 +103,10 @@ export async function runCommand(args: string[]): Promise<number> {
     }
     serial = bufferedStream(v.serial);
   }
-  const options: MachineOptions = {
-    memorySize,
-    fda: fda?.image, fdb: fdb?.image, hda: hda?.image, hdb: hdb?.image,
-    bootOrder,
-    firmware,
+  const machine = createMachine(setup, {
     onSerial: (b) => serial.write(b),
     onDebugcon: (b) => stdout.write(b),
-  };
-  const machine = new Machine(options);
-  if (kernel) {
-    try {
-      loadMultiboot(machine, kernel);
-    } catch (e) {
-      throw new UsageError(`--kernel '${v.kernel}': ${(e as Error).message}`);
-    }
-  }
+  });
 
   // Keyboard from a terminal: raw mode, keys become scancodes. Ctrl-C ends the run.
   let interrupted = false;
@@ -287,7 +202,7 @@ export async function runCommand(args: string[]): Promise<number> {
 }
 
 /** The exit status for how the run ended, saying why on stderr where it is not the guest's. */
-function exitStatus(stop: MachineStop, icount: number, maxInstructions: number, interrupted: boolean, started: number): number {
+export function exitStatus(stop: MachineStop, icount: number, maxInstructions: number, interrupted: boolean, started: number): number {
   switch (stop.kind) {
     case 'exit':
       return stop.status & 0xff;

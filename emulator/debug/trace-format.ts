@@ -33,6 +33,14 @@
 // "regs":{"eflags":582},"mem":[{"addr":1114104,"size":4,"value":1}]}; its header line is
 // {"forklab_trace":1,"source":"forklab","fields":["bytes","disasm","regs","mem"]}, and a
 // state line is {"state":{"eax":0,...}}.
+//
+// The recorder (trace-recorder.ts) adds, with a symbol map, `<symbol+0xN>` after the
+// disassembly (the instruction's own address) and prints branch targets that are symbols by
+// name. It writes interrupts and exceptions as comment lines between instructions,
+//   # interrupt 0x20 ; [0001fff4]=00000202 ...        # exception 0x0e error=0x0007 ; ...
+// (JSON lines: {"event":"interrupt"|"exception","vector":32,"error":0,"mem":[...]}; a comment
+// is {"comment":"..."}), both ignored by the parsers, followed by a partial state line with
+// the registers the delivery changed.
 
 export type TraceField = 'bytes' | 'disasm' | 'regs' | 'mem';
 export const ALL_FIELDS: readonly TraceField[] = ['bytes', 'disasm', 'regs', 'mem'];
@@ -286,6 +294,8 @@ export function parseJsonLine(line: string): TraceRecord | TraceHeader | TraceSt
     throw new TraceFormatError('not JSON');
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TraceFormatError('not a JSON object');
+  // Events (an interrupt or exception delivered) and comments are not instruction records.
+  if ('event' in o || 'comment' in o) return null;
   if ('state' in o) {
     if (typeof o.state !== 'object' || o.state === null || Array.isArray(o.state)) throw new TraceFormatError('bad state');
     const state: Record<string, number> = {};

@@ -1,0 +1,141 @@
+// The machine a command boots, from its command line: the image and disk options, memory,
+// firmware and multiboot kernel that `forklab run` and `forklab trace` share. Parsing is
+// separate from building, so a command can check all of its options before it opens a
+// machine.
+import { readFileSync, statSync } from 'node:fs';
+import { Machine, DEFAULT_MEMORY, MAX_MEMORY, type MachineOptions } from '../emulator/machine';
+import { loadMultiboot } from '../emulator/multiboot';
+import { UsageError } from './cli-util';
+import { isFloppySize, openFloppy, openHardDisk, parseGeometry, type DiskFile } from './disk-files';
+
+/** The parseArgs options of the machine (merge into a command's own). */
+export const MACHINE_OPTIONS = {
+  fda: { type: 'string' },
+  fdb: { type: 'string' },
+  hda: { type: 'string' },
+  hdb: { type: 'string' },
+  geometry: { type: 'string' },
+  boot: { type: 'string' },
+  mem: { type: 'string' },
+  bios: { type: 'string' },
+  kernel: { type: 'string' },
+  persist: { type: 'boolean' },
+} as const;
+
+export interface MachineValues {
+  fda?: string;
+  fdb?: string;
+  hda?: string;
+  hdb?: string;
+  geometry?: string;
+  boot?: string;
+  mem?: string;
+  bios?: string;
+  kernel?: string;
+  persist?: boolean;
+}
+
+/** What the command line says to boot. */
+export interface MachineSetup {
+  /** The machine's options, without the output sinks (the command adds those). */
+  options: MachineOptions;
+  /** The disk files opened (persistDisks writes them back with --persist). */
+  disks: DiskFile[];
+  /** A multiboot kernel to load (--kernel), and its path. */
+  kernel?: Uint8Array;
+  kernelPath?: string;
+}
+
+/** Parses a memory size: bytes, or with a K/M/G suffix. */
+export function parseMemorySize(text: string): number {
+  const m = /^(\d+)([KMG]?)B?$/i.exec(text);
+  if (!m) throw new UsageError(`--mem: '${text}' is not a size (for example 16M)`);
+  const unit = { '': 1, K: 1024, M: 1024 * 1024, G: 1024 * 1024 * 1024 }[m[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
+  const size = Number(m[1]) * unit;
+  if (size < 1024 * 1024 || size > MAX_MEMORY || size % (64 * 1024) !== 0) {
+    throw new UsageError(`--mem: ${text} is out of range (1M to 256M, in steps of 64K)`);
+  }
+  return size;
+}
+
+/**
+ * Reads the machine options of command `cmd` (for its messages): IMAGE (a floppy image by
+ * its size, else a hard-disk image), --fda/--fdb/--hda/--hdb, --geometry, --boot, --mem,
+ * --bios, --kernel, --persist. Every mistake is a UsageError.
+ */
+export function parseMachineSetup(cmd: string, v: MachineValues, image: string | undefined): MachineSetup {
+  const persist = !!v.persist;
+  const geometry = v.geometry !== undefined ? parseGeometry(v.geometry) : undefined;
+  const disks: DiskFile[] = [];
+  let fda: DiskFile | null = null, fdb: DiskFile | null = null, hda: DiskFile | null = null, hdb: DiskFile | null = null;
+  if (image !== undefined) {
+    let size: number;
+    try {
+      size = statSync(image).size;
+    } catch {
+      throw new UsageError(`image '${image}': no such file`);
+    }
+    if (isFloppySize(size) && geometry === undefined) {
+      if (v.fda) throw new UsageError(`${cmd}: IMAGE is a floppy image and --fda is given too; use one`);
+      fda = openFloppy(image, persist);
+    } else {
+      if (v.hda) throw new UsageError(`${cmd}: IMAGE is a hard-disk image and --hda is given too; use one`);
+      hda = openHardDisk(image, persist, geometry);
+    }
+  }
+  if (v.fda) fda = openFloppy(v.fda, persist);
+  if (v.fdb) fdb = openFloppy(v.fdb, persist);
+  if (v.hda) hda = openHardDisk(v.hda, persist, geometry);
+  if (v.hdb) hdb = openHardDisk(v.hdb, persist);
+  for (const d of [fda, fdb, hda, hdb]) if (d) disks.push(d);
+  if (geometry && !hda) throw new UsageError(`${cmd}: --geometry applies to a hard-disk image, and none is given`);
+  if (v.bios && v.kernel) throw new UsageError(`${cmd}: --bios and --kernel exclude each other (--kernel uses our BIOS-less loader)`);
+  if (!v.kernel && !v.bios && disks.length === 0) throw new UsageError(`${cmd}: nothing to boot: give IMAGE, --fda/--hda, or --kernel ELF`);
+
+  let bootOrder: ('a' | 'c')[] = fda ? ['a', 'c'] : ['c', 'a'];
+  if (v.boot !== undefined) {
+    if (v.boot !== 'a' && v.boot !== 'c') throw new UsageError(`--boot: '${v.boot}' is not a or c`);
+    if (v.boot === 'a' && !fda) throw new UsageError('--boot a: no floppy image is attached');
+    if (v.boot === 'c' && !hda) throw new UsageError('--boot c: no hard-disk image is attached');
+    bootOrder = v.boot === 'a' ? ['a', 'c'] : ['c', 'a'];
+  }
+  const memorySize = v.mem !== undefined ? parseMemorySize(v.mem) : DEFAULT_MEMORY;
+  let firmware: Uint8Array | undefined;
+  if (v.bios !== undefined) {
+    try {
+      firmware = new Uint8Array(readFileSync(v.bios));
+    } catch {
+      throw new UsageError(`--bios '${v.bios}': cannot read the file`);
+    }
+    if (firmware.length !== 0x10000 && firmware.length !== 0x20000) {
+      throw new UsageError(`--bios '${v.bios}': a ROM must be 64 KB or 128 KB (this one is ${firmware.length} bytes)`);
+    }
+  }
+  let kernel: Uint8Array | undefined;
+  if (v.kernel !== undefined) {
+    try {
+      kernel = new Uint8Array(readFileSync(v.kernel));
+    } catch {
+      throw new UsageError(`--kernel '${v.kernel}': cannot read the file`);
+    }
+  }
+  return {
+    options: { memorySize, fda: fda?.image, fdb: fdb?.image, hda: hda?.image, hdb: hdb?.image, bootOrder, firmware },
+    disks,
+    kernel,
+    kernelPath: v.kernel,
+  };
+}
+
+/** The machine of a setup, with the command's sinks (serial, debugcon) added. */
+export function createMachine(setup: MachineSetup, sinks: Pick<MachineOptions, 'onSerial' | 'onDebugcon' | 'onSerial2'> = {}): Machine {
+  const machine = new Machine({ ...setup.options, ...sinks });
+  if (setup.kernel) {
+    try {
+      loadMultiboot(machine, setup.kernel);
+    } catch (e) {
+      throw new UsageError(`--kernel '${setup.kernelPath}': ${(e as Error).message}`);
+    }
+  }
+  return machine;
+}

@@ -1,0 +1,187 @@
+// `forklab trace IMAGE -o FILE`: boots an image as `forklab run` does (the same machine
+// options, tools/machine-options.ts) and writes the instruction trace
+// (emulator/debug/trace-recorder.ts, format in emulator/debug/trace-format.ts).
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { MachineStop } from '../emulator/machine';
+import { TraceRecorder, SymbolTable } from '../emulator/debug/trace-recorder';
+import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
+import { persistDisks } from './disk-files';
+import { createMachine, MACHINE_OPTIONS, parseMachineSetup } from './machine-options';
+import { exitStatus } from './run-command';
+
+export const TRACE_USAGE = `usage: forklab trace IMAGE -o FILE [--format text|jsonl] [--map FILE]
+                     [--from LOC] [--to LOC] [--icount LO..HI] [--range LO..HI]...
+                     [--cpl N] [--task SEL] [--max-lines N] [--exit-when-done]
+                     [--max-instructions N] [machine options of forklab run]
+
+Boots IMAGE as 'forklab run' does (same machine options: --fda --hda --mem --bios ...; the
+guest's console on stdout) and writes one trace line per executed instruction to FILE.
+
+  --from LOC        start recording when execution first reaches LOC (recorded)
+  --to LOC          then stop recording when execution reaches LOC (not recorded)
+  --icount LO..HI   only instructions whose count (instructions before them) is in LO..HI
+  --range LO..HI    only instructions whose linear address is in LO..HI (repeatable)
+  --cpl N           only instructions at privilege level N
+  --task SEL        only while the task register holds selector SEL
+  --max-lines N     stop recording after N instruction lines
+  --exit-when-done  end the run (status 0) once the recording is complete
+  --map FILE        kernel symbols ("XXXXXXXX name" lines); default: kernel.map beside IMAGE
+LOC is a linear address or SYMBOL[+OFFSET] from the map; numbers are decimal or 0x hex.
+exit status: as forklab run (the guest's, 124 at --max-instructions), 2 on bad input.
+`;
+
+const OPTIONS = {
+  ...MACHINE_OPTIONS,
+  output: { type: 'string', short: 'o' },
+  format: { type: 'string' },
+  map: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  icount: { type: 'string' },
+  range: { type: 'string', multiple: true },
+  cpl: { type: 'string' },
+  task: { type: 'string' },
+  'max-lines': { type: 'string' },
+  'max-instructions': { type: 'string' },
+  'exit-when-done': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Reads a kernel.map ("XXXXXXXX name" per line). */
+export function readSymbolMap(path: string): { name: string; address: number }[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UsageError(`--map '${path}': cannot read the file`);
+  }
+  const out: { name: string; address: number }[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    const m = /^([0-9A-Fa-f]{1,8})\s+(\S+)$/.exec(line);
+    if (!m) throw new UsageError(`${path}:${i + 1}: expected "XXXXXXXX name"`);
+    out.push({ name: m[2], address: parseInt(m[1], 16) });
+  }
+  return out;
+}
+
+/** LOC: a number, or SYMBOL[+OFFSET] / SYMBOL-OFFSET with the map. */
+export function parseLocation(option: string, text: string, syms: SymbolTable | null): number {
+  const t = text.trim();
+  if (/^(0x[0-9a-f]+|\d+)$/i.test(t)) return parseNumberOption(option, t, 0) >>> 0;
+  const m = /^([A-Za-z_.$][\w.$@]*)(?:([+-])(0x[0-9a-f]+|\d+))?$/i.exec(t);
+  if (!m) throw new UsageError(`--${option}: '${text}' is not an address or SYMBOL[+OFFSET]`);
+  if (!syms) throw new UsageError(`--${option}: '${text}' needs a symbol map (--map FILE)`);
+  const a = syms.addressOf(m[1]);
+  if (a === undefined) throw new UsageError(`--${option}: no symbol '${m[1]}' in the map`);
+  const off = m[3] === undefined ? 0 : Number(m[3]);
+  return (m[2] === '-' ? a - off : a + off) >>> 0;
+}
+
+function parseLocRange(option: string, text: string, syms: SymbolTable | null): [number, number] {
+  const i = text.indexOf('..');
+  if (i <= 0 || i + 2 >= text.length) throw new UsageError(`--${option}: '${text}' is not LO..HI`);
+  const lo = parseLocation(option, text.slice(0, i), syms);
+  const hi = parseLocation(option, text.slice(i + 2), syms);
+  if (lo > hi) throw new UsageError(`--${option}: '${text}' is empty (LO > HI)`);
+  return [lo, hi];
+}
+
+/** Writes text to a file in large chunks. */
+class FileSink {
+  private parts: string[] = [];
+  private size = 0;
+  constructor(private readonly fd: number, private readonly encoding: BufferEncoding = 'utf8') {}
+  write(s: string): void {
+    this.parts.push(s);
+    this.size += s.length;
+    if (this.size >= 1 << 20) this.flush();
+  }
+  flush(): void {
+    if (this.parts.length) writeSync(this.fd, Buffer.from(this.parts.join(''), this.encoding));
+    this.parts = [];
+    this.size = 0;
+  }
+}
+
+export async function traceCommand(args: string[]): Promise<number> {
+  const { values: v, positionals } = parseCommandArgs('trace', args, OPTIONS);
+  if (v.help) {
+    process.stdout.write(TRACE_USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`trace: one image at most (got ${positionals.length}: ${positionals.join(' ')})`);
+  if (v.output === undefined) throw new UsageError('trace: -o FILE is required (where the trace goes)');
+  const format = v.format ?? 'text';
+  if (format !== 'text' && format !== 'jsonl') throw new UsageError(`trace: --format must be text or jsonl (got '${format}')`);
+  const image = positionals[0];
+  let mapPath = v.map;
+  if (mapPath === undefined && image !== undefined) {
+    const beside = join(dirname(image), 'kernel.map');
+    if (existsSync(beside)) mapPath = beside;
+  }
+  const symbols = mapPath !== undefined ? readSymbolMap(mapPath) : null;
+  const syms = symbols ? new SymbolTable(symbols) : null;
+  const from = v.from !== undefined ? parseLocation('from', v.from, syms) : null;
+  const to = v.to !== undefined ? parseLocation('to', v.to, syms) : null;
+  let icount: [number, number] | null = null;
+  if (v.icount !== undefined) {
+    const m = /^(\d+)\.\.(\d+)$/.exec(v.icount.trim());
+    if (!m || Number(m[1]) > Number(m[2])) throw new UsageError(`--icount: '${v.icount}' is not LO..HI (decimal, LO <= HI)`);
+    icount = [Number(m[1]), Number(m[2])];
+  }
+  const ranges = (v.range ?? []).flatMap((r) => r.split(',')).map((r) => parseLocRange('range', r, syms));
+  const cpl = v.cpl === undefined ? null : parseNumberOption('cpl', v.cpl, 0);
+  if (cpl !== null && cpl > 3) throw new UsageError(`--cpl: ${cpl} is not a privilege level (0-3)`);
+  const task = v.task === undefined ? null : parseNumberOption('task', v.task, 0);
+  if (task !== null && task > 0xffff) throw new UsageError(`--task: ${task} is not a selector`);
+  const maxLines = parseNumberOption('max-lines', v['max-lines'], 0);
+  const maxInstructions = parseNumberOption('max-instructions', v['max-instructions'], Infinity);
+  const setup = parseMachineSetup('trace', v, image);
+
+  let fd: number;
+  try {
+    fd = openSync(v.output, 'w');
+  } catch (e) {
+    throw new UsageError(`trace: cannot write '${v.output}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const guest = new FileSink(1, 'latin1'); // the guest's bytes, as forklab run writes them
+  const out = new FileSink(fd);
+  const machine = createMachine(setup, {
+    onSerial: (b) => guest.write(String.fromCharCode(b)),
+    onDebugcon: (b) => guest.write(String.fromCharCode(b)),
+  });
+  const exitWhenDone = !!v['exit-when-done'];
+  const recorder = new TraceRecorder(machine.cpu, machine.hookHub.slot(), {
+    format, symbols, from, to, icount, ranges, cpl, task, maxLines,
+    write: (s) => out.write(s),
+    onDone: () => {
+      if (exitWhenDone) machine.stop();
+    },
+  }).start();
+
+  const started = performance.now();
+  let stop: MachineStop;
+  try {
+    for (;;) {
+      const left = maxInstructions - machine.instructions;
+      stop = machine.run(Math.min(20_000_000, left));
+      guest.flush();
+      if (recorder.done && exitWhenDone) break;
+      if (stop.kind !== 'limit' && stop.kind !== 'stopped') break;
+      if (machine.instructions >= maxInstructions) break;
+    }
+    recorder.finish();
+    out.flush();
+  } finally {
+    closeSync(fd);
+    guest.flush();
+    persistDisks(setup.disks);
+  }
+  process.stderr.write(`trace: ${recorder.lines} instruction${recorder.lines === 1 ? '' : 's'} written to ${v.output}\n`);
+  if (recorder.done && exitWhenDone && (stop.kind === 'stopped' || stop.kind === 'limit')) return 0;
+  return exitStatus(stop, machine.instructions, maxInstructions, false, started);
+}
