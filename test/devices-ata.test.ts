@@ -220,5 +220,16 @@ describe('AT hard-disk controller', () => {
     expect(hardDiskGeometry(10 * 16 * 63 * 512)).toEqual({ cylinders: 10, heads: 16, sectorsPerTrack: 63 });
     expect(hardDiskGeometry(20 * 4 * 17 * 512)).toEqual({ cylinders: 20, heads: 4, sectorsPerTrack: 17 });
     expect(hardDiskGeometry(1000)).toBeNull();
+    // no exact fit: QEMU's 16 x 63 with the remainder out of CHS reach, never 1 sector a track
+    expect(hardDiskGeometry(2880 * 512)).toEqual({ cylinders: 2, heads: 16, sectorsPerTrack: 63 });
+    expect(hardDiskGeometry(100 * 512)).toEqual({ cylinders: 1, heads: 1, sectorsPerTrack: 63 });
+    // a partition table's end CHS gives heads and sectors (here 8 heads, 32 sectors)
+    const mbr = new Uint8Array(512);
+    mbr.set([0x80, 1, 1, 0, 0x83, 7, 32 | 0x40, 0xff], 0x1be);
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    expect(hardDiskGeometry(500 * 8 * 32 * 512, mbr)).toEqual({ cylinders: 500, heads: 8, sectorsPerTrack: 32 });
+    mbr[0x1be + 6] = 0; // entries without CHS values teach nothing
+    expect(hardDiskGeometry(500 * 8 * 32 * 512, mbr)).toEqual({ cylinders: 126, heads: 16, sectorsPerTrack: 63 });
   });
 });

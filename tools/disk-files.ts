@@ -70,7 +70,7 @@ export function openHardDisk(path: string, persist: boolean, geometry?: Geometry
   if (data.length === 0 || data.length % 512 !== 0) {
     throw new UsageError(`hard-disk image '${path}': ${data.length} bytes is not a whole number of 512-byte sectors`);
   }
-  const g = geometry ?? hardDiskGeometry(data.length);
+  const g = geometry ?? hardDiskGeometry(data.length, data.subarray(0, 512));
   if (!g) throw new UsageError(`hard-disk image '${path}': no geometry fits ${data.length} bytes; give --geometry C/H/S`);
   const sectors = g.cylinders * g.heads * g.sectorsPerTrack;
   if (sectors * 512 > data.length) {

@@ -74,21 +74,44 @@ export function floppyGeometry(size: number): Geometry | null {
   return FLOPPY_FORMATS.find((f) => f.size === size)?.geometry ?? null;
 }
 
+/** Heads and sectors per track from an MBR's partition table (the end CHS of its entries),
+ *  as BIOSes and QEMU guess a disk's geometry; null when there is no usable table. */
+export function partitionTableGeometry(sector0: Uint8Array): { heads: number; sectorsPerTrack: number } | null {
+  if (sector0.length < 512 || sector0[510] !== 0x55 || sector0[511] !== 0xaa) return null;
+  let heads = 0, spt = 0;
+  for (let e = 0x1be; e < 0x1fe; e += 16) {
+    if (sector0[e + 4] === 0) continue; // unused entry
+    const endHead = sector0[e + 5];
+    const endSector = sector0[e + 6] & 0x3f;
+    if (endSector === 0) return null; // no CHS values: nothing to learn
+    heads = Math.max(heads, endHead + 1);
+    spt = Math.max(spt, endSector);
+  }
+  return heads > 0 && spt > 0 ? { heads, sectorsPerTrack: spt } : null;
+}
+
 /**
- * A hard-disk geometry for an image of `size` bytes: 16 heads and 63 sectors per track
- * (fewer heads/sectors for small images so the cylinder count stays exact where possible),
- * at most 16383 cylinders as in ATA IDENTIFY. Null if the size is not a whole number of
- * sectors or is empty.
+ * A hard-disk geometry for an image of `size` bytes, at most 16383 cylinders as in ATA
+ * IDENTIFY: the heads and sectors of its partition table if it has one; else an exact fit of
+ * 16 heads x 63 sectors, or of the 4- and 2-head, 17-sector MFM drives of the Linux 0.11 era;
+ * else 16 x 63 with the remainder beyond the last whole cylinder out of CHS reach (QEMU's
+ * rule, so an image sees the same geometry in both). Tiny images get one cylinder of as
+ * many heads and sectors as fit. Null if the size is not a whole number of sectors.
  */
-export function hardDiskGeometry(size: number): Geometry | null {
+export function hardDiskGeometry(size: number, sector0?: Uint8Array): Geometry | null {
   if (size <= 0 || size % 512 !== 0) return null;
   const sectors = size / 512;
-  for (const [heads, spt] of [[16, 63], [16, 32], [4, 17], [2, 17], [1, 17], [1, 1]]) {
-    if (sectors % (heads * spt) === 0) {
-      const cylinders = sectors / (heads * spt);
-      if (cylinders <= 16383) return { cylinders, heads, sectorsPerTrack: spt };
+  const fromTable = sector0 ? partitionTableGeometry(sector0) : null;
+  if (fromTable) {
+    const cylinders = Math.min(16383, Math.floor(sectors / (fromTable.heads * fromTable.sectorsPerTrack)));
+    if (cylinders > 0) return { cylinders, ...fromTable };
+  }
+  for (const [heads, spt] of [[16, 63], [4, 17], [2, 17]]) {
+    if (sectors % (heads * spt) === 0 && sectors / (heads * spt) <= 16383) {
+      return { cylinders: sectors / (heads * spt), heads, sectorsPerTrack: spt };
     }
   }
-  const cylinders = Math.min(16383, Math.floor(sectors / (16 * 63)));
-  return cylinders > 0 ? { cylinders, heads: 16, sectorsPerTrack: 63 } : null;
+  if (sectors >= 16 * 63) return { cylinders: Math.min(16383, Math.floor(sectors / (16 * 63))), heads: 16, sectorsPerTrack: 63 };
+  const spt = Math.min(63, sectors);
+  return { cylinders: 1, heads: Math.min(16, Math.floor(sectors / spt)), sectorsPerTrack: spt };
 }
