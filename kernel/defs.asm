@@ -168,6 +168,41 @@ STAT_MY_NOCOPY      equ 18
 STAT_NR_TASKS       equ 19              ; tasks in task[] now
 STAT_HAVE_FPU       equ 20              ; 1 when head found a coprocessor, 0 when CR0.EM is set
 
+; ---- segment registers and interrupt frames --------------------------------------------
+; DATA_SEGMENTS selector: ds, es, fs and gs = selector (through eax)
+%macro DATA_SEGMENTS 1
+        mov eax, %1
+        mov ds, ax
+        mov es, ax
+        mov fs, ax
+        mov gs, ax
+%endmacro
+
+; SAVE_CLOBBERED: after the eax slot, push what a called routine may change (ecx, edx) and
+; the data segment registers, then ds = es = fs = the kernel's data (ignore_int, page_fault)
+%macro SAVE_CLOBBERED 0
+        push ecx
+        push edx
+        push ds
+        push es
+        push fs
+        mov edx, KERNEL_DS
+        mov ds, dx
+        mov es, dx
+        mov fs, dx
+%endmacro
+
+; RESTORE_CLOBBERED_IRET: undo SAVE_CLOBBERED and the eax slot, and return from the interrupt
+%macro RESTORE_CLOBBERED_IRET 0
+        pop fs
+        pop es
+        pop ds
+        pop edx
+        pop ecx
+        pop eax
+        iret
+%endmacro
+
 ; ---- kernel print macros (the routines are in console.asm) ------------------------------
 ; PRINT "text": print a literal from kernel code
 %macro PRINT 1

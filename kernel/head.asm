@@ -19,22 +19,14 @@ pg3:    times 0x1000 db 0
 
 ; 0x5000: nothing above this line survives setup_paging
 startup_32_go:
-        mov eax, KERNEL_DS
-        mov ds, ax
-        mov es, ax
-        mov fs, ax
-        mov gs, ax
+        DATA_SEGMENTS KERNEL_DS
         mov ss, ax
         mov esp, user_stack_top
         call setup_idt
         call setup_gdt
         jmp KERNEL_CS:.new_gdt          ; reload cs from the new GDT
 .new_gdt:
-        mov eax, KERNEL_DS              ; and the data segments
-        mov ds, ax
-        mov es, ax
-        mov fs, ax
-        mov gs, ax
+        DATA_SEGMENTS KERNEL_DS         ; and the data segments
         mov ss, ax
         mov esp, user_stack_top
 
@@ -123,25 +115,11 @@ setup_paging:
 ; default handler: say so and return
 ignore_int:
         push eax
-        push ecx
-        push edx
-        push ds
-        push es
-        push fs
-        mov eax, KERNEL_DS
-        mov ds, ax
-        mov es, ax
-        mov fs, ax
+        SAVE_CLOBBERED
         push int_msg
         call printk
         add esp, 4
-        pop fs
-        pop es
-        pop ds
-        pop edx
-        pop ecx
-        pop eax
-        iret
+        RESTORE_CLOBBERED_IRET
 
 int_msg: db "Unknown interrupt", 10, 0
 a20_failed: db 0

@@ -84,11 +84,7 @@ move_to_user_mode:
         pushfd
         push USER_CS                    ; cs
         push edx                        ; eip
-        mov eax, USER_DS
-        mov ds, ax
-        mov es, ax
-        mov fs, ax
-        mov gs, ax
+        DATA_SEGMENTS USER_DS
         iret
 
 memory_end:        dd 0

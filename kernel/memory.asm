@@ -435,16 +435,8 @@ oom:
 
 ; page_fault (exception 14): CR2 is the linear address, the error code says why
 page_fault:
-        xchg [esp], eax                 ; eax = error code
-        push ecx
-        push edx
-        push ds
-        push es
-        push fs
-        mov edx, KERNEL_DS
-        mov ds, dx
-        mov es, dx
-        mov fs, dx
+        xchg [esp], eax                 ; eax = error code, its slot keeps eax
+        SAVE_CLOBBERED
         mov edx, cr2
         push edx
         push eax
@@ -455,13 +447,7 @@ page_fault:
 .protection:
         call do_wp_page
 .done:  add esp, 8
-        pop fs
-        pop es
-        pop ds
-        pop edx
-        pop ecx
-        pop eax
-        iret
+        RESTORE_CLOBBERED_IRET
 
 HIGH_MEMORY:    dd 0
 cow_faults:     dd 0                    ; do_wp_page calls

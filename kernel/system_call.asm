@@ -17,6 +17,27 @@ EFLAGS_OFF  equ 0x24
 OLDESP_OFF  equ 0x28
 OLDSS_OFF   equ 0x2C
 
+; SAVE_REGS: ds, es, fs, edx, ecx, ebx — the frame above from EBX_OFF up; for system_call
+; they are the arguments of the call (ebx, ecx, edx)
+%macro SAVE_REGS 0
+        push ds
+        push es
+        push fs
+        push edx
+        push ecx
+        push ebx
+%endmacro
+
+; SET_SEGMENTS reg: ds = es = the kernel's data, fs = the user's, through the 16-bit
+; register reg (and its 32-bit self)
+%macro SET_SEGMENTS 1
+        mov e%1, KERNEL_DS
+        mov ds, %1
+        mov es, %1
+        mov e%1, USER_DS                ; fs reaches the caller's memory
+        mov fs, %1
+%endmacro
+
 bad_sys_call:
         mov eax, -1
         iret
@@ -28,17 +49,8 @@ reschedule:
 system_call:
         cmp eax, NR_SYSCALLS - 1
         ja bad_sys_call
-        push ds
-        push es
-        push fs
-        push edx
-        push ecx
-        push ebx                        ; the arguments of the call: ebx, ecx, edx
-        mov edx, KERNEL_DS
-        mov ds, dx
-        mov es, dx
-        mov edx, USER_DS                ; fs reaches the caller's memory
-        mov fs, dx
+        SAVE_REGS
+        SET_SEGMENTS dx
         call [sys_call_table + eax*4]
         push eax
         mov eax, [current]
@@ -98,18 +110,9 @@ do_signal:
         ret
 
 timer_interrupt:
-        push ds
-        push es
-        push fs
-        push edx
-        push ecx
-        push ebx
+        SAVE_REGS
         push eax
-        mov eax, KERNEL_DS
-        mov ds, ax
-        mov es, ax
-        mov eax, USER_DS
-        mov fs, ax
+        SET_SEGMENTS ax
         inc dword [jiffies]
         mov al, 0x20                    ; EOI to the master PIC
         out 0x20, al
@@ -138,18 +141,9 @@ sys_fork:
 ; device_not_available (exception 7): CR0.TS was set by a task switch. Give the FPU to the
 ; current task (math_state_restore), or with no FPU (EM) kill the task.
 device_not_available:
-        push ds
-        push es
-        push fs
-        push edx
-        push ecx
-        push ebx
+        SAVE_REGS
         push eax
-        mov eax, KERNEL_DS
-        mov ds, ax
-        mov es, ax
-        mov eax, USER_DS
-        mov fs, ax
+        SET_SEGMENTS ax
         push ret_from_sys_call
         clts
         mov eax, cr0

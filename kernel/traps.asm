@@ -42,39 +42,6 @@ coprocessor_error:
         push do_coprocessor_error
         jmp no_error_code
 
-no_error_code:
-        xchg [esp], eax                 ; eax = handler, its slot keeps eax
-        push ebx
-        push ecx
-        push edx
-        push edi
-        push esi
-        push ebp
-        push ds
-        push es
-        push fs
-        push 0                          ; "error code"
-        lea edx, [esp + 44]             ; -> saved eip
-        push edx
-        mov edx, KERNEL_DS
-        mov ds, dx
-        mov es, dx
-        mov fs, dx
-        call eax
-        add esp, 8
-trap_return:
-        pop fs
-        pop es
-        pop ds
-        pop ebp
-        pop esi
-        pop edi
-        pop edx
-        pop ecx
-        pop ebx
-        pop eax
-        iret
-
 double_fault:
         push do_double_fault
         jmp error_code
@@ -91,6 +58,10 @@ general_protection:
         push do_general_protection
         jmp error_code
 
+; no_error_code: an error code 0 goes under the handler's address, then as error_code
+no_error_code:
+        push dword [esp]
+        mov dword [esp + 4], 0
 error_code:
         xchg [esp + 4], eax             ; eax = error code, its slot keeps eax
         xchg [esp], ebx                 ; ebx = handler, its slot keeps ebx
@@ -111,7 +82,18 @@ error_code:
         mov fs, ax
         call ebx
         add esp, 8
-        jmp trap_return
+trap_return:
+        pop fs
+        pop es
+        pop ds
+        pop ebp
+        pop esi
+        pop edi
+        pop edx
+        pop ecx
+        pop ebx
+        pop eax
+        iret
 
 ; SHOW_REGS "label", offset, ...: for each pair, the label and the saved register at
 ; [ebx + offset] as 8 hex digits
