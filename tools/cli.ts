@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   'trace-diff': { summary: 'the first instruction where two traces part', load: async () => (await import('./trace-diff')).traceDiffCommand },
   'qemu-log': { summary: "convert QEMU's -d exec,cpu log into a forklab trace", load: async () => (await import('./qemu-log')).qemuLogCommand },
   run: { summary: 'boot an image headless (console on stdout)', load: async () => (await import('./run-command')).runCommand },
+  debug: { summary: 'the built-in debugger: breakpoints, stepping, page walks, tasks and page tables', load: async () => (await import('./debug-command')).debugCommand },
   trace: { summary: 'boot an image and write its instruction trace', load: async () => (await import('./trace-command')).traceCommand },
 };
 

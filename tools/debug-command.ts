@@ -1,0 +1,156 @@
+// `forklab debug IMAGE`: the built-in debugger (emulator/debug/debugger.ts) on a terminal.
+// Interactive: a prompt with line editing and history (an empty line repeats a step,
+// next or continue); Ctrl-C stops the running guest, and at the prompt clears the line.
+// `--script FILE` runs the commands of FILE instead, echoing each with its output, and
+// stops at the first error (exit 1). The exit status is the guest's (as `forklab run`
+// reports it) when it ended, else 0.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Machine, DEFAULT_MEMORY } from '../emulator/machine';
+import { Debugger, runScript } from '../emulator/debug/debugger';
+import { SymbolMap } from '../kernel/inspect';
+import { parseCommandArgs, UsageError } from './cli-util';
+import { isFloppySize, openFloppy, openHardDisk } from './disk-files';
+import { parseMemorySize } from './run-command';
+
+const OPTIONS = {
+  script: { type: 'string' },
+  map: { type: 'string' },
+  mem: { type: 'string' },
+  hdb: { type: 'string' },
+  fdb: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const DEBUG_USAGE = `usage: forklab debug IMAGE [--script FILE] [--map kernel.map] [--mem SIZE] [--fdb F] [--hdb F]
+
+The built-in debugger: breakpoints, watchpoints, stepping, memory, descriptor tables, page
+walks, and the forklab kernel's tasks, page tables and mem_map (type 'help' at the prompt).
+The symbol map defaults to kernel.map beside IMAGE. --script FILE runs its commands (one a
+line) and exits: with the guest's status if it ended, 1 at the first failing command, else 0.
+`;
+
+export async function debugCommand(args: string[]): Promise<number> {
+  const { values: v, positionals } = parseCommandArgs('debug', args, OPTIONS);
+  if (v.help) {
+    process.stdout.write(DEBUG_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`debug: give one IMAGE (got ${positionals.length})`);
+  const image = positionals[0];
+  let size: number;
+  try {
+    size = statSync(image).size;
+  } catch {
+    throw new UsageError(`image '${image}': no such file`);
+  }
+  const floppy = isFloppySize(size);
+  const disk = floppy ? openFloppy(image, false) : openHardDisk(image, false);
+  const fdb = v.fdb ? openFloppy(v.fdb, false) : null;
+  const hdb = v.hdb ? openHardDisk(v.hdb, false) : null;
+  const memorySize = v.mem !== undefined ? parseMemorySize(v.mem) : DEFAULT_MEMORY;
+
+  let symbols: SymbolMap | undefined;
+  const mapPath = v.map ?? join(dirname(image), 'kernel.map');
+  if (v.map !== undefined || existsSync(mapPath)) {
+    let text: string;
+    try {
+      text = readFileSync(mapPath, 'utf8');
+    } catch {
+      throw new UsageError(`--map '${mapPath}': cannot read the file`);
+    }
+    try {
+      symbols = SymbolMap.parse(text);
+    } catch (e) {
+      throw new UsageError(`--map '${mapPath}': ${(e as Error).message}`);
+    }
+  }
+
+  let script: string | null = null;
+  if (v.script !== undefined) {
+    try {
+      script = readFileSync(v.script, 'utf8');
+    } catch {
+      throw new UsageError(`--script '${v.script}': cannot read the file`);
+    }
+  }
+
+  // the guest's console (COM1, debugcon) goes to stdout, flushed between slices and commands
+  let pending: number[] = [];
+  const flush = () => {
+    if (pending.length) {
+      process.stdout.write(Buffer.from(pending));
+      pending = [];
+    }
+  };
+  const machine = new Machine({
+    memorySize,
+    ...(floppy ? { fda: disk.image, bootOrder: ['a', 'c'] as ('a' | 'c')[] } : { hda: disk.image, bootOrder: ['c', 'a'] as ('a' | 'c')[] }),
+    fdb: fdb?.image,
+    hdb: hdb?.image,
+    onSerial: (b) => pending.push(b),
+    onDebugcon: (b) => pending.push(b),
+  });
+  const dbg = new Debugger(machine, { symbols, onSlice: flush });
+  const status = () => dbg.exitStatus ?? 0;
+
+  if (script !== null) {
+    const onSigint = () => dbg.interrupt();
+    process.on('SIGINT', onSigint);
+    try {
+      const r = await runScript(dbg, script, (s) => {
+        flush();
+        process.stdout.write(s);
+      });
+      flush();
+      return r.ok ? status() : 1;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  }
+
+  // interactive
+  process.stdout.write(`forklab debugger: ${image}${symbols ? ` (${symbols.size} symbols)` : ' (no symbol map)'}; stopped at the reset vector. Type 'help'.\n`);
+  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '(forklab) ', historySize: 1000, terminal: process.stdin.isTTY });
+  let busy = false;
+  let last = '';
+  rl.on('SIGINT', () => {
+    if (busy) dbg.interrupt();
+    else {
+      process.stdout.write('^C\n');
+      rl.prompt();
+    }
+  });
+  const onSigint = () => dbg.interrupt(); // not a terminal: the signal itself
+  process.on('SIGINT', onSigint);
+  rl.prompt();
+  try {
+    for await (const input of rl) {
+      let line = input.trim();
+      if (line === '' && /^(s|si|n|ni|step|stepi|next|nexti|c|cont|continue)\b/.test(last)) line = last;
+      if (line === '') {
+        rl.prompt();
+        continue;
+      }
+      last = line;
+      busy = true;
+      let r;
+      try {
+        r = await dbg.execute(line);
+      } finally {
+        busy = false;
+      }
+      flush();
+      if (r.output) process.stdout.write(r.output + '\n');
+      if (r.error) process.stdout.write(`error: ${r.error}\n`);
+      if (r.quit) break;
+      rl.prompt();
+    }
+  } finally {
+    rl.close();
+    process.off('SIGINT', onSigint);
+    flush();
+  }
+  return status();
+}
