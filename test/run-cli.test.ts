@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { assemble, formatError } from '../tools/asm';
 import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
+import { oracle } from './oracle';
 
 const SRC = join(__dirname, 'fixtures/machine/modes.asm');
 const dir = mkdtempSync(join(tmpdir(), 'forklab-run-cli-'));
@@ -95,5 +96,31 @@ describe('forklab run: console and keyboard', () => {
     m.kbc.typeText('q');
     expect(m.run(2_000_000)).toEqual({ kind: 'exit', status: 5 });
     expect(out).toBe('qq');
+  });
+});
+
+describe('forklab run: time', () => {
+  it('runs as fast as it can by default, and at the guest clock\'s pace with --realtime', () => {
+    const p = imageFile(5, 'wait.img');
+    let t = performance.now();
+    expect(forklab('run', p).status).toBe(7);
+    const fast = performance.now() - t;
+    t = performance.now();
+    expect(forklab('run', p, '--realtime').status).toBe(7);
+    const paced = performance.now() - t;
+    // 10 ticks of the 18.2 Hz BIOS timer are 0.55 emulated seconds
+    expect(paced).toBeGreaterThan(540);
+    expect(paced - fast).toBeGreaterThan(300);
+  });
+});
+
+describe.runIf(oracle('script'))('forklab run: a terminal', () => {
+  it('takes keys from stdin when it is a terminal (raw mode, scancodes to the 8042)', () => {
+    // script(1) gives forklab a pseudo-terminal; the key arrives after the guest waits for it
+    const p = imageFile(4, 'tty.img');
+    const r = spawnSync('sh', ['-c', `(sleep 1; printf z) | script -qec "node bin/forklab.js run ${p}" /dev/null`],
+      { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(5);
+    expect(r.stdout).toContain('zz');
   });
 });
