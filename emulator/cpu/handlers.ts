@@ -584,6 +584,48 @@ function outS(c: Cpu, port: number, sz: number, v: number): void {
   else c.io.out32(port, v >>> 0);
 }
 
+/** REP MOVS/STOS forward (DF=0) over plain RAM: copies up to `max` elements that stay in
+ *  one page on each side and inside the segment limits; returns how many (0: take the
+ *  element loop). Updates ESI/EDI. */
+function bulkString(c: Cpu, kind: number, sz: number, seg: number, ad: boolean, max: number): number {
+  const di = idx(c, EDI, ad);
+  const dlin = (c.segBase[ES] + di) | 0;
+  let n = Math.min(max, Math.floor((0x1000 - (dlin & 0xfff)) / sz));
+  if (!ad) n = Math.min(n, Math.floor((0x10000 - di) / sz));
+  if (n <= 1) return 0;
+  if (di < c.segMin[ES] || di + n * sz > c.segEndW[ES]) return 0;
+  const de = c.tlb[dlin >>> 12];
+  if ((de & c.needW) !== c.needW) return 0;
+  const dpa = (de & ~0xfff) | (dlin & 0xfff);
+  if (c.codePage[dpa >>> 12] !== 0) return 0;
+  const u8 = c.u8;
+  if (kind === 0) {
+    const si = idx(c, ESI, ad);
+    const slin = (c.segBase[seg] + si) | 0;
+    n = Math.min(n, Math.floor((0x1000 - (slin & 0xfff)) / sz));
+    if (!ad) n = Math.min(n, Math.floor((0x10000 - si) / sz));
+    if (n <= 1) return 0;
+    if (si < c.segMin[seg] || si + n * sz > c.segEndR[seg]) return 0;
+    const se = c.tlb[slin >>> 12];
+    if ((se & c.needR) !== c.needR) return 0;
+    const spa = (se & ~0xfff) | (slin & 0xfff);
+    // a forward element copy equals memmove unless the destination overlaps ahead of the source
+    if (dpa > spa && dpa < spa + n * sz) return 0;
+    u8.copyWithin(dpa, spa, spa + n * sz);
+    setIdx(c, ESI, ad, ad ? (si + n * sz) | 0 : (si + n * sz) & 0xffff);
+  } else {
+    const v = sz === 1 ? c.r8[0] : sz === 2 ? c.r16[0] : c.regs[0];
+    if (sz === 1) u8.fill(v, dpa, dpa + n);
+    else if (sz === 4 && (dpa & 3) === 0) c.i32.fill(v, dpa >>> 2, (dpa >>> 2) + n);
+    else if (sz === 2 && (dpa & 1) === 0) c.u16.fill(v, dpa >>> 1, (dpa >>> 1) + n);
+    else {
+      for (let j = 0; j < n * sz; j++) u8[dpa + j] = (v >>> (8 * (j % sz))) & 0xff;
+    }
+  }
+  setIdx(c, EDI, ad, ad ? (di + n * sz) | 0 : (di + n * sz) & 0xffff);
+  return n;
+}
+
 /** kind: 0 movs 1 cmps 2 stos 3 lods 4 scas 5 ins 6 outs */
 function stringOp(kind: number, sz: number): Handler {
   return (c, i) => {
@@ -596,6 +638,24 @@ function stringOp(kind: number, sz: number): Handler {
     let cnt = rep ? idx(c, ECX, ad) : 1;
     let k = 0;
     while (cnt !== 0) {
+      if (rep && d > 0 && (kind === 0 || kind === 2) && cnt > 1) {
+        // bulk path: as many whole elements as stay inside one source and one destination
+        // page of plain RAM (same result as the element loop; hooks and breakpoints make the
+        // TLB check fail, so they always see the element loop)
+        const n = bulkString(c, kind, sz, seg, ad, Math.min(cnt, REP_CHUNK - k));
+        if (n > 0) {
+          k += n;
+          cnt = (cnt - n) & am;
+          setIdx(c, ECX, ad, cnt);
+          if (cnt === 0) return;
+          if (k >= REP_CHUNK) {
+            c.eip = c.insnStart(i);
+            c.blockBreak = true;
+            return;
+          }
+          continue;
+        }
+      }
       switch (kind) {
         case 0: {
           const si = idx(c, ESI, ad), di = idx(c, EDI, ad);
