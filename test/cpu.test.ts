@@ -96,6 +96,20 @@ describe('cpu core', () => {
     expect(cpu.mem.read8(0x5000)).toBe(0);
   });
 
+  it('REP MOVSB with the destination one byte ahead replicates (element semantics), across pages', () => {
+    // cld; mov si,0x2ffc; mov di,0x2ffd; mov cx,12; rep movsb; mov di,0x3ff0; mov cx,10;
+    // mov eax,0x11223344 (66 b8); rep stosd (66 f3 ab); hlt
+    const cpu = realCpu([0xfc, 0xbe, 0xfc, 0x2f, 0xbf, 0xfd, 0x2f, 0xb9, 0x0c, 0x00, 0xf3, 0xa4,
+      0xbf, 0xf0, 0x3f, 0xb9, 0x0a, 0x00, 0x66, 0xb8, 0x44, 0x33, 0x22, 0x11, 0x66, 0xf3, 0xab, 0xf4]);
+    for (let k = 0; k < 16; k++) cpu.mem.write8(0x2ffc + k, 0x40 + k);
+    expect(cpu.run(100)).toBe('halted');
+    for (let k = 0; k <= 12; k++) expect(cpu.mem.read8(0x2ffc + k)).toBe(0x40);
+    expect(cpu.mem.read8(0x2ffc + 13)).toBe(0x40 + 13);
+    for (let k = 0; k < 10; k++) expect(cpu.mem.read32(0x3ff0 + 4 * k) >>> 0).toBe(0x11223344);
+    expect(cpu.regs[7] & 0xffff).toBe(0x3ff0 + 40);
+    expect(cpu.regs[6] & 0xffff).toBe(0x2ffc + 12);
+  });
+
   it('takes interrupts from the INTR line only with IF=1, and HLT waits for them', () => {
     let pending = false;
     const irq: InterruptLine = { hasInterrupt: () => pending, acknowledge: () => ((pending = false), 0x08) };
