@@ -99,49 +99,42 @@ serial_putc:
         pop ecx
 .out:   ret
 
+; set_origin: the display starts at origin (CRTC registers 12, 13). Preserves every register.
 set_origin:
         push eax
-        push edx
-        mov dx, [video_port_reg]
-        mov al, 12
-        out dx, al
-        mov eax, [origin]
-        sub eax, [video_mem_start]
-        shr eax, 9
-        mov dx, [video_port_val]
-        out dx, al
-        mov dx, [video_port_reg]
-        mov al, 13
-        out dx, al
-        mov eax, [origin]
-        sub eax, [video_mem_start]
-        shr eax, 1
-        mov dx, [video_port_val]
-        out dx, al
-        pop edx
-        pop eax
-        ret
+        push ecx
+        mov ecx, [origin]
+        mov ah, 12
+        jmp crtc_address
 
+; set_cursor: the cursor at con_pos (CRTC registers 14, 15). Preserves every register.
 set_cursor:
         push eax
+        push ecx
+        mov ecx, [con_pos]
+        mov ah, 14
+; crtc_address: the video address ecx, as a character offset from video_mem_start, into
+; CRTC register ah (high byte) and ah+1 (low byte); then the eax and ecx its two entries
+; above saved come back
+crtc_address:
         push edx
+        sub ecx, [video_mem_start]
+        shr ecx, 1
         mov dx, [video_port_reg]
-        mov al, 14
+        mov al, ah
         out dx, al
-        mov eax, [con_pos]
-        sub eax, [video_mem_start]
-        shr eax, 9
         mov dx, [video_port_val]
+        mov al, ch
         out dx, al
         mov dx, [video_port_reg]
-        mov al, 15
+        mov al, ah
+        inc al
         out dx, al
-        mov eax, [con_pos]
-        sub eax, [video_mem_start]
-        shr eax, 1
         mov dx, [video_port_val]
+        mov al, cl
         out dx, al
         pop edx
+        pop ecx
         pop eax
         ret
 
@@ -272,12 +265,8 @@ print_hex:
         push edx
         mov edx, eax
         mov ecx, 8
-.lp:    rol edx, 4
-        mov eax, edx
-        and eax, 0x0f
-        mov al, [hex_digits + eax]
-        call con_putc
-        loop .lp
+.digits:
+        PUT_HEX con_putc, hex_digits
         pop edx
         pop ecx
         pop eax
@@ -291,7 +280,7 @@ print_hex4:
         mov edx, eax
         shl edx, 16
         mov ecx, 4
-        jmp print_hex.lp
+        jmp print_hex.digits
 
 ; print_far: the far pointer at [eax] (a 32-bit offset, then a selector) as ssss:oooooooo
 print_far:
@@ -310,33 +299,15 @@ print_far:
 ; print_dec: eax as an unsigned decimal number
 print_dec:
         pushad
-        mov ecx, 10
-        xor ebx, ebx            ; digits pushed
-.div:   xor edx, edx
-        div ecx
-        push edx
-        inc ebx
-        test eax, eax
-        jnz .div
-.out:   pop eax
-        add al, '0'
-        call con_putc
-        dec ebx
-        jnz .out
+        PUT_DEC con_putc
         popad
         ret
 
 ; print_sdec: eax as a signed decimal number
 print_sdec:
         push eax
-        test eax, eax
-        jns .pos
-        push eax
-        mov al, '-'
-        call con_putc
-        pop eax
-        neg eax
-.pos:   call print_dec
+        PUT_MINUS con_putc
+        call print_dec
         pop eax
         ret
 

@@ -203,6 +203,49 @@ STAT_HAVE_FPU       equ 20              ; 1 when head found a coprocessor, 0 whe
         iret
 %endmacro
 
+; ---- number formatting, for the kernel's print routines (console.asm) and user mode's
+; (user/ulib.asm): the same steps, each expanded with its own character routine, since
+; ring-3 code cannot call the kernel's ----------------------------------------------------
+; PUT_MINUS putc: for a negative eax, a '-' through putc (al), and eax becomes -eax
+%macro PUT_MINUS 1
+        test eax, eax
+        jns %%pos
+        push eax
+        mov al, '-'
+        call %1
+        pop eax
+        neg eax
+%%pos:
+%endmacro
+
+; PUT_DEC putc: eax as an unsigned decimal number through putc (al). Changes eax-edx.
+%macro PUT_DEC 1
+        mov ecx, 10
+        xor ebx, ebx                    ; digits pushed
+%%div:  xor edx, edx
+        div ecx
+        push edx
+        inc ebx
+        test eax, eax
+        jnz %%div
+%%out:  pop eax
+        add al, '0'
+        call %1
+        dec ebx
+        jnz %%out
+%endmacro
+
+; PUT_HEX putc, digits: the top ecx hex digits of edx through putc (al), digits being the
+; table "0123456789abcdef". Changes eax, ecx, edx.
+%macro PUT_HEX 2
+%%lp:   rol edx, 4
+        mov eax, edx
+        and eax, 0x0f
+        mov al, [%2 + eax]
+        call %1
+        loop %%lp
+%endmacro
+
 ; ---- kernel print macros (the routines are in console.asm) ------------------------------
 ; PRINT "text": print a literal from kernel code
 %macro PRINT 1

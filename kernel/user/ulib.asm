@@ -65,26 +65,8 @@ ul_char:
 ; ul_dec: append eax as a signed decimal number
 ul_dec:
         pushad
-        test eax, eax
-        jns .pos
-        push eax
-        mov al, '-'
-        call ul_char
-        pop eax
-        neg eax
-.pos:   mov ecx, 10
-        xor ebx, ebx
-.div:   xor edx, edx
-        div ecx
-        push edx
-        inc ebx
-        test eax, eax
-        jnz .div
-.out:   pop eax
-        add al, '0'
-        call ul_char
-        dec ebx
-        jnz .out
+        PUT_MINUS ul_char
+        PUT_DEC ul_char
         popad
         ret
 
@@ -97,12 +79,7 @@ ul_hex:
         mov al, 'x'
         call ul_char
         mov ecx, 8
-.lp:    rol edx, 4
-        mov eax, edx
-        and eax, 0x0f
-        mov al, [u_hex_digits + eax]
-        call ul_char
-        loop .lp
+        PUT_HEX ul_char, u_hex_digits
         popad
         ret
 
