@@ -1326,6 +1326,8 @@ export class Cpu {
   /** Asks run() to return 'stopped' at the next instruction boundary. */
   stop(): void {
     this.stopRequested = true;
+    // also from inside an instruction (a device callback): end the block after it
+    this.blockBreak = true;
   }
 
   // ====================================================================================
