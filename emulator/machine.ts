@@ -50,6 +50,9 @@ export interface MachineOptions {
   onDebugcon?(byte: number): void;
   /** Bytes sent out of COM2. */
   onSerial2?(byte: number): void;
+  /** On a triple fault: stop with a report of the CPU state (default), or reset the CPU and
+   *  go on, as a PC's shutdown cycle does. */
+  onTripleFault?: 'stop' | 'reset';
 }
 
 /** Why `run()` returned. */
@@ -120,6 +123,9 @@ export class Machine {
   readonly debugPorts: DebugPorts;
   readonly bios: Bios | null;
   private exitStatus = -1;
+  private readonly resetOnTripleFault: boolean;
+  /** Triple faults that reset the CPU (with onTripleFault: 'reset'). */
+  tripleFaults = 0;
   private bootFailure: string | null = null;
 
   constructor(o: MachineOptions = {}) {
@@ -128,6 +134,7 @@ export class Machine {
       throw new Error(`memory size must be a multiple of 64 KB from 1 MB to 256 MB (got ${size} bytes)`);
     }
     this.memorySize = size;
+    this.resetOnTripleFault = o.onTripleFault === 'reset';
     this.mem = new PhysicalMemory(size);
     this.clock = new Clock(o.instructionRate ? { rate: o.instructionRate } : {});
     this.pic = new PicPair(this.io);
@@ -271,6 +278,11 @@ export class Machine {
         case 'halted':
           return { kind: 'halted' };
         case 'triple-fault':
+          if (this.resetOnTripleFault) {
+            this.tripleFaults++;
+            cpu.reset();
+            break;
+          }
           return { kind: 'triple-fault', state: cpu.dumpState() };
         case 'stopped':
           if (this.exitStatus >= 0) return { kind: 'exit', status: this.exitStatus };

@@ -44,6 +44,17 @@ describe('forklab run: how a guest ends', () => {
     expect(r.stderr).toMatch(/idt=00000000\/0000/);
   });
 
+  it('--on-triple-fault reset restarts at the reset vector, as a PC does', () => {
+    // the BIOS boots the same sector again, which faults again: reset after reset
+    const img = floppy(2);
+    const m = new Machine({ fda: new DiskImage(img, floppyGeometry(img.length)!), onTripleFault: 'reset' });
+    expect(m.run(200_000)).toEqual({ kind: 'limit' });
+    expect(m.tripleFaults).toBeGreaterThan(1);
+    const r = forklab('run', imageFile(2), '--on-triple-fault', 'reset', '--max-instructions', '100000');
+    expect(r.status).toBe(124);
+    expect(forklab('run', imageFile(2), '--on-triple-fault', 'maybe').stderr).toMatch(/'maybe' is not stop or reset/);
+  });
+
   it('--timeout ends a guest that waits forever with 124', () => {
     const r = forklab('run', imageFile(4), '--timeout', '0.5');
     expect(r.status).toBe(124);

@@ -20,6 +20,7 @@ export const MACHINE_OPTIONS = {
   bios: { type: 'string' },
   kernel: { type: 'string' },
   persist: { type: 'boolean' },
+  'on-triple-fault': { type: 'string' },
 } as const;
 
 export interface MachineValues {
@@ -33,6 +34,7 @@ export interface MachineValues {
   bios?: string;
   kernel?: string;
   persist?: boolean;
+  'on-triple-fault'?: string;
 }
 
 /** What the command line says to boot. */
@@ -61,7 +63,7 @@ export function parseMemorySize(text: string): number {
 /**
  * Reads the machine options of command `cmd` (for its messages): IMAGE (a floppy image by
  * its size, else a hard-disk image), --fda/--fdb/--hda/--hdb, --geometry, --boot, --mem,
- * --bios, --kernel, --persist. Every mistake is a UsageError.
+ * --bios, --kernel, --persist, --on-triple-fault. Every mistake is a UsageError.
  */
 export function parseMachineSetup(cmd: string, v: MachineValues, image: string | undefined): MachineSetup {
   const persist = !!v.persist;
@@ -119,8 +121,12 @@ export function parseMachineSetup(cmd: string, v: MachineValues, image: string |
       throw new UsageError(`--kernel '${v.kernel}': cannot read the file`);
     }
   }
+  const onTripleFault = v['on-triple-fault'] ?? 'stop';
+  if (onTripleFault !== 'stop' && onTripleFault !== 'reset') {
+    throw new UsageError(`--on-triple-fault: '${onTripleFault}' is not stop or reset`);
+  }
   return {
-    options: { memorySize, fda: fda?.image, fdb: fdb?.image, hda: hda?.image, hdb: hdb?.image, bootOrder, firmware },
+    options: { memorySize, fda: fda?.image, fdb: fdb?.image, hda: hda?.image, hdb: hdb?.image, bootOrder, firmware, onTripleFault },
     disks,
     kernel,
     kernelPath: v.kernel,

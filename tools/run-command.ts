@@ -29,6 +29,7 @@ export const RUN_USAGE = `usage: forklab run [IMAGE] [--fda F] [--fdb F] [--hda 
                    [--boot a|c] [--mem SIZE] [--bios ROM] [--kernel ELF]
                    [--max-instructions N] [--timeout S] [--screen] [--serial stdio|FILE]
                    [--realtime] [--persist] [--expect-exit N] [--gdb PORT [--wait]]
+                   [--on-triple-fault stop|reset]
 
 IMAGE is a floppy image (by its size) or else a hard-disk image. Writes to disk images stay in
 memory unless --persist (and a read-only file is never written). SIZE takes K, M or G
@@ -37,6 +38,9 @@ memory unless --persist (and a read-only file is never written). SIZE takes K, M
 exit status: the guest's port F4h status ((v << 1) | 1), 0 when the guest halts with
 interrupts off, 124 on --timeout or --max-instructions, 3 on a triple fault, 2 on bad input.
 With --expect-exit N: 0 when the guest ended with status N, else 1 (after saying what it was).
+
+--on-triple-fault reset restarts the CPU at the reset vector as a PC does (default: stop,
+exit 3, CPU state on stderr).
 
 --gdb PORT serves the GDB remote protocol on 127.0.0.1:PORT (gdb: target remote :PORT);
 with --wait the guest waits, stopped at its first instruction, for gdb to continue it.
