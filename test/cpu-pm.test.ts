@@ -231,6 +231,52 @@ sys81:
     expect(e.log(11) & 0xffff).toBe(0x08);
   });
 
+  it('a hardware interrupt in ring 3 switches to the TSS stack; a bad IDT gate gives #GP with EXT set', () => {
+    const e = env(`
+    ${TO_RING3('user', 0x202)}
+user:
+    jmp user
+irq:
+    mov eax, [esp+4]
+    mov [${LOG}], eax            ; interrupted CS
+    mov [${LOG + 4}], esp
+    mov eax, [esp+8]
+    mov [${LOG + 8}], eax        ; EFLAGS image (IF set)
+    pushfd
+    pop eax
+    mov [${LOG + 12}], eax       ; IF clear inside an interrupt gate
+    hlt
+gp:
+    mov eax, [esp]
+    mov [${LOG + 16}], eax
+    hlt`, { handlers: { 0x20: 'irq', 13: 'gp' } });
+    let pending = false;
+    let vector = 0x20;
+    e.cpu.irq = { hasInterrupt: () => pending, acknowledge: () => ((pending = false), vector) };
+    expect(e.run(200)).toBe('budget'); // spinning in ring 3
+    expect(e.cpu.cpl).toBe(3);
+    pending = true;
+    expectHalted(e, e.run(1000));
+    expect(e.log(0) & 0xffff).toBe(0x1b);
+    expect(e.log(1)).toBe(0x9800 - 20);
+    expect(e.log(2) & 0x200).toBe(0x200);
+    expect(e.log(3) & 0x200).toBe(0);
+    // an external interrupt whose vector lies beyond the IDT limit
+    const f = env(`
+    sti
+spin:
+    jmp spin
+gp:
+    mov eax, [esp]
+    mov [${LOG + 16}], eax
+    hlt`, { handlers: { 13: 'gp' }, idtLimit: 0xff });
+    f.cpu.irq = { hasInterrupt: () => pending, acknowledge: () => ((pending = false), vector) };
+    vector = 0x40;
+    pending = true;
+    expectHalted(f, f.run(1000));
+    expect(f.log(4)).toBe(0x40 * 8 + 2 + 1); // IDT, external
+  });
+
   it('INT from ring 3 through a DPL-0 gate raises #GP(vector*8+2)', () => {
     const e = env(`
     ${TO_RING3('user')}
