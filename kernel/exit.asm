@@ -39,6 +39,25 @@ send_sig:
 .inval: mov eax, -EINVAL
         ret
 
+; pid_match: ZF set when the task at edx is one that pid ecx names: ecx > 0 that pid,
+; 0 the process group eax, -1 any task, < -1 the process group -ecx (sys_kill, sys_waitpid).
+; Preserves every register.
+pid_match:
+        test ecx, ecx
+        jg .pid
+        jz .group
+        cmp ecx, -1
+        je .out                         ; any
+        push ecx
+        neg ecx
+        cmp [edx + T_PGRP], ecx
+        pop ecx
+        ret
+.group: cmp [edx + T_PGRP], eax
+        ret
+.pid:   cmp [edx + T_PID], ecx
+.out:   ret
+
 ; sys_kill(pid, sig): pid > 0 that task; 0 our process group; -1 every task but task 0;
 ; < -1 the process group -pid
 sys_kill:
@@ -55,26 +74,12 @@ sys_kill:
         mov edx, [task + ebx*4]
         test edx, edx
         jz .lp
-        test esi, esi
-        jg .by_pid
-        jz .own_group
-        cmp esi, -1
-        je .send
-        mov eax, esi                    ; process group -pid
-        neg eax
-        cmp [edx + T_PGRP], eax
-        jne .lp
-        jmp .send
-.own_group:
-        mov eax, [current]
+        mov ecx, esi
+        mov eax, [current]              ; pid 0: as Linux 0.11, the group that has our pid
         mov eax, [eax + T_PID]
-        cmp [edx + T_PGRP], eax
+        call pid_match
         jne .lp
-        jmp .send
-.by_pid:
-        cmp [edx + T_PID], esi
-        jne .lp
-.send:  push edx
+        push edx
         push edi
         call send_sig
         add esp, 8
@@ -211,25 +216,11 @@ sys_waitpid:
         mov ecx, [eax + T_PID]
         cmp [esi + T_FATHER], ecx
         jne .lp
-        mov edx, [ebp + 8]              ; pid
-        test edx, edx
-        jg .want_pid
-        jz .want_group
-        cmp edx, -1
-        je .matched
-        neg edx                         ; group -pid
-        cmp [esi + T_PGRP], edx
+        mov edx, esi
+        mov ecx, [ebp + 8]              ; pid; 0: our process group
+        mov eax, [eax + T_PGRP]
+        call pid_match
         jne .lp
-        jmp .matched
-.want_group:
-        mov ecx, [eax + T_PGRP]
-        cmp [esi + T_PGRP], ecx
-        jne .lp
-        jmp .matched
-.want_pid:
-        cmp [esi + T_PID], edx
-        jne .lp
-.matched:
         mov ecx, [esi + T_STATE]
         cmp ecx, TASK_STOPPED
         je .stopped

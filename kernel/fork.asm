@@ -128,6 +128,23 @@ CP_EFLAGS equ 64
 CP_ESP    equ 68
 CP_SS     equ 72
 
+; FROM_FRAME reg, ...: the child's TSS (edi) gets the caller's saved registers (TSS_reg =
+; CP_reg); SEG_FROM_FRAME reg, ...: the same for segment registers, their 16 bits
+%macro FROM_FRAME 1-*
+%rep %0
+        mov eax, [ebp + CP_%1]
+        mov [edi + TSS_%1], eax
+%rotate 1
+%endrep
+%endmacro
+%macro SEG_FROM_FRAME 1-*
+%rep %0
+        movzx eax, word [ebp + CP_%1]
+        mov [edi + TSS_%1], eax
+%rotate 1
+%endrep
+%endmacro
+
 copy_process:
         push ebp
         mov ebp, esp
@@ -172,37 +189,10 @@ copy_process:
         lea eax, [ebx + PAGE_SIZE]
         mov [edi + TSS_ESP0], eax
         mov dword [edi + TSS_SS0], KERNEL_DS
-        mov eax, [ebp + CP_EIP]
-        mov [edi + TSS_EIP], eax
-        mov eax, [ebp + CP_EFLAGS]
-        mov [edi + TSS_EFLAGS], eax
+        FROM_FRAME EIP, EFLAGS
         mov dword [edi + TSS_EAX], 0    ; fork() returns 0 in the child
-        mov eax, [ebp + CP_ECX]
-        mov [edi + TSS_ECX], eax
-        mov eax, [ebp + CP_EDX]
-        mov [edi + TSS_EDX], eax
-        mov eax, [ebp + CP_EBX]
-        mov [edi + TSS_EBX], eax
-        mov eax, [ebp + CP_ESP]
-        mov [edi + TSS_ESP], eax
-        mov eax, [ebp + CP_EBP]
-        mov [edi + TSS_EBP], eax
-        mov eax, [ebp + CP_ESI]
-        mov [edi + TSS_ESI], eax
-        mov eax, [ebp + CP_EDI]
-        mov [edi + TSS_EDI], eax
-        movzx eax, word [ebp + CP_ES]
-        mov [edi + TSS_ES], eax
-        movzx eax, word [ebp + CP_CS]
-        mov [edi + TSS_CS], eax
-        movzx eax, word [ebp + CP_SS]
-        mov [edi + TSS_SS], eax
-        movzx eax, word [ebp + CP_DS]
-        mov [edi + TSS_DS], eax
-        movzx eax, word [ebp + CP_FS]
-        mov [edi + TSS_FS], eax
-        movzx eax, word [ebp + CP_GS]
-        mov [edi + TSS_GS], eax
+        FROM_FRAME ECX, EDX, EBX, ESP, EBP, ESI, EDI
+        SEG_FROM_FRAME ES, CS, SS, DS, FS, GS
         mov eax, [ebp + CP_NR]
         shl eax, 4
         add eax, FIRST_LDT_ENTRY << 3
@@ -222,18 +212,9 @@ copy_process:
         test eax, eax
         jnz .undo
         ; no files, no inodes in forklab: nothing to take a reference on
-        mov eax, [ebp + CP_NR]          ; TSS and LDT descriptors in the GDT
-        shl eax, 4
-        lea edi, [gdt + FIRST_TSS_ENTRY*8 + eax]
-        lea eax, [ebx + T_TSS]
-        mov dl, 0x89
-        call set_tssldt_desc
-        mov eax, [ebp + CP_NR]
-        shl eax, 4
-        lea edi, [gdt + FIRST_LDT_ENTRY*8 + eax]
-        lea eax, [ebx + T_LDT]
-        mov dl, 0x82
-        call set_tssldt_desc
+        mov ecx, [ebp + CP_NR]          ; TSS and LDT descriptors in the GDT
+        mov edx, ebx
+        call set_task_descs
         mov dword [ebx + T_STATE], TASK_RUNNING
         inc dword [total_forks]
         mov eax, [last_pid]

@@ -147,16 +147,29 @@ set_tssldt_desc:
         mov [edi + 7], ah
         ret
 
-sched_init:
+; set_task_descs: task nr ecx's TSS and LDT descriptors in the GDT, for its task_struct
+; at edx (Linux's set_tss_desc and set_ldt_desc). Changes eax, ecx, edx.
+set_task_descs:
         push edi
-        mov edi, gdt + FIRST_TSS_ENTRY*8
-        mov eax, init_task + T_TSS
+        push edx
+        shl ecx, 4
+        lea edi, [gdt + FIRST_TSS_ENTRY*8 + ecx]
+        lea eax, [edx + T_TSS]
         mov dl, 0x89
         call set_tssldt_desc
-        mov edi, gdt + FIRST_LDT_ENTRY*8
-        mov eax, init_task + T_LDT
+        add edi, 8                      ; the LDT's descriptor follows the TSS's
+        pop eax
+        add eax, T_LDT
         mov dl, 0x82
         call set_tssldt_desc
+        pop edi
+        ret
+
+sched_init:
+        push edi
+        xor ecx, ecx
+        mov edx, init_task
+        call set_task_descs
         mov ecx, 1                      ; empty slots and descriptors for tasks 1..63
 .clear: mov dword [task + ecx*4], 0
         mov edi, ecx
