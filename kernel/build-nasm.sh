@@ -25,4 +25,9 @@ truncate -s 1474560 "$OUT/forklab.img"
 # NASM's map: after "---- Section", rows "Real Virtual Name" (hex); equ constants are left out
 awk '/^---- Section/ {s=1; next} s && NF==3 && $1 ~ /^[0-9A-F]+$/ {print toupper(substr("00000000" $1, length($1)+1)) " " $3}' \
   "$OUT/system.nasm-map" | grep -v ' \.\.@' | sort > "$OUT/kernel.map"
+# NASM preprocesses the [map ...] path: a directory named like a -D macro loses the map
+if [ ! -s "$OUT/kernel.map" ]; then
+  echo "no symbols in $OUT/kernel.map (does the output path contain a macro name from KERNEL_DEFINES?)" >&2
+  exit 1
+fi
 echo "$OUT/forklab.img: system $SYSBYTES bytes, $(wc -l < "$OUT/kernel.map") symbols"
