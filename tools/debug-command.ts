@@ -2,7 +2,7 @@
 // Interactive: a prompt with line editing and history (an empty line repeats a step,
 // next or continue); Ctrl-C stops the running guest, and at the prompt clears the line.
 // `--script FILE` runs the commands of FILE instead, echoing each with its output, and
-// stops at the first error (exit 1). The exit status is the guest's (as `forklab run`
+// stops at the first error (exit 2). The exit status is the guest's (as `forklab run`
 // reports it) when it ended, else 0.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -28,7 +28,7 @@ export const DEBUG_USAGE = `usage: forklab debug IMAGE [--script FILE] [--map ke
 The built-in debugger: breakpoints, watchpoints, stepping, memory, descriptor tables, page
 walks, and the forklab kernel's tasks, page tables and mem_map (type 'help' at the prompt).
 The symbol map defaults to kernel.map beside IMAGE. --script FILE runs its commands (one a
-line) and exits: with the guest's status if it ended, 1 at the first failing command, else 0.
+line) and exits: with the guest's status if it ended, 2 at the first failing command, else 0.
 `;
 
 export async function debugCommand(args: string[]): Promise<number> {
@@ -104,7 +104,7 @@ export async function debugCommand(args: string[]): Promise<number> {
         process.stdout.write(s);
       });
       flush();
-      return r.ok ? status() : 1;
+      return r.ok ? status() : 2;
     } finally {
       process.off('SIGINT', onSigint);
     }
