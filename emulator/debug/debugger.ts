@@ -244,7 +244,10 @@ export class Debugger {
         lo = mid + 1;
       } else hi = mid - 1;
     }
+    // within 16 KB of a symbol, and before the next one: past the last symbol (kernel_end)
+    // only the symbol's own address is named
     if (best < 0 || a - s[best].address > 0x4000) return undefined;
+    if (best === s.length - 1 && a !== s[best].address) return undefined;
     // of several names at one address, prefer one without a dot (the function, not a label)
     let i = best;
     while (i > 0 && s[i - 1].address === s[best].address) i--;
@@ -634,9 +637,11 @@ export class Debugger {
       if (physical) throw new DebugError('x/i: disassembles linear addresses only');
       const out: string[] = [];
       let a = address;
+      const pc = this.linearPc();
       for (let i = 0; i < count; i++) {
         const d = this.decodeAt(a);
-        out.push(this.formatInsnAt(a));
+        const line = this.formatInsnAt(a);
+        out.push(a === pc ? '=>' + line.slice(2) : line);
         a = (a + (d?.length ?? 1)) >>> 0;
       }
       return out.join('\n');
