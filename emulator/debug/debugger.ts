@@ -1133,7 +1133,8 @@ class ExprParser {
 
 const HELP = `commands (addresses: numbers, symbols, symbol+offset, $registers, *ADDR; phys:ADDR where noted)
   break|b LOC [if COND]      breakpoint at a linear address or kernel symbol (tbreak: once)
-  watch|rwatch|awatch [-l N] ADDR   watch N bytes (default 4) for write/read/access; ADDR linear or phys:ADDR
+  watch|rwatch|awatch [-l N] ADDR   stop after a write (even of the same value) / read / either of
+                             N bytes (default 4) at ADDR, linear or phys:ADDR
   delete [N...]              delete breakpoints/watchpoints (all without N)
   info breakpoints|registers|gdt|idt|ldt|tss|tlb [FIRST[-LAST]]
   stepi|step [N]             execute N instructions
