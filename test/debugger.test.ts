@@ -279,6 +279,20 @@ describe('debugger: the kernel at its first fork', () => {
     await ok(d, 'delete');
   });
 
+  it('continue N stops at the Nth breakpoint hit', async () => {
+    await ok(d, 'break copy_process.out');
+    const forks = () => k.tasks().length;
+    await ok(d, 'continue');
+    const first = m.instructions;
+    const r = await ok(d, 'continue 2');
+    expect(r.split('\n')[0]).toMatch(/^Breakpoint 7, 0x[0-9a-f]{8} <copy_process\.out>$/);
+    expect(m.instructions).toBeGreaterThan(first);
+    expect(await ok(d, 'info breakpoints')).toContain('hit 3 times');
+    expect(forks()).toBeGreaterThan(1);
+    expect(await fails(d, 'continue x')).toBe("continue: 'x' is not a count");
+    await ok(d, 'delete');
+  });
+
   it('continue is interrupted by interrupt() (Ctrl-C), and ends with the guest', async () => {
     const pending = d.execute('continue');
     await new Promise((r) => setImmediate(r));

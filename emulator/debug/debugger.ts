@@ -1140,7 +1140,7 @@ const HELP = `commands (addresses: numbers, symbols, symbol+offset, $registers, 
   stepi|step [N]             execute N instructions
   nexti|next [N]             the same, running calls (and INT) through to their return
   finish                     run until the current function returns
-  continue|c [N]             run until a breakpoint, a watchpoint, the guest's end or Ctrl-C
+  continue|c [N]             run until a breakpoint (the Nth), a watchpoint, the guest's end or Ctrl-C
   x/NFU ADDR                 examine memory: F x d u o t c s i, U b h w; ADDR linear or phys:ADDR
   regs                       registers; disas [ADDR] [N]: disassembly (around EIP by default)
   translate LINEAR           the page walk: PDE, PTE, flags, physical address
