@@ -121,6 +121,6 @@ describe('forklab debug --script (issue 6)', () => {
     expect(bad.stderr.trim()).toMatch(/^forklab: --script '.*none\.gdb': cannot read the file$/);
     const noImage = spawnSync('node', ['bin/forklab.js', 'debug'], { cwd: ROOT, encoding: 'utf8' });
     expect(noImage.status).toBe(2);
-    expect(noImage.stderr).toBe('forklab: debug: give one IMAGE (got 0)\n');
+    expect(noImage.stderr).toBe('forklab: debug: nothing to boot: give IMAGE, --fda/--hda, or --kernel ELF\n');
   }, 90_000);
 });

@@ -4,31 +4,31 @@
 // `--script FILE` runs the commands of FILE instead, echoing each with its output, and
 // stops at the first error (exit 2). The exit status is the guest's (as `forklab run`
 // reports it) when it ended, else 0.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Machine, DEFAULT_MEMORY } from '../emulator/machine';
 import { Debugger, runScript } from '../emulator/debug/debugger';
 import { SymbolMap } from '../kernel/inspect';
 import { parseCommandArgs, UsageError } from './cli-util';
-import { isFloppySize, openFloppy, openHardDisk } from './disk-files';
-import { parseMemorySize } from './run-command';
+import { createMachine, MACHINE_OPTIONS, parseMachineSetup } from './machine-options';
+import { persistDisks } from './disk-files';
 
 const OPTIONS = {
+  ...MACHINE_OPTIONS,
   script: { type: 'string' },
   map: { type: 'string' },
-  mem: { type: 'string' },
-  hdb: { type: 'string' },
-  fdb: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const DEBUG_USAGE = `usage: forklab debug IMAGE [--script FILE] [--map kernel.map] [--mem SIZE] [--fdb F] [--hdb F]
+export const DEBUG_USAGE = `usage: forklab debug [IMAGE] [--script FILE] [--map kernel.map] [run's machine options:
+                     --fda F --fdb F --hda F --hdb F --geometry C/H/S --boot a|c --mem SIZE
+                     --bios ROM --kernel ELF --persist --on-triple-fault stop|reset]
 
 The built-in debugger: breakpoints, watchpoints, stepping, memory, descriptor tables, page
 walks, and the forklab kernel's tasks, page tables and mem_map (type 'help' at the prompt).
-The symbol map defaults to kernel.map beside IMAGE. --script FILE runs its commands (one a
-line) and exits: with the guest's status if it ended, 2 at the first failing command, else 0.
+The symbol map defaults to kernel.map beside the boot image. --script FILE runs its commands
+(one a line) and exits: with the guest's status if it ended, 2 at the first failing command,
+else 0.
 `;
 
 export async function debugCommand(args: string[]): Promise<number> {
@@ -37,23 +37,13 @@ export async function debugCommand(args: string[]): Promise<number> {
     process.stdout.write(DEBUG_USAGE);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`debug: give one IMAGE (got ${positionals.length})`);
-  const image = positionals[0];
-  let size: number;
-  try {
-    size = statSync(image).size;
-  } catch {
-    throw new UsageError(`image '${image}': no such file`);
-  }
-  const floppy = isFloppySize(size);
-  const disk = floppy ? openFloppy(image, false) : openHardDisk(image, false);
-  const fdb = v.fdb ? openFloppy(v.fdb, false) : null;
-  const hdb = v.hdb ? openHardDisk(v.hdb, false) : null;
-  const memorySize = v.mem !== undefined ? parseMemorySize(v.mem) : DEFAULT_MEMORY;
+  if (positionals.length > 1) throw new UsageError(`debug: one image at most (got ${positionals.length}: ${positionals.join(' ')})`);
+  const image = positionals[0] ?? v.fda ?? v.hda;
+  const setup = parseMachineSetup('debug', v, positionals[0]);
 
   let symbols: SymbolMap | undefined;
-  const mapPath = v.map ?? join(dirname(image), 'kernel.map');
-  if (v.map !== undefined || existsSync(mapPath)) {
+  const mapPath = v.map ?? (image !== undefined ? join(dirname(image), 'kernel.map') : '');
+  if (v.map !== undefined || (mapPath !== '' && existsSync(mapPath))) {
     let text: string;
     try {
       text = readFileSync(mapPath, 'utf8');
@@ -84,14 +74,7 @@ export async function debugCommand(args: string[]): Promise<number> {
       pending = [];
     }
   };
-  const machine = new Machine({
-    memorySize,
-    ...(floppy ? { fda: disk.image, bootOrder: ['a', 'c'] as ('a' | 'c')[] } : { hda: disk.image, bootOrder: ['c', 'a'] as ('a' | 'c')[] }),
-    fdb: fdb?.image,
-    hdb: hdb?.image,
-    onSerial: (b) => pending.push(b),
-    onDebugcon: (b) => pending.push(b),
-  });
+  const machine = createMachine(setup, { onSerial: (b) => pending.push(b), onDebugcon: (b) => pending.push(b) });
   const dbg = new Debugger(machine, { symbols, onSlice: flush });
   const status = () => dbg.exitStatus ?? 0;
 
@@ -107,11 +90,12 @@ export async function debugCommand(args: string[]): Promise<number> {
       return r.ok ? status() : 2;
     } finally {
       process.off('SIGINT', onSigint);
+      persistDisks(setup.disks);
     }
   }
 
   // interactive
-  process.stdout.write(`forklab debugger: ${image}${symbols ? ` (${symbols.size} symbols)` : ' (no symbol map)'}; stopped at the reset vector. Type 'help'.\n`);
+  process.stdout.write(`forklab debugger: ${image ?? setup.kernelPath ?? 'firmware'}${symbols ? ` (${symbols.size} symbols)` : ' (no symbol map)'}; stopped at the reset vector. Type 'help'.\n`);
   const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '(forklab) ', historySize: 1000, terminal: process.stdin.isTTY });
   let busy = false;
   let last = '';
@@ -151,6 +135,7 @@ export async function debugCommand(args: string[]): Promise<number> {
     rl.close();
     process.off('SIGINT', onSigint);
     flush();
+    persistDisks(setup.disks);
   }
   return status();
 }
