@@ -110,6 +110,16 @@ describe('cpu core', () => {
     expect(cpu.regs[6] & 0xffff).toBe(0x2ffc + 12);
   });
 
+  it('a guest stuck in a fault loop still uses up its budget (faulting instructions count)', () => {
+    const cpu = realCpu([0x0f, 0xff]); // #UD, and vector 6 points back at it
+    cpu.mem.write16(6 * 4, 0x1000);
+    cpu.mem.write16(6 * 4 + 2, 0);
+    expect(cpu.run(100)).toBe('budget');
+    expect(cpu.icount).toBe(100);
+    expect(cpu.step()).toBe('budget');
+    expect(cpu.icount).toBe(101);
+  });
+
   it('takes interrupts from the INTR line only with IF=1, and HLT waits for them', () => {
     let pending = false;
     const irq: InterruptLine = { hasInterrupt: () => pending, acknowledge: () => ((pending = false), 0x08) };

@@ -1216,6 +1216,9 @@ export class Cpu {
     if (e !== FAULT) throw e;
     this.eip = this.curEip;
     this.regs[ESP] = this.startEsp;
+    // a faulting instruction counts as executed (so a guest in a fault loop still uses up
+    // its budget, and step() always makes progress)
+    this.icount++;
     this.raiseException(FAULT.vector, FAULT.hasCode, FAULT.code);
   }
 
@@ -1240,6 +1243,8 @@ export class Cpu {
         else if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) {
           this.takeInterrupt();
           if (this.shutdown) return 'triple-fault';
+          // the handler's first instruction runs before the next interrupt is recognised
+          this.inhibit = true;
         }
         if ((this.flagsVal & TF) !== 0 || this.stepHook || this.drActive) this.stepSlow();
         else this.execBlock(end);
