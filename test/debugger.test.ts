@@ -88,6 +88,7 @@ describe('debugger: at the reset vector', () => {
     expect(await fails(d, 'watch')).toBe('watch: give an address (linear, or phys:ADDR)');
     expect(await fails(d, 'watch -l 0 0x100')).toBe('watch: length 0 is not 1..4096');
     expect(await fails(d, 'translate')).toBe('translate: give a linear address');
+    expect(await fails(d, 'x')).toBe('x: give an address (linear, or phys:ADDR)'); // nothing examined yet
     expect(await ok(d, 'help')).toContain('x/NFU ADDR');
     expect((await d.execute('quit')).quit).toBe(true);
   });
@@ -138,7 +139,10 @@ describe('debugger: the kernel at its first fork', () => {
     expect(await fails(d, 'x/0xw 0')).toBe('x: count 0 is not 1..4096');
     expect(await fails(d, 'x/4xw 0x3f000000')).toBe('cannot access memory at 0x3f000000 (not mapped)');
     expect(await fails(d, 'x/4i phys:0')).toBe('x/i: disassembles linear addresses only');
-    expect(await fails(d, 'x')).toBe('x: give an address (linear, or phys:ADDR)');
+    // as gdb: x alone goes on after the last address with the last format; /N keeps the format
+    expect(await ok(d, 'x/2xw $esp')).toBe(x.split('\n')[0].split('\t').slice(0, 3).join('\t'));
+    expect(await ok(d, 'x')).toBe(`${h8(esp + 8)} <init_task+0x${(esp + 8 - sym.addr('init_task')).toString(16)}>:\t${h8(w(esp + 8))}`);
+    expect(await ok(d, 'x/2')).toMatch(new RegExp(`^${h8(esp + 12)} <[^>]+>:\\t${h8(w(esp + 12))}\\t${h8(w(esp + 16))}$`));
   });
 
   it('disas marks EIP; regs show the kernel\'s flat segments', async () => {

@@ -620,19 +620,24 @@ export class Debugger {
   // ================================================================================
   // memory and registers
 
+  private lastX: { f: string; u: string; next: number; physical: boolean } | null = null;
+
   private examine(fmt: string, arg: string): string {
     const m = /^\/(\d*)([xduoctsibhw]*)$/.exec(fmt || '/');
     if (!m) throw new DebugError(`x: bad format '${fmt}' (x/NFU: N count, F x d u o c t s i, U b h w)`);
     const count = m[1] === '' ? 1 : Number(m[1]);
     if (count < 1 || count > 4096) throw new DebugError(`x: count ${m[1]} is not 1..4096`);
-    let f = 'x', u = 'w';
+    // as gdb: the format and unit last used unless given; no address continues after the
+    // last one examined
+    let f = this.lastX?.f ?? 'x', u = this.lastX?.u ?? 'w';
     for (const ch of m[2]) {
       if ('bhw'.includes(ch)) u = ch;
       else f = ch;
     }
-    if (arg === '') throw new DebugError('x: give an address (linear, or phys:ADDR)');
-    const { address, physical } = this.parseAddress(arg);
+    if (arg === '' && !this.lastX) throw new DebugError('x: give an address (linear, or phys:ADDR)');
+    const { address, physical } = arg === '' ? { address: this.lastX!.next, physical: this.lastX!.physical } : this.parseAddress(arg);
     const prefix = physical ? 'phys ' : '';
+    this.lastX = { f, u, next: address, physical };
     if (f === 'i') {
       if (physical) throw new DebugError('x/i: disassembles linear addresses only');
       const out: string[] = [];
@@ -644,6 +649,7 @@ export class Debugger {
         out.push(a === pc ? '=>' + line.slice(2) : line);
         a = (a + (d?.length ?? 1)) >>> 0;
       }
+      this.lastX.next = a;
       return out.join('\n');
     }
     if (f === 's') {
@@ -657,6 +663,7 @@ export class Debugger {
         out.push(`${prefix}${hex(a)}${this.symSuffix(a)}:\t${JSON.stringify(Buffer.from(bytes.subarray(0, n)).toString('latin1'))}`);
         a = (a + n + 1) >>> 0;
       }
+      this.lastX.next = a;
       return out.join('\n');
     }
     const size = u === 'b' ? 1 : u === 'h' ? 2 : 4;
@@ -677,6 +684,7 @@ export class Debugger {
       lines.push(`${prefix}${hex(a)}${this.symSuffix(a)}:\t${vals.join('\t')}`);
     }
     if (n < count) lines.push(`cannot access memory at ${prefix}${hex(address + n * size)}`);
+    this.lastX.next = (address + n * size) >>> 0;
     return lines.join('\n');
   }
 
