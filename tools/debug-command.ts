@@ -122,6 +122,9 @@ export async function debugCommand(args: string[]): Promise<number> {
       let r;
       try {
         r = await dbg.execute(line);
+      } catch (e) {
+        // a bug in forklab, not the user's mistake: say so in one line and keep the session
+        r = { output: '', error: `internal error: ${(e as Error)?.message ?? String(e)}` };
       } finally {
         busy = false;
       }
