@@ -90,7 +90,7 @@ function parseLocRange(option: string, text: string, syms: SymbolTable | null): 
   return [lo, hi];
 }
 
-/** Writes text to a file in large chunks. */
+/** Writes text to a file (fd -1: stdout) in large chunks. */
 class FileSink {
   private parts: string[] = [];
   private size = 0;
@@ -101,7 +101,11 @@ class FileSink {
     if (this.size >= 1 << 20) this.flush();
   }
   flush(): void {
-    if (this.parts.length) writeSync(this.fd, Buffer.from(this.parts.join(''), this.encoding));
+    if (this.parts.length) {
+      const b = Buffer.from(this.parts.join(''), this.encoding);
+      if (this.fd < 0) process.stdout.write(b);
+      else writeSync(this.fd, b);
+    }
     this.parts = [];
     this.size = 0;
   }
@@ -148,7 +152,7 @@ export async function traceCommand(args: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError(`trace: cannot write '${v.output}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const guest = new FileSink(1, 'latin1'); // the guest's bytes, as forklab run writes them
+  const guest = new FileSink(-1, 'latin1'); // the guest's bytes on stdout, as forklab run writes them
   const out = new FileSink(fd);
   const machine = createMachine(setup, {
     onSerial: (b) => guest.write(String.fromCharCode(b)),

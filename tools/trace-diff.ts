@@ -71,14 +71,34 @@ export class LineReader {
   }
 }
 
+/** The state lines that came before a record in its file (applied when a reader reaches the
+ *  record: a diff reads one record ahead, and a state line belongs after the record before). */
+const STATES_BEFORE = new WeakMap<TraceRecord, Record<string, number>[]>();
+
+export function statesBefore(r: TraceRecord): Record<string, number>[] | undefined {
+  return STATES_BEFORE.get(r);
+}
+
+/** Applies the state lines before `r` to `state`; their registers go into `dirty` when given. */
+function arrive(r: TraceRecord, state: RegState, dirty: Set<string> | null): void {
+  const list = STATES_BEFORE.get(r);
+  if (!list) return;
+  for (const regs of list) {
+    for (const k in regs) {
+      state.set(k, regs[k]);
+      dirty?.add(k);
+    }
+  }
+}
+
 /** A trace file read record by record. */
 export class TraceReader {
   private readonly lines: LineReader;
   private format: 'text' | 'jsonl' | null = null;
   private pending: string | null = null;
   header: TraceHeader = { version: 1, source: 'unknown', fields: [...ALL_FIELDS] };
-  /** Called with each state line's register values as it is read. */
-  onState: ((regs: Record<string, number>) => void) | null = null;
+  /** State lines read since the last record returned. */
+  private states: Record<string, number>[] = [];
   /** The text of the last record returned (as a text trace line), and its file line. */
   lastLine = 0;
 
@@ -125,10 +145,14 @@ export class TraceReader {
       const r = this.parse(l);
       if (r === null || isHeader(r)) continue;
       if (isState(r)) {
-        this.onState?.(r.state);
+        this.states.push(r.state);
         continue;
       }
       this.lastLine = this.lines.lineNumber;
+      if (this.states.length) {
+        STATES_BEFORE.set(r, this.states);
+        this.states = [];
+      }
       return r;
     }
   }
@@ -252,14 +276,17 @@ export function compareRecords(
 /** Skipped records at the start still set the running register values. */
 function skipTo(r: TraceReader, skip: number, startLinear: number | null, state: RegState): TraceRecord | null {
   let rec = r.next();
+  if (rec) arrive(rec, state, null);
   for (let i = 0; i < skip && rec; i++) {
     applyRegs(rec, state);
     rec = r.next();
+    if (rec) arrive(rec, state, null);
   }
   if (startLinear !== null) {
     while (rec && rec.linear !== startLinear) {
       applyRegs(rec, state);
       rec = r.next();
+      if (rec) arrive(rec, state, null);
     }
   }
   return rec;
@@ -272,6 +299,7 @@ function inRanges(linear: number, ranges: [number, number][]): boolean {
 
 /** The next record inside the ranges; the ones skipped fold into state and mark dirty. */
 function nextInRange(r: TraceReader, rec: TraceRecord | null, o: DiffOptions, state: RegState, dirty: Set<string>): TraceRecord | null {
+  if (rec) arrive(rec, state, dirty);
   if (o.ranges.length === 0) return rec;
   while (rec && !inRanges(rec.linear, o.ranges)) {
     for (const k in rec.regs) {
@@ -279,6 +307,7 @@ function nextInRange(r: TraceReader, rec: TraceRecord | null, o: DiffOptions, st
       dirty.add(k);
     }
     rec = r.next();
+    if (rec) arrive(rec, state, dirty);
   }
   return rec;
 }
@@ -302,14 +331,13 @@ export function diffTraces(pathA: string, pathB: string, o: DiffOptions): DiffRe
     const stateB: RegState = new Map();
     const dirtyA = new Set<string>();
     const dirtyB = new Set<string>();
-    A.onState = (regs) => {
-      for (const k in regs) stateA.set(k, regs[k]);
-    };
-    B.onState = (regs) => {
-      for (const k in regs) stateB.set(k, regs[k]);
-    };
-    let a = nextInRange(A, skipTo(A, o.skipA, o.startLinear, stateA), o, stateA, dirtyA);
-    let b = nextInRange(B, skipTo(B, o.skipB, o.startLinear, stateB), o, stateB, dirtyB);
+    // The first records' state lines are applied by skipTo, not again by nextInRange.
+    const firstA = skipTo(A, o.skipA, o.startLinear, stateA);
+    const firstB = skipTo(B, o.skipB, o.startLinear, stateB);
+    if (firstA) STATES_BEFORE.delete(firstA);
+    if (firstB) STATES_BEFORE.delete(firstB);
+    let a = nextInRange(A, firstA, o, stateA, dirtyA);
+    let b = nextInRange(B, firstB, o, stateB, dirtyB);
     const baseA = a?.icount ?? 0;
     const baseB = b?.icount ?? 0;
     const pending: Difference[] = [];

@@ -14,8 +14,8 @@
 // saved by a task switch — are not data accesses and are not listed).
 //
 // Interrupts and exceptions. A hardware interrupt is delivered between two instructions; an
-// exception ends the instruction that raised it (a fault leaves it not retired: the next line
-// has the same icount). In both cases the line of the instruction before ends there, and a
+// exception ends the instruction that raised it (a faulting instruction counts as executed,
+// so the handler's first line has the next icount). In both cases the line of the instruction before ends there, and a
 // comment line names the event with the writes the delivery made (the pushed frame):
 //
 //   # interrupt 0x20 hardware ; [0001fff4]=00000202 [0001fff0]=00000008 ...
@@ -200,6 +200,8 @@ export class TraceRecorder {
   private readonly known = new Float64Array(NREGS).fill(NaN);
   /** icount when the last instruction (traced or not) started, while recording. */
   private lastIcount = -1;
+  private lastEip = -1;
+  private lastCs = -1;
 
   // memory writes of the pending instruction or the delivery in progress
   private wAddr = new Uint32Array(64);
@@ -310,9 +312,13 @@ export class TraceRecorder {
   private onInterrupt(vector: number, software: boolean, code: number): void {
     // A software INT (int n, int3, into) is part of its instruction's line.
     if (software && this.pending && this.cpu.icount === this.pIcount) return;
-    // The instruction last started has not retired: it raised this exception (a fault).
-    // Otherwise the event comes between instructions: a hardware interrupt (or a trap).
-    const exception = this.cpu.icount === this.lastIcount;
+    // A fault restores CS:EIP to the instruction last started (which the CPU counts as
+    // executed, or on older rules not); a hardware interrupt (or a trap) comes after an
+    // instruction, at the next one. (A jump to itself interrupted reads as a fault: only the
+    // event's name is then wrong.)
+    const cpu = this.cpu;
+    const exception = (cpu.icount === this.lastIcount || cpu.icount === this.lastIcount + 1) &&
+      (cpu.eip >>> 0) === this.lastEip && cpu.sel[1] === this.lastCs;
     this.complete(false);
     this.flushDelivery();
     if (this.phase !== Phase.Recording) return;
@@ -393,6 +399,8 @@ export class TraceRecorder {
       }
     }
     this.lastIcount = icount;
+    this.lastEip = cpu.eip >>> 0;
+    this.lastCs = cpu.sel[1];
     const r = this.icountRange;
     if (r !== null) {
       if (icount > r[1]) {
