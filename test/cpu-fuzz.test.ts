@@ -1,5 +1,6 @@
-// Robustness: random bytes executed as code, in real mode, in 32-bit protected mode at ring
-// 0 with paging, and at ring 3, must only ever produce CPU behaviour (faults, double faults,
+// Robustness: random bytes (sprinkled with system instructions, over random descriptors)
+// executed as code, in real mode, in 32-bit protected mode at ring 0 with paging, and at
+// ring 3, must only ever produce CPU behaviour (faults, double faults,
 // triple faults, halts): never a JavaScript exception out of run(). Seeded; reproduce with
 // FORKLAB_FUZZ_SEED.
 
@@ -32,6 +33,14 @@ function machine(mode: Mode, rnd: () => number): Cpu {
   const mem = new PhysicalMemory(2 << 20);
   // random code and data everywhere except the system tables we set up
   for (let a = 0; a < mem.size; a += 4) mem.i32[a >>> 2] = rnd();
+  // sprinkle system instructions (descriptor loads, far transfers, IRET, INT, CR moves)
+  const sys = [[0x0f, 0x00], [0x0f, 0x01], [0xea], [0x9a], [0xcf], [0xcd], [0xca], [0xcb], [0x8e], [0x0f, 0x02],
+    [0x0f, 0x03], [0x0f, 0x22], [0x0f, 0x20], [0xc5], [0xc4], [0x0f, 0xb2], [0x66, 0xcf], [0x66, 0xea], [0x66, 0x9a]];
+  for (let k = 0; k < 20000; k++) {
+    const at = 0x10000 + (rnd() % (mem.size - 0x10010));
+    const b = sys[rnd() % sys.length];
+    for (let j = 0; j < b.length; j++) mem.u8[at + j] = b[j];
+  }
   const cpu = new Cpu(mem);
   if (mode === 'real') {
     cpu.setRealMode(rnd() & 0xffff, rnd() & 0xffff);
@@ -52,8 +61,14 @@ function machine(mode: Mode, rnd: () => number): Cpu {
       mem.write32(idt + v * 8, (0x08 << 16) | (off & 0xffff));
       mem.write32(idt + v * 8 + 4, (off & 0xffff0000) | 0xee00);
     }
+    // random descriptors after the fixed ones: far transfers, gates, TSSs and segment loads
+    // meet every descriptor type
+    for (let at = 0x30; at < 0x800; at += 8) {
+      mem.write32(gdt + at, rnd());
+      mem.write32(gdt + at + 4, (rnd() & 0xff0fffff) | ((rnd() & 1) << 15));
+    }
     cpu.gdtBase = gdt;
-    cpu.gdtLimit = 0x2f;
+    cpu.gdtLimit = 0x7ff;
     cpu.idtBase = idt;
     cpu.idtLimit = 0x7ff;
     cpu.setCr0(1);
