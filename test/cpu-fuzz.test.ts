@@ -101,10 +101,10 @@ function machine(mode: Mode, rnd: () => number): Cpu {
 
 describe('fuzz: random code never breaks the emulator', () => {
   for (const mode of ['real', 'pm0', 'pm3'] as Mode[]) {
-    it(`${mode}: 100 machines × 2,000 random instructions (seed ${SEED})`, () => {
+    it(`${mode}: 60 machines × 2,000 random instructions (seed ${SEED})`, () => {
       const rnd = prng(SEED * 31 + mode.length);
       const reasons = new Map<string, number>();
-      for (let k = 0; k < 100; k++) {
+      for (let k = 0; k < 60; k++) {
         const cpu = machine(mode, rnd);
         let r = '';
         try {
