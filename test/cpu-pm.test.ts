@@ -885,6 +885,46 @@ describe('real mode', () => {
 });
 
 describe.runIf(HAS_NASM)('mode switches', () => {
+  it('a real-mode far jump straight from 32-bit code gives CS 16-bit access rights', () => {
+    const code = nasm(`
+bits 16
+org 0x7c00
+    cli
+    xor ax, ax
+    mov ds, ax
+    lgdt [gdtr]
+    mov eax, cr0
+    or al, 1
+    mov cr0, eax
+    jmp 0x08:pm
+bits 32
+pm:
+    mov eax, cr0
+    and al, 0xfe
+    mov cr0, eax
+    jmp 0x0000:rm               ; still 32-bit code here: ptr16:32
+bits 16
+rm:
+    mov ax, 0x1234              ; decoded as 16-bit code: B8 34 12
+    hlt
+align 8
+gdt: dq 0
+    dq 0x00cf9a000000ffff
+gdtr: dw 15
+    dd gdt
+`);
+    const mem = new PhysicalMemory(1 << 20);
+    const cpu = new Cpu(mem);
+    mem.load(0x7c00, code);
+    cpu.setRealMode(0, 0x7c00);
+    for (const s of [DS, ES, SS]) cpu.loadSeg(s, 0);
+    cpu.regs[4] = 0x7c00;
+    expect(cpu.run(1000)).toBe('halted');
+    // as 32-bit code, B8 would have taken four immediate bytes (the HLT among them)
+    expect(cpu.regs[0] >>> 0).toBe(0x1234);
+    expect(cpu.csBig).toBe(false);
+  });
+
   it('real mode → protected mode with LMSW and a far jump (as Linux setup.s), paging on, and back to real mode', () => {
     const code = nasm(`
 bits 16

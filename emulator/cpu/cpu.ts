@@ -443,10 +443,13 @@ export class Cpu {
     }
   }
 
-  /** Real-mode segment load: base = selector << 4; limit and size unchanged (386). */
+  /** Real-mode segment load: base = selector << 4; the limit is unchanged (so a limit set in
+   *  protected mode stays, as on the i386). A far transfer in real mode gives CS real-mode
+   *  access rights (16-bit: the i386 manual's way back to real mode relies on it); data
+   *  segments keep their size attribute. */
   loadSegReal(s: number, v: number): void {
     v &= 0xffff;
-    const keep = this.segAR[s] & 0xc000;
+    const keep = s === CS ? 0 : this.segAR[s] & 0xc000;
     this.setSegCache(s, v, v << 4, this.segLimit[s], (s === CS ? 0x9b : 0x93) | keep);
     if (s === CS) {
       // real mode code is always readable and writable through CS
