@@ -47,6 +47,8 @@ describe('debugger: at the reset vector', () => {
     expect(regs).toMatch(/^eip 0x0000fff0$/m);
     expect(regs).toMatch(/^cs  0xf000 {2}base 0xffff0000 limit 0x0000ffff code r-x 16-bit$/m);
     expect(await ok(d, 'info registers')).toBe(regs);
+    expect(await ok(d, 'info registers eip $cs')).toBe('eip      0x0000fff0  65520\ncs       0xf000  61440');
+    expect(await fails(d, 'info registers xyz')).toBe("info registers: no register 'xyz'");
     expect(await ok(d, 'translate 0x12345')).toBe('linear 0x00012345: paging is off, physical 0x00012345');
     const dis = await ok(d, 'disas');
     expect(dis.split('\n')[0]).toMatch(/^=> 0xfffffff0:\t(\S\S )+ *\S/);

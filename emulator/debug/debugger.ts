@@ -765,7 +765,17 @@ export class Debugger {
     const more = rest.join(' ');
     switch (what) {
       case 'breakpoints': case 'break': case 'b': case 'watchpoints': return this.infoBreakpoints();
-      case 'registers': case 'reg': case 'r': return this.registers();
+      case 'registers': case 'reg': case 'r': {
+        if (!more) return this.registers();
+        // info registers NAME...: one line each, as gdb prints them
+        return more.split(/\s+/).map((n) => {
+          const given = n.replace(/^\$/, '').toLowerCase();
+          const name = ALIASES[given] ?? given;
+          const v = this.readRegister(name);
+          if (v === undefined) throw new DebugError(`info registers: no register '${n}'`);
+          return `${name.padEnd(8)} ${hex(v, name.length === 2 && !name.startsWith('e') ? 4 : 8)}  ${v >>> 0}${name === 'eip' ? this.symSuffix(this.linearPc()) : ''}`;
+        }).join('\n');
+      }
       case 'gdt': return this.infoTable('gdt', more);
       case 'idt': return this.infoTable('idt', more);
       case 'ldt': return this.infoTable('ldt', more);
