@@ -207,7 +207,7 @@ describe.runIf(present)('sst286: 80286 real-mode single-step tests', () => {
       }
     }
     const rate = pass / total;
-    const lines = [`sst286: ${pass}/${total} passed (${(rate * 100).toFixed(3)}%), ${accepted} accepted #SS-for-#GP, ${stringRestore} string faults compared with SI/DI restored`];
+    const lines = [`sst286: ${pass}/${total} passed (${(rate * 100).toFixed(3)}%), ${accepted} accepted #SS-for-#GP, ${stringRestore} first-iteration string faults compared with SI/DI/CX unchanged`];
     for (const [r, n] of skipped) lines.push(`  skipped ${n}: ${r}`);
     for (const [stem, { n, first }] of [...failByFile].sort((a, b) => b[1].n - a[1].n)) lines.push(`  FAIL ${stem}: ${n}, first ${first}`);
     console.log(lines.join('\n'));
