@@ -9,6 +9,10 @@
 //               instruction changed (a trace that does not list a register left it as it
 //               was: the diff keeps each trace's running register values to know it)
 //   memory      the writes, in order, when both traces record them
+// With --merge-repeats, consecutive records at one cs:eip are one instruction (a REP string
+// instruction: forklab retires it in page-sized pieces, QEMU logs each iteration).
+// With --resync, registers that differ on arrival after a skipped stretch (--range: a BIOS
+// call answered differently) are reported and taken from B, and the comparison goes on.
 // Exit status 0 when the traces agree to the end, 1 at a divergence (or when one trace ends
 // first), 2 on a usage or format error.
 
@@ -134,7 +138,33 @@ export class TraceReader {
     }
   }
 
+  /** Fold consecutive records at one cs:eip into one (a REP instruction our CPU retires in
+   *  page-sized pieces, or QEMU logs per iteration). */
+  mergeRepeats = false;
+  private back: TraceRecord | null = null;
+
   next(): TraceRecord | null {
+    const r = this.take();
+    if (!r || !this.mergeRepeats) return r;
+    for (;;) {
+      const n = this.take();
+      if (!n) break;
+      if (n.cs !== r.cs || n.eip !== r.eip || n.linear !== r.linear || STATES_BEFORE.has(n)) {
+        this.back = n;
+        break;
+      }
+      Object.assign(r.regs, n.regs);
+      for (const w of n.mem) r.mem.push(w);
+    }
+    return r;
+  }
+
+  private take(): TraceRecord | null {
+    if (this.back) {
+      const b = this.back;
+      this.back = null;
+      return b;
+    }
     for (;;) {
       let l: string | null;
       if (this.pending !== null) {
@@ -179,8 +209,14 @@ export interface DiffOptions {
    *  out of range) folded into the running values and checked at the next compared
    *  instruction. icount is then not compared. */
   ranges: [number, number][];
+  /** Fold consecutive records at one cs:eip in each trace into one (REP instructions). */
+  mergeRepeats?: boolean;
   /** Stop after comparing this many instructions (0 = all). */
   limit: number;
+  /** When registers differ on arrival after a skipped stretch (outside the ranges: a BIOS
+   *  call that answered differently), note it in `resyncs`, take B's values and go on,
+   *  instead of stopping there. */
+  resync?: boolean;
   context: number;
 }
 
@@ -202,6 +238,9 @@ export interface DiffResult {
   contextA: TraceRecord[];
   contextB: TraceRecord[];
   differences: Difference[];
+  /** With `resync`: where the registers were taken over from B, after how many agreeing
+   *  instructions, at which record of A, and what differed. */
+  resyncs: { agree: number; a: TraceRecord; differences: Difference[] }[];
 }
 
 type RegState = Map<string, number>;
@@ -225,12 +264,22 @@ function compareReg(
   if (o.ignoreRegs.size && o.ignoreRegs.has(n)) return;
   const va = regValue(a, stateA, n);
   const vb = regValue(b, stateB, n);
+  // After a resync the register carries a BIOS's answer (or is unknown on a side): it stays
+  // uncompared until the two sides agree on it again (an instruction that writes only part
+  // of it, say AH after INT 15h set AX, still carries the difference).
+  if (RESYNCED.size && RESYNCED.has(n)) {
+    if (va !== undefined && va === vb) RESYNCED.delete(n);
+    return;
+  }
   const same = va !== undefined && vb !== undefined && (n === 'eflags' ? ((va ^ vb) & o.eflagsMask) === 0 : va === vb);
   if (same) return;
   const ca = n in a.regs ? '' : ' (unchanged)';
   const cb = n in b.regs ? '' : ' (unchanged)';
   d.push({ what: n, a: fmtOpt(n, va) + ca, b: fmtOpt(n, vb) + cb });
 }
+
+/** Registers a --resync made unknown on both sides (set while diffTraces runs). */
+let RESYNCED: Set<string> = new Set();
 
 /** Compares two records; returns the differences (empty when they agree). */
 export function compareRecords(
@@ -322,6 +371,7 @@ export function diffTraces(pathA: string, pathB: string, o: DiffOptions): DiffRe
     A.close();
     throw e;
   }
+  A.mergeRepeats = B.mergeRepeats = o.mergeRepeats === true;
   try {
     const fieldsA = new Set(A.header.fields);
     const fieldsB = new Set(B.header.fields);
@@ -344,8 +394,10 @@ export function diffTraces(pathA: string, pathB: string, o: DiffOptions): DiffRe
     let agree = 0;
     let lineA = A.lastLine;
     let lineB = B.lastLine;
+    const resyncs: DiffResult['resyncs'] = [];
+    RESYNCED = new Set();
     const result = (diverged: boolean, differences: Difference[]): DiffResult => ({
-      agree, diverged, a, b, aLine: lineA, bLine: lineB, contextA: ctxA, contextB: ctxB, differences,
+      agree, diverged, a, b, aLine: lineA, bLine: lineB, contextA: ctxA, contextB: ctxB, differences, resyncs,
     });
     for (;;) {
       if (o.limit && agree >= o.limit) return result(false, []);
@@ -367,7 +419,16 @@ export function diffTraces(pathA: string, pathB: string, o: DiffOptions): DiffRe
         }
         dirtyA.clear();
         dirtyB.clear();
-        if (pending.length) return result(true, [...pending]);
+        if (pending.length && o.resync) {
+          // Each side's value is its own; the trace of a side that does not change the
+          // register again never says it: forget both, until each side gives it again.
+          resyncs.push({ agree, a, differences: [...pending] });
+          for (const n of pending.map((p) => p.what.split(' ')[0])) {
+            stateA.delete(n);
+            stateB.delete(n);
+            RESYNCED.add(n);
+          }
+        } else if (pending.length) return result(true, [...pending]);
       }
       // Look one ahead: when the next instruction leaves the ranges (a call into the BIOS,
       // say), this one's register changes are checked with the skipped stretch's, on
@@ -405,6 +466,9 @@ export function diffTraces(pathA: string, pathB: string, o: DiffOptions): DiffRe
 /** The human report of a diff. */
 export function formatReport(r: DiffResult, nameA: string, nameB: string): string {
   const out: string[] = [];
+  for (const x of r.resyncs) {
+    out.push(`resync after ${x.agree} agreeing, at ${formatTextLine(x.a)}: ${x.differences.map((d) => `${d.what} A ${d.a} B ${d.b}`).join(', ')}`);
+  }
   if (!r.diverged) {
     out.push(`traces agree: ${r.agree} instruction${r.agree === 1 ? '' : 's'} compared`);
     return out.join('\n') + '\n';
@@ -425,7 +489,7 @@ export function formatReport(r: DiffResult, nameA: string, nameB: string): strin
   return out.join('\n') + '\n';
 }
 
-const USAGE = 'usage: forklab trace-diff A B [--ignore REG,...] [--ignore-fields icount,linear,bytes,regs,mem] [--eflags-mask N] [--skip-a N] [--skip-b N] [--start LINEAR] [--range LO..HI] [--limit N] [--context N]';
+const USAGE = 'usage: forklab trace-diff A B [--ignore REG,...] [--ignore-fields icount,linear,bytes,regs,mem] [--eflags-mask N] [--skip-a N] [--skip-b N] [--start LINEAR] [--range LO..HI] [--resync] [--merge-repeats] [--limit N] [--context N]';
 
 /** 'LO..HI' (inclusive; numbers decimal or 0x hex) → [lo, hi]. */
 export function parseRange(text: string): [number, number] {
@@ -448,6 +512,8 @@ export async function traceDiffCommand(args: string[]): Promise<number> {
     range: { type: 'string', multiple: true },
     limit: { type: 'string' },
     context: { type: 'string' },
+    resync: { type: 'boolean' },
+    'merge-repeats': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -473,6 +539,8 @@ export async function traceDiffCommand(args: string[]): Promise<number> {
     ranges: (values.range ?? []).flatMap((r) => r.split(',')).map(parseRange),
     limit: parseNumberOption('limit', values.limit, 0),
     context: parseNumberOption('context', values.context, 5),
+    resync: values.resync === true,
+    mergeRepeats: values['merge-repeats'] === true,
   };
   let result: DiffResult;
   try {
