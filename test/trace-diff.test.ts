@@ -242,3 +242,92 @@ describe('trace-diff', () => {
     expect(ms).toBeLessThan(20_000);
   });
 });
+
+describe('state lines, --merge-repeats and --resync', () => {
+  const rec = (icount: number, linear: number, regs: Record<string, number>, mem: TraceRecord['mem'] = []): TraceRecord =>
+    ({ icount, cs: 8, eip: linear, linear, bytes: '', disasm: '', regs, mem });
+  const file = (lines: string[]) => {
+    const path = join(dir, `s${fileNo++}.trace`);
+    writeFileSync(path, [formatTextHeader({ version: 1, source: 'test', fields: ['regs', 'mem'] }), ...lines].join('\n') + '\n');
+    return path;
+  };
+
+  it('a state line takes effect after the record before it (the diff reads one ahead)', () => {
+    // A: esp changed by the instruction at 0x10, then a state line (an interrupt delivery
+    // moved esp again) before 0x12, whose push is compared against B's running esp.
+    const a = file([
+      formatTextLine(rec(0, 0x10, { esp: 0x100 })),
+      formatTextState({ esp: 0x80 }),
+      formatTextLine(rec(1, 0x12, { eax: 1 })),
+      formatTextLine(rec(2, 0x14, { ebx: 2 })),
+    ]);
+    const b = file([
+      formatTextLine(rec(0, 0x10, { esp: 0x80 })), // B folds the delivery into the record before
+      formatTextLine(rec(1, 0x12, { eax: 1 })),
+      formatTextLine(rec(2, 0x14, { ebx: 2 })),
+    ]);
+    // The esp values differ at 0x10 itself (A: 100, B: 80) ...
+    expect(diffTraces(a, b, defaults).differences).toEqual([{ what: 'esp', a: '00000100', b: '00000080' }]);
+    // ... but with esp left out there, the state line brings A to B's value on arrival.
+    const r = diffTraces(a, b, { ...defaults, ranges: [[0x12, 0x14]] });
+    expect(r.differences).toEqual([]);
+    expect(r.agree).toBe(2);
+    // A state line that disagrees on arrival is a divergence.
+    const c = file([formatTextLine(rec(0, 0x10, { esp: 0x100 })), formatTextState({ esp: 0x90 }), formatTextLine(rec(1, 0x12, { eax: 1 }))]);
+    const d = diffTraces(c, b, { ...defaults, ranges: [[0x12, 0x14]] });
+    expect(d.diverged).toBe(true);
+    expect(d.differences).toContainEqual({ what: 'esp (after skipped instructions)', a: '00000090', b: '00000080' });
+  });
+
+  it('--merge-repeats folds consecutive records at one cs:eip (a REP in pieces vs per iteration)', () => {
+    const pieces = file([
+      formatTextLine(rec(0, 0x20, { ecx: 0x400, edi: 0x1000 }, [{ addr: 0, size: 4, value: 0 }])),
+      formatTextLine(rec(1, 0x20, { ecx: 0, edi: 0x2000 }, [{ addr: 0x1000, size: 4, value: 0 }])),
+      formatTextLine(rec(2, 0x22, { eax: 5 })),
+    ]);
+    const whole = file([
+      formatTextLine(rec(0, 0x20, { ecx: 0, edi: 0x2000 }, [{ addr: 0, size: 4, value: 0 }, { addr: 0x1000, size: 4, value: 0 }])),
+      formatTextLine(rec(1, 0x22, { eax: 5 })),
+    ]);
+    expect(diffTraces(pieces, whole, defaults).diverged).toBe(true);
+    // (icounts differ by nature: the pieces were counted as instructions)
+    const r = diffTraces(pieces, whole, { ...defaults, mergeRepeats: true, ignoreFields: new Set(['icount']) });
+    expect(r.differences).toEqual([]);
+    expect(r.agree).toBe(2);
+  });
+
+  it('--resync takes over registers a skipped stretch left different, and keeps them tainted until both agree', () => {
+    // 0x30: int (into the BIOS, outside the range); 0xf000: the BIOS; 0x32: back, with AX
+    // answered differently; 0x34 writes AH only (still different), 0x36 sets eax in both.
+    const mk = (answer: number, ah: number) => file([
+      formatTextLine(rec(0, 0x30, { esp: 0xfa })),
+      formatTextLine(rec(1, 0xf000, { eax: answer, esp: 0x100 })),
+      formatTextLine(rec(2, 0x32, { ecx: 1 })),
+      formatTextLine(rec(3, 0x34, { eax: ah })),
+      formatTextLine(rec(4, 0x36, { eax: 7 })),
+      formatTextLine(rec(5, 0x38, { eax: 8 })),
+    ]);
+    const a = mk(0x3c00, 0x0f00);
+    const b = mk(0x3b80, 0x0f80);
+    const o = { ...defaults, ranges: [[0, 0xff]] as [number, number][] };
+    const stop = diffTraces(a, b, o);
+    expect(stop.diverged).toBe(true);
+    expect(stop.differences).toEqual([{ what: 'eax (after skipped instructions)', a: '00003c00', b: '00003b80' }]);
+    const r = diffTraces(a, b, { ...o, resync: true });
+    expect(r.diverged).toBe(false);
+    expect(r.agree).toBe(5);
+    expect(r.resyncs).toHaveLength(1);
+    expect(r.resyncs[0]).toMatchObject({ agree: 1, a: { linear: 0x32 } });
+    // Once both agree (0x36), eax is compared again: a later difference is one.
+    const c = file([
+      formatTextLine(rec(0, 0x30, { esp: 0xfa })), formatTextLine(rec(1, 0xf000, { eax: 0x3c00, esp: 0x100 })),
+      formatTextLine(rec(2, 0x32, { ecx: 1 })), formatTextLine(rec(3, 0x34, { eax: 0x0f00 })),
+      formatTextLine(rec(4, 0x36, { eax: 7 })), formatTextLine(rec(5, 0x38, { eax: 9 })),
+    ]);
+    const t = diffTraces(c, b, { ...o, resync: true });
+    expect(t.diverged).toBe(true);
+    expect(t.a).toMatchObject({ linear: 0x38 });
+    expect(t.differences).toEqual([{ what: 'eax', a: '00000009', b: '00000008' }]);
+    expect(formatReport(t, 'c', 'b')).toMatch(/^resync after 1 agreeing, at 2 0008:00000032/m);
+  });
+});
