@@ -10,7 +10,7 @@ import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { Machine, type MachineStop } from '../emulator/machine';
 import { machineDebugTarget } from '../emulator/debug/machine-target';
 import { TraceRecorder, type RecorderOptions, SymbolTable } from '../emulator/debug/trace-recorder';
-import { parseTextLine, parseTextState, type TraceRecord } from '../emulator/debug/trace-format';
+import { formatTextLine, parseTextLine, parseTextState, type TraceRecord } from '../emulator/debug/trace-format';
 import { buildImage } from '../tools/build-image';
 import { diffTraces, type DiffOptions } from '../tools/trace-diff';
 import { traceCommand } from '../tools/trace-command';
@@ -189,6 +189,16 @@ describe('observers do not steer', () => {
     expect(a.text.split('\n').filter((l) => l.startsWith('# exception 0x0e')).length).toBeGreaterThan(0);
     expect(a.recorder.lines).toBe(60_001);
     expect(b.text).toBe(a.text);
+    // The recorder builds its lines itself: each is exactly the format's line of its record.
+    for (const line of a.text.split('\n')) {
+      const r = parseTextLine(line);
+      if (r) expect(formatTextLine(r)).toBe(line);
+    }
+    // The JSON-lines form of the same run holds the same records.
+    const j = record({ icount: [0, 60_000], format: 'jsonl' });
+    const d = diffFiles(a.text, j.text);
+    expect(d.diverged).toBe(false);
+    expect(d.agree).toBe(60_001);
   }, 60_000);
 
   it('with breakpoints and watchpoints on the same HookHub, before or after the recorder: the same trace', () => {

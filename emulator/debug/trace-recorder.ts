@@ -50,7 +50,7 @@ import { formatInsn, type FormatOptions } from '../cpu/disasm';
 import { peekTranslate } from '../mmu/paging';
 import type { HookSlot } from './hooks';
 import {
-  DEFAULT_HEADER, formatJsonHeader, formatJsonLine, formatJsonState, formatMemWrite, formatTextHeader, formatTextLine,
+  DEFAULT_HEADER, formatJsonHeader, formatJsonLine, formatJsonState, formatMemWrite, formatRegisterValue, formatTextHeader,
   formatTextState, type MemWrite, type TraceRecord,
 } from './trace-format';
 
@@ -89,6 +89,13 @@ const REG_NAMES = [
   'gdtr.base', 'gdtr.limit', 'idtr.base', 'idtr.limit', 'cr0', 'cr2', 'cr3',
 ] as const;
 const NREGS = REG_NAMES.length;
+/** Hex digits of each register's value in a line (selectors and limits 4). */
+const REG_DIGITS = REG_NAMES.map((n) => formatRegisterValue(n, 0).length);
+
+function hex(v: number, digits: number): string {
+  const t = (v >>> 0).toString(16);
+  return t.length >= digits ? t : '00000000'.slice(0, digits - t.length) + t;
+}
 
 function snapshot(cpu: Cpu, out: Float64Array): void {
   const r = cpu.regs;
@@ -172,6 +179,17 @@ class PeekSource implements CodeSource {
   }
 }
 
+interface CacheEntry {
+  eip: number;
+  bits: number;
+  pe: number;
+  len: number;
+  code: Uint8Array;
+  bytes: string;
+  disasm: string;
+}
+const CACHE_MASK = 4095;
+
 const enum Phase {
   Waiting,
   Recording,
@@ -217,6 +235,7 @@ export class TraceRecorder {
   private dCode = 0;
 
   private readonly src = new PeekSource();
+  private readonly cache: (CacheEntry | undefined)[] = new Array(CACHE_MASK + 1);
   private readonly insn = new Insn();
   private readonly from: number | null;
   private readonly to: number | null;
@@ -344,17 +363,25 @@ export class TraceRecorder {
     }
     const now = this.now;
     snapshot(cpu, now);
-    const regs: Record<string, number> = {};
     const before = this.before;
-    for (let i = 0; i < NREGS; i++) if (now[i] !== before[i]) regs[REG_NAMES[i]] = now[i];
     // A fault restores EIP and ESP to the instruction's start: what is left are its effects.
     this.known.set(now);
-    const rec: TraceRecord = {
-      icount: this.pIcount, cs: this.pCs, eip: this.pEip, linear: this.pLinear,
-      bytes: this.pBytes, disasm: this.pDisasm, regs, mem: this.writesList(),
-    };
+    if (this.text) {
+      // The text line built directly (the same as formatTextLine of the record; tested).
+      let line = `${this.pIcount} ${hex(this.pCs, 4)}:${hex(this.pEip, 8)} ${hex(this.pLinear, 8)} ${this.pBytes || '-'}  ${this.pDisasm || '-'}  ;`;
+      for (let i = 0; i < NREGS; i++) if (now[i] !== before[i]) line += ` ${REG_NAMES[i]}=${hex(now[i], REG_DIGITS[i])}`;
+      for (let i = 0; i < this.nWrites; i++) line += ` [${hex(this.wAddr[i], 8)}]=${hex(this.wValue[i], this.wSize[i] * 2)}`;
+      this.opts.write(line + '\n');
+    } else {
+      const regs: Record<string, number> = {};
+      for (let i = 0; i < NREGS; i++) if (now[i] !== before[i]) regs[REG_NAMES[i]] = now[i];
+      const rec: TraceRecord = {
+        icount: this.pIcount, cs: this.pCs, eip: this.pEip, linear: this.pLinear,
+        bytes: this.pBytes, disasm: this.pDisasm, regs, mem: this.writesList(),
+      };
+      this.opts.write(formatJsonLine(rec) + '\n');
+    }
     this.nWrites = 0;
-    this.opts.write((this.text ? formatTextLine(rec) : formatJsonLine(rec)) + '\n');
     if (this.maxLines > 0 && this.lines >= this.maxLines) this.stop();
   }
 
@@ -470,6 +497,26 @@ export class TraceRecorder {
       src.length = i + 1;
     }
     const bits = cpu.csBig ? 32 : 16;
+    // The line's bytes and disassembly depend on the code bytes, EIP (branch targets, the
+    // symbol), the operand size and whether symbols apply (protected mode): a direct-mapped
+    // cache on those saves decoding and formatting a loop's instructions again.
+    const pe = cpu.cr0 & 1;
+    const slot = ((this.pEip ^ (this.pEip >>> 12) ^ (linear >>> 7)) & CACHE_MASK) >>> 0;
+    const c = this.cache[slot];
+    if (c !== undefined && c.eip === this.pEip && c.bits === bits && c.pe === pe && c.len <= src.length) {
+      let same = true;
+      for (let i = 0; i < c.len; i++) {
+        if (c.code[i] !== src.bytes[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        this.pBytes = c.bytes;
+        this.pDisasm = c.disasm;
+        return;
+      }
+    }
     const insn = this.insn;
     decode(src, bits, insn);
     insn.defaultBits = bits;
@@ -489,6 +536,14 @@ export class TraceRecorder {
       const where = this.syms.locate(this.pEip);
       if (where !== undefined) dis += ` <${where}>`;
     }
-    this.pDisasm = dis;
+    this.pDisasm = dis.indexOf('  ') >= 0 ? dis.replace(/\s+/g, ' ').trim() : dis;
+    const e = c ?? (this.cache[slot] = { eip: 0, bits: 0, pe: 0, len: 0, code: new Uint8Array(15), bytes: '', disasm: '' });
+    e.eip = this.pEip;
+    e.bits = bits;
+    e.pe = pe;
+    e.len = insn.length;
+    e.code.set(src.bytes.subarray(0, insn.length));
+    e.bytes = this.pBytes;
+    e.disasm = this.pDisasm;
   }
 }
