@@ -2,6 +2,7 @@
 // the golden trace of one fork (test/fixtures/trace/fork.trace), determinism, recording with
 // the debugger's breakpoints and watchpoints on the same HookHub (observers do not steer),
 // the filters, interrupt and exception events, and the command line.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,11 +10,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { Machine, type MachineStop } from '../emulator/machine';
 import { machineDebugTarget } from '../emulator/debug/machine-target';
+import { GdbStub } from '../emulator/debug/gdb-stub';
 import { TraceRecorder, type RecorderOptions, SymbolTable } from '../emulator/debug/trace-recorder';
 import { formatTextLine, parseTextLine, parseTextState, type TraceRecord } from '../emulator/debug/trace-format';
 import { buildImage } from '../tools/build-image';
 import { diffTraces, type DiffOptions } from '../tools/trace-diff';
 import { traceCommand } from '../tools/trace-command';
+import { oracle } from './oracle';
 
 const ROOT = resolve(__dirname, '..');
 const GOLDEN = join(ROOT, 'test', 'fixtures', 'trace', 'fork.trace');
@@ -242,6 +245,47 @@ describe('observers do not steer', () => {
       expect(out.join(''), order).toBe(plain.text);
     }
   }, 60_000);
+
+  it.runIf(oracle('gdb'))('with a real gdb attached through the stub (breakpoint, stepi, watchpoint): the same trace', async () => {
+    const plain = record({ ...forkWindow() });
+    const m = machine();
+    const out: string[] = [];
+    const recorder = new TraceRecorder(m.cpu, m.hookHub.slot(), { symbols, ...forkWindow(), write: (s) => out.push(s) }).start();
+    // As serveGdb with --wait, but the stub's hooks on the machine's HookHub.
+    const stub = new GdbStub(machineDebugTarget(m, { hooks: m.hookHub.slot() }), { runWhenDetached: false });
+    const port = await stub.listen(0);
+    const hex = (n: number) => `0x${n.toString(16)}`;
+    const script = join(dir, 'trace.gdb');
+    writeFileSync(script, [
+      'set pagination off', 'set confirm off', 'set osabi none', 'set architecture i386',
+      `target remote 127.0.0.1:${port}`,
+      `break *${hex(sym('copy_process'))}`,
+      'continue',
+      'stepi',
+      'stepi',
+      'watch *(int*)($esp - 8)', // a stack slot copy_process's calls write
+      'continue',
+      'continue',
+      'delete',
+      `break *${hex(sym('task0_user') + 7)}`, // the end of the recorded window
+      'continue',
+      'delete',
+      'detach',
+      '',
+    ].join('\n'));
+    const gdbOut = await new Promise<string>((resolve) => {
+      execFile('timeout', ['60', 'gdb', '-nx', '-batch', '-x', script], (_e, so, se) => resolve(so + se));
+    });
+    // gdb's own words: the breakpoint, the two steps, the watchpoint (gdb single-steps the
+    // guest to watch it) hit twice, the end breakpoint.
+    expect(gdbOut).toContain(`Breakpoint 1, 0x${sym('copy_process').toString(16).padStart(8, '0')} in ?? ()`);
+    expect(gdbOut.match(/^Old value = /gm)?.length).toBe(2);
+    expect(gdbOut).toContain(`Breakpoint 3, 0x${(sym('task0_user') + 7).toString(16).padStart(8, '0')} in ?? ()`);
+    recorder.finish();
+    await stub.close();
+    expect(recorder.done).toBe(true);
+    expect(out.join('')).toBe(plain.text);
+  }, 90_000);
 
   it('traced runs leave the machine exactly as an untraced one (memory, registers, A/D bits, console)', () => {
     // Two recorders on one HookHub: the boot to past its first copy-on-write faults, and a
