@@ -382,6 +382,27 @@ describe('filters and events', () => {
   }, 60_000);
 });
 
+describe('forklab trace with symbols', () => {
+  it('--from SYMBOL --to SYMBOL, --range SYM..SYM, --max-lines; kernel.map found beside the image', async () => {
+    const d = mkdtempSync(join(dir, 'syms-'));
+    const img = join(d, 'forklab.img');
+    writeFileSync(img, image);
+    writeFileSync(join(d, 'kernel.map'), symbols.map((x) => `${x.address.toString(16).toUpperCase().padStart(8, '0')} ${x.name}`).join('\n') + '\n');
+    const out = join(d, 'cp.trace');
+    const r = await quiet(() => traceCommand([img, '-o', out, '--from', 'copy_process', '--to', 'copy_process.out', '--max-lines', '50', '--exit-when-done']));
+    expect(r.value).toBe(0);
+    const recs = records(readFileSync(out, 'utf8'));
+    expect(recs).toHaveLength(50);
+    expect(recs[0]).toMatchObject({ linear: sym('copy_process'), disasm: expect.stringMatching(/<copy_process>$/) });
+    const out2 = join(d, 'cpt.trace');
+    const r2 = await quiet(() => traceCommand([img, '-o', out2, '--from', 'task0_user+5', '--to', 'task0_user+7', '--range', 'copy_page_tables..copy_page_tables.exists', '--exit-when-done']));
+    expect(r2.value).toBe(0);
+    const recs2 = records(readFileSync(out2, 'utf8'));
+    expect(recs2.length).toBeGreaterThan(1000);
+    expect(recs2.every((x) => x.linear >= sym('copy_page_tables') && x.linear <= sym('copy_page_tables.exists'))).toBe(true);
+  }, 60_000);
+});
+
 describe('forklab trace errors', () => {
   it('one line for each mistake', async () => {
     const edir = mkdtempSync(join(dir, 'errors-')); // no kernel.map beside the image
