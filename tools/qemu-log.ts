@@ -37,6 +37,10 @@
 //   interrupt carries the interrupt delivery's changes;
 // - with -dfilter, the changes of a record span everything executed until the next logged
 //   block (e.g. a whole BIOS call).
+// Against a forklab trace of the same image (forklab trace), compare with the same ranges:
+//   forklab trace-diff ours.trace qemu.trace --start 0x7c00 --range 0..0x7fff,0x90000..0x909ff \
+//     --ignore-fields icount --merge-repeats --resync
+// (test/trace-qemu-boot.test.ts does this on our kernel's boot and explains what differs).
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import {

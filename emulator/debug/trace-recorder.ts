@@ -11,7 +11,9 @@
 // address, in protected mode only — in real mode the kernel's symbols mean nothing), the
 // registers it changed and the memory it wrote (data writes through segments, as the
 // memory hook sees them; the CPU's own system writes — descriptor Accessed bits, a TSS
-// saved by a task switch — are not data accesses and are not listed).
+// saved by a task switch, and (as the CPU reports them today) the frame an interrupt or
+// exception pushes onto a more privileged stack, e.g. int 0x80's SS/ESP/EFLAGS/CS/EIP on
+// the kernel stack — are not data accesses to the hook and are not listed).
 //
 // Interrupts and exceptions. A hardware interrupt is delivered between two instructions; an
 // exception ends the instruction that raised it (a faulting instruction counts as executed,
