@@ -356,10 +356,14 @@ describe('filters and events', () => {
     const ev = lines.findIndex((l) => l.startsWith('# exception 0x0e'));
     expect(ev).toBeGreaterThan(0);
     // error 7: a user-mode write to a present page (copy-on-write). The frame the CPU pushes
-    // onto the ring-0 stack would follow ' ; ', but the CPU does not report its supervisor
-    // (system) writes to the memory hook, so a fault from ring 3 lists none.
-    expect(lines[ev]).toMatch(/^# exception 0x0e error=0x0007( ; \[[0-9a-f]{8}\]=[0-9a-f]{8})*$/);
+    // onto the ring-0 stack follows ' ; ': SS, ESP, EFLAGS, CS, EIP, the error code, each a
+    // dword below the last, from the top of the task's kernel stack.
+    const frame = /^# exception 0x0e error=0x0007 ; ((?:\[[0-9a-f]{8}\]=[0-9a-f]{8} ?){6})$/.exec(lines[ev]);
+    expect(frame, lines[ev]).not.toBeNull();
+    const pushes = frame![1].trim().split(' ').map((w) => w.slice(1).split(']=').map((x) => parseInt(x, 16)));
+    for (let k = 1; k < 6; k++) expect(pushes[k][0]).toBe(pushes[k - 1][0] - 4);
     const faulting = parseTextLine(lines[ev - 1])!;
+    expect(pushes.map((p) => p[1])).toEqual([0x17, expect.any(Number), expect.any(Number), 0x0f, faulting.eip, 7]);
     expect(faulting.icount).toBe(firstFault - 1);
     expect(faulting.cs).toBe(0x0f);
     expect(lines[ev + 1]).toMatch(/^# state .*cs=0008/);

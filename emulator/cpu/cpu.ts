@@ -686,20 +686,29 @@ export class Cpu {
     if ((lin & 0xfff) > 0xffc) return (this.sysRead16(lin) | (this.sysRead16((lin + 2) | 0) << 16)) | 0;
     return this.mem.read32(this.translate(lin, false, false));
   }
+  // Observers see these writes too (interrupt frames pushed on a more privileged stack, TSS
+  // saves, accessed bits): a watchpoint on a kernel stack must catch an INT's frame.
   sysWrite8(lin: number, v: number): void {
     this.mem.write8(this.translate(lin, true, false), v);
+    if (this.slowMem) this.hookAccess('w', lin, 1, v);
   }
   sysWrite16(lin: number, v: number): void {
     if ((lin & 0xfff) > 0xffe) {
       this.sysWrite8(lin, v & 0xff);
       this.sysWrite8((lin + 1) | 0, (v >> 8) & 0xff);
-    } else this.mem.write16(this.translate(lin, true, false), v);
+      return;
+    }
+    this.mem.write16(this.translate(lin, true, false), v);
+    if (this.slowMem) this.hookAccess('w', lin, 2, v);
   }
   sysWrite32(lin: number, v: number): void {
     if ((lin & 0xfff) > 0xffc) {
       this.sysWrite16(lin, v & 0xffff);
       this.sysWrite16((lin + 2) | 0, (v >>> 16) & 0xffff);
-    } else this.mem.write32(this.translate(lin, true, false), v);
+      return;
+    }
+    this.mem.write32(this.translate(lin, true, false), v);
+    if (this.slowMem) this.hookAccess('w', lin, 4, v);
   }
 
   // ====================================================================================
