@@ -211,7 +211,7 @@ export class CpuDebugTarget implements DebugTarget {
     this.ignoreBreakpoints = true;
     try {
       const r = this.translate(this.runGuest(1));
-      return r === BUDGET ? STEP : r;
+      return r.kind === 'budget' ? STEP : r; // by kind: a machine's run returns its own objects
     } finally {
       this.ignoreBreakpoints = false;
     }

@@ -45,7 +45,7 @@ export async function serveGdb(machine: Machine, o: GdbServeOptions): Promise<Gd
   let finish!: (s: MachineStop) => void;
   const finished = new Promise<MachineStop>((resolve) => (finish = resolve));
   // The stub exists before its callbacks can fire (they come from later event-loop turns).
-  const stub: GdbStub = new GdbStub(machineDebugTarget(machine), {
+  const stub: GdbStub = new GdbStub(machineDebugTarget(machine, { hooks: machine.hookHub.slot() }), {
     runWhenDetached: !o.wait,
     sliceInstructions: o.sliceInstructions,
     log: o.log,

@@ -38,6 +38,7 @@ export class HookHub {
     const before = active.filter((h) => h.beforeInstruction).map((h) => h.beforeInstruction!.bind(h));
     const mem = active.filter((h) => h.memoryAccess).map((h) => h.memoryAccess!.bind(h));
     const intr = active.filter((h) => h.interrupt).map((h) => h.interrupt!.bind(h));
+    const port = active.filter((h) => h.portIo).map((h) => h.portIo!.bind(h));
     const combined: CpuHooks = {};
     if (before.length) {
       combined.beforeInstruction = (linear) => {
@@ -53,6 +54,11 @@ export class HookHub {
     if (intr.length) {
       combined.interrupt = (vector, software, code) => {
         for (let i = 0; i < intr.length; i++) intr[i](vector, software, code);
+      };
+    }
+    if (port.length) {
+      combined.portIo = (dir, p, size, value) => {
+        for (let i = 0; i < port.length; i++) port[i](dir, p, size, value);
       };
     }
     this.target.setHooks(combined);
