@@ -111,17 +111,14 @@ describe('forklab run: console and keyboard', () => {
 });
 
 describe('forklab run: time', () => {
-  it('runs as fast as it can by default, and at the guest clock\'s pace with --realtime', () => {
+  it('with --realtime, paces the guest clock to the wall clock', () => {
     const p = imageFile(5, 'wait.img');
-    let t = performance.now();
     expect(forklab('run', p).status).toBe(7);
-    const fast = performance.now() - t;
-    t = performance.now();
+    const t = performance.now();
     expect(forklab('run', p, '--realtime').status).toBe(7);
-    const paced = performance.now() - t;
-    // 10 ticks of the 18.2 Hz BIOS timer are 0.55 emulated seconds
-    expect(paced).toBeGreaterThan(540);
-    expect(paced - fast).toBeGreaterThan(300);
+    // 10 ticks of the 18.2 Hz BIOS timer are 0.55 emulated seconds: paced, the run cannot
+    // be quicker than that (a default run usually is, but a loaded host may slow it too)
+    expect(performance.now() - t).toBeGreaterThan(540);
   });
 });
 
