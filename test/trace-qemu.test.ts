@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   formatTextHeader, formatTextLine, formatTextState, isRecord, isState, parseJsonLine, parseTextLine,
   parseTextState, type TraceRecord,
@@ -16,6 +16,7 @@ import { Machine } from '../emulator/machine';
 import { convertQemuLog, qemuLogCommand } from '../tools/qemu-log';
 import { diffTraces, LineReader, traceDiffCommand, type DiffOptions } from '../tools/trace-diff';
 import { oracle } from './oracle';
+import { quiet } from './quiet';
 
 const FIX = join(__dirname, 'fixtures', 'trace');
 const dir = mkdtempSync(join(tmpdir(), 'forklab-qemulog-'));
@@ -32,18 +33,6 @@ function convert(path: string, mergeRepeats = false): TraceRecord[] {
   return out;
 }
 
-async function quiet<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { value: await f(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 const at = (t: TraceRecord[], linear: number) => t.find((r) => r.linear === linear)!;
 

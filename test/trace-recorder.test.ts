@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { Machine, type MachineStop } from '../emulator/machine';
 import { machineDebugTarget } from '../emulator/debug/machine-target';
@@ -17,6 +17,7 @@ import { buildImage } from '../tools/build-image';
 import { diffTraces, type DiffOptions } from '../tools/trace-diff';
 import { traceCommand } from '../tools/trace-command';
 import { oracle } from './oracle';
+import { quiet } from './quiet';
 
 const ROOT = resolve(__dirname, '..');
 const GOLDEN = join(ROOT, 'test', 'fixtures', 'trace', 'fork.trace');
@@ -107,18 +108,6 @@ function diffFiles(a: string, b: string, o: Partial<DiffOptions> = {}) {
   return diffTraces(pa, pb, { ...DIFF, ...o });
 }
 
-async function quiet<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { value: await f(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 describe('the golden fork trace', () => {
   let fork: Recorded;

@@ -245,7 +245,8 @@ export class GdbStub {
   readonly log?: (line: string) => void;
 
   constructor(
-    private readonly target: DebugTarget,
+    /** What the stub debugs (read-only: breakpoints set here are the stub's own). */
+    readonly target: DebugTarget,
     private readonly options: GdbStubOptions = {},
   ) {
     this.slice = options.sliceInstructions ?? 100_000;

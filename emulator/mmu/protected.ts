@@ -181,13 +181,7 @@ export function farCall(c: Cpu, sel: number, off: number, op32: boolean): void {
     checkCode(c, sel, ar, true);
     if (off > Cpu.descLimit(c.dLo, c.dHi)) c.gp(0);
     const lo = c.dLo, hi = c.dHi;
-    if (op32) {
-      c.push32(c.sel[CS]);
-      c.push32(c.eip);
-    } else {
-      c.push16(c.sel[CS]);
-      c.push16(c.eip);
-    }
+    pushReturn(c, op32);
     c.dLo = lo;
     c.dHi = hi;
     c.loadCsDesc(sel, c.cpl);
@@ -247,17 +241,22 @@ export function farCall(c: Cpu, sel: number, off: number, op32: boolean): void {
     c.loadCsDesc(gsel, cdpl);
     c.eip = goff;
   } else {
-    if (size === 4) {
-      c.push32(c.sel[CS]);
-      c.push32(c.eip);
-    } else {
-      c.push16(c.sel[CS]);
-      c.push16(c.eip);
-    }
+    pushReturn(c, size === 4);
     c.dLo = clo;
     c.dHi = chi;
     c.loadCsDesc(gsel, c.cpl);
     c.eip = goff;
+  }
+}
+
+/** A far call's return address at the same privilege level: CS then EIP, 16 or 32 bits. */
+function pushReturn(c: Cpu, op32: boolean): void {
+  if (op32) {
+    c.push32(c.sel[CS]);
+    c.push32(c.eip);
+  } else {
+    c.push16(c.sel[CS]);
+    c.push16(c.eip);
   }
 }
 
