@@ -177,6 +177,19 @@ describe('AT hard-disk controller', () => {
     expect(solo.pc.pic.hasInterrupt()).toBe(false);
   });
 
+  it('a channel with no drive floats: every register reads FFh, so a BIOS echo test finds nothing', () => {
+    const pc = makePc();
+    new AtaController(pc.clock, pc.pic, [null, null], pc.bus);
+    for (const dh of [0xa0, 0xb0]) {
+      pc.outb(0x1f6, dh);
+      pc.outb(0x1f2, 0x55); // rombios's ata_detect writes 55h/AAh and reads them back
+      pc.outb(0x1f3, 0xaa);
+      expect([pc.inb(0x1f2), pc.inb(0x1f3), pc.inb(0x1f4), pc.inb(0x1f5), pc.inb(0x1f6), pc.inb(0x1f7), pc.inb(0x3f6)]).toEqual([
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      ]);
+    }
+  });
+
   it('nIEN masks IRQ14; reading 1F7h clears the pending interrupt, 3F6h does not', () => {
     const lines: string[] = [];
     const rec: IrqSink = { raiseIrq: (n) => lines.push(`+${n}`), lowerIrq: (n) => lines.push(`-${n}`) };

@@ -8,7 +8,7 @@
 // (write). 3F6h: alternate status (read, leaves the interrupt pending) / device control
 // (write: bit 1 nIEN masks IRQ14, bit 2 SRST: a software reset of both drives, which
 // leaves the master selected, the diagnostic code 01h in the error register and the
-// signature 1/1/0/0 in the task file). `driveAddress()` gives 3F7h's bits 6-0, which the
+// signature 1/1/0/0 in the task file). A channel with no drive reads FFh at every port. `driveAddress()` gives 3F7h's bits 6-0, which the
 // floppy controller's 3F7h returns (see FloppyOptions.dirLowBits).
 //
 // Status: BSY 80h, DRDY 40h, DF 20h, DSC 10h, DRQ 08h, ERR 01h; error: ABRT 04h when a
@@ -177,12 +177,19 @@ export class AtaController {
 
   altStatus(): number {
     const d = this.drive;
-    if (d === null) return this.drives[0] === null && this.drives[1] === null ? 0xff : 0;
+    if (d === null) return this.channelEmpty ? 0xff : 0;
     return d.status;
+  }
+
+  /** No drive on the channel: nothing drives the bus, its pull-ups read FFh everywhere
+   *  (so a BIOS's 55h/AAh echo test of the sector registers finds nothing). */
+  private get channelEmpty(): boolean {
+    return this.drives[0] === null && this.drives[1] === null;
   }
 
   readReg(port: number): number {
     const d = this.drive;
+    if (this.channelEmpty) return 0xff;
     switch (port & 7) {
       case 1:
         return d ? d.error : 0;
