@@ -106,6 +106,13 @@ describe('CMOS and RTC', () => {
     expect(read(pc, 0x0d)).toBe(0x80);
   });
 
+  it('holds the boot sequence where Bochs and QEMU BIOSes read it: 3Dh, 38h bits 7-4', () => {
+    expect([read(setup().pc, 0x3d), read(setup().pc, 0x38)]).toEqual([0x21, 0x00]); // A:, then C:
+    const { pc } = setup({ bootOrder: ['c', 'a', 'c'] });
+    expect(read(pc, 0x3d)).toBe(0x12);
+    expect(read(pc, 0x38) >> 4).toBe(2);
+  });
+
   it('raises IRQ8 for periodic and update-ended interrupts, cleared by reading C', () => {
     const { pc } = setup();
     linuxPicInit(pc);

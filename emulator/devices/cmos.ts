@@ -15,7 +15,9 @@
 // Configuration bytes (from options): 10h floppy types, 12h hard-disk types (0Fh nibble +
 // 19h/1Ah = 47, user type, for any disk present), 14h equipment, 15h-16h base memory
 // (640 KB), 17h-18h and 30h-31h extended memory in KB (max 65535), 34h-35h memory above
-// 16 MB in 64 KB units, 2Eh-2Fh checksum of 10h-2Dh.
+// 16 MB in 64 KB units, 2Eh-2Fh checksum of 10h-2Dh. Outside the checksum, as Bochs's and
+// QEMU's CMOS keep it for their BIOSes: 3Dh bits 3-0 the first boot device, bits 7-4 the
+// second, 38h bits 7-4 the third (1 floppy, 2 hard disk, 0 none).
 
 import type { Clock, Timer } from '../clock';
 import type { IoBus } from './io-bus';
@@ -35,7 +37,11 @@ export interface CmosOptions {
   hardDisks?: [boolean, boolean];
   /** An FPU is present (equipment bit 1). */
   fpu?: boolean;
+  /** Boot sequence for a BIOS that reads it from 3Dh/38h (a floppy, c hard disk). */
+  bootOrder?: ('a' | 'c')[];
 }
+
+const BOOT_DEVICE = { a: 1, c: 2 } as const;
 
 export const DEFAULT_RTC_START = Date.UTC(1991, 9, 5, 12, 0, 0) / 1000;
 
@@ -99,6 +105,9 @@ export class Cmos {
     const above16 = Math.min(0xffff, Math.max(0, Math.floor((mem - 16 * 1024 * 1024) / 65536)));
     r[0x34] = above16 & 0xff;
     r[0x35] = above16 >> 8;
+    const boot = (o.bootOrder ?? ['a', 'c']).map((d) => BOOT_DEVICE[d]);
+    r[0x3d] = (boot[0] ?? 0) | ((boot[1] ?? 0) << 4);
+    r[0x38] = (boot[2] ?? 0) << 4;
     let sum = 0;
     for (let i = 0x10; i <= 0x2d; i++) sum += r[i];
     r[0x2e] = (sum >> 8) & 0xff;
