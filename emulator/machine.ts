@@ -20,6 +20,7 @@ import { FloppyController } from './devices/floppy';
 import { DebugPorts } from './devices/debug-ports';
 import type { DiskImage } from './devices/disk';
 import { Bios } from './bios/bios';
+import { optionRomProblem, systemRomProblem, VIDEO_ROM_BASE } from './bios/firmware';
 import type { CpuHooks } from './cpu/bus';
 import type { IoObserver } from './devices/io-bus';
 import { HookHub, type HookSlot } from './debug/hooks';
@@ -37,10 +38,12 @@ export interface MachineOptions {
   fdb?: DiskImage | null;
   hda?: DiskImage | null;
   hdb?: DiskImage | null;
-  /** Boot order for our BIOS (default: floppy, then hard disk). */
+  /** Boot order (default: floppy, then hard disk): our BIOS's, and CMOS 3Dh for firmware. */
   bootOrder?: ('a' | 'c')[];
   /** A firmware image (64 or 128 KB) to run instead of our BIOS. */
   firmware?: Uint8Array;
+  /** A video BIOS (an option ROM) mapped at C0000h, for `firmware` to find and run. */
+  videoBios?: Uint8Array;
   /** Instructions per emulated second (default: the clock's). */
   instructionRate?: number;
   /** RTC start time, Unix seconds (default fixed, for determinism). */
@@ -163,6 +166,7 @@ export class Machine {
       memorySize: size,
       floppyTypes: [floppyType(o.fda), floppyType(o.fdb)],
       hardDisks: [!!o.hda, !!o.hdb],
+      bootOrder: o.bootOrder,
     });
     this.dma = new DmaController(this.mem, this.io);
     this.fdc = new FloppyController(this.clock, this.pic, this.dma, this.io, { drives: [o.fda ?? null, o.fdb ?? null] });
@@ -174,9 +178,11 @@ export class Machine {
         this.cpu.stop();
       },
     });
+    if (o.videoBios && !o.firmware) throw new Error('a video BIOS needs a system firmware to run it (our BIOS does its own INT 10h)');
     if (o.firmware) {
       this.bios = null;
       this.loadFirmware(o.firmware);
+      if (o.videoBios) this.loadVideoBios(o.videoBios);
     } else {
       this.bios = new Bios({
         cpu: this.cpu,
@@ -214,13 +220,21 @@ export class Machine {
   /** Loads a 64 or 128 KB firmware image at the top of the first megabyte (E0000h/F0000h),
    *  mirrored at the top of the 4 GB space, where the reset vector finds it. */
   private loadFirmware(rom: Uint8Array): void {
-    if (rom.length !== 0x10000 && rom.length !== 0x20000) {
-      throw new Error(`firmware must be 64 KB or 128 KB (got ${rom.length} bytes)`);
-    }
+    const problem = systemRomProblem(rom);
+    if (problem) throw new Error(`firmware: ${problem}`);
     const base = 0x100000 - rom.length;
     this.mem.u8.set(rom, base);
     this.mem.mapRom(base, 0x100000);
     this.mem.mapRom(0x100000000 - rom.length, 0x100000000, base);
+  }
+
+  /** Maps a video option ROM at C0000h (read-only, rounded up to whole pages), where the
+   *  system BIOS's ROM scan finds it. */
+  private loadVideoBios(rom: Uint8Array): void {
+    const problem = optionRomProblem(rom);
+    if (problem) throw new Error(`video BIOS: ${problem}`);
+    this.mem.u8.set(rom, VIDEO_ROM_BASE);
+    this.mem.mapRom(VIDEO_ROM_BASE, VIDEO_ROM_BASE + Math.ceil(rom.length / 4096) * 4096);
   }
 
   /** A CPU reset (the 8042's reset line, port 92h bit 0): the processor restarts at the

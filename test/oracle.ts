@@ -1,6 +1,8 @@
-// Oracle tools (NASM, ndisasm, QEMU, gdb): a suite that needs one asks here. Locally a
-// missing tool skips the suite with a printed reason; with CI=true it is a failure.
+// Oracle tools (NASM, ndisasm, QEMU, gdb) and oracle data (ROMs from Debian packages): a
+// suite that needs one asks here. Locally a missing one skips the suite with a printed
+// reason; with CI=true it is a failure.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 export const IN_CI = process.env.CI === 'true';
 
@@ -29,6 +31,16 @@ export function oracle(...tools: string[]): boolean {
   if (missing.length === 0) return true;
   const msg = `oracle tool(s) missing: ${missing.join(', ')}`;
   if (IN_CI) throw new Error(`${msg} (required when CI=true; .ci/run installs them)`);
+  console.warn(`skipping: ${msg}`);
+  return false;
+}
+
+/** As oracle(), for data files an oracle package installs (`pkg` names it in the message). */
+export function oracleFiles(pkg: string, ...paths: string[]): boolean {
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length === 0) return true;
+  const msg = `oracle data missing: ${missing.join(', ')} (Debian package ${pkg})`;
+  if (IN_CI) throw new Error(`${msg} (required when CI=true; .ci/run installs it)`);
   console.warn(`skipping: ${msg}`);
   return false;
 }

@@ -3,6 +3,7 @@
 // separate from building, so a command can check all of its options before it opens a
 // machine.
 import { readFileSync, statSync } from 'node:fs';
+import { optionRomProblem, systemRomProblem } from '../emulator/bios/firmware';
 import { Machine, DEFAULT_MEMORY, MAX_MEMORY, type MachineOptions } from '../emulator/machine';
 import { loadMultiboot } from '../emulator/multiboot';
 import { UsageError } from './cli-util';
@@ -18,6 +19,7 @@ export const MACHINE_OPTIONS = {
   boot: { type: 'string' },
   mem: { type: 'string' },
   bios: { type: 'string' },
+  vgabios: { type: 'string' },
   kernel: { type: 'string' },
   persist: { type: 'boolean' },
   'on-triple-fault': { type: 'string' },
@@ -32,6 +34,7 @@ export interface MachineValues {
   boot?: string;
   mem?: string;
   bios?: string;
+  vgabios?: string;
   kernel?: string;
   persist?: boolean;
   'on-triple-fault'?: string;
@@ -63,7 +66,7 @@ export function parseMemorySize(text: string): number {
 /**
  * Reads the machine options of command `cmd` (for its messages): IMAGE (a floppy image by
  * its size, else a hard-disk image), --fda/--fdb/--hda/--hdb, --geometry, --boot, --mem,
- * --bios, --kernel, --persist, --on-triple-fault. Every mistake is a UsageError.
+ * --bios, --vgabios, --kernel, --persist, --on-triple-fault. Every mistake is a UsageError.
  */
 export function parseMachineSetup(cmd: string, v: MachineValues, image: string | undefined): MachineSetup {
   const persist = !!v.persist;
@@ -102,17 +105,11 @@ export function parseMachineSetup(cmd: string, v: MachineValues, image: string |
     bootOrder = v.boot === 'a' ? ['a', 'c'] : ['c', 'a'];
   }
   const memorySize = v.mem !== undefined ? parseMemorySize(v.mem) : DEFAULT_MEMORY;
-  let firmware: Uint8Array | undefined;
-  if (v.bios !== undefined) {
-    try {
-      firmware = new Uint8Array(readFileSync(v.bios));
-    } catch {
-      throw new UsageError(`--bios '${v.bios}': cannot read the file`);
-    }
-    if (firmware.length !== 0x10000 && firmware.length !== 0x20000) {
-      throw new UsageError(`--bios '${v.bios}': a ROM must be 64 KB or 128 KB (this one is ${firmware.length} bytes)`);
-    }
+  if (v.vgabios !== undefined && v.bios === undefined) {
+    throw new UsageError(`${cmd}: --vgabios needs --bios (our own BIOS does its own INT 10h)`);
   }
+  const firmware = v.bios !== undefined ? readRom('--bios', v.bios, systemRomProblem) : undefined;
+  const videoBios = v.vgabios !== undefined ? readRom('--vgabios', v.vgabios, optionRomProblem) : undefined;
   let kernel: Uint8Array | undefined;
   if (v.kernel !== undefined) {
     try {
@@ -126,11 +123,24 @@ export function parseMachineSetup(cmd: string, v: MachineValues, image: string |
     throw new UsageError(`--on-triple-fault: '${onTripleFault}' is not stop or reset`);
   }
   return {
-    options: { memorySize, fda: fda?.image, fdb: fdb?.image, hda: hda?.image, hdb: hdb?.image, bootOrder, firmware, onTripleFault },
+    options: { memorySize, fda: fda?.image, fdb: fdb?.image, hda: hda?.image, hdb: hdb?.image, bootOrder, firmware, videoBios, onTripleFault },
     disks,
     kernel,
     kernelPath: v.kernel,
   };
+}
+
+/** A ROM file, checked by `problem`; every mistake is a one-line UsageError. */
+function readRom(option: string, path: string, problem: (rom: Uint8Array) => string | null): Uint8Array {
+  let rom: Uint8Array;
+  try {
+    rom = new Uint8Array(readFileSync(path));
+  } catch {
+    throw new UsageError(`${option} '${path}': cannot read the file`);
+  }
+  const why = problem(rom);
+  if (why) throw new UsageError(`${option} '${path}': ${why}`);
+  return rom;
 }
 
 /** The machine of a setup, with the command's sinks (serial, debugcon) added. */

@@ -26,7 +26,7 @@ const OPTIONS = {
 } as const;
 
 export const RUN_USAGE = `usage: forklab run [IMAGE] [--fda F] [--fdb F] [--hda F] [--hdb F] [--geometry C/H/S]
-                   [--boot a|c] [--mem SIZE] [--bios ROM] [--kernel ELF]
+                   [--boot a|c] [--mem SIZE] [--bios ROM [--vgabios ROM]] [--kernel ELF]
                    [--max-instructions N] [--timeout S] [--screen] [--serial stdio|FILE]
                    [--realtime] [--persist] [--expect-exit N] [--gdb PORT [--wait]]
                    [--on-triple-fault stop|reset]
@@ -38,6 +38,10 @@ memory unless --persist (and a read-only file is never written). SIZE takes K, M
 exit status: the guest's port F4h status ((v << 1) | 1), 0 when the guest halts with
 interrupts off, 124 on --timeout or --max-instructions, 3 on a triple fault, 2 on bad input.
 With --expect-exit N: 0 when the guest ended with status N, else 1 (after saying what it was).
+
+--bios ROM runs a 64 or 128 KB system BIOS (for example Bochs's rombios,
+/usr/share/bochs/BIOS-bochs-legacy) instead of ours; --vgabios ROM maps a VGA BIOS option ROM
+at C0000h for it to find and run (for example /usr/share/vgabios/vgabios.bin).
 
 --on-triple-fault reset restarts the CPU at the reset vector as a PC does (default: stop,
 exit 3, CPU state on stderr).
