@@ -112,9 +112,14 @@ export class Clock {
       .map((t) => ({ name: t.name, when: t.when }));
   }
 
+  /** Called when an event is scheduled sooner than every other: the machine ends a CPU run
+   *  that was planned past it (devices schedule from port I/O, in the middle of a run). */
+  onSooner: ((when: number) => void) | null = null;
+
   /** @internal use Timer.scheduleAt */
   schedule(t: Timer, when: number): void {
     if (!(when >= this.icount)) when = this.icount; // also catches NaN
+    if (when < this.nextWhen && this.onSooner !== null) this.onSooner(when);
     t.when = when;
     t.seq = ++this.seqCounter;
     if (when < this.nextWhen || (this.nextTimer === t)) this.recompute();

@@ -140,6 +140,12 @@ export class Machine {
     this.resetOnTripleFault = o.onTripleFault === 'reset';
     this.mem = new PhysicalMemory(size);
     this.clock = new Clock(o.instructionRate ? { rate: o.instructionRate } : {});
+    // A device that schedules an event inside the running slice (a disk command, a timer
+    // reprogrammed) ends the slice there, so the event fires on time even for a guest that
+    // polls with interrupts off (rombios's ATA driver polls BSY with a timeout).
+    this.clock.onSooner = (when) => {
+      if (when < this.sliceEnd) this.cpu.endSlice();
+    };
     this.pic = new PicPair(this.io);
     this.cpu = new Cpu(this.mem, this.io, this.pic);
     this.pit = new Pit(this.clock, this.pic, this.io);
@@ -276,7 +282,9 @@ export class Machine {
       if (left <= 0 || clock.icount >= timeEnd) return { kind: 'limit' };
       const slice = Math.max(1, Math.min(left, clock.instructionsUntilNextEvent(), 1_000_000));
       const before = cpu.icount;
+      this.sliceEnd = clock.icount + slice;
       const r: StopReason = cpu.run(slice);
+      this.sliceEnd = -1;
       const ran = cpu.icount - before;
       if (ran > 0) clock.advance(ran);
       switch (r) {
@@ -312,6 +320,8 @@ export class Machine {
     }
   }
   private resetPending = false;
+  /** Clock time at which the running CPU slice is planned to end; -1 outside run(). */
+  private sliceEnd = -1;
 
   /** The visible 80x25 text screen, one line per row. */
   screenText(): string {

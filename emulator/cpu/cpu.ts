@@ -189,6 +189,8 @@ export class Cpu {
   /** set by an instruction to end the current block early */
   blockBreak = false;
   stopRequested = false;
+  /** set by endSlice(): run() returns 'budget' after the current instruction */
+  private sliceEnded = false;
   /** instructions retired */
   icount = 0;
   /** vector of the last exception or hardware interrupt delivered (tests, reports) */
@@ -1243,6 +1245,7 @@ export class Cpu {
   run(maxInstructions: number): StopReason {
     const end = this.icount + maxInstructions;
     this.stopRequested = false;
+    this.sliceEnded = false;
     if (this.shutdown) return 'triple-fault';
     while (this.icount < end) {
       if (this.halted) {
@@ -1265,6 +1268,7 @@ export class Cpu {
       }
       if (this.shutdown) return 'triple-fault';
       if (this.stopRequested) return 'stopped';
+      if (this.sliceEnded) return 'budget';
     }
     return 'budget';
   }
@@ -1339,6 +1343,13 @@ export class Cpu {
   drData = false;
   /** data breakpoint hits of the current instruction */
   dataHits = 0;
+
+  /** Ends run() after the current instruction as if its budget ran out: the machine calls
+   *  it when a device schedules an event sooner than the run was planned to last. */
+  endSlice(): void {
+    this.sliceEnded = true;
+    this.blockBreak = true;
+  }
 
   /** Asks run() to return 'stopped' at the next instruction boundary. */
   stop(): void {
