@@ -1,6 +1,7 @@
 // The PC boots more than our floppy: an MBR hard-disk image (INT 13h extensions, CHS reads,
 // the timer interrupt through PIT, PIC and CPU) and a Multiboot ELF kernel through --kernel.
 // Each guest prints name=y lines on COM1; forklab must print them all as y, and QEMU the same.
+// Device time: an event a port write schedules ends the CPU slice, so it fires on time.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,5 +111,52 @@ describe('firmware from elsewhere (--bios)', () => {
     const r = qemu(['-bios', path]);
     expect(r.lines).toEqual(ROM_LINES);
     expect(r.status).toBe((0x33 << 1) | 1);
+  });
+});
+
+describe('device events inside a CPU slice', () => {
+  // A guest that polls with interrupts off never lets the CPU stop on its own: the slice
+  // must end when a port write schedules an event sooner than the slice's end, or the disk
+  // stays busy until the next timer tick (rombios's ATA driver then times out).
+  const POLL = `bits 16
+org 0x7c00
+  cli
+  mov dx, 0x3f6
+  mov al, 2          ; nIEN: no interrupt, polling only
+  out dx, al
+  mov dx, 0x1f2
+  mov al, 1
+  out dx, al         ; one sector
+  inc dx
+  out dx, al         ; sector 1
+  mov dx, 0x1f6
+  mov al, 0xa0
+  out dx, al
+  mov dx, 0x1f7
+  mov al, 0x20
+  out dx, al         ; READ SECTORS
+  xor cx, cx
+poll:
+  inc cx             ; four instructions per poll
+  in al, dx
+  test al, 0x80
+  jnz poll
+  mov ax, cx
+  out 0xf4, ax       ; exit status (polls << 1) | 1
+`;
+
+  it('a disk command completes within its delay while the guest polls BSY with interrupts off', () => {
+    const out = assemble(POLL, { fileName: 'poll.asm' });
+    expect(out.errors).toEqual([]);
+    const boot = new Uint8Array(1474560);
+    boot.set(out.bytes);
+    boot.set([0x55, 0xaa], 510);
+    const disk = hardDisk();
+    const m = new Machine({ fda: new DiskImage(boot, { cylinders: 80, heads: 2, sectorsPerTrack: 18 }), hda: new DiskImage(disk, hardDiskGeometry(disk.length)!) });
+    const stop = m.run(5_000_000);
+    expect(stop.kind).toBe('exit');
+    const polls = (stop as { status: number }).status >> 1;
+    expect(polls).toBeGreaterThan(1);
+    expect(polls).toBeLessThanOrEqual(Math.ceil(m.ata.delay / 4) + 1);
   });
 });
