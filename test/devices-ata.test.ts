@@ -173,6 +173,13 @@ describe('AT hard-disk controller', () => {
     solo.pc.outb(0x1f6, 0xb0);
     expect(solo.pc.inb(0x1f7)).toBe(0x00);
     solo.pc.outb(0x1f7, 0x20); // nobody answers
+    // after a reset, the absent slave's signature floats: cylinder FFh/FFh (the master's is 0/0)
+    solo.pc.outb(0x3f6, 0x04);
+    solo.pc.outb(0x3f6, 0x00);
+    solo.pc.outb(0x1f6, 0xb0);
+    expect([solo.pc.inb(0x1f2), solo.pc.inb(0x1f3), solo.pc.inb(0x1f4), solo.pc.inb(0x1f5)]).toEqual([1, 1, 0xff, 0xff]);
+    solo.pc.outb(0x1f6, 0xa0);
+    expect([solo.pc.inb(0x1f4), solo.pc.inb(0x1f5)]).toEqual([0, 0]);
     runUntil(solo.pc, 10_000);
     expect(solo.pc.pic.hasInterrupt()).toBe(false);
   });

@@ -69,6 +69,7 @@ describe.runIf(haveRoms)('Bochs rombios + LGPL VGA BIOS boot the kernel', () => 
     expect(r.screen).toMatch(/^Bochs [\d.]+ BIOS - build: /m);
     // IDENTIFY DEVICE answered: model, ATA version and size (3 cylinders of 16 x 63 sectors)
     expect(r.screen).toMatch(/^ata0 master: .* ATA-\d+ Hard-Disk \( *1 MBytes\)$/m);
+    expect(r.screen).not.toMatch(/slave/); // the absent slave's signature says "no device"
     expect(r.screen).toMatch(/^Booting from Hard Disk\.\.\.$/m);
     expectFullRun(parseRun(r.out), r.status);
   });

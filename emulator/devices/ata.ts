@@ -8,7 +8,8 @@
 // (write). 3F6h: alternate status (read, leaves the interrupt pending) / device control
 // (write: bit 1 nIEN masks IRQ14, bit 2 SRST: a software reset of both drives, which
 // leaves the master selected, the diagnostic code 01h in the error register and the
-// signature 1/1/0/0 in the task file). A channel with no drive reads FFh at every port. `driveAddress()` gives 3F7h's bits 6-0, which the
+// signature 1/1/0/0 in the task file; an absent slave's cylinder registers read FFh/FFh). A
+// channel with no drive reads FFh at every port. `driveAddress()` gives 3F7h's bits 6-0, which the
 // floppy controller's 3F7h returns (see FloppyOptions.dirLowBits).
 //
 // Status: BSY 80h, DRDY 40h, DF 20h, DSC 10h, DRQ 08h, ERR 01h; error: ABRT 04h when a
@@ -96,6 +97,10 @@ export class AtaController {
   driveHead = 0xa0;
   deviceControl = 0;
 
+  /** Since the last reset or diagnostic (until the cylinder registers are written): an
+   *  absent drive's signature reads FFh/FFh in the cylinder registers, as QEMU's IDE and a
+   *  floating bus give, so a BIOS (rombios's ata_detect) sees "no device" there. */
+  private absentSignature = false;
   private intrq = false;
   private irqLevel = false;
   private readonly buffer = new Uint8Array(512 * 16);
@@ -198,9 +203,9 @@ export class AtaController {
       case 3:
         return this.sectorNumber;
       case 4:
-        return this.cylLow;
+        return d === null && this.absentSignature ? 0xff : this.cylLow;
       case 5:
-        return this.cylHigh;
+        return d === null && this.absentSignature ? 0xff : this.cylHigh;
       case 6:
         return this.driveHead;
       default: {
@@ -224,9 +229,11 @@ export class AtaController {
         break;
       case 4:
         this.cylLow = v;
+        this.absentSignature = false;
         break;
       case 5:
         this.cylHigh = v;
+        this.absentSignature = false;
         break;
       case 6:
         this.driveHead = v | 0xa0;
@@ -262,6 +269,7 @@ export class AtaController {
   }
 
   private setSignature(): void {
+    this.absentSignature = true;
     this.sectorCount = 1;
     this.sectorNumber = 1;
     this.cylLow = 0;
