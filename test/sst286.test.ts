@@ -10,11 +10,19 @@
 //  - D8 (ESC) tests that fault: the 286 reads the operand for its missing 80287; our 386
 //    without a coprocessor touches no memory.                               (§7)
 // Accepted variations (counted as passes, printed):
-//  - expected INT 13 where we raise #SS (INT 12) for an SS-relative limit violation, as the
-//    386 does.                                                              (§5)
-//  - a string instruction whose first iteration faults at offset FFFF (INT 13): the 286 has
-//    already advanced SI/DI (and CX with REP), the 386 faults with them unchanged; compared
-//    with SI/DI/CX unchanged, everything else (frame, flags, memory) exact.      (§5)
+//  - expected INT 13 where we raise #SS (INT 12), as the 386 does for an SS-relative limit
+//    violation -- only when the instruction's SS-relative word access (a stack push or
+//    pop, LEAVE's BP, a BP-based or SS-overridden operand, SS:SI of a string op) is at
+//    offset FFFF, where the word wraps the segment; decoded here from the bytes.  (§5)
+//  - a word string instruction whose iteration faults at offset FFFF (INT 13), the first or
+//    a later one: the 386 faults with the faulting iteration's SI/DI/CX (so the instruction
+//    restarts there), the 286 had stepped some of them further, differently per instruction.
+//    SI/DI/CX are compared with the 386's, derived from the initial registers and the
+//    iteration that reaches FFFF; everything else (frame, flags, memory) exactly. (§5;
+//    `6D repne insw` #151, the failure the old 99.5% threshold hid, is such a later
+//    iteration: DF=1, DI from 006B down to FFFF after 54 words, CX 63 -> 9 on the 386.)
+// Known failures: none today. A failure must be listed in KNOWN_FAILURES with its reason, and
+// a listed test that passes fails the suite too, so the list stays exact.
 // Masked: FLAGS bits 12-15 for POPF (9D) and IRET (CF), which a 386 loads in real mode. (§1)
 
 import { describe, expect, it } from 'vitest';
@@ -81,6 +89,63 @@ function skipReason(t: Test, stem: string): string | null {
   return null;
 }
 
+/** Tests that fail, by "STEM #idx", with the reason (none today). */
+const KNOWN_FAILURES = new Map<string, string>([]);
+
+const MODRM = new Set<number>([
+  ...Array.from({ length: 0x40 }, (_, i) => i).filter((op) => (op & 7) < 4),
+  0x62, 0x63, 0x69, 0x6b, ...Array.from({ length: 16 }, (_, i) => 0x80 + i),
+  0xc0, 0xc1, 0xc4, 0xc5, 0xc6, 0xc7, 0xd0, 0xd1, 0xd2, 0xd3, ...Array.from({ length: 8 }, (_, i) => 0xd8 + i),
+  0xf6, 0xf7, 0xfe, 0xff,
+]);
+const PUSHES = new Set([0x06, 0x0e, 0x16, 0x1e, 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x60, 0x68, 0x6a, 0x9a, 0x9c, 0xc8, 0xcc, 0xcd, 0xce, 0xe8]);
+const POPS = new Set([0x07, 0x17, 0x1f, 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f, 0x61, 0x8f, 0x9d, 0xc2, 0xc3, 0xca, 0xcb, 0xcf]);
+const SI_READS = new Set([0x6e, 0x6f, 0xa4, 0xa5, 0xa6, 0xa7, 0xac, 0xad]);
+const DI_ACCESSES = new Set([0x6c, 0x6d, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xae, 0xaf]);
+
+/** The iteration (0 = first) of a word string instruction whose SI or DI access is at offset
+ *  FFFF, where the word wraps the segment; -1 when none is (byte forms never wrap). */
+function faultingIteration(t: Test, op: number): number {
+  if ((op & 1) === 0) return -1;
+  const r = t.initial.regs;
+  const rep = t.bytes.some((x) => x === 0xf2 || x === 0xf3);
+  const step = r.flags & 0x400 ? -2 : 2;
+  const iterations = rep ? r.cx : 1;
+  for (let k = 0; k < iterations; k++) {
+    if (SI_READS.has(op) && ((r.si + k * step) & 0xffff) === 0xffff) return k;
+    if (DI_ACCESSES.has(op) && ((r.di + k * step) & 0xffff) === 0xffff) return k;
+  }
+  return -1;
+}
+
+/** True when the instruction makes an SS-relative access at offset FFFF (a word there wraps
+ *  the segment: the 386 raises #SS where the 286 raised INT 13). Decoded from the bytes and
+ *  the initial registers, independently of our decoder; `si` is SI at the faulting
+ *  iteration of a string instruction. */
+function ssAccessAtFFFF(t: Test, si: number): boolean {
+  const b = t.bytes, r = t.initial.regs;
+  let p = 0, seg = -1;
+  while ([0x26, 0x2e, 0x36, 0x3e, 0xf0, 0xf2, 0xf3].includes(b[p])) {
+    if (b[p] !== 0xf0 && b[p] !== 0xf2 && b[p] !== 0xf3) seg = b[p];
+    p++;
+  }
+  const op = b[p], modrm = b[p + 1];
+  const reg = (modrm >> 3) & 7;
+  const offsets: number[] = [];
+  if (PUSHES.has(op) || (op === 0xff && (reg === 2 || reg === 3 || reg === 6))) offsets.push((r.sp - 2) & 0xffff, (r.sp - 1) & 0xffff);
+  if (POPS.has(op)) offsets.push(r.sp);
+  if (op === 0xc9) offsets.push(r.bp); // LEAVE pops from SS:BP
+  if (SI_READS.has(op) && seg === 0x36) offsets.push(si);
+  if (MODRM.has(op) && modrm >> 6 !== 3) {
+    const mod = modrm >> 6, rm = modrm & 7;
+    const disp = mod === 1 ? (b[p + 2] << 24) >> 24 : mod === 2 || (mod === 0 && rm === 6) ? b[p + 2] | (b[p + 3] << 8) : 0;
+    const base = [r.bx + r.si, r.bx + r.di, r.bp + r.si, r.bp + r.di, r.si, r.di, mod === 0 ? 0 : r.bp, r.bx][rm];
+    const bpBased = rm === 2 || rm === 3 || (rm === 6 && mod !== 0);
+    if (seg === 0x36 || (seg === -1 && bpBased)) offsets.push((base + disp) & 0xffff);
+  }
+  return offsets.includes(0xffff);
+}
+
 /** Records the first exception of a test. */
 class TestCpu extends Cpu {
   first = -1;
@@ -130,17 +195,21 @@ function runOne(cpu: TestCpu, t: Test, stem: string): string {
     reason = cpu.run(64);
     if (reason !== 'budget') break;
   }
-  if (t.exception?.number === 13 && cpu.first === 12) return 'accept';
+  if (t.exception?.number === 13 && cpu.first === 12) return ssAccessAtFFFF(t, cpu.r16[6 << 1]) ? 'accept' : '#SS (INT 12) for an access that is not SS-relative at FFFF';
   if (reason !== 'halted' && reason !== 'waiting') return `did not halt (${reason})`;
   const exp = { ...t.initial.regs, ...t.final.regs };
   const ir = t.initial.regs;
-  if (t.exception?.number === 13 && cpu.first === 13 && STRING_OPS.has(stem) && (ir.si === 0xffff || ir.di === 0xffff)) {
-    // the first iteration's word access at offset FFFF faults. The 286 has already stepped
-    // SI/DI (and, with REP, CX) when it raises INT 13; the 386 faults with the registers of
-    // the faulting iteration (README §5): compare against the unchanged registers
-    exp.si = ir.si;
-    exp.di = ir.di;
-    exp.cx = ir.cx;
+  const k = t.exception?.number === 13 && cpu.first === 13 && STRING_OPS.has(stem) ? faultingIteration(t, parseInt(stem, 16)) : -1;
+  if (k >= 0) {
+    // iteration k's word access at offset FFFF faults (README §5). The 386 faults with the
+    // registers of that iteration, so the instruction restarts there; the 286's registers at
+    // its INT 13 are a step or two further in ways that vary by instruction (microcode
+    // state). Registers are compared with the 386's, derived here from the initial ones;
+    // memory (the k completed iterations), flags and the exception frame exactly.
+    const op = parseInt(stem, 16), step = ir.flags & 0x400 ? -2 : 2;
+    if (SI_READS.has(op)) exp.si = (ir.si + k * step) & 0xffff;
+    if (DI_ACCESSES.has(op)) exp.di = (ir.di + k * step) & 0xffff;
+    if (t.bytes.some((x) => x === 0xf2 || x === 0xf3)) exp.cx = (ir.cx - k) & 0xffff;
     stringRestore++;
   }
   const errs: string[] = [];
@@ -170,13 +239,14 @@ function hex(v: number): string {
 }
 
 describe.runIf(present)('sst286: 80286 real-mode single-step tests', () => {
-  it('passes at least 99.5% of the sample (97,500 tests)', () => {
+  it('passes every test of the sample (97,500) but the known failures, each with its reason', () => {
     const mem = new PhysicalMemory(0x200000);
     const cpu = new TestCpu(mem, new Io());
     const files = readdirSync(resolve(DIR, 'tests')).filter((f) => f.endsWith('.jsonl.gz')).sort();
     let total = 0, pass = 0, accepted = 0;
     const skipped = new Map<string, number>();
     const failByFile = new Map<string, { n: number; first: string }>();
+    const failed = new Map<string, string>();
     for (const f of files) {
       const stem = f.replace('.jsonl.gz', '');
       const lines = gunzipSync(readFileSync(resolve(DIR, 'tests', f))).toString('utf8').split('\n');
@@ -200,6 +270,7 @@ describe.runIf(present)('sst286: 80286 real-mode single-step tests', () => {
           pass++;
           accepted++;
         } else {
+          failed.set(`${stem} #${t.idx}`, `${t.name} [${t.bytes.map((b) => b.toString(16)).join(' ')}]: ${res}`);
           const cur = failByFile.get(stem);
           if (cur) cur.n++;
           else failByFile.set(stem, { n: 1, first: `#${t.idx} ${t.name} [${t.bytes.map((b) => b.toString(16)).join(' ')}]: ${res}` });
@@ -207,12 +278,16 @@ describe.runIf(present)('sst286: 80286 real-mode single-step tests', () => {
       }
     }
     const rate = pass / total;
-    const lines = [`sst286: ${pass}/${total} passed (${(rate * 100).toFixed(3)}%), ${accepted} accepted #SS-for-#GP, ${stringRestore} first-iteration string faults compared with SI/DI/CX unchanged`];
+    const lines = [`sst286: ${pass}/${total} passed (${(rate * 100).toFixed(3)}%), ${accepted} accepted #SS-for-#GP (SS-relative at FFFF), ${stringRestore} string faults at FFFF compared with the 386's SI/DI/CX`];
     for (const [r, n] of skipped) lines.push(`  skipped ${n}: ${r}`);
     for (const [stem, { n, first }] of [...failByFile].sort((a, b) => b[1].n - a[1].n)) lines.push(`  FAIL ${stem}: ${n}, first ${first}`);
+    for (const [id, why] of KNOWN_FAILURES) lines.push(`  known failure ${id}: ${why}`);
     console.log(lines.join('\n'));
     expect(total).toBeGreaterThan(95000);
-    expect(rate).toBeGreaterThanOrEqual(0.995);
+    const unexpected = [...failed].filter(([id]) => !KNOWN_FAILURES.has(id)).map(([id, what]) => `${id} ${what}`);
+    expect(unexpected, 'failures not in KNOWN_FAILURES').toEqual([]);
+    const fixed = [...KNOWN_FAILURES.keys()].filter((id) => !failed.has(id));
+    expect(fixed, 'KNOWN_FAILURES that pass now: remove them').toEqual([]);
   });
 });
 
