@@ -60,7 +60,7 @@ describe.runIf(haveRoms)('Bochs rombios + LGPL VGA BIOS boot the kernel', () => 
     expect(r.screen).not.toMatch(/FATAL|ata0/);
     const run = parseRun(r.out);
     expectBoot(run, { min: 16384, max: 16384 });
-    expectFullRun(run, r.status);
+    expectFullRun(run, r.status, 'forklab');
   });
 
   it('from hard disk: rombios identifies the ATA disk and boots its MBR; every check passes', () => {
@@ -71,7 +71,7 @@ describe.runIf(haveRoms)('Bochs rombios + LGPL VGA BIOS boot the kernel', () => 
     expect(r.screen).toMatch(/^ata0 master: .* ATA-\d+ Hard-Disk \( *1 MBytes\)$/m);
     expect(r.screen).not.toMatch(/slave/); // the absent slave's signature says "no device"
     expect(r.screen).toMatch(/^Booting from Hard Disk\.\.\.$/m);
-    expectFullRun(parseRun(r.out), r.status);
+    expectFullRun(parseRun(r.out), r.status, 'forklab');
   });
 });
 

@@ -34,7 +34,7 @@ describe('kernel invariants over a full demo run', () => {
   }, 120_000);
 
   it('the run completes with every check passed', () => {
-    expectFullRun(parseRun(watched.out), watched.status);
+    expectFullRun(parseRun(watched.out), watched.status, 'forklab');
   });
 
   it('reached every checkpoint more than a thousand times', () => {

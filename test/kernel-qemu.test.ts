@@ -80,7 +80,7 @@ describe.runIf(HAVE_QEMU)('kernel (built with our assembler) in QEMU', () => {
     });
 
     it('passes the whole demo: bad paths, oopses, statistics, power-off status 0 (QEMU exit 1)', () => {
-      expectFullRun(parseRun(out), status);
+      expectFullRun(parseRun(out), status, 'qemu');
       expect(status).toBe(POWEROFF_OK);
     });
 
@@ -93,7 +93,7 @@ describe.runIf(HAVE_QEMU)('kernel (built with our assembler) in QEMU', () => {
     // 1 instruction = 1 ns of guest time, as forklab counts time in instructions
     const { out, status } = boot(img, ['-icount', 'shift=0,sleep=off']);
     const run = parseRun(out);
-    expectFullRun(run, status);
+    expectFullRun(run, status, 'qemu');
     expect(run.stats.get('timer ticks since boot (100 Hz)')).toBeGreaterThan(0);
   }, 90_000);
 
@@ -102,12 +102,12 @@ describe.runIf(HAVE_QEMU)('kernel (built with our assembler) in QEMU', () => {
     const run = parseRun(out);
     const { free } = expectBoot(run, { min: 3 * 1024, max: 4096 });
     expect(free).toBeLessThanOrEqual(768);
-    expectFullRun(run, status);
+    expectFullRun(run, status, 'qemu');
   }, 90_000);
 
   it('booted as the first hard disk (DL=80h, geometry from INT 13h AH=08h)', () => {
     const { out, status } = boot(img, [], { disk: 'ide' });
-    expectFullRun(parseRun(out), status);
+    expectFullRun(parseRun(out), status, 'qemu');
   }, 90_000);
 });
 
@@ -122,7 +122,7 @@ describe.runIf(HAVE_QEMU)('kernel in QEMU, built as if there were no FPU', () =>
     const { out, status } = boot(build(dir, { FORCE_NO_FPU: '1' }));
     expect(out).toContain('FPU: none (CR0.EM)');
     expect(out).toContain('PASS fpu: no coprocessor (CR0.EM)');
-    expectFullRun(parseRun(out), status);
+    expectFullRun(parseRun(out), status, 'qemu');
   }, 90_000);
 });
 
