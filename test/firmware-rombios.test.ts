@@ -2,7 +2,8 @@
 // vgabios) POSTs on forklab's PC, shows both banners on the VGA text screen, and boots our
 // kernel from floppy and from hard disk with every check passing. What they probe on the way
 // (ATA echo test and signature, CMOS boot sequence, 8042 self-test, PIT, DMA, VGA registers)
-// must behave as on an AT for this to work. Also: a bad --vgabios is one line, exit 2.
+// must behave as on an AT for this to work; a CPU reset through the 8042 with a shutdown code
+// in CMOS 0Fh resumes where the program asked. Also: a bad --vgabios is one line, exit 2.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry, hardDiskGeometry } from '../emulator/devices/disk';
 import { buildImage } from '../tools/build-image';
+import { assemble, formatError } from '../tools/asm';
 import { asHardDisk, expectBoot, expectFullRun, FORKLAB_BUDGET, parseRun } from './kernel-expect';
 import { oracleFiles } from './oracle';
 
@@ -72,6 +74,54 @@ describe.runIf(haveRoms)('Bochs rombios + LGPL VGA BIOS boot the kernel', () => 
     expect(r.screen).not.toMatch(/slave/); // the absent slave's signature says "no device"
     expect(r.screen).toMatch(/^Booting from Hard Disk\.\.\.$/m);
     expectFullRun(parseRun(r.out), r.status, 'forklab');
+  });
+});
+
+describe.runIf(haveRoms)('rombios on our chipset: the shutdown status byte after a CPU reset', () => {
+  // An AT program leaves protected mode by resetting the CPU through the 8042 (command FEh)
+  // with a shutdown code in CMOS 0Fh; the BIOS's POST reads it and, for 0Ah, jumps through
+  // the far pointer at 40:67 instead of booting again (IBM AT Technical Reference, POST).
+  const RESUME = `bits 16
+org 0x7c00
+  cli
+  xor ax, ax
+  mov ds, ax
+  mov ss, ax
+  mov sp, 0x7c00
+  mov word [0x467], resume
+  mov word [0x469], 0
+  mov byte [0x500], 0x5a   ; survives the reset: RAM is not cleared
+  mov al, 0x0f
+  out 0x70, al
+  mov al, 0x0a             ; shutdown code 0Ah: jmp dword [40:67]
+  out 0x71, al
+  mov al, 0xfe             ; pulse the reset line
+  out 0x64, al
+  hlt
+resume:
+  xor ax, ax
+  mov ds, ax
+  mov al, 0x0f
+  out 0x70, al
+  in al, 0x71              ; the BIOS cleared the shutdown code
+  mov ah, [0x500]
+  out 0xf4, ax             ; exit status ((ah << 8 | al) << 1) | 1
+`;
+
+  it('resumes at 40:67 for shutdown code 0Ah, with RAM kept and the code cleared', () => {
+    const out = assemble(RESUME, { fileName: 'resume.asm' });
+    expect(out.errors.map(formatError)).toEqual([]);
+    const boot = new Uint8Array(1474560);
+    boot.set(out.bytes);
+    boot.set([0x55, 0xaa], 510);
+    const machine = new Machine({
+      firmware: new Uint8Array(readFileSync(ROMBIOS)),
+      videoBios: new Uint8Array(readFileSync(VGABIOS)),
+      fda: new DiskImage(boot, floppyGeometry(boot.length)!),
+    });
+    const stop = machine.run(500_000_000);
+    expect(machine.a20.resets).toBe(1);
+    expect(stop).toEqual({ kind: 'exit', status: (0x5a00 << 1) | 1 });
   });
 });
 
