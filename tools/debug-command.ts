@@ -22,7 +22,7 @@ const OPTIONS = {
 
 export const DEBUG_USAGE = `usage: forklab debug [IMAGE] [--script FILE] [--map kernel.map] [run's machine options:
                      --fda F --fdb F --hda F --hdb F --geometry C/H/S --boot a|c --mem SIZE
-                     --bios ROM --kernel ELF --persist --on-triple-fault stop|reset]
+                     --bios ROM --vgabios ROM --kernel ELF --persist --on-triple-fault stop|reset]
 
 The built-in debugger: breakpoints, watchpoints, stepping, memory, descriptor tables, page
 walks, and the forklab kernel's tasks, page tables and mem_map (type 'help' at the prompt).
