@@ -77,7 +77,7 @@ describe('the page map and the timeline through the fork-cow split', () => {
     expect(after1.frame).not.toBe(after2.frame);
 
     // (the parent's stack page splits too, and it calls waitpid: those events are left out)
-    const forkAt = view.events.findLast((x) => x.kind === 'fork')!.icount;
+    const forkAt = [...view.events].reverse().find((x) => x.kind === 'fork')!.icount;
     const since = view.events.filter((e) => e.icount >= forkAt && (e.kind === 'fork' || e.linear === parentPage || e.linear === childPage));
     expect(since.map((e) => e.kind)).toEqual(['fork', 'wp-fault', 'copy', 'wp-fault', 'nocopy']);
     const [fork, f1, copy, f2, nocopy] = since;

@@ -15,13 +15,14 @@ export interface SessionOptions {
   slice?: number;
   /** Milliseconds between screen frames while running (default 1000/60). */
   frameMs?: number;
-  /** Milliseconds between kernel-panel updates while running (default 100). */
+  /** Milliseconds between kernel-panel updates while running (default 250). */
   kernelMs?: number;
   /** Trace lines kept (default 1000). */
   traceLines?: number;
 }
 
-type Post = (reply: Reply, transfer?: Transferable[]) => void;
+/** Sends a reply to the page, handing over the buffers listed (not copied). */
+type Post = (reply: Reply, transfer?: ArrayBuffer[]) => void;
 
 const RUN_COMMANDS = /^(c|cont|continue|s|si|step|stepi|n|ni|next|nexti|fin|finish)\b/i;
 const POINT_COMMANDS = /^(b|br|break|tb|tbreak|watch|rwatch|awatch)\b/i;
@@ -51,7 +52,7 @@ export class Session {
   private readonly o: Required<SessionOptions>;
 
   constructor(private readonly post: Post, options: SessionOptions = {}) {
-    this.o = { slice: 200_000, frameMs: 1000 / 60, kernelMs: 100, traceLines: 1000, ...options };
+    this.o = { slice: 200_000, frameMs: 1000 / 60, kernelMs: 250, traceLines: 1000, ...options };
   }
 
   /** Handles one request; resolves when it is done (a run: when the guest stops). */
@@ -224,7 +225,7 @@ export class Session {
     this.lastFrame = performance.now();
     const cursor = screenCells(m, this.screen);
     const screen = this.screen.slice();
-    this.post({ type: 'frame', screen, cursor, icount: m.instructions, mips: this.mips, running: this.running, serial: this.serial }, [screen.buffer]);
+    this.post({ type: 'frame', screen, cursor, icount: m.instructions, mips: this.mips, running: this.running, serial: this.serial }, [screen.buffer as ArrayBuffer]);
     this.serial = '';
   }
 
@@ -238,8 +239,8 @@ export class Session {
       cow: `${t.cow.faults}/${t.cow.copies}/${t.cow.nocopy}`, current: t.nr === cur,
     }));
     const pm = k.pageMap(this.selectedTask);
-    const transfer: Transferable[] = [];
-    if (pm) for (const t of pm.tables) transfer.push(t.entries.buffer, t.counts.buffer, t.classes.buffer);
+    const transfer: ArrayBuffer[] = [];
+    if (pm) for (const t of pm.tables) transfer.push(t.entries.buffer as ArrayBuffer, t.counts.buffer as ArrayBuffer, t.classes.buffer as ArrayBuffer);
     const s = k.k.cowStatistics();
     this.post({
       type: 'kernel', tasks, selected: this.selectedTask, pageMap: pm ? { nr: pm.nr, pid: pm.pid, tables: pm.tables } : null,

@@ -14,6 +14,14 @@ export { cp437 } from '../emulator/devices/vga';
  */
 export type PageClass = 'private' | 'shared' | 'cow' | 'wrong' | 'kernel';
 export const PAGE_CLASSES: readonly PageClass[] = ['private', 'shared', 'cow', 'wrong', 'kernel'];
+/** How the page names each class (the legend, a page's details). */
+export const PAGE_CLASS_LABELS: Record<PageClass, string> = {
+  private: 'private',
+  shared: 'shared read-only (copy-on-write)',
+  cow: 'read-only, last sharer (a write makes it writable, no copy)',
+  wrong: 'writable and shared (a kernel bug)',
+  kernel: 'kernel memory (below 1 MB: no mem_map count)',
+};
 /** The class code of an entry that is not present. */
 export const NOT_PRESENT = 255;
 
