@@ -105,10 +105,12 @@ export async function webCommand(args: string[]): Promise<number> {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, '') || 'index.html';
     const body = files.get(path);
     if (body === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      res.writeHead(404, { 'content-type': 'text/plain', connection: 'close' }).end('not found\n');
       return;
     }
-    res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    // connection: close -- a handful of files per page load; no idle socket for a client to
+    // reuse just as the server times it out
+    res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-store', connection: 'close' });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
   await new Promise<void>((ok, fail) => {

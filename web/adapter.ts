@@ -235,19 +235,18 @@ export class KernelView {
         this.add('wait', `waitpid(${pid}${cpu.regs[2] & 1 ? ', WNOHANG' : ''})`);
         this.arm({ release: () => this.reaped(), 'sys_waitpid.sleep': () => {}, 'sys_waitpid.out': () => {} });
       }
-    } else if (vector === 14 && !software) {
-      // error code: bit 0 present (a protection fault), bit 1 write, bit 2 user
-      const linear = cpu.cr2 >>> 0;
-      if ((code & 3) === 3) {
+    } else if (vector < 32 && !software && cpu.cpl === 3) {
+      // an exception in user code: a write-protect fault (error code: present, write) is
+      // resolved at page_fault.done; any exception may end the task (do_exit, tell_father)
+      if (vector === 14 && (code & 3) === 3) {
+        const linear = cpu.cr2 >>> 0;
         const who = this.task();
         const e = this.pte(linear);
         const count = this.k.countOf((e & 0xfffff000) >>> 0);
         this.add('wp-fault', `write-protect fault at ${hex(linear)} (frame ${hex(e & 0xfffff000)}, count ${count ?? '-'})`, linear & ~0xfff, who);
         this.pendingFault = { linear, pid: who.pid, nr: who.nr, frame: (e & 0xfffff000) >>> 0 };
       }
-      this.arm({ 'page_fault.done': () => this.faultDone(), tell_father: () => this.killed() });
-    } else if (vector < 32 && !software) {
-      this.arm({ tell_father: () => this.killed() }); // an exception that may kill the task
+      this.arm(vector === 14 ? { 'page_fault.done': () => this.faultDone(), tell_father: () => this.killed() } : { tell_father: () => this.killed() });
     }
   }
 

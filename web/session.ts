@@ -140,6 +140,7 @@ export class Session {
     this.points.clear();
     this.serial = '';
     this.boot();
+    this.post({ type: 'loaded', name: this.image.name, symbols: this.image.symbols?.size ?? 0, kernel: this.kernel !== null });
     for (const line of keep) await this.command(line, false);
     await this.run('continue');
   }
@@ -207,7 +208,8 @@ export class Session {
   private updateMips(final = false): void {
     const now = performance.now();
     const dt = now - this.mipsAt.t;
-    if (dt < (final ? 1 : 250)) return;
+    // a short run (a step, a breakpoint just ahead) says nothing about speed: keep the last
+    if (dt < (final ? 100 : 250)) return;
     this.mips = (this.machine!.instructions - this.mipsAt.icount) / dt / 1000;
     this.mipsAt = { t: now, icount: this.machine!.instructions };
   }
