@@ -164,6 +164,31 @@ describe('the session (the worker side of the page)', () => {
     expect(s.status).toMatch(/^Temporary breakpoint 2, 0x[0-9a-f]{8} <t_fork_cow@task1>/);
   });
 
+  it('hands keys to the keyboard controller and records the last instructions as trace lines', async () => {
+    const c = collect();
+    const s = new Session(c.post, { traceLines: 5 });
+    await s.handle({ type: 'break', where: 'x' }); // no machine yet: one error, nothing else
+    expect(c.last('output')).toMatchObject({ error: 'no image loaded' });
+    await s.load('forklab.img', image, mapText);
+    const kbc = s.machine!.kbc;
+    await s.handle({ type: 'keys', scancodes: [0x1e, 0x9e] }); // 'a' down, up
+    expect(kbc.readStatus() & 1).toBe(1); // output buffer full
+    expect(kbc.readData()).toBe(0x1e);
+
+    await s.handle({ type: 'break', where: 'copy_process' });
+    await s.handle({ type: 'reset' });
+    await s.handle({ type: 'trace', on: true });
+    for (let i = 0; i < 8; i++) await s.handle({ type: 'step' });
+    const trace = c.last('state')!.trace;
+    expect(trace[0]).toBe('# forklab-trace 1 source=forklab fields=bytes,disasm,regs,mem');
+    // the last 5 of the 7 finished instructions (the 8th's line is written when it completes)
+    expect(trace).toHaveLength(6);
+    expect(trace.slice(1).map((l) => Number(l.split(' ')[0]))).toEqual([2, 3, 4, 5, 6].map((k) => s.machine!.instructions - 8 + k));
+    for (const l of trace.slice(1)) expect(l).toMatch(/^\d+ [0-9a-f]{4}:[0-9a-f]{8} [0-9a-f]{8} [0-9a-f]+ {2}\S/);
+    await s.handle({ type: 'trace', on: false });
+    expect(c.last('state')!.trace).toEqual([]);
+  });
+
   it('shows the state of a guest that triple-faults', async () => {
     // bits 16 / org 0x7c00: cli; lidt [idt0]; int3; hlt; idt0: dw 0, dd 0 (an empty IDT:
     // int3 cannot be delivered, nor the #GP, nor the #DF) -- bytes from nasm -f bin

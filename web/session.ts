@@ -91,7 +91,7 @@ export class Session {
           this.postKernel();
           if (!this.running) await this.postState();
           return;
-        case 'trace': return this.setTrace(r.on);
+        case 'trace': return await this.setTrace(r.on);
       }
     } catch (e) {
       this.post({ type: 'error', message: e instanceof ImageError ? e.message : `internal error: ${(e as Error).message}` });
@@ -121,7 +121,7 @@ export class Session {
     this.debugger = new Debugger(m, { symbols: img.symbols ?? undefined, sliceInstructions: this.o.slice, onSlice: () => this.onSlice() });
     this.kernel = img.symbols ? KernelView.open(m, img.symbols) : null;
     this.status = `booting ${img.name}`;
-    if (this.traceOn) this.setTrace(true);
+    if (this.traceOn) void this.setTrace(true);
   }
 
   /** Stops a run and waits until it has. */
@@ -281,19 +281,19 @@ export class Session {
 
   /** Records the last N instructions in the DESIGN trace-line format (costly: while on, the
    *  guest takes the CPU's hooked loop). */
-  setTrace(on: boolean): void {
+  async setTrace(on: boolean): Promise<void> {
     this.traceOn = on;
     const m = this.machine;
     if (!m) return;
     if (!on) {
       this.trace?.recorder.finish();
       this.trace = null;
-      if (!this.running) void this.postState();
+      if (!this.running) await this.postState();
       return;
     }
     if (this.trace) return;
     this.trace = new TraceRing(m, this.image?.symbols ?? null, this.o.traceLines);
-    if (!this.running) void this.postState();
+    if (!this.running) await this.postState();
   }
 }
 
