@@ -156,6 +156,10 @@ worker.onmessage = (e: MessageEvent<Reply>) => {
       pendingSerial = '';
       $('image-name').textContent = `${r.name}${r.kernel ? ' (forklab kernel)' : r.symbols ? ` (${r.symbols} symbols)` : ''}`;
       document.body.classList.toggle('no-kernel', !r.kernel);
+      if (!r.kernel) {
+        // not our kernel: nothing to show in its panels
+        drawKernel({ type: 'kernel', tasks: [], selected: selectedTask, pageMap: null, events: [], eventTotal: 0, cow: 'no forklab kernel symbols for this image' });
+      }
       serial.textContent = '';
       break;
     case 'error':
@@ -218,7 +222,7 @@ function drawKernel(r: Extract<Reply, { type: 'kernel' }>): void {
   eventsKey = r.eventTotal;
   const ol = $('timeline');
   const items = document.createDocumentFragment();
-  for (const ev of r.events.slice(-60).reverse()) {
+  for (const ev of [...r.events].reverse()) {
     const li = document.createElement('li');
     li.className = `ev-${ev.kind}`;
     li.textContent = `${ev.icount.toLocaleString('en')}  pid ${ev.pid}  ${ev.text}`;

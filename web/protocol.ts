@@ -1,7 +1,7 @@
 // The messages between the page (web/main.ts) and the machine's worker (web/worker.ts).
 // Plain data only: what structured clone carries.
 
-import type { EventKind } from './adapter';
+import type { PageMapView, PageTableView, TimelineEvent } from './adapter';
 
 export type Request =
   | { type: 'load'; name: string; image: ArrayBuffer; map: string | null; mapName?: string }
@@ -30,22 +30,8 @@ export interface TaskRow {
   current: boolean;
 }
 
-export interface PageTableMsg {
-  dir: number;
-  table: number;
-  entries: Uint32Array;
-  counts: Int16Array;
-  classes: Uint8Array;
-}
-
-export interface EventMsg {
-  icount: number;
-  kind: EventKind;
-  pid: number;
-  nr: number;
-  text: string;
-  linear?: number;
-}
+export type PageTableMsg = PageTableView;
+export type EventMsg = TimelineEvent;
 
 export interface BreakpointRow {
   num: number;
@@ -56,7 +42,7 @@ export interface BreakpointRow {
  *  the guest stops, command output, and load errors. */
 export type Reply =
   | { type: 'frame'; screen: Uint8Array; cursor: number; icount: number; mips: number; running: boolean; serial: string }
-  | { type: 'kernel'; tasks: TaskRow[]; selected: number; pageMap: { nr: number; pid: number; tables: PageTableMsg[] } | null; events: EventMsg[]; eventTotal: number; cow: string }
+  | { type: 'kernel'; tasks: TaskRow[]; selected: number; pageMap: Omit<PageMapView, 'totals'> | null; events: EventMsg[]; eventTotal: number; cow: string }
   | { type: 'state'; status: string; regs: string; disasm: string; memory: string; breakpoints: BreakpointRow[]; trace: string[]; ended: boolean }
   | { type: 'output'; command: string; text: string; error?: string }
   | { type: 'loaded'; name: string; symbols: number; kernel: boolean }

@@ -246,7 +246,7 @@ export class Session {
     const s = k.k.cowStatistics();
     this.post({
       type: 'kernel', tasks, selected: this.selectedTask, pageMap: pm ? { nr: pm.nr, pid: pm.pid, tables: pm.tables } : null,
-      events: k.events.slice(-300), eventTotal: k.total,
+      events: k.events.slice(-60), eventTotal: k.total,
       cow: `${s.wpFaults} write faults, ${s.copies} pages copied, ${s.nocopy} made writable without a copy, ${k.k.freePages()} free pages`,
     }, transfer);
   }
