@@ -20,10 +20,9 @@ import { TraceRecorder } from '../emulator/debug/trace-recorder';
 import { TEXT_COLUMNS, TEXT_ROWS, VGA_TEXT_SIZE } from '../emulator/devices/vga';
 import { PAGE_CLASSES, NOT_PRESENT, hex, type PageClass } from './shared';
 import { KernelInspector, SymbolMap, type PageEntry, type TaskInfo } from '../kernel/inspect';
-import { NR_TASKS, TASK_SIZE, T_PID, T_EXIT_CODE } from '../kernel/inspect/layout';
+import { TASK_SIZE, T_PID, T_EXIT_CODE } from '../kernel/inspect/layout';
 
-export { Machine, Debugger, SymbolMap, TraceRecorder, TEXT_COLUMNS, TEXT_ROWS, NR_TASKS, TASK_SIZE, hex };
-export type { TaskInfo };
+export { Machine, Debugger, SymbolMap, TraceRecorder, TEXT_COLUMNS, TEXT_ROWS };
 
 /** A problem with a file the user gave: one line, shown in the page. */
 export class ImageError extends Error {}

@@ -6,7 +6,7 @@
 
 import {
   Debugger, ImageError, KernelView, Machine, TraceRecorder, diskOptions, parseSymbols, screenCells,
-  TEXT_COLUMNS, TEXT_ROWS, hex, type SymbolMap,
+  TEXT_COLUMNS, TEXT_ROWS, type SymbolMap,
 } from './adapter';
 import type { BreakpointRow, Reply, Request, TaskRow } from './protocol';
 
@@ -115,6 +115,7 @@ export class Session {
     const img = this.image!;
     this.kernel?.detach();
     this.trace = null;
+    this.serial = '';
     // a fresh copy: disk writes of one boot do not leak into the next
     const m = new Machine({ ...diskOptions(img.name, img.data.slice()), onSerial: (b) => void (this.serial += String.fromCharCode(b)) });
     this.machine = m;
@@ -138,7 +139,6 @@ export class Session {
     await this.halt();
     const keep = [...this.points.values()];
     this.points.clear();
-    this.serial = '';
     this.boot();
     this.post({ type: 'loaded', name: this.image.name, symbols: this.image.symbols?.size ?? 0, kernel: this.kernel !== null });
     for (const line of keep) await this.command(line, false);
