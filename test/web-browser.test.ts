@@ -13,6 +13,8 @@ const OUT = 'build/test-output/web';
 
 // what the functions evaluated in the page use of it (the suite is typed for Node)
 declare const document: { querySelector(s: string): { textContent: string | null } | null; querySelectorAll(s: string): { length: number } };
+declare class DataTransfer { items: { add(f: unknown): void } }
+declare class File { constructor(parts: unknown[], name: string) }
 declare const window: { forklabStats: { icount: number; framesWhileRunning: number; runMs: number } };
 
 /** MIPS of the whole demo in a Session (the page's worker code) in a fresh Node process, as
@@ -145,6 +147,16 @@ describe.runIf(oracle('chromium'))('the page in Chromium', () => {
     await page.waitForSelector('#message:not([hidden])');
     expect(await text('#message-text')).toBe("'notes.txt' is not a disk image: 17 bytes, less than one 512-byte sector");
     expect(await text('#status')).toBe(before);
+    // the same by drag and drop
+    await page.click('#message-close');
+    const drop = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(700)], 'dropped.bin'));
+      return dt;
+    });
+    await page.dispatchEvent('body', 'drop', { dataTransfer: drop });
+    await page.waitForSelector('#message:not([hidden])');
+    expect(await text('#message-text')).toBe("'dropped.bin' is not a bootable disk image: its first sector does not end with the boot signature 55 AA");
     await page.fill('#command', 'print 6 * 7');
     await page.press('#command', 'Enter');
     await waitText('#command-log', /0x0000002a \(42\)/);
