@@ -71,6 +71,8 @@ export function screenCells(m: Machine, out: Uint8Array): number {
 // ---------------------------------------------------------------------------------------
 // page map
 
+/** The class of a present page, from its PTE and mem_map count (web/shared.ts says what
+ *  each class means). */
 export function classifyPage(p: Pick<PageEntry, 'rw' | 'user' | 'count' | 'kernelTable'>): PageClass {
   if (p.kernelTable || p.count === null || !p.user) return 'kernel';
   if (p.rw) return p.count > 1 ? 'wrong' : 'private';
