@@ -124,8 +124,11 @@ function animate(now: number): void {
     }
   }
   if (now - fpsAt >= 1000) {
-    stats.fps = Math.round((framesDrawn * 1000) / (now - fpsAt));
-    $('fps').textContent = String(stats.fps);
+    // a second of running: a stopped guest draws nothing and keeps the last rate shown
+    if (running) {
+      stats.fps = Math.round((framesDrawn * 1000) / (now - fpsAt));
+      $('fps').textContent = String(stats.fps);
+    }
     framesDrawn = 0;
     fpsAt = now;
   }
