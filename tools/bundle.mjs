@@ -1,6 +1,9 @@
 // Bundles the command line, the benchmark and the library into dist/ with esbuild, so that
 // `forklab` starts as plain JavaScript (no TypeScript loader at run time) and
-// `import { Machine } from 'forklab'` works from plain Node.
+// `import { Machine } from 'forklab'` works from plain Node. Also the browser page
+// (web/) into dist/web: the page and the machine's Web Worker, for the browser platform,
+// so a Node module pulled in by mistake fails the build instead of the page.
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 
 await build({
@@ -13,3 +16,16 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+
+await build({
+  entryPoints: { app: 'web/main.ts', worker: 'web/worker.ts' },
+  outdir: 'dist/web',
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: true,
+  logLevel: 'warning',
+});
+mkdirSync('dist/web', { recursive: true });
+for (const f of ['index.html', 'style.css']) copyFileSync(`web/${f}`, `dist/web/${f}`);

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   run: { summary: 'boot an image headless (console on stdout)', load: async () => (await import('./run-command')).runCommand },
   debug: { summary: 'the built-in debugger: breakpoints, stepping, page walks, tasks and page tables', load: async () => (await import('./debug-command')).debugCommand },
   trace: { summary: 'boot an image and write its instruction trace', load: async () => (await import('./trace-command')).traceCommand },
+  web: { summary: 'serve the browser front end on 127.0.0.1 (or write it as a static folder)', load: async () => (await import('./web-command')).webCommand },
 };
 
 function usage(): string {

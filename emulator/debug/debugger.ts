@@ -660,7 +660,7 @@ export class Debugger {
         if (bytes.length === 0) throw new DebugError(`cannot access memory at ${prefix}${hex(a)}`);
         let n = bytes.indexOf(0);
         if (n < 0) n = bytes.length;
-        out.push(`${prefix}${hex(a)}${this.symSuffix(a)}:\t${JSON.stringify(Buffer.from(bytes.subarray(0, n)).toString('latin1'))}`);
+        out.push(`${prefix}${hex(a)}${this.symSuffix(a)}:\t${JSON.stringify(String.fromCharCode(...bytes.subarray(0, n)))}`);
         a = (a + n + 1) >>> 0;
       }
       this.lastX.next = a;

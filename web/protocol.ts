@@ -1,0 +1,49 @@
+// The messages between the page (web/main.ts) and the machine's worker (web/worker.ts).
+// Plain data only: what structured clone carries.
+
+import type { PageMapView, PageTableView, TimelineEvent } from './adapter';
+
+export type Request =
+  | { type: 'load'; name: string; image: ArrayBuffer; map: string | null; mapName?: string }
+  | { type: 'run' }
+  | { type: 'pause' }
+  | { type: 'step' }
+  | { type: 'next' }
+  | { type: 'finish' }
+  | { type: 'run-to'; where: string }
+  | { type: 'reset' }
+  | { type: 'command'; line: string }
+  | { type: 'break'; where: string }
+  | { type: 'delete'; num: number }
+  | { type: 'keys'; scancodes: number[] }
+  | { type: 'view'; task?: number; memory?: string }
+  | { type: 'trace'; on: boolean };
+
+export interface TaskRow {
+  nr: number;
+  pid: number;
+  father: number;
+  state: string;
+  eip: number;
+  base: number;
+  cow: string;
+  current: boolean;
+}
+
+export type PageTableMsg = PageTableView;
+export type EventMsg = TimelineEvent;
+
+export interface BreakpointRow {
+  num: number;
+  text: string;
+}
+
+/** What the worker sends: a frame while running (screen and counters), the full state when
+ *  the guest stops, command output, and load errors. */
+export type Reply =
+  | { type: 'frame'; screen: Uint8Array; cursor: number; icount: number; mips: number; running: boolean; serial: string }
+  | { type: 'kernel'; tasks: TaskRow[]; selected: number; pageMap: Omit<PageMapView, 'totals'> | null; events: EventMsg[]; eventTotal: number; cow: string }
+  | { type: 'state'; status: string; regs: string; disasm: string; memory: string; breakpoints: BreakpointRow[]; trace: string[]; ended: boolean }
+  | { type: 'output'; command: string; text: string; error?: string }
+  | { type: 'loaded'; name: string; symbols: number; kernel: boolean }
+  | { type: 'error'; message: string };
