@@ -1,6 +1,6 @@
 // `forklab`: one entry point, one subcommand per tool. Every failure the user can cause is
 // one line on stderr and a non-zero status; only a bug in forklab prints more.
-import { UsageError } from './cli-util';
+import { guardStandardStreams, UsageError } from './cli-util';
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -31,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
   return (await cmd.load())(rest);
 }
 
+guardStandardStreams();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -42,12 +42,11 @@
 //     --ignore-fields icount --merge-repeats --resync
 // (test/trace-qemu-boot.test.ts does this on our kernel's boot and explains what differs).
 
-import { closeSync, openSync, writeSync } from 'node:fs';
 import {
   formatJsonHeader, formatJsonLine, formatJsonState, formatTextHeader, formatTextLine, formatTextState,
   type TraceHeader, type TraceRecord,
 } from '../emulator/debug/trace-format';
-import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
+import { OutputSink, parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 import { LineReader } from './trace-diff';
 
 /** Registers a QEMU dump gives us, in trace order. */
@@ -200,23 +199,6 @@ export function convertQemuLog(
   return { count, lastUnknown };
 }
 
-/** Buffered output to a file descriptor. */
-class Output {
-  private parts: string[] = [];
-  private size = 0;
-  constructor(private readonly fd: number) {}
-  line(s: string): void {
-    this.parts.push(s, '\n');
-    this.size += s.length + 1;
-    if (this.size > 1 << 20) this.flush();
-  }
-  flush(): void {
-    if (this.parts.length) writeSync(this.fd, this.parts.join(''));
-    this.parts = [];
-    this.size = 0;
-  }
-}
-
 export const QEMU_HEADER: TraceHeader = { version: 1, source: 'qemu', fields: ['regs'] };
 
 const USAGE = 'usage: forklab qemu-log LOG [-o TRACE] [--format text|jsonl] [--icount-base N] [--merge-repeats]';
@@ -243,34 +225,31 @@ export async function qemuLogCommand(args: string[]): Promise<number> {
     if (e instanceof UsageError) throw new UsageError(`qemu-log: ${e.message}`);
     throw e;
   }
-  let fd = 1;
-  if (values.output !== undefined) {
-    try {
-      fd = openSync(values.output, 'w');
-    } catch (e) {
-      reader.close();
-      throw new UsageError(`qemu-log: cannot write '${values.output}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  }
-  const out = new Output(fd);
+  let out: OutputSink;
   try {
-    out.line(format === 'jsonl' ? formatJsonHeader(QEMU_HEADER) : formatTextHeader(QEMU_HEADER));
+    out = new OutputSink(values.output ?? null);
+  } catch (e) {
+    reader.close();
+    throw new UsageError(`qemu-log: ${(e as Error).message}`);
+  }
+  let count = 0;
+  try {
+    const line = (s: string) => out.write(s + '\n');
+    line(format === 'jsonl' ? formatJsonHeader(QEMU_HEADER) : formatTextHeader(QEMU_HEADER));
     const fmt = format === 'jsonl' ? formatJsonLine : formatTextLine;
     const fmtState = format === 'jsonl' ? formatJsonState : formatTextState;
-    const { count, lastUnknown } = convertQemuLog(() => reader.next(), (r) => out.line(fmt(r)), {
+    const converted = convertQemuLog(() => reader.next(), (r) => line(fmt(r)), {
       icountBase: parseNumberOption('icount-base', values['icount-base'], 0),
       mergeRepeats: values['merge-repeats'] === true,
-    }, (regs) => out.line(fmtState(regs)));
-    if (lastUnknown && format === 'text') out.line('# the last instruction\'s register changes are unknown (no dump follows it)');
+    }, (regs) => line(fmtState(regs)));
+    count = converted.count;
+    if (count === 0) throw new UsageError(`qemu-log: no instructions found in '${positionals[0]}' (was it taken with -d exec,cpu?)`);
+    if (converted.lastUnknown && format === 'text') line('# the last instruction\'s register changes are unknown (no dump follows it)');
     out.flush();
-    if (count === 0) {
-      process.stderr.write(`forklab: qemu-log: no instructions found in '${positionals[0]}' (was it taken with -d exec,cpu?)\n`);
-      return 1;
-    }
     if (values.output !== undefined) process.stderr.write(`qemu-log: ${count} instructions written to ${values.output}\n`);
     return 0;
   } finally {
     reader.close();
-    if (fd !== 1) closeSync(fd);
+    out.close(count === 0); // a log with no instruction leaves no header-only trace behind
   }
 }

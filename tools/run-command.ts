@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import type { MachineStop } from '../emulator/machine';
 import { serveGdb } from '../emulator/debug/gdb-serve';
-import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
+import { parseCommandArgs, parseNumberOption, UsageError, writeError } from './cli-util';
 import { persistDisks } from './disk-files';
 import { createMachine, MACHINE_OPTIONS, parseMachineSetup, parseMemorySize } from './machine-options';
 
@@ -57,11 +57,21 @@ interface Output {
 function bufferedStream(fd: 'stdout' | string): Output {
   const buf = new Uint8Array(64 * 1024);
   let n = 0;
+  let failed = false;
   const flush = () => {
-    if (n === 0) return;
-    if (fd === 'stdout') process.stdout.write(buf.slice(0, n));
-    else writeFileSync(fd, buf.subarray(0, n), { flag: 'a' });
+    if (n === 0 || failed) return;
+    const len = n;
     n = 0;
+    if (fd === 'stdout') {
+      process.stdout.write(buf.slice(0, len)); // its errors: guardStandardStreams
+      return;
+    }
+    try {
+      writeFileSync(fd, buf.subarray(0, len), { flag: 'a' });
+    } catch (e) {
+      failed = true; // report once; the run ends with this error
+      throw writeError(`'${fd}'`, e);
+    }
   };
   return {
     write(b: number) {
@@ -169,9 +179,12 @@ export async function runCommand(args: string[]): Promise<number> {
       stdin.pause();
     }
     process.off('SIGINT', onSigint);
-    serial.flush();
-    stdout.flush();
-    persistDisks(disks);
+    try {
+      serial.flush();
+    } finally {
+      stdout.flush();
+      persistDisks(disks);
+    }
   }
 
   async function runSlices(): Promise<MachineStop> {

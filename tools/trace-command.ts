@@ -1,11 +1,11 @@
 // `forklab trace IMAGE -o FILE`: boots an image as `forklab run` does (the same machine
 // options, tools/machine-options.ts) and writes the instruction trace
 // (emulator/debug/trace-recorder.ts, format in emulator/debug/trace-format.ts).
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MachineStop } from '../emulator/machine';
 import { TraceRecorder, SymbolTable } from '../emulator/debug/trace-recorder';
-import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
+import { OutputSink, parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 import { persistDisks } from './disk-files';
 import { createMachine, MACHINE_OPTIONS, parseMachineSetup } from './machine-options';
 import { exitStatus } from './run-command';
@@ -90,27 +90,6 @@ function parseLocRange(option: string, text: string, syms: SymbolTable | null): 
   return [lo, hi];
 }
 
-/** Writes text to a file (fd -1: stdout) in large chunks. */
-class FileSink {
-  private parts: string[] = [];
-  private size = 0;
-  constructor(private readonly fd: number, private readonly encoding: BufferEncoding = 'utf8') {}
-  write(s: string): void {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size >= 1 << 20) this.flush();
-  }
-  flush(): void {
-    if (this.parts.length) {
-      const b = Buffer.from(this.parts.join(''), this.encoding);
-      if (this.fd < 0) process.stdout.write(b);
-      else writeSync(this.fd, b);
-    }
-    this.parts = [];
-    this.size = 0;
-  }
-}
-
 export async function traceCommand(args: string[]): Promise<number> {
   const { values: v, positionals } = parseCommandArgs('trace', args, OPTIONS);
   if (v.help) {
@@ -146,14 +125,13 @@ export async function traceCommand(args: string[]): Promise<number> {
   const maxInstructions = parseNumberOption('max-instructions', v['max-instructions'], Infinity);
   const setup = parseMachineSetup('trace', v, image);
 
-  let fd: number;
+  const guest = new OutputSink(null, 'latin1'); // the guest's bytes on stdout, as forklab run writes them
+  let out: OutputSink;
   try {
-    fd = openSync(v.output, 'w');
+    out = new OutputSink(v.output);
   } catch (e) {
-    throw new UsageError(`trace: cannot write '${v.output}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`trace: ${(e as Error).message}`);
   }
-  const guest = new FileSink(-1, 'latin1'); // the guest's bytes on stdout, as forklab run writes them
-  const out = new FileSink(fd);
   const machine = createMachine(setup, {
     onSerial: (b) => guest.write(String.fromCharCode(b)),
     onDebugcon: (b) => guest.write(String.fromCharCode(b)),
@@ -181,7 +159,7 @@ export async function traceCommand(args: string[]): Promise<number> {
     recorder.finish();
     out.flush();
   } finally {
-    closeSync(fd);
+    out.close();
     guest.flush();
     persistDisks(setup.disks);
   }

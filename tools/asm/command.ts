@@ -1,6 +1,6 @@
 // `forklab asm FILE.asm -o FILE.bin [--map FILE.map] [-I DIR] [-D NAME=VALUE]`
 import * as fs from 'node:fs';
-import { parseCommandArgs, UsageError } from '../cli-util';
+import { parseCommandArgs, UsageError, writeError } from '../cli-util';
 import { assembleFile, formatErrors, formatSymbolMap } from './index';
 
 const USAGE = 'usage: forklab asm FILE.asm -o FILE.bin [--map FILE.map] [-I DIR] [-D NAME=VALUE]';
@@ -34,11 +34,21 @@ export async function asmCommand(args: string[]): Promise<number> {
     process.stderr.write(`forklab asm: ${res.errors.length} error${res.errors.length === 1 ? '' : 's'} in ${source}\n`);
     return 1;
   }
-  try {
-    fs.writeFileSync(values.output, res.bytes);
-    if (values.map) fs.writeFileSync(values.map, formatSymbolMap(res.symbols));
-  } catch (e) {
-    throw new UsageError(`asm: cannot write output: ${(e as Error).message}`, 1);
-  }
+  writeWhole(values.output, res.bytes);
+  if (values.map) writeWhole(values.map, formatSymbolMap(res.symbols));
   return 0;
+}
+
+/** Writes a file, or removes what it began: a failed write leaves no truncated output. */
+function writeWhole(file: string, data: Uint8Array | string): void {
+  try {
+    fs.writeFileSync(file, data);
+  } catch (e) {
+    try {
+      if (fs.statSync(file).isFile()) fs.rmSync(file); // never /dev/full or /dev/null
+    } catch {
+      // it was never created
+    }
+    throw writeError(`'${file}'`, e);
+  }
 }
