@@ -469,15 +469,26 @@ const PREFIX_BYTES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0x
  * decoded instruction is one line (wait stays a line of its own) and undecodable bytes are `db`.
  */
 export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): DisasmLine[] {
+  return [...disassembleRange(bytes, opts)];
+}
+
+/** Bytes a line's decoding may look at beyond its start: a window that keeps this many past
+ *  `until` decodes every line the same as the whole input does. */
+export const DISASM_LOOKAHEAD = 64;
+
+/**
+ * The lines that start in bytes[from, until), decoded as if the input ended at bytes.length
+ * (org is the address of bytes[0]). Large inputs stream through it window by window.
+ */
+export function* disassembleRange(bytes: Uint8Array, opts: DisassembleOptions, from = 0, until = bytes.length): Generator<DisasmLine, number> {
   const org = opts.org ?? 0;
   const bits = opts.bits;
   const reasm = opts.reassemblable === true;
-  const out: DisasmLine[] = [];
   const src = new ArraySource(bytes, 0);
   const insn = new Insn();
   const n = bytes.length;
-  let pos = 0;
-  while (pos < n) {
+  let pos = from;
+  while (pos < until) {
     const address = (org + pos) >>> 0;
     src.start = pos;
     let len = 0;
@@ -487,7 +498,10 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): Disasm
       // WAIT among the prefixes: decode without the 9B bytes, then fold them in.
       let p = pos;
       let waits = 0;
-      while (p < n && (bytes[p] === 0x9b || PREFIX_BYTES.has(bytes[p]))) {
+      // no instruction has more than 15 bytes: a longer run of prefixes is not scanned on
+      // (which also keeps a file of prefixes linear, and the lookahead bounded)
+      const scanEnd = Math.min(n, pos + 32);
+      while (p < scanEnd && (bytes[p] === 0x9b || PREFIX_BYTES.has(bytes[p]))) {
         if (bytes[p] === 0x9b) waits++;
         p++;
       }
@@ -529,10 +543,10 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): Disasm
           : !reasm && b === 0x9b ? 'wait' : `db ${hexByte(b)}`;
       }
     }
-    out.push({ address, bytes: bytes.subarray(pos, pos + len), text, form });
+    yield { address, bytes: bytes.subarray(pos, pos + len), text, form };
     pos += len;
   }
-  return out;
+  return pos;
 }
 
 /**
