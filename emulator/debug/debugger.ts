@@ -1106,9 +1106,24 @@ class ExprParser {
     return v;
   }
 
+  /** Parentheses and prefix operators open: recursion deeper than MAX_NESTING is refused
+   *  before it meets JavaScript's call-stack limit. */
+  private depth = 0;
+  private static readonly MAX_NESTING = 200;
+
   private unary(): number {
+    this.depth++;
+    try {
+      return this.nested();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private nested(): number {
     const t = this.toks[this.i];
     if (t === undefined) throw new DebugError(`bad expression '${this.text.trim()}' (it ends too soon)`);
+    if (this.depth > ExprParser.MAX_NESTING) throw new DebugError(`expression nested more than ${ExprParser.MAX_NESTING} deep`);
     if (t === '-' || t === '~' || t === '!' || t === '*' || t === '+') {
       this.i++;
       const v = this.unary() >>> 0;
