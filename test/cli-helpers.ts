@@ -42,7 +42,8 @@ export function forklab(args: string[], opts: { input?: string; timeoutMs?: numb
 /** The rule for a user's mistake: exactly one line on stderr, no stack, no internal error. */
 export function expectOneLine(r: CliRun, message: RegExp, status = 2): void {
   expect(r.stderr).not.toMatch(/^\s+at |internal error|Unhandled|node:internal/m);
-  expect(r.stderr).toMatch(message);
-  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.stderr.endsWith('\n')).toBe(true);
+  expect(r.stderr.slice(0, -1).split('\n')).toHaveLength(1);
+  expect(r.stderr.slice(0, -1)).toMatch(message);
   expect(r.status).toBe(status);
 }

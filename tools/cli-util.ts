@@ -14,8 +14,21 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** parseArgs in strict mode, turning its errors into one-line UsageErrors. */
 export function parseCommandArgs<O extends Options>(command: string, args: string[], options: O) {
+  // `--timeout -1`: node takes -1 for an option and calls the value missing; join them so
+  // the option's own check names the problem ("must be positive")
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      joined.push(...args.slice(i));
+      break;
+    }
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : '';
+    if (options[name]?.type === 'string' && /^-[\d.]/.test(args[i + 1] ?? '')) joined.push(`${a}=${args[++i]}`);
+    else joined.push(a);
+  }
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: joined, options, allowPositionals: true, strict: true });
   } catch (e) {
     // node's messages continue with advice after the first sentence; the first is the problem
     const msg = (e as Error).message.split('\n')[0].replace(/^(.*?'[^']*'[^.]*)\..*$/, '$1');

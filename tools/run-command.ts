@@ -4,7 +4,7 @@
 // triple fault (CPU state on stderr), 2 for bad input.
 import { writeFileSync } from 'node:fs';
 import type { MachineStop } from '../emulator/machine';
-import { serveGdb } from '../emulator/debug/gdb-serve';
+import { serveGdb, type GdbServer } from '../emulator/debug/gdb-serve';
 import { parseCommandArgs, parseNumberOption, UsageError, writeError } from './cli-util';
 import { persistDisks } from './disk-files';
 import { createMachine, MACHINE_OPTIONS, parseMachineSetup, parseMemorySize } from './machine-options';
@@ -103,7 +103,8 @@ export async function runCommand(args: string[]): Promise<number> {
   let timeoutMs = Infinity;
   if (v.timeout !== undefined) {
     const s = Number(v.timeout);
-    if (!(s > 0)) throw new UsageError(`--timeout: '${v.timeout}' is not a positive number of seconds`);
+    if (Number.isNaN(s) || v.timeout.trim() === '') throw new UsageError(`--timeout: '${v.timeout}' is not a number of seconds`);
+    if (!(s > 0)) throw new UsageError(`--timeout must be positive (got '${v.timeout}')`);
     timeoutMs = s * 1000;
   }
 
@@ -128,8 +129,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const onKey = (data: Buffer) => {
     for (const b of data) {
       if (b === 3) {
-        interrupted = true;
-        machine.stop();
+        onSigint();
         return;
       }
     }
@@ -139,9 +139,12 @@ export async function runCommand(args: string[]): Promise<number> {
     stdin.setRawMode(true);
     stdin.on('data', onKey);
   }
+  let stopGdbRun: (() => void) | null = null; // under --gdb the stub, not a loop here, runs the guest
+  let killedByGdb = false;
   const onSigint = () => {
     interrupted = true;
     machine.stop();
+    stopGdbRun?.();
   };
   process.on('SIGINT', onSigint);
 
@@ -149,26 +152,27 @@ export async function runCommand(args: string[]): Promise<number> {
   let stop: MachineStop;
   try {
     if (gdbPort >= 0) {
-      // The stub runs the guest in slices between socket events, until it exits or gdb kills it.
-      let server;
+      // The stub runs the guest in slices between socket events, until it exits, gdb kills
+      // it, or a limit ends the run.
+      let server: GdbServer;
       try {
-        server = await serveGdb(machine, { port: gdbPort, wait: !!v.wait });
+        server = await serveGdb(machine, { port: gdbPort, wait: !!v.wait, maxInstructions, timeoutMs });
       } catch (e) {
         throw new UsageError(`--gdb ${gdbPort}: cannot listen (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
+      stopGdbRun = () => server.end({ kind: 'stopped' });
       process.stderr.write(`forklab: gdb stub on 127.0.0.1:${server.port}${v.wait ? ', waiting for gdb to continue' : ''}\n`);
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<MachineStop>((resolve) => {
-        if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve({ kind: 'limit' }), timeoutMs);
-      });
       const flusher = setInterval(() => {
         serial.flush();
         stdout.flush();
       }, 50); // the guest's console appears as it runs under gdb
-      stop = await Promise.race([server.finished, timedOut]);
+      const end = await server.finished;
       clearInterval(flusher);
-      clearTimeout(timer);
       await server.close();
+      if (end.kind === 'killed') {
+        killedByGdb = true;
+        stop = { kind: 'stopped' };
+      } else stop = end;
     } else {
       stop = await runSlices();
     }
@@ -189,10 +193,13 @@ export async function runCommand(args: string[]): Promise<number> {
 
   async function runSlices(): Promise<MachineStop> {
     let stop: MachineStop;
-    const sliceInstructions = 5_000_000; // about 0.1 s: Ctrl-C and --timeout answer promptly
+    const pacer = new SlicePacer();
     for (;;) {
       const left = maxInstructions - machine.instructions;
-      stop = machine.run(Math.min(sliceInstructions, left));
+      const before = machine.instructions;
+      const t0 = performance.now();
+      stop = machine.run(Math.min(pacer.size, left));
+      pacer.observe(machine.instructions - before, performance.now() - t0);
       serial.flush();
       stdout.flush();
       if (stop.kind !== 'limit' && stop.kind !== 'stopped') break;
@@ -211,11 +218,38 @@ export async function runCommand(args: string[]): Promise<number> {
 
   if (v.screen) process.stdout.write(`\n--- screen ---\n${machine.screenText().replace(/\n+$/, '')}\n`);
   if (machine.postCode >= 0) process.stderr.write(`post code: 0x${machine.postCode.toString(16).padStart(2, '0')}\n`);
-  const status = exitStatus(stop, machine.instructions, maxInstructions, interrupted, started);
+  let status: number;
+  if (killedByGdb) {
+    // as QEMU ends when gdb kills it: status 0, and say so
+    process.stderr.write(`forklab: gdb killed the guest after ${machine.instructions} instructions\n`);
+    status = 0;
+  } else status = exitStatus(stop, machine.instructions, maxInstructions, interrupted, started);
   if (expectExit < 0) return status;
   if (status === expectExit) return 0;
   process.stderr.write(`forklab: expected exit status ${expectExit}, the guest ended with ${status}\n`);
   return 1;
+}
+
+/**
+ * Sizes the run's slices by time, not by a fixed count: a guest may run at 40 MIPS or, stuck
+ * in an exception loop, at 1; between slices the run checks --timeout and lets Ctrl-C in, so
+ * each slice should take about TARGET_MS whatever the guest's speed.
+ */
+export class SlicePacer {
+  static readonly TARGET_MS = 25;
+  static readonly MIN = 1_000;
+  static readonly MAX = 5_000_000;
+  /** Instructions for the next slice; the first is small, as the speed is not known yet. */
+  size = 20_000;
+
+  /** Records that `instructions` ran in `ms` milliseconds and sizes the next slice. */
+  observe(instructions: number, ms: number): void {
+    if (instructions <= 0) return;
+    const perMs = instructions / Math.max(ms, 0.1);
+    // grow at most 4x a slice (a burst of fast code must not make one slow slice huge)
+    const next = Math.min(perMs * SlicePacer.TARGET_MS, this.size * 4);
+    this.size = Math.round(Math.max(SlicePacer.MIN, Math.min(SlicePacer.MAX, next)));
+  }
 }
 
 /** The exit status for how the run ended, saying why on stderr where it is not the guest's. */
