@@ -82,9 +82,13 @@ export async function debugCommand(args: string[]): Promise<number> {
     const onSigint = () => dbg.interrupt();
     process.on('SIGINT', onSigint);
     try {
+      // the transcript on stdout, a failing command's error on stderr
       const r = await runScript(dbg, script, (s) => {
         flush();
         process.stdout.write(s);
+      }, (s) => {
+        flush();
+        process.stderr.write(s);
       });
       flush();
       return r.ok ? status() : 2;
@@ -130,7 +134,7 @@ export async function debugCommand(args: string[]): Promise<number> {
       }
       flush();
       if (r.output) process.stdout.write(r.output + '\n');
-      if (r.error) process.stdout.write(`error: ${r.error}\n`);
+      if (r.error) process.stderr.write(`error: ${r.error}\n`);
       if (r.quit) break;
       rl.prompt();
     }

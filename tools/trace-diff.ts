@@ -20,7 +20,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import {
   ALL_FIELDS, detectFormat, formatMemWrite, formatRegisterValue, formatTextLine, isHeader, isState,
-  parseJsonLine, parseTextHeader, parseTextLine, parseTextState, TraceFormatError,
+  parseJsonLine, parseTextHeader, parseTextLine, parseTextState, REGISTER_ORDER, TraceFormatError,
   type TraceField, type TraceHeader, type TraceRecord, type TraceState,
 } from '../emulator/debug/trace-format';
 import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
@@ -388,6 +388,11 @@ export function diffTraces(pathA: string, pathB: string, o: DiffOptions): DiffRe
     if (firstB) STATES_BEFORE.delete(firstB);
     let a = nextInRange(A, firstA, o, stateA, dirtyA);
     let b = nextInRange(B, firstB, o, stateB, dirtyB);
+    // nothing to compare is no agreement: a trace without an instruction is an input error
+    const filtered = o.skipA || o.skipB || o.startLinear !== null || o.ranges.length > 0;
+    for (const [rec, path] of [[a, pathA], [b, pathB]] as const) {
+      if (!rec) throw new UsageError(`'${path}' holds no instruction${filtered ? ' to compare (after --skip-a/--skip-b/--start/--range)' : ''}`);
+    }
     const baseA = a?.icount ?? 0;
     const baseB = b?.icount ?? 0;
     const pending: Difference[] = [];
@@ -525,6 +530,9 @@ export async function traceDiffCommand(args: string[]): Promise<number> {
   const ignoreFields = list(values['ignore-fields']);
   for (const f of ignoreFields) {
     if (!['icount', 'linear', 'bytes', 'regs', 'mem'].includes(f)) throw new UsageError(`trace-diff: --ignore-fields: unknown field '${f}'`);
+  }
+  for (const r of list(values.ignore)) {
+    if (!REGISTER_ORDER.includes(r)) throw new UsageError(`trace-diff: --ignore: no register '${r}' in traces (they name ${REGISTER_ORDER.join(' ')})`);
   }
   const maskText = values['eflags-mask'];
   const mask = maskText === undefined ? 0xffffffff : parseNumberOption('eflags-mask', maskText, 0);
