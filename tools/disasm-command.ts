@@ -8,15 +8,26 @@ import { parseCommandArgs, parseNumberOption, UsageError, writeStdout } from './
 
 const USAGE = 'usage: forklab disasm FILE.bin [--bits 16|32] [--org N] [--nasm]';
 
+export const DISASM_OPTIONS = {
+  bits: { type: 'string' },
+  org: { type: 'string' },
+  nasm: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function disasmCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('disasm', args, {
-    bits: { type: 'string' },
-    org: { type: 'string' },
-    nasm: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parseCommandArgs('disasm', args, DISASM_OPTIONS);
   if (values.help) {
-    process.stdout.write(`${USAGE}\n  --bits   code size, 16 (default, as ndisasm) or 32\n  --org    address of the first byte (decimal or 0x hex), default 0\n  --nasm   print NASM source that reassembles to the same bytes\n`);
+    process.stdout.write(`${USAGE}
+
+Lists a flat binary as ndisasm does (address, bytes, NASM-syntax text), streaming: any file
+size, in constant memory.
+
+  --bits 16|32    code size, 16 (default, as ndisasm) or 32
+  --org N         address of the first byte (decimal or 0x hex), default 0
+  --nasm          print NASM source that reassembles to the same bytes
+  -h, --help      this help
+`);
     return 0;
   }
   if (positionals.length === 0) throw new UsageError(`disasm: missing FILE (${USAGE})`);

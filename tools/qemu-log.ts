@@ -203,16 +203,38 @@ export const QEMU_HEADER: TraceHeader = { version: 1, source: 'qemu', fields: ['
 
 const USAGE = 'usage: forklab qemu-log LOG [-o TRACE] [--format text|jsonl] [--icount-base N] [--merge-repeats]';
 
+const HELP = `${USAGE}
+
+Converts QEMU's execution log into forklab's trace format, for trace-diff. Take the log one
+instruction per translation block, with the CPU state before each:
+  qemu-system-i386 -accel tcg,one-insn-per-tb=on -d exec,cpu,nochain -D qemu.log ...
+  (QEMU before 8.1, Debian's 7.2 included: -singlestep instead of one-insn-per-tb=on)
+The trace has registers only (the log has no bytes, disassembly or memory writes).
+
+  -o, --output TRACE   where the trace goes (default: stdout); none is left behind when the
+                       log holds no instruction
+  --format text|jsonl  text lines, or JSON lines (default: jsonl when TRACE ends in .jsonl)
+  --icount-base N      number the first instruction N (default 0)
+  --merge-repeats      fold consecutive records at one cs:eip into one (QEMU logs each
+                       iteration of a REP string instruction)
+  -h, --help           this help
+
+exit status: 0, 2 on bad input (no instruction in the log, a wrong option), 74 when the
+trace cannot be written.
+`;
+
+export const QEMU_LOG_OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  format: { type: 'string' },
+  'icount-base': { type: 'string' },
+  'merge-repeats': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function qemuLogCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('qemu-log', args, {
-    output: { type: 'string', short: 'o' },
-    format: { type: 'string' },
-    'icount-base': { type: 'string' },
-    'merge-repeats': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parseCommandArgs('qemu-log', args, QEMU_LOG_OPTIONS);
   if (values.help) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(HELP);
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`qemu-log: expected one log file (${USAGE})`);

@@ -7,12 +7,12 @@ import type { MachineStop } from '../emulator/machine';
 import { serveGdb, type GdbServer } from '../emulator/debug/gdb-serve';
 import { parseCommandArgs, parseNumberOption, UsageError, writeError } from './cli-util';
 import { persistDisks } from './disk-files';
-import { createMachine, MACHINE_OPTIONS, parseMachineSetup, parseMemorySize } from './machine-options';
+import { createMachine, MACHINE_HELP, MACHINE_OPTIONS, parseMachineSetup, parseMemorySize } from './machine-options';
 
 export const EXIT_TIMEOUT = 124;
 export const EXIT_TRIPLE_FAULT = 3;
 
-const OPTIONS = {
+export const RUN_OPTIONS = {
   ...MACHINE_OPTIONS,
   'max-instructions': { type: 'string' },
   timeout: { type: 'string' },
@@ -25,25 +25,26 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const RUN_USAGE = `usage: forklab run [IMAGE] [--fda F] [--fdb F] [--hda F] [--hdb F] [--geometry C/H/S]
-                   [--boot a|c] [--mem SIZE] [--bios ROM] [--kernel ELF]
-                   [--max-instructions N] [--timeout S] [--screen] [--serial stdio|FILE]
-                   [--realtime] [--persist] [--expect-exit N] [--gdb PORT [--wait]]
-                   [--on-triple-fault stop|reset]
+export const RUN_USAGE = `usage: forklab run [IMAGE] [options]
 
-IMAGE is a floppy image (by its size) or else a hard-disk image. Writes to disk images stay in
-memory unless --persist (and a read-only file is never written). SIZE takes K, M or G
-(default 16M, at most 256M).
+Boots IMAGE headless: the guest's COM1 and port E9h on stdout. IMAGE is a floppy image (by
+its size) or else a hard-disk image.
 
-exit status: the guest's port F4h status ((v << 1) | 1), 0 when the guest halts with
-interrupts off, 124 on --timeout or --max-instructions, 3 on a triple fault, 2 on bad input.
-With --expect-exit N: 0 when the guest ended with status N, else 1 (after saying what it was).
-
---on-triple-fault reset restarts the CPU at the reset vector as a PC does (default: stop,
-exit 3, CPU state on stderr).
-
---gdb PORT serves the GDB remote protocol on 127.0.0.1:PORT (gdb: target remote :PORT);
-with --wait the guest waits, stopped at its first instruction, for gdb to continue it.
+  --max-instructions N     stop after N instructions (exit 124)
+  --timeout S              stop after S seconds of wall-clock time (exit 124); S > 0, any size
+  --screen                 print the VGA text screen at the end
+  --serial stdio|FILE      where COM1 goes (default stdio)
+  --realtime               pace the guest clock to the wall clock (default: as fast as it runs)
+  --expect-exit N          exit 0 when the guest ended with status N, else 1 (saying what it was)
+  --gdb PORT               serve the GDB remote protocol on 127.0.0.1:PORT (gdb: target remote
+                           :PORT; 0 picks a free port); --timeout and --max-instructions hold
+  --wait                   with --gdb: hold the guest at its first instruction until gdb continues
+  -h, --help               this help
+${MACHINE_HELP}
+exit status: the guest's port F4h status ((v << 1) | 1: a guest that writes 0 exits 1, as
+QEMU's isa-debug-exit), 0 when the guest halts with interrupts off or gdb kills it, 124 on
+--timeout or --max-instructions, 130 on Ctrl-C, 3 on a triple fault, 2 on bad input, 74 when
+an output cannot be written (a full disk), 141 when stdout's reader went away (| head).
 `;
 
 export { parseMemorySize };
@@ -83,7 +84,7 @@ function bufferedStream(fd: 'stdout' | string): Output {
 }
 
 export async function runCommand(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseCommandArgs('run', args, OPTIONS);
+  const { values: v, positionals } = parseCommandArgs('run', args, RUN_OPTIONS);
   if (v.help) {
     process.stdout.write(RUN_USAGE);
     return 0;

@@ -7,17 +7,17 @@ import type { MachineStop } from '../emulator/machine';
 import { TraceRecorder, SymbolTable } from '../emulator/debug/trace-recorder';
 import { OutputSink, parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 import { persistDisks } from './disk-files';
-import { createMachine, MACHINE_OPTIONS, parseMachineSetup } from './machine-options';
+import { createMachine, MACHINE_HELP, MACHINE_OPTIONS, parseMachineSetup } from './machine-options';
 import { exitStatus } from './run-command';
 
-export const TRACE_USAGE = `usage: forklab trace IMAGE -o FILE [--format text|jsonl] [--map FILE]
-                     [--from LOC] [--to LOC] [--icount LO..HI] [--range LO..HI]...
-                     [--cpl N] [--task SEL] [--max-lines N] [--exit-when-done]
-                     [--max-instructions N] [machine options of forklab run]
+export const TRACE_USAGE = `usage: forklab trace IMAGE -o FILE [options]
 
-Boots IMAGE as 'forklab run' does (same machine options: --fda --hda --mem --bios ...; the
-guest's console on stdout) and writes one trace line per executed instruction to FILE.
+Boots IMAGE as 'forklab run' does (the guest's console on stdout) and writes one trace line
+per executed instruction to FILE:
+  <icount> <cs>:<eip> <linear> <bytes>  <disassembly>  ; <changed registers> <memory writes>
 
+  -o, --output FILE    where the trace goes
+  --format text|jsonl  text lines (default) or JSON lines with the same fields
   --from LOC        start recording when execution first reaches LOC (recorded)
   --to LOC          then stop recording when execution reaches LOC (not recorded)
   --icount LO..HI   only instructions whose count (instructions before them) is in LO..HI
@@ -26,12 +26,15 @@ guest's console on stdout) and writes one trace line per executed instruction to
   --task SEL        only while the task register holds selector SEL
   --max-lines N     stop recording after N instruction lines
   --exit-when-done  end the run (status 0) once the recording is complete
+  --max-instructions N  stop the run after N instructions (exit 124)
   --map FILE        kernel symbols ("XXXXXXXX name" lines); default: kernel.map beside IMAGE
+  -h, --help        this help
 LOC is a linear address or SYMBOL[+OFFSET] from the map; numbers are decimal or 0x hex.
+${MACHINE_HELP}
 exit status: as forklab run (the guest's, 124 at --max-instructions), 2 on bad input.
 `;
 
-const OPTIONS = {
+export const TRACE_OPTIONS = {
   ...MACHINE_OPTIONS,
   output: { type: 'string', short: 'o' },
   format: { type: 'string' },
@@ -91,7 +94,7 @@ function parseLocRange(option: string, text: string, syms: SymbolTable | null): 
 }
 
 export async function traceCommand(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseCommandArgs('trace', args, OPTIONS);
+  const { values: v, positionals } = parseCommandArgs('trace', args, TRACE_OPTIONS);
   if (v.help) {
     process.stdout.write(TRACE_USAGE);
     return 0;

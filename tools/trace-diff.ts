@@ -506,23 +506,55 @@ export function parseRange(text: string): [number, number] {
   return [lo, hi];
 }
 
+const HELP = `usage: forklab trace-diff A B [options]
+
+Reads two traces (forklab trace, or qemu-log's conversion; text or JSON lines) in lockstep
+and reports the first instruction where they part, with the instructions before it and
+what differs. Compared per instruction: icount (from each trace's first compared one),
+cs:eip and linear address, bytes, changed registers (by running value) and memory writes,
+each where both traces record it.
+
+  --ignore REG,...         do not compare these registers (repeatable)
+  --ignore-fields F,...    do not compare these fields: icount, linear, bytes, regs, mem
+  --eflags-mask N          compare EFLAGS under this mask (flags an instruction leaves
+                           undefined: e.g. 0xfffff72a leaves out OF, AF, PF, CF)
+  --skip-a N, --skip-b N   skip the first N instructions of A, of B
+  --start LINEAR           begin each trace at its first instruction at LINEAR
+  --range LO..HI           compare only instructions in LO..HI (repeatable, or LO..HI,LO..HI);
+                           the registers changed outside are checked on arrival back in range
+  --resync                 when registers differ on arrival after a stretch outside the
+                           ranges (a BIOS call answered differently), say so, take B's values
+                           and go on instead of stopping
+  --merge-repeats          fold consecutive records at one cs:eip into one (a REP string
+                           instruction: QEMU logs each iteration)
+  --limit N                stop after comparing N instructions
+  --context N              instructions shown before the divergence (default 5)
+  -h, --help               this help
+Numbers are decimal or 0x hex.
+
+exit status: 0 when the traces agree to the end, 1 at a divergence (or when one trace ends
+first), 2 on bad input (a trace without an instruction, a format error, a wrong option).
+`;
+
+export const TRACE_DIFF_OPTIONS = {
+  ignore: { type: 'string', multiple: true },
+  'ignore-fields': { type: 'string', multiple: true },
+  'eflags-mask': { type: 'string' },
+  'skip-a': { type: 'string' },
+  'skip-b': { type: 'string' },
+  start: { type: 'string' },
+  range: { type: 'string', multiple: true },
+  limit: { type: 'string' },
+  context: { type: 'string' },
+  resync: { type: 'boolean' },
+  'merge-repeats': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function traceDiffCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('trace-diff', args, {
-    ignore: { type: 'string', multiple: true },
-    'ignore-fields': { type: 'string', multiple: true },
-    'eflags-mask': { type: 'string' },
-    'skip-a': { type: 'string' },
-    'skip-b': { type: 'string' },
-    start: { type: 'string' },
-    range: { type: 'string', multiple: true },
-    limit: { type: 'string' },
-    context: { type: 'string' },
-    resync: { type: 'boolean' },
-    'merge-repeats': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parseCommandArgs('trace-diff', args, TRACE_DIFF_OPTIONS);
   if (values.help) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(HELP);
     return 0;
   }
   if (positionals.length !== 2) throw new UsageError(`trace-diff: expected two trace files (${USAGE})`);
