@@ -11,23 +11,12 @@ import { join, resolve } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { COMMANDS } from '../tools/commands';
 import { buildImage } from '../tools/build-image';
+import { seededRandom } from './seeded';
 
 const SEED = Number(process.env.FORKLAB_FUZZ_SEED ?? 20261203);
 const RUNS = Number(process.env.FORKLAB_FUZZ_RUNS ?? 16);
 const BIN = resolve('bin/forklab.js');
 const dir = mkdtempSync(join(tmpdir(), 'forklab-fuzz-'));
-
-/** mulberry32: the same argument vectors every run for one seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let FILES: string[] = [];
 beforeAll(() => {
@@ -86,7 +75,7 @@ const OPTIONS = new Map<string, object>();
 
 it(`random command lines (seed ${SEED}, ${RUNS} runs) end in forklab's own words`, async () => {
   for (const name of Object.keys(COMMANDS)) OPTIONS.set(name, (await COMMANDS[name].load()).options);
-  const r = rng(SEED);
+  const r = seededRandom(SEED);
   const failures: string[] = [];
   for (let i = 0; i < RUNS; i++) {
     const args = argv(r);

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { corpus, nasmLineBytes } from './corpus';
 import { ndisasm, normalise } from './ndisasm';
 import { oracle } from './oracle';
+import { seededRandom } from './seeded';
 import { disassemble, disassembleOne, formatInsn } from '../emulator/cpu/disasm';
 import { ArraySource, decode, Insn } from '../emulator/cpu/decoder';
 import { FORMS } from '../emulator/cpu/opcodes';
@@ -120,16 +121,6 @@ describe.runIf(oracle('nasm', 'ndisasm'))('disassembler against ndisasm and nasm
   }
 });
 
-/** A small seeded generator (mulberry32), so the random streams are the same every run. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Bytes shaped like instructions: optional prefix, a table opcode, ModRM, random tail. */
 function shapedStream(r: () => number, n: number): Uint8Array {
   const forms = FORMS.filter((f) => !f.attrs.has('asm') && !f.attrs.has('prefix'));
@@ -171,7 +162,7 @@ describe.runIf(oracle('ndisasm'))('random byte streams against ndisasm', () => {
   for (const bits of [16, 32] as const) {
     for (const kind of ['random', 'shaped'] as const) {
       it(`agrees on instruction lengths (${kind} bytes, bits ${bits})`, () => {
-        const r = rng(bits * 7 + (kind === 'random' ? 1 : 2));
+        const r = seededRandom(bits * 7 + (kind === 'random' ? 1 : 2));
         const bytes = kind === 'random'
           ? Uint8Array.from({ length: 32768 }, () => Math.floor(r() * 256))
           : shapedStream(r, 32768);
@@ -212,7 +203,7 @@ describe.runIf(oracle('nasm'))('reassemblable output of random bytes', () => {
       // Arbitrary bytes use encodings NASM would not choose; reassemblable output writes
       // those as `db`, so the whole stream must come back byte for byte.
       for (const [seed, kind] of [[bits + 100, 'random'], [bits + 200, 'shaped']] as const) {
-        const r = rng(seed);
+        const r = seededRandom(seed);
         const bytes = kind === 'random' ? Uint8Array.from({ length: 16384 }, () => Math.floor(r() * 256)) : shapedStream(r, 16384);
         const org = bits === 16 ? 0x100 : 0x400000;
         const lines = disassemble(bytes, { bits, org, reassemblable: true });
