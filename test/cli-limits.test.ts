@@ -1,6 +1,6 @@
 // Inputs that once took gigabytes, minutes or the JavaScript stack: each now ends at once
 // with one line naming the problem, in bounded memory (the child's peak RSS, by GNU time).
-import { mkdtempSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -44,6 +44,20 @@ describe('the assembler', () => {
       expect(existsSync(out)).toBe(false); // no 0-byte output behind a failed assembly
       expect(r.peakMB).toBeLessThan(BOUND_MB);
     });
+  });
+});
+
+describe('incbin', () => {
+  it('refuses a device (it would never end) and a file beyond the limit, at the line', () => {
+    const zero = forklab(['asm', file('zero.asm', 'incbin "/dev/zero"\n'), '-o', join(dir, 'zero.bin')], { timeoutMs: 30_000 });
+    expect(zero.stderr).toMatch(/zero\.asm:1:8: cannot read incbin file '\/dev\/zero'\n/);
+    expect(zero.status).toBe(1);
+    const huge = join(dir, 'huge.dat');
+    writeFileSync(huge, '');
+    truncateSync(huge, 70 << 20); // sparse: no 70 MB written
+    const big = forklab(['asm', file('huge.asm', `incbin "${huge}"\n`), '-o', join(dir, 'huge.bin')]);
+    expect(big.stderr).toContain(`huge.asm:1:1: incbin file '${huge}' is larger than the assembler's limit of 64 MB\n`);
+    expect(big.status).toBe(1);
   });
 });
 
