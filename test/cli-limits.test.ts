@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Debugger } from '../emulator/debug/debugger';
 import { Machine } from '../emulator/machine';
-import { forklab } from './cli-helpers';
+import { expectOneLine, forklab } from './cli-helpers';
 import { oracle } from './oracle';
 
 const dir = mkdtempSync(join(tmpdir(), 'forklab-cli-limits-'));
@@ -58,6 +58,14 @@ describe('incbin', () => {
     const big = forklab(['asm', file('huge.asm', `incbin "${huge}"\n`), '-o', join(dir, 'huge.bin')]);
     expect(big.stderr).toContain(`huge.asm:1:1: incbin file '${huge}' is larger than the assembler's limit of 64 MB\n`);
     expect(big.status).toBe(1);
+  });
+});
+
+describe.runIf(oracle('/usr/bin/time'))('trace readers', () => {
+  it.each([['trace-diff', '/dev/zero', '/dev/zero'], ['qemu-log', '/dev/zero']])('%s refuses an endless line in bounded memory', (...args) => {
+    const r = forklab(args, { measure: true, timeoutMs: 30_000 });
+    expectOneLine(r, /^forklab: (trace-diff: )?\/dev\/zero:1: a line longer than 16 MB \(not a text trace or log\?\)$/);
+    expect(r.peakMB).toBeLessThan(BOUND_MB);
   });
 });
 

@@ -25,6 +25,8 @@ import {
 } from '../emulator/debug/trace-format';
 import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 
+const MAX_LINE = 16 << 20;
+
 /** Reads a file line by line in large chunks, synchronously (fast on millions of lines). */
 export class LineReader {
   private fd: number;
@@ -62,6 +64,8 @@ export class LineReader {
         const parts = text.split('\n');
         this.rest = parts.pop()!;
         this.lines = parts;
+        // no trace or log has such lines: a binary file (or /dev/zero) would fill memory
+        if (this.rest.length > MAX_LINE) throw new UsageError(`${this.path}:${this.lineNumber + parts.length + 1}: a line longer than ${MAX_LINE >> 20} MB (not a text trace or log?)`);
       }
       this.pos = 0;
     }
