@@ -64,7 +64,7 @@ describe('incbin', () => {
 describe.runIf(oracle('/usr/bin/time'))('trace readers', () => {
   it.each([['trace-diff', '/dev/zero', '/dev/zero'], ['qemu-log', '/dev/zero']])('%s refuses an endless line in bounded memory', (...args) => {
     const r = forklab(args, { measure: true, timeoutMs: 30_000 });
-    expectOneLine(r, /^forklab: (trace-diff: )?\/dev\/zero:1: a line longer than 16 MB \(not a text trace or log\?\)$/);
+    expectOneLine(r, /^forklab: (trace-diff: )?\/dev\/zero:1: a line longer than 4 MB \(not a text trace or log\?\)$/);
     expect(r.peakMB).toBeLessThan(BOUND_MB);
   });
 });

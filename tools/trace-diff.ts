@@ -25,7 +25,7 @@ import {
 } from '../emulator/debug/trace-format';
 import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 
-const MAX_LINE = 16 << 20;
+const MAX_LINE = 4 << 20;
 
 /** Reads a file line by line in large chunks, synchronously (fast on millions of lines). */
 export class LineReader {
