@@ -6,6 +6,7 @@
 
 import type { Machine } from './machine';
 import { physicalMemoryMap } from './bios/bios';
+import { PAGE_ROM } from './memory';
 
 const HEADER_MAGIC = 0x1badb002;
 const BOOTLOADER_MAGIC = 0x2badb002;
@@ -15,6 +16,13 @@ const GDT_ADDR = 0x500;
 const INFO_ADDR = 0x9000;
 const MMAP_ADDR = 0x9100;
 const CMDLINE_ADDR = 0x9200;
+
+/** What a segment must not overwrite: our structures, and device memory. */
+const RESERVED: [number, number, string][] = [
+  [GDT_ADDR, GDT_ADDR + 24, 'the GDT the kernel is entered with'],
+  [INFO_ADDR, CMDLINE_ADDR + 256, 'the Multiboot information'],
+  [0xa0000, 0xc0000, 'the VGA window'],
+];
 
 const CS = 1;
 const FLAT_CODE_AR = 0xc09b; // present, DPL 0, code read/execute (accessed), 32-bit, 4 KB granularity
@@ -52,14 +60,25 @@ export function loadMultiboot(machine: Machine, image: Uint8Array, cmdline = '')
   const flags = u32(image, header + 4);
   if (flags & 0xfffc) throw new Error(`Multiboot header requires features we do not provide (flags 0x${flags.toString(16)})`);
   const loaded: [number, number][] = [];
+  // Load what QEMU's -kernel loads (GNU ld's -Ttext=0x100000 puts a segment of ELF headers
+  // at 0xff000, under the BIOS ROM); refuse only a segment that would overwrite something.
   const place = (addr: number, bytes: Uint8Array, memSize: number) => {
-    if (addr < 0x100000 && addr + memSize > 0xa0000) throw new Error(`a segment at 0x${addr.toString(16)} overlaps the VGA/BIOS area`);
-    if (addr + memSize > machine.memorySize) {
-      throw new Error(`a segment at 0x${addr.toString(16)} (${memSize} bytes) does not fit in ${machine.memorySize >> 20} MB of RAM`);
+    const end = addr + memSize;
+    const what = `a segment at 0x${addr.toString(16)} (${memSize} bytes)`;
+    if (end > machine.memorySize) throw new Error(`${what} does not fit in ${machine.memorySize >> 20} MB of RAM`);
+    for (const [lo, hi, name] of RESERVED) {
+      if (addr < hi && end > lo) throw new Error(`${what} would overwrite ${name} (0x${lo.toString(16)}-0x${(hi - 1).toString(16)})`);
     }
-    for (let i = 0; i < bytes.length; i++) mem.write8(addr + i, bytes[i]);
-    for (let i = bytes.length; i < memSize; i++) mem.write8(addr + i, 0);
-    loaded.push([addr, addr + memSize]);
+    // ROM pages (below 1 MB): the firmware's bytes serve real mode, which a Multiboot
+    // kernel has left; its unused (zero) bytes may take a segment, its code and tables may not
+    for (let a = Math.max(addr, 0xc0000); a < Math.min(end, 0x100000); a++) {
+      if (mem.pageKind[a >>> 12] === PAGE_ROM && mem.read8(a) !== 0) {
+        throw new Error(`${what} would overwrite the firmware ROM at 0x${a.toString(16)}`);
+      }
+    }
+    mem.load(addr, bytes);
+    mem.load(addr + bytes.length, new Uint8Array(Math.max(0, memSize - bytes.length)));
+    loaded.push([addr, end]);
   };
   let entry: number;
   if (flags & 0x10000) {

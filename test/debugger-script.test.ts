@@ -114,7 +114,8 @@ describe('forklab debug --script (issue 6)', () => {
     const r = spawnSync('node', ['bin/forklab.js', 'debug', join(dir, 'forklab.img'), '--script', join(dir, 'bad.gdb')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(2);
     // no kernel.map beside the image: symbols are unknown, said in one line
-    expect(r.stdout).toContain("(forklab) break no_such_function\nerror: no symbol 'no_such_function' in the symbol map\n");
+    expect(r.stdout).toMatch(/\(forklab\) break no_such_function\n$/);
+    expect(r.stderr).toBe("error: no symbol 'no_such_function' in the symbol map\n");
     expect(r.stdout).not.toContain('(forklab) regs');
     const bad = spawnSync('node', ['bin/forklab.js', 'debug', join(dir, 'forklab.img'), '--script', join(dir, 'none.gdb')], { cwd: ROOT, encoding: 'utf8' });
     expect(bad.status).toBe(2);

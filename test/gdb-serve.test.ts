@@ -72,7 +72,7 @@ describe.runIf(oracle('nasm'))('serveGdb', () => {
     const killed = await serveGdb(machine(), { port: 0, wait: true });
     const k = await gdb([`target remote 127.0.0.1:${killed.port}`, 'stepi', 'kill']);
     expect(k.out).toContain('[Inferior 1 (Remote target) killed]');
-    expect(await killed.finished).toEqual({ kind: 'stopped' });
+    expect(await killed.finished).toEqual({ kind: 'killed' });
     const m = machine();
     const detached = await serveGdb(m, { port: 0, wait: true });
     const d = await gdb([`target remote 127.0.0.1:${detached.port}`, 'stepi', 'detach']);

@@ -3,5 +3,7 @@
 import { execFileSync } from 'node:child_process';
 
 export default function setup(): void {
+  // a vitest started by a test (the README's one-file example) uses the bundle already made
+  if (process.env.FORKLAB_BUNDLED === '1') return;
   execFileSync('node', ['tools/bundle.mjs'], { stdio: 'inherit' });
 }

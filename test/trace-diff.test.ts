@@ -218,6 +218,18 @@ describe('trace-diff', () => {
     const bad = join(dir, 'bad.trace');
     writeFileSync(bad, formatTextLine(program(1)[0]) + '\n1 0008:zz 0 -  -  ;\n');
     await expect(run([a, bad])).rejects.toThrow(/bad\.trace:2: bad eip 'zz'/);
+    // registers the traces do not name are a mistake, not silently nothing to ignore
+    await expect(run([a, a, '--ignore', 'eax,nosuchreg'])).rejects.toThrow(/--ignore: no register 'nosuchreg' in traces \(they name eax ecx/);
+  });
+
+  it('calls traces without an instruction an input error, not agreement', async () => {
+    const empty = join(dir, 'empty.trace');
+    writeFileSync(empty, '');
+    const headerOnly = write([], 'text', 'regs');
+    const a = write(program(3));
+    await expect(run([empty, empty])).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/empty\.trace' holds no instruction$/) });
+    await expect(run([a, headerOnly])).rejects.toThrow(/t\d+\.trace' holds no instruction$/);
+    await expect(run([a, a, '--start', '0x9999'])).rejects.toThrow(/holds no instruction to compare \(after --skip-a\/--skip-b\/--start\/--range\)$/);
   });
 
   it('streams a large trace (200,000 lines) to a difference near its end', () => {

@@ -61,14 +61,24 @@ function newestSource(root: string): number {
   return newest;
 }
 
+export const BUILD_OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  'if-needed': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function buildCommand(args: string[]): Promise<number> {
-  const { values } = parseCommandArgs('build', args, {
-    output: { type: 'string', short: 'o' },
-    'if-needed': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseCommandArgs('build', args, BUILD_OPTIONS);
   if (values.help) {
-    process.stdout.write('usage: forklab build [-o DIR] [--if-needed]\n  builds DIR/forklab.img and DIR/kernel.map (default DIR: build)\n');
+    process.stdout.write(`usage: forklab build [-o DIR] [--if-needed]
+
+Assembles boot/ and kernel/ with forklab's assembler into DIR/forklab.img (a 1.44 MB floppy)
+and DIR/kernel.map (the kernel's symbols).
+
+  -o, --output DIR   where to write them (default: build)
+  --if-needed        do nothing when both are newer than every source file
+  -h, --help         this help
+`);
     return 0;
   }
   // tools/build-image.ts and the bundle dist/forklab.js both sit one level below the root

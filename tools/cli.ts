@@ -1,20 +1,7 @@
 // `forklab`: one entry point, one subcommand per tool. Every failure the user can cause is
 // one line on stderr and a non-zero status; only a bug in forklab prints more.
-import { UsageError } from './cli-util';
-
-type Command = (args: string[]) => Promise<number>;
-
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  asm: { summary: 'assemble NASM-syntax source into a flat binary', load: async () => (await import('./asm/command')).asmCommand },
-  disasm: { summary: 'disassemble a flat binary', load: async () => (await import('./disasm-command')).disasmCommand },
-  build: { summary: 'assemble boot/ and kernel/ into build/forklab.img and build/kernel.map', load: async () => (await import('./build-image')).buildCommand },
-  'trace-diff': { summary: 'the first instruction where two traces part', load: async () => (await import('./trace-diff')).traceDiffCommand },
-  'qemu-log': { summary: "convert QEMU's -d exec,cpu log into a forklab trace", load: async () => (await import('./qemu-log')).qemuLogCommand },
-  run: { summary: 'boot an image headless (console on stdout)', load: async () => (await import('./run-command')).runCommand },
-  debug: { summary: 'the built-in debugger: breakpoints, stepping, page walks, tasks and page tables', load: async () => (await import('./debug-command')).debugCommand },
-  trace: { summary: 'boot an image and write its instruction trace', load: async () => (await import('./trace-command')).traceCommand },
-  web: { summary: 'serve the browser front end on 127.0.0.1 (or write it as a static folder)', load: async () => (await import('./web-command')).webCommand },
-};
+import { guardStandardStreams, UsageError } from './cli-util';
+import { COMMANDS } from './commands';
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`);
@@ -27,11 +14,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return name ? 0 : 2;
   }
-  const cmd = COMMANDS[name];
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) throw new UsageError(`unknown command '${name}' (try 'forklab --help')`);
-  return (await cmd.load())(rest);
+  return (await cmd.load()).run(rest);
 }
 
+guardStandardStreams();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

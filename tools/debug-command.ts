@@ -10,29 +10,30 @@ import { createInterface } from 'node:readline';
 import { Debugger, runScript } from '../emulator/debug/debugger';
 import { SymbolMap } from '../kernel/inspect';
 import { parseCommandArgs, UsageError } from './cli-util';
-import { createMachine, MACHINE_OPTIONS, parseMachineSetup } from './machine-options';
+import { createMachine, MACHINE_HELP, MACHINE_OPTIONS, parseMachineSetup } from './machine-options';
 import { persistDisks } from './disk-files';
 
-const OPTIONS = {
+export const DEBUG_OPTIONS = {
   ...MACHINE_OPTIONS,
   script: { type: 'string' },
   map: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const DEBUG_USAGE = `usage: forklab debug [IMAGE] [--script FILE] [--map kernel.map] [run's machine options:
-                     --fda F --fdb F --hda F --hdb F --geometry C/H/S --boot a|c --mem SIZE
-                     --bios ROM --vgabios ROM --kernel ELF --persist --on-triple-fault stop|reset]
+export const DEBUG_USAGE = `usage: forklab debug [IMAGE] [options]
 
 The built-in debugger: breakpoints, watchpoints, stepping, memory, descriptor tables, page
 walks, and the forklab kernel's tasks, page tables and mem_map (type 'help' at the prompt).
-The symbol map defaults to kernel.map beside the boot image. --script FILE runs its commands
-(one a line) and exits: with the guest's status if it ended, 2 at the first failing command,
-else 0.
-`;
+The session's transcript goes to stdout, a command's error to stderr.
+
+  --script FILE        run FILE's commands (one a line, # comments) and exit: with the
+                       guest's status if it ended, 2 at the first failing command, else 0
+  --map FILE           kernel symbols ("XXXXXXXX name" lines); default: kernel.map beside IMAGE
+  -h, --help           this help
+${MACHINE_HELP}`;
 
 export async function debugCommand(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseCommandArgs('debug', args, OPTIONS);
+  const { values: v, positionals } = parseCommandArgs('debug', args, DEBUG_OPTIONS);
   if (v.help) {
     process.stdout.write(DEBUG_USAGE);
     return 0;
@@ -82,9 +83,13 @@ export async function debugCommand(args: string[]): Promise<number> {
     const onSigint = () => dbg.interrupt();
     process.on('SIGINT', onSigint);
     try {
+      // the transcript on stdout, a failing command's error on stderr
       const r = await runScript(dbg, script, (s) => {
         flush();
         process.stdout.write(s);
+      }, (s) => {
+        flush();
+        process.stderr.write(s);
       });
       flush();
       return r.ok ? status() : 2;
@@ -130,7 +135,7 @@ export async function debugCommand(args: string[]): Promise<number> {
       }
       flush();
       if (r.output) process.stdout.write(r.output + '\n');
-      if (r.error) process.stdout.write(`error: ${r.error}\n`);
+      if (r.error) process.stderr.write(`error: ${r.error}\n`);
       if (r.quit) break;
       rl.prompt();
     }

@@ -25,6 +25,25 @@ export const MACHINE_OPTIONS = {
   'on-triple-fault': { type: 'string' },
 } as const;
 
+/** The help lines of MACHINE_OPTIONS, for every command that boots a machine. */
+export const MACHINE_HELP = `
+machine options (as forklab run):
+  --fda FILE               floppy image in drive A (IMAGE of a floppy size is taken as this)
+  --fdb FILE               floppy image in drive B
+  --hda FILE               hard-disk image 0 (IMAGE of any other size is taken as this)
+  --hdb FILE               hard-disk image 1
+  --geometry C/H/S         the hard-disk image's geometry (default: chosen from its size)
+  --boot a|c               boot drive (default: a when a floppy is attached, else c)
+  --mem SIZE               RAM, with K, M or G (default 16M, at most 256M, steps of 64K)
+  --bios ROM               run a 64 or 128 KB firmware image from the reset vector, not our BIOS
+  --vgabios ROM            with --bios: a VGA BIOS option ROM (55AA) mapped at C0000h
+  --kernel ELF             load a Multiboot kernel, as QEMU's -kernel does
+  --persist                write the guest's disk writes back to the image files
+                           (default: they stay in memory; a read-only file is never written)
+  --on-triple-fault stop|reset
+                           stop (exit 3, CPU state on stderr; the default) or reset the CPU
+`;
+
 export interface MachineValues {
   fda?: string;
   fdb?: string;

@@ -42,12 +42,11 @@
 //     --ignore-fields icount --merge-repeats --resync
 // (test/trace-qemu-boot.test.ts does this on our kernel's boot and explains what differs).
 
-import { closeSync, openSync, writeSync } from 'node:fs';
 import {
   formatJsonHeader, formatJsonLine, formatJsonState, formatTextHeader, formatTextLine, formatTextState,
   type TraceHeader, type TraceRecord,
 } from '../emulator/debug/trace-format';
-import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
+import { OutputSink, parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 import { LineReader } from './trace-diff';
 
 /** Registers a QEMU dump gives us, in trace order. */
@@ -200,37 +199,42 @@ export function convertQemuLog(
   return { count, lastUnknown };
 }
 
-/** Buffered output to a file descriptor. */
-class Output {
-  private parts: string[] = [];
-  private size = 0;
-  constructor(private readonly fd: number) {}
-  line(s: string): void {
-    this.parts.push(s, '\n');
-    this.size += s.length + 1;
-    if (this.size > 1 << 20) this.flush();
-  }
-  flush(): void {
-    if (this.parts.length) writeSync(this.fd, this.parts.join(''));
-    this.parts = [];
-    this.size = 0;
-  }
-}
-
 export const QEMU_HEADER: TraceHeader = { version: 1, source: 'qemu', fields: ['regs'] };
 
 const USAGE = 'usage: forklab qemu-log LOG [-o TRACE] [--format text|jsonl] [--icount-base N] [--merge-repeats]';
 
+const HELP = `${USAGE}
+
+Converts QEMU's execution log into forklab's trace format, for trace-diff. Take the log one
+instruction per translation block, with the CPU state before each:
+  qemu-system-i386 -accel tcg,one-insn-per-tb=on -d exec,cpu,nochain -D qemu.log ...
+  (QEMU before 8.1, Debian's 7.2 included: -singlestep instead of one-insn-per-tb=on)
+The trace has registers only (the log has no bytes, disassembly or memory writes).
+
+  -o, --output TRACE   where the trace goes (default: stdout); none is left behind when the
+                       log holds no instruction
+  --format text|jsonl  text lines, or JSON lines (default: jsonl when TRACE ends in .jsonl)
+  --icount-base N      number the first instruction N (default 0)
+  --merge-repeats      fold consecutive records at one cs:eip into one (QEMU logs each
+                       iteration of a REP string instruction)
+  -h, --help           this help
+
+exit status: 0, 2 on bad input (no instruction in the log, a wrong option), 74 when the
+trace cannot be written.
+`;
+
+export const QEMU_LOG_OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  format: { type: 'string' },
+  'icount-base': { type: 'string' },
+  'merge-repeats': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function qemuLogCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('qemu-log', args, {
-    output: { type: 'string', short: 'o' },
-    format: { type: 'string' },
-    'icount-base': { type: 'string' },
-    'merge-repeats': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parseCommandArgs('qemu-log', args, QEMU_LOG_OPTIONS);
   if (values.help) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(HELP);
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`qemu-log: expected one log file (${USAGE})`);
@@ -243,34 +247,31 @@ export async function qemuLogCommand(args: string[]): Promise<number> {
     if (e instanceof UsageError) throw new UsageError(`qemu-log: ${e.message}`);
     throw e;
   }
-  let fd = 1;
-  if (values.output !== undefined) {
-    try {
-      fd = openSync(values.output, 'w');
-    } catch (e) {
-      reader.close();
-      throw new UsageError(`qemu-log: cannot write '${values.output}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  }
-  const out = new Output(fd);
+  let out: OutputSink;
   try {
-    out.line(format === 'jsonl' ? formatJsonHeader(QEMU_HEADER) : formatTextHeader(QEMU_HEADER));
+    out = new OutputSink(values.output ?? null);
+  } catch (e) {
+    reader.close();
+    throw new UsageError(`qemu-log: ${(e as Error).message}`);
+  }
+  let count = 0;
+  try {
+    const line = (s: string) => out.write(s + '\n');
+    line(format === 'jsonl' ? formatJsonHeader(QEMU_HEADER) : formatTextHeader(QEMU_HEADER));
     const fmt = format === 'jsonl' ? formatJsonLine : formatTextLine;
     const fmtState = format === 'jsonl' ? formatJsonState : formatTextState;
-    const { count, lastUnknown } = convertQemuLog(() => reader.next(), (r) => out.line(fmt(r)), {
+    const converted = convertQemuLog(() => reader.next(), (r) => line(fmt(r)), {
       icountBase: parseNumberOption('icount-base', values['icount-base'], 0),
       mergeRepeats: values['merge-repeats'] === true,
-    }, (regs) => out.line(fmtState(regs)));
-    if (lastUnknown && format === 'text') out.line('# the last instruction\'s register changes are unknown (no dump follows it)');
+    }, (regs) => line(fmtState(regs)));
+    count = converted.count;
+    if (count === 0) throw new UsageError(`qemu-log: no instructions found in '${positionals[0]}' (was it taken with -d exec,cpu?)`);
+    if (converted.lastUnknown && format === 'text') line('# the last instruction\'s register changes are unknown (no dump follows it)');
     out.flush();
-    if (count === 0) {
-      process.stderr.write(`forklab: qemu-log: no instructions found in '${positionals[0]}' (was it taken with -d exec,cpu?)\n`);
-      return 1;
-    }
     if (values.output !== undefined) process.stderr.write(`qemu-log: ${count} instructions written to ${values.output}\n`);
     return 0;
   } finally {
     reader.close();
-    if (fd !== 1) closeSync(fd);
+    out.close(count === 0); // a log with no instruction leaves no header-only trace behind
   }
 }

@@ -4,15 +4,15 @@
 // triple fault (CPU state on stderr), 2 for bad input.
 import { writeFileSync } from 'node:fs';
 import type { MachineStop } from '../emulator/machine';
-import { serveGdb } from '../emulator/debug/gdb-serve';
-import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
+import { serveGdb, type GdbServer } from '../emulator/debug/gdb-serve';
+import { parseCommandArgs, parseNumberOption, UsageError, writeError } from './cli-util';
 import { persistDisks } from './disk-files';
-import { createMachine, MACHINE_OPTIONS, parseMachineSetup, parseMemorySize } from './machine-options';
+import { createMachine, MACHINE_HELP, MACHINE_OPTIONS, parseMachineSetup, parseMemorySize } from './machine-options';
 
 export const EXIT_TIMEOUT = 124;
 export const EXIT_TRIPLE_FAULT = 3;
 
-const OPTIONS = {
+export const RUN_OPTIONS = {
   ...MACHINE_OPTIONS,
   'max-instructions': { type: 'string' },
   timeout: { type: 'string' },
@@ -25,29 +25,30 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const RUN_USAGE = `usage: forklab run [IMAGE] [--fda F] [--fdb F] [--hda F] [--hdb F] [--geometry C/H/S]
-                   [--boot a|c] [--mem SIZE] [--bios ROM [--vgabios ROM]] [--kernel ELF]
-                   [--max-instructions N] [--timeout S] [--screen] [--serial stdio|FILE]
-                   [--realtime] [--persist] [--expect-exit N] [--gdb PORT [--wait]]
-                   [--on-triple-fault stop|reset]
+export const RUN_USAGE = `usage: forklab run [IMAGE] [options]
 
-IMAGE is a floppy image (by its size) or else a hard-disk image. Writes to disk images stay in
-memory unless --persist (and a read-only file is never written). SIZE takes K, M or G
-(default 16M, at most 256M).
+Boots IMAGE headless: the guest's COM1 and port E9h on stdout. IMAGE is a floppy image (by
+its size) or else a hard-disk image.
 
-exit status: the guest's port F4h status ((v << 1) | 1), 0 when the guest halts with
-interrupts off, 124 on --timeout or --max-instructions, 3 on a triple fault, 2 on bad input.
-With --expect-exit N: 0 when the guest ended with status N, else 1 (after saying what it was).
+  --max-instructions N     stop after N instructions (exit 124)
+  --timeout S              stop after S seconds of wall-clock time (exit 124); S > 0, any size
+  --screen                 print the VGA text screen at the end
+  --serial stdio|FILE      where COM1 goes (default stdio)
+  --realtime               pace the guest clock to the wall clock (default: as fast as it runs)
+  --expect-exit N          exit 0 when the guest ended with status N, else 1 (saying what it was)
+  --gdb PORT               serve the GDB remote protocol on 127.0.0.1:PORT (gdb: target remote
+                           :PORT; 0 picks a free port); --timeout and --max-instructions hold
+  --wait                   with --gdb: hold the guest at its first instruction until gdb continues
+  -h, --help               this help
+${MACHINE_HELP}
+exit status: the guest's port F4h status ((v << 1) | 1: a guest that writes 0 exits 1, as
+QEMU's isa-debug-exit), 0 when the guest halts with interrupts off or gdb kills it, 124 on
+--timeout or --max-instructions, 130 on Ctrl-C, 3 on a triple fault, 2 on bad input, 74 when
+an output cannot be written (a full disk), 141 when stdout's reader went away (| head).
 
 --bios ROM runs a 64 or 128 KB system BIOS (for example Bochs's rombios,
 /usr/share/bochs/BIOS-bochs-legacy) instead of ours; --vgabios ROM maps a VGA BIOS option ROM
 at C0000h for it to find and run (for example /usr/share/vgabios/vgabios.bin).
-
---on-triple-fault reset restarts the CPU at the reset vector as a PC does (default: stop,
-exit 3, CPU state on stderr).
-
---gdb PORT serves the GDB remote protocol on 127.0.0.1:PORT (gdb: target remote :PORT);
-with --wait the guest waits, stopped at its first instruction, for gdb to continue it.
 `;
 
 export { parseMemorySize };
@@ -61,11 +62,21 @@ interface Output {
 function bufferedStream(fd: 'stdout' | string): Output {
   const buf = new Uint8Array(64 * 1024);
   let n = 0;
+  let failed = false;
   const flush = () => {
-    if (n === 0) return;
-    if (fd === 'stdout') process.stdout.write(buf.slice(0, n));
-    else writeFileSync(fd, buf.subarray(0, n), { flag: 'a' });
+    if (n === 0 || failed) return;
+    const len = n;
     n = 0;
+    if (fd === 'stdout') {
+      process.stdout.write(buf.slice(0, len)); // its errors: guardStandardStreams
+      return;
+    }
+    try {
+      writeFileSync(fd, buf.subarray(0, len), { flag: 'a' });
+    } catch (e) {
+      failed = true; // report once; the run ends with this error
+      throw writeError(`'${fd}'`, e);
+    }
   };
   return {
     write(b: number) {
@@ -77,7 +88,7 @@ function bufferedStream(fd: 'stdout' | string): Output {
 }
 
 export async function runCommand(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseCommandArgs('run', args, OPTIONS);
+  const { values: v, positionals } = parseCommandArgs('run', args, RUN_OPTIONS);
   if (v.help) {
     process.stdout.write(RUN_USAGE);
     return 0;
@@ -97,7 +108,8 @@ export async function runCommand(args: string[]): Promise<number> {
   let timeoutMs = Infinity;
   if (v.timeout !== undefined) {
     const s = Number(v.timeout);
-    if (!(s > 0)) throw new UsageError(`--timeout: '${v.timeout}' is not a positive number of seconds`);
+    if (Number.isNaN(s) || v.timeout.trim() === '') throw new UsageError(`--timeout: '${v.timeout}' is not a number of seconds`);
+    if (!(s > 0)) throw new UsageError(`--timeout must be positive (got '${v.timeout}')`);
     timeoutMs = s * 1000;
   }
 
@@ -122,8 +134,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const onKey = (data: Buffer) => {
     for (const b of data) {
       if (b === 3) {
-        interrupted = true;
-        machine.stop();
+        onSigint();
         return;
       }
     }
@@ -133,9 +144,12 @@ export async function runCommand(args: string[]): Promise<number> {
     stdin.setRawMode(true);
     stdin.on('data', onKey);
   }
+  let stopGdbRun: (() => void) | null = null; // under --gdb the stub, not a loop here, runs the guest
+  let killedByGdb = false;
   const onSigint = () => {
     interrupted = true;
     machine.stop();
+    stopGdbRun?.();
   };
   process.on('SIGINT', onSigint);
 
@@ -143,26 +157,27 @@ export async function runCommand(args: string[]): Promise<number> {
   let stop: MachineStop;
   try {
     if (gdbPort >= 0) {
-      // The stub runs the guest in slices between socket events, until it exits or gdb kills it.
-      let server;
+      // The stub runs the guest in slices between socket events, until it exits, gdb kills
+      // it, or a limit ends the run.
+      let server: GdbServer;
       try {
-        server = await serveGdb(machine, { port: gdbPort, wait: !!v.wait });
+        server = await serveGdb(machine, { port: gdbPort, wait: !!v.wait, maxInstructions, timeoutMs });
       } catch (e) {
         throw new UsageError(`--gdb ${gdbPort}: cannot listen (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
+      stopGdbRun = () => server.end({ kind: 'stopped' });
       process.stderr.write(`forklab: gdb stub on 127.0.0.1:${server.port}${v.wait ? ', waiting for gdb to continue' : ''}\n`);
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<MachineStop>((resolve) => {
-        if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve({ kind: 'limit' }), timeoutMs);
-      });
       const flusher = setInterval(() => {
         serial.flush();
         stdout.flush();
       }, 50); // the guest's console appears as it runs under gdb
-      stop = await Promise.race([server.finished, timedOut]);
+      const end = await server.finished;
       clearInterval(flusher);
-      clearTimeout(timer);
       await server.close();
+      if (end.kind === 'killed') {
+        killedByGdb = true;
+        stop = { kind: 'stopped' };
+      } else stop = end;
     } else {
       stop = await runSlices();
     }
@@ -173,17 +188,23 @@ export async function runCommand(args: string[]): Promise<number> {
       stdin.pause();
     }
     process.off('SIGINT', onSigint);
-    serial.flush();
-    stdout.flush();
-    persistDisks(disks);
+    try {
+      serial.flush();
+    } finally {
+      stdout.flush();
+      persistDisks(disks);
+    }
   }
 
   async function runSlices(): Promise<MachineStop> {
     let stop: MachineStop;
-    const sliceInstructions = 5_000_000; // about 0.1 s: Ctrl-C and --timeout answer promptly
+    const pacer = new SlicePacer();
     for (;;) {
       const left = maxInstructions - machine.instructions;
-      stop = machine.run(Math.min(sliceInstructions, left));
+      const before = machine.instructions;
+      const t0 = performance.now();
+      stop = machine.run(Math.min(pacer.size, left));
+      pacer.observe(machine.instructions - before, performance.now() - t0);
       serial.flush();
       stdout.flush();
       if (stop.kind !== 'limit' && stop.kind !== 'stopped') break;
@@ -202,11 +223,38 @@ export async function runCommand(args: string[]): Promise<number> {
 
   if (v.screen) process.stdout.write(`\n--- screen ---\n${machine.screenText().replace(/\n+$/, '')}\n`);
   if (machine.postCode >= 0) process.stderr.write(`post code: 0x${machine.postCode.toString(16).padStart(2, '0')}\n`);
-  const status = exitStatus(stop, machine.instructions, maxInstructions, interrupted, started);
+  let status: number;
+  if (killedByGdb) {
+    // as QEMU ends when gdb kills it: status 0, and say so
+    process.stderr.write(`forklab: gdb killed the guest after ${machine.instructions} instructions\n`);
+    status = 0;
+  } else status = exitStatus(stop, machine.instructions, maxInstructions, interrupted, started);
   if (expectExit < 0) return status;
   if (status === expectExit) return 0;
   process.stderr.write(`forklab: expected exit status ${expectExit}, the guest ended with ${status}\n`);
   return 1;
+}
+
+/**
+ * Sizes the run's slices by time, not by a fixed count: a guest may run at 40 MIPS or, stuck
+ * in an exception loop, at 1; between slices the run checks --timeout and lets Ctrl-C in, so
+ * each slice should take about TARGET_MS whatever the guest's speed.
+ */
+export class SlicePacer {
+  static readonly TARGET_MS = 25;
+  static readonly MIN = 1_000;
+  static readonly MAX = 5_000_000;
+  /** Instructions for the next slice; the first is small, as the speed is not known yet. */
+  size = 20_000;
+
+  /** Records that `instructions` ran in `ms` milliseconds and sizes the next slice. */
+  observe(instructions: number, ms: number): void {
+    if (instructions <= 0) return;
+    const perMs = instructions / Math.max(ms, 0.1);
+    // grow at most 4x a slice (a burst of fast code must not make one slow slice huge)
+    const next = Math.min(perMs * SlicePacer.TARGET_MS, this.size * 4);
+    this.size = Math.round(Math.max(SlicePacer.MIN, Math.min(SlicePacer.MAX, next)));
+  }
 }
 
 /** The exit status for how the run ended, saying why on stderr where it is not the guest's. */

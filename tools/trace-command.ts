@@ -1,23 +1,23 @@
 // `forklab trace IMAGE -o FILE`: boots an image as `forklab run` does (the same machine
 // options, tools/machine-options.ts) and writes the instruction trace
 // (emulator/debug/trace-recorder.ts, format in emulator/debug/trace-format.ts).
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MachineStop } from '../emulator/machine';
 import { TraceRecorder, SymbolTable } from '../emulator/debug/trace-recorder';
-import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
+import { OutputSink, parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 import { persistDisks } from './disk-files';
-import { createMachine, MACHINE_OPTIONS, parseMachineSetup } from './machine-options';
+import { createMachine, MACHINE_HELP, MACHINE_OPTIONS, parseMachineSetup } from './machine-options';
 import { exitStatus } from './run-command';
 
-export const TRACE_USAGE = `usage: forklab trace IMAGE -o FILE [--format text|jsonl] [--map FILE]
-                     [--from LOC] [--to LOC] [--icount LO..HI] [--range LO..HI]...
-                     [--cpl N] [--task SEL] [--max-lines N] [--exit-when-done]
-                     [--max-instructions N] [machine options of forklab run]
+export const TRACE_USAGE = `usage: forklab trace IMAGE -o FILE [options]
 
-Boots IMAGE as 'forklab run' does (same machine options: --fda --hda --mem --bios ...; the
-guest's console on stdout) and writes one trace line per executed instruction to FILE.
+Boots IMAGE as 'forklab run' does (the guest's console on stdout) and writes one trace line
+per executed instruction to FILE:
+  <icount> <cs>:<eip> <linear> <bytes>  <disassembly>  ; <changed registers> <memory writes>
 
+  -o, --output FILE    where the trace goes
+  --format text|jsonl  text lines (default) or JSON lines with the same fields
   --from LOC        start recording when execution first reaches LOC (recorded)
   --to LOC          then stop recording when execution reaches LOC (not recorded)
   --icount LO..HI   only instructions whose count (instructions before them) is in LO..HI
@@ -26,12 +26,15 @@ guest's console on stdout) and writes one trace line per executed instruction to
   --task SEL        only while the task register holds selector SEL
   --max-lines N     stop recording after N instruction lines
   --exit-when-done  end the run (status 0) once the recording is complete
+  --max-instructions N  stop the run after N instructions (exit 124)
   --map FILE        kernel symbols ("XXXXXXXX name" lines); default: kernel.map beside IMAGE
+  -h, --help        this help
 LOC is a linear address or SYMBOL[+OFFSET] from the map; numbers are decimal or 0x hex.
+${MACHINE_HELP}
 exit status: as forklab run (the guest's, 124 at --max-instructions), 2 on bad input.
 `;
 
-const OPTIONS = {
+export const TRACE_OPTIONS = {
   ...MACHINE_OPTIONS,
   output: { type: 'string', short: 'o' },
   format: { type: 'string' },
@@ -90,29 +93,8 @@ function parseLocRange(option: string, text: string, syms: SymbolTable | null): 
   return [lo, hi];
 }
 
-/** Writes text to a file (fd -1: stdout) in large chunks. */
-class FileSink {
-  private parts: string[] = [];
-  private size = 0;
-  constructor(private readonly fd: number, private readonly encoding: BufferEncoding = 'utf8') {}
-  write(s: string): void {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size >= 1 << 20) this.flush();
-  }
-  flush(): void {
-    if (this.parts.length) {
-      const b = Buffer.from(this.parts.join(''), this.encoding);
-      if (this.fd < 0) process.stdout.write(b);
-      else writeSync(this.fd, b);
-    }
-    this.parts = [];
-    this.size = 0;
-  }
-}
-
 export async function traceCommand(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseCommandArgs('trace', args, OPTIONS);
+  const { values: v, positionals } = parseCommandArgs('trace', args, TRACE_OPTIONS);
   if (v.help) {
     process.stdout.write(TRACE_USAGE);
     return 0;
@@ -146,14 +128,13 @@ export async function traceCommand(args: string[]): Promise<number> {
   const maxInstructions = parseNumberOption('max-instructions', v['max-instructions'], Infinity);
   const setup = parseMachineSetup('trace', v, image);
 
-  let fd: number;
+  const guest = new OutputSink(null, 'latin1'); // the guest's bytes on stdout, as forklab run writes them
+  let out: OutputSink;
   try {
-    fd = openSync(v.output, 'w');
+    out = new OutputSink(v.output);
   } catch (e) {
-    throw new UsageError(`trace: cannot write '${v.output}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`trace: ${(e as Error).message}`);
   }
-  const guest = new FileSink(-1, 'latin1'); // the guest's bytes on stdout, as forklab run writes them
-  const out = new FileSink(fd);
   const machine = createMachine(setup, {
     onSerial: (b) => guest.write(String.fromCharCode(b)),
     onDebugcon: (b) => guest.write(String.fromCharCode(b)),
@@ -181,7 +162,7 @@ export async function traceCommand(args: string[]): Promise<number> {
     recorder.finish();
     out.flush();
   } finally {
-    closeSync(fd);
+    out.close();
     guest.flush();
     persistDisks(setup.disks);
   }

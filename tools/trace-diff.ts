@@ -20,10 +20,12 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import {
   ALL_FIELDS, detectFormat, formatMemWrite, formatRegisterValue, formatTextLine, isHeader, isState,
-  parseJsonLine, parseTextHeader, parseTextLine, parseTextState, TraceFormatError,
+  parseJsonLine, parseTextHeader, parseTextLine, parseTextState, REGISTER_ORDER, TraceFormatError,
   type TraceField, type TraceHeader, type TraceRecord, type TraceState,
 } from '../emulator/debug/trace-format';
 import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
+
+const MAX_LINE = 4 << 20;
 
 /** Reads a file line by line in large chunks, synchronously (fast on millions of lines). */
 export class LineReader {
@@ -62,6 +64,8 @@ export class LineReader {
         const parts = text.split('\n');
         this.rest = parts.pop()!;
         this.lines = parts;
+        // no trace or log has such lines: a binary file (or /dev/zero) would fill memory
+        if (this.rest.length > MAX_LINE) throw new UsageError(`${this.path}:${this.lineNumber + parts.length + 1}: a line longer than ${MAX_LINE >> 20} MB (not a text trace or log?)`);
       }
       this.pos = 0;
     }
@@ -388,6 +392,11 @@ export function diffTraces(pathA: string, pathB: string, o: DiffOptions): DiffRe
     if (firstB) STATES_BEFORE.delete(firstB);
     let a = nextInRange(A, firstA, o, stateA, dirtyA);
     let b = nextInRange(B, firstB, o, stateB, dirtyB);
+    // nothing to compare is no agreement: a trace without an instruction is an input error
+    const filtered = o.skipA || o.skipB || o.startLinear !== null || o.ranges.length > 0;
+    for (const [rec, path] of [[a, pathA], [b, pathB]] as const) {
+      if (!rec) throw new UsageError(`'${path}' holds no instruction${filtered ? ' to compare (after --skip-a/--skip-b/--start/--range)' : ''}`);
+    }
     const baseA = a?.icount ?? 0;
     const baseB = b?.icount ?? 0;
     const pending: Difference[] = [];
@@ -501,23 +510,55 @@ export function parseRange(text: string): [number, number] {
   return [lo, hi];
 }
 
+const HELP = `usage: forklab trace-diff A B [options]
+
+Reads two traces (forklab trace, or qemu-log's conversion; text or JSON lines) in lockstep
+and reports the first instruction where they part, with the instructions before it and
+what differs. Compared per instruction: icount (from each trace's first compared one),
+cs:eip and linear address, bytes, changed registers (by running value) and memory writes,
+each where both traces record it.
+
+  --ignore REG,...         do not compare these registers (repeatable)
+  --ignore-fields F,...    do not compare these fields: icount, linear, bytes, regs, mem
+  --eflags-mask N          compare EFLAGS under this mask (flags an instruction leaves
+                           undefined: e.g. 0xfffff72a leaves out OF, AF, PF, CF)
+  --skip-a N, --skip-b N   skip the first N instructions of A, of B
+  --start LINEAR           begin each trace at its first instruction at LINEAR
+  --range LO..HI           compare only instructions in LO..HI (repeatable, or LO..HI,LO..HI);
+                           the registers changed outside are checked on arrival back in range
+  --resync                 when registers differ on arrival after a stretch outside the
+                           ranges (a BIOS call answered differently), say so, take B's values
+                           and go on instead of stopping
+  --merge-repeats          fold consecutive records at one cs:eip into one (a REP string
+                           instruction: QEMU logs each iteration)
+  --limit N                stop after comparing N instructions
+  --context N              instructions shown before the divergence (default 5)
+  -h, --help               this help
+Numbers are decimal or 0x hex.
+
+exit status: 0 when the traces agree to the end, 1 at a divergence (or when one trace ends
+first), 2 on bad input (a trace without an instruction, a format error, a wrong option).
+`;
+
+export const TRACE_DIFF_OPTIONS = {
+  ignore: { type: 'string', multiple: true },
+  'ignore-fields': { type: 'string', multiple: true },
+  'eflags-mask': { type: 'string' },
+  'skip-a': { type: 'string' },
+  'skip-b': { type: 'string' },
+  start: { type: 'string' },
+  range: { type: 'string', multiple: true },
+  limit: { type: 'string' },
+  context: { type: 'string' },
+  resync: { type: 'boolean' },
+  'merge-repeats': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function traceDiffCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('trace-diff', args, {
-    ignore: { type: 'string', multiple: true },
-    'ignore-fields': { type: 'string', multiple: true },
-    'eflags-mask': { type: 'string' },
-    'skip-a': { type: 'string' },
-    'skip-b': { type: 'string' },
-    start: { type: 'string' },
-    range: { type: 'string', multiple: true },
-    limit: { type: 'string' },
-    context: { type: 'string' },
-    resync: { type: 'boolean' },
-    'merge-repeats': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parseCommandArgs('trace-diff', args, TRACE_DIFF_OPTIONS);
   if (values.help) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(HELP);
     return 0;
   }
   if (positionals.length !== 2) throw new UsageError(`trace-diff: expected two trace files (${USAGE})`);
@@ -525,6 +566,9 @@ export async function traceDiffCommand(args: string[]): Promise<number> {
   const ignoreFields = list(values['ignore-fields']);
   for (const f of ignoreFields) {
     if (!['icount', 'linear', 'bytes', 'regs', 'mem'].includes(f)) throw new UsageError(`trace-diff: --ignore-fields: unknown field '${f}'`);
+  }
+  for (const r of list(values.ignore)) {
+    if (!REGISTER_ORDER.includes(r)) throw new UsageError(`trace-diff: --ignore: no register '${r}' in traces (they name ${REGISTER_ORDER.join(' ')})`);
   }
   const maskText = values['eflags-mask'];
   const mask = maskText === undefined ? 0xffffffff : parseNumberOption('eflags-mask', maskText, 0);

@@ -12,7 +12,7 @@ import { buildImage } from './build-image';
 import { formatSymbolMap } from './asm';
 import { diskOptions, ImageError } from '../web/adapter';
 
-const OPTIONS = {
+export const WEB_OPTIONS = {
   port: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -81,7 +81,7 @@ function builtInKernel(): SiteImage {
 }
 
 export async function webCommand(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseCommandArgs('web', args, OPTIONS);
+  const { values: v, positionals } = parseCommandArgs('web', args, WEB_OPTIONS);
   if (v.help) {
     process.stdout.write(WEB_USAGE);
     return 0;

@@ -148,6 +148,77 @@ function moffsText(insn: Insn): string {
 }
 
 const RM_FIRST = new Set<OperandKind>(['rm8', 'rm16', 'rm32', 'rmv']);
+
+// x87 escapes (D8-DF) the CPU table decodes only for their length (`esc`: no x87 yet),
+// named here as ndisasm names them, for listings. Per opcode and ModRM reg: the memory
+// form as "name size" (size '' for environment/state operands), '' for a reserved
+// encoding; register forms by reg, then either one name taking st(rm) (`fadd stN`, `fadd
+// to stN`) or eight names by rm ('' reserved).
+const X87_ARITH = ['fadd', 'fmul', 'fcom', 'fcomp', 'fsub', 'fsubr', 'fdiv', 'fdivr'];
+const X87_INT = ['fiadd', 'fimul', 'ficom', 'ficomp', 'fisub', 'fisubr', 'fidiv', 'fidivr'];
+const X87_MEM: string[][] = [
+  X87_ARITH.map((n) => `${n} dword`),
+  ['fld dword', '', 'fst dword', 'fstp dword', 'fldenv', 'fldcw', 'fnstenv', 'fnstcw'],
+  X87_INT.map((n) => `${n} dword`),
+  ['fild dword', 'fisttp dword', 'fist dword', 'fistp dword', '', 'fld tword', '', 'fstp tword'],
+  X87_ARITH.map((n) => `${n} qword`),
+  ['fld qword', 'fisttp qword', 'fst qword', 'fstp qword', 'frstor', '', 'fnsave', 'fnstsw'],
+  X87_INT.map((n) => `${n} word`),
+  ['fild word', 'fisttp word', 'fist word', 'fistp word', 'fbld tword', 'fild qword', 'fbstp tword', 'fistp qword'],
+];
+const R = '';
+const only = (rm: number, name: string) => Array.from({ length: 8 }, (_, i) => (i === rm ? name : R));
+const X87_REG: (string | string[])[][] = [
+  X87_ARITH,
+  ['fld', 'fxch', only(0, 'fnop'), only(-1, R),
+    ['fchs', 'fabs', R, R, 'ftst', 'fxam', R, R],
+    ['fld1', 'fldl2t', 'fldl2e', 'fldpi', 'fldlg2', 'fldln2', 'fldz', R],
+    ['f2xm1', 'fyl2x', 'fptan', 'fpatan', 'fxtract', 'fprem1', 'fdecstp', 'fincstp'],
+    ['fprem', 'fyl2xp1', 'fsqrt', 'fsincos', 'frndint', 'fscale', 'fsin', 'fcos']],
+  ['fcmovb', 'fcmove', 'fcmovbe', 'fcmovu', only(-1, R), only(1, 'fucompp'), only(-1, R), only(-1, R)],
+  ['fcmovnb', 'fcmovne', 'fcmovnbe', 'fcmovnu', ['fneni', 'fndisi', 'fnclex', 'fninit', 'fsetpm', R, R, R], 'fucomi', 'fcomi', only(-1, R)],
+  ['fadd to', 'fmul to', only(-1, R), only(-1, R), 'fsubr to', 'fsub to', 'fdivr to', 'fdiv to'],
+  ['ffree', only(-1, R), 'fst', 'fstp', 'fucom', 'fucomp', only(-1, R), only(-1, R)],
+  ['faddp', 'fmulp', only(-1, R), only(1, 'fcompp'), 'fsubrp', 'fsubp', 'fdivrp', 'fdivp'],
+  ['ffreep', only(-1, R), only(-1, R), only(-1, R), only(0, 'fnstsw ax'), 'fucomip', 'fcomip', only(-1, R)],
+];
+
+/** Register forms ndisasm can also spell with two operands, per opcode and reg: a `st0,stN`,
+ *  b `stN,st0` (for `fadd to stN`: `fadd stN,st0`). It does so to show a 16-bit listing's
+ *  a32 prefix as used; forms without one print `a32` before the name. */
+const X87_PAIR = ['aaaaaaaa', '-b------', 'aaaa----', 'aaaa-aa-', 'bb--bbbb', '----aa--', 'bb--bbbb', '-----aa-'];
+
+/** The x87 instruction an `esc` form encodes, or null for a reserved encoding (ndisasm lists
+ *  its first byte as `db`). Memory forms: the name and the size keyword; the caller adds
+ *  the address. Register forms: the whole text. */
+function x87Name(insn: Insn): string | null {
+  const op = insn.opcode - 0xd8;
+  if (insn.hasMem) return X87_MEM[op][insn.reg] || null;
+  const r = X87_REG[op][insn.reg];
+  if (typeof r !== 'string') return r[insn.rm] || null;
+  if (!r) return null;
+  if (insn.ad32 && insn.defaultBits === 16) {
+    const pair = X87_PAIR[op][insn.reg];
+    const name = r.replace(/ to$/, '');
+    if (pair === 'a') return `${name} st0,st${insn.rm}`;
+    if (pair === 'b') return `${name} st${insn.rm},st0`;
+  }
+  return `${r} st${insn.rm}`;
+}
+
+/** Whether an x87 register form's text shows a 16-bit listing's a32 prefix (else `a32`). */
+function x87UsesA32(insn: Insn, text: string): boolean {
+  return text.includes(',') || (insn.defaultBits === 32 && text.includes(' st'));
+}
+
+/** True when the listing shows this decoded instruction as ndisasm does: not as `db` bytes
+ *  (a reserved x87 encoding, or an alias ndisasm lacks: 82 /n, F6/F7 /1, sal as /6). */
+export function ndisasmNames(insn: Insn): boolean {
+  const f = insn.form;
+  if (!f) return false;
+  if (f.mnemonic === 'esc') return x87Name(insn) !== null;
+  return !(f.attrs.has('alias') && f.mnemonic !== 'salc' && f.mnemonic !== 'int1');
+}
 const SHIFTS = new Set(['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sar', 'sal']);
 /** Forms whose name carries the operand size when a 66 prefix changes it. */
 const SIZED_NAME: Record<string, [string, string]> = {
@@ -171,7 +242,8 @@ function target(insn: Insn, address: number, opts: FormatOptions | undefined): s
  */
 export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, firstByte = -1): string {
   const f = insn.form;
-  if (!f || f.mnemonic === 'esc' || (f.operands.includes('sreg') && insn.reg > 5 && opts?.reassemblable)) {
+  const x87 = f?.mnemonic === 'esc' ? x87Name(insn) : null;
+  if (!f || (f.mnemonic === 'esc' && x87 === null) || (f.operands.includes('sreg') && insn.reg > 5 && opts?.reassemblable)) {
     return `db ${hexByte(firstByte >= 0 ? firstByte : insn.opcode)}`;
   }
   const reasm = opts?.reassemblable === true;
@@ -286,6 +358,17 @@ export function formatInsn(insn: Insn, address: number, opts?: FormatOptions, fi
       default: t = '?';
     }
     if (t) parts.push(t);
+  }
+  if (x87 !== null) {
+    // an escape: the name (and st(i), or the memory operand's size) from the x87 table
+    parts.length = 0;
+    name = x87;
+    if (insn.hasMem) {
+      segUsed = aUsed = true;
+      const sp = x87.indexOf(' ');
+      name = sp < 0 ? x87 : x87.slice(0, sp);
+      parts.push(memText(insn, sp < 0 ? '' : x87.slice(sp + 1) + ' ', reasm));
+    } else aUsed = x87UsesA32(insn, x87);
   }
   if (xchgSwap) {
     const a = parts[0];
@@ -469,25 +552,51 @@ const PREFIX_BYTES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0x
  * decoded instruction is one line (wait stays a line of its own) and undecodable bytes are `db`.
  */
 export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): DisasmLine[] {
+  return [...disassembleRange(bytes, opts)];
+}
+
+/** One byte on its own listing line, as ndisasm names it: a prefix, or `db`. */
+function byteText(b: number, bits: 16 | 32): string {
+  return PREFIX_NAMES[b] ? PREFIX_NAMES[b]
+    : b === 0x66 ? (bits === 32 ? 'o16' : 'o32')
+    : b === 0x67 ? (bits === 32 ? 'a16' : 'a32')
+    : b === 0x9b ? 'wait' : `db ${hexByte(b)}`;
+}
+
+/** x87 escapes with a WAIT form of their own name (9B D9 /6 is `fstenv`, as `fsave`). */
+const X87_WAIT_TWIN = /\bfn(stenv|eni|disi)\b/;
+
+/** Bytes a line's decoding may look at beyond its start: a window that keeps this many past
+ *  `until` decodes every line the same as the whole input does. */
+export const DISASM_LOOKAHEAD = 64;
+
+/**
+ * The lines that start in bytes[from, until), decoded as if the input ended at bytes.length
+ * (org is the address of bytes[0]). Large inputs stream through it window by window.
+ */
+export function* disassembleRange(bytes: Uint8Array, opts: DisassembleOptions, from = 0, until = bytes.length): Generator<DisasmLine, number> {
   const org = opts.org ?? 0;
   const bits = opts.bits;
   const reasm = opts.reassemblable === true;
-  const out: DisasmLine[] = [];
   const src = new ArraySource(bytes, 0);
   const insn = new Insn();
   const n = bytes.length;
-  let pos = 0;
-  while (pos < n) {
+  let pos = from;
+  while (pos < until) {
     const address = (org + pos) >>> 0;
     src.start = pos;
     let len = 0;
     let text = '';
     let form: Form | null = null;
+    let bytewise = false;
     if (!reasm) {
       // WAIT among the prefixes: decode without the 9B bytes, then fold them in.
       let p = pos;
       let waits = 0;
-      while (p < n && (bytes[p] === 0x9b || PREFIX_BYTES.has(bytes[p]))) {
+      // no instruction has more than 15 bytes: a longer run of prefixes is not scanned on
+      // (which also keeps a file of prefixes linear, and the lookahead bounded)
+      const scanEnd = Math.min(n, pos + 32);
+      while (p < scanEnd && (bytes[p] === 0x9b || PREFIX_BYTES.has(bytes[p]))) {
         if (bytes[p] === 0x9b) waits++;
         p++;
       }
@@ -497,42 +606,40 @@ export function disassemble(bytes: Uint8Array, opts: DisassembleOptions): Disasm
         const rest = Math.min(n, p + 16);
         for (let i = p; i < rest; i++) filtered.push(bytes[i]);
         decode(new ArraySource(Uint8Array.from(filtered)), bits, insn);
-        if (insn.form && insn.length <= n - pos - waits) {
+        if (insn.form && insn.length <= n - pos - waits && ndisasmNames(insn)) {
           len = insn.length + waits;
           form = insn.form;
           const twin = WAIT_TWINS.get(insn.form);
-          if (insn.form.mnemonic === 'esc') text = dbText(bytes, pos, len);
+          text = formatInsn(insn, address + waits, opts);
+          if (twin) text = text.replace(insn.form.mnemonic, twin);
+          else if (insn.form.mnemonic === 'esc' && X87_WAIT_TWIN.test(text)) text = text.replace(X87_WAIT_TWIN, 'f$1');
           else {
-            text = formatInsn(insn, address + waits, opts);
-            if (twin) text = text.replace(insn.form.mnemonic, twin);
-            else {
-              const sp = text.indexOf(' ');
-              text = sp === 2 && SEG_NAMES.includes(text.slice(0, 2)) ? `${text.slice(0, 3)}wait ${text.slice(3)}` : 'wait ' + text;
-            }
+            const sp = text.indexOf(' ');
+            text = sp === 2 && SEG_NAMES.includes(text.slice(0, 2)) ? `${text.slice(0, 3)}wait ${text.slice(3)}` : 'wait ' + text;
           }
-        }
+        } else if (insn.form?.mnemonic === 'esc') bytewise = true; // a reserved escape: ndisasm lists its prefixes singly
       }
     }
-    if (len === 0) {
+    if (len === 0 && bytewise) {
+      len = 1;
+      text = byteText(bytes[pos], bits);
+    } else if (len === 0) {
       decode(src, bits, insn);
-      if (insn.form && insn.length <= n - pos && insn.length <= 15) {
+      // the listing shows what ndisasm cannot name one byte at a time, as ndisasm does
+      if (insn.form && insn.length <= n - pos && insn.length <= 15 && (reasm || ndisasmNames(insn))) {
         len = insn.length;
         form = insn.form;
         text = formatInsn(insn, address, opts);
-        if (insn.form.mnemonic === 'esc' || (reasm && nasmCannotSay(insn, bytes, pos))) text = dbText(bytes, pos, len);
+        if (reasm && (insn.form.mnemonic === 'esc' || nasmCannotSay(insn, bytes, pos))) text = dbText(bytes, pos, len);
       } else {
         len = 1;
-        const b = bytes[pos];
-        text = !reasm && PREFIX_NAMES[b] ? PREFIX_NAMES[b]
-          : !reasm && b === 0x66 ? (bits === 32 ? 'o16' : 'o32')
-          : !reasm && b === 0x67 ? (bits === 32 ? 'a16' : 'a32')
-          : !reasm && b === 0x9b ? 'wait' : `db ${hexByte(b)}`;
+        text = reasm ? `db ${hexByte(bytes[pos])}` : byteText(bytes[pos], bits);
       }
     }
-    out.push({ address, bytes: bytes.subarray(pos, pos + len), text, form });
+    yield { address, bytes: bytes.subarray(pos, pos + len), text, form };
     pos += len;
   }
-  return out;
+  return pos;
 }
 
 /**

@@ -514,6 +514,7 @@ export class Debugger {
       const m = /^(\d+)$/.exec(arg);
       if (!m) throw new DebugError(`continue: '${arg}' is not a count`);
       let n = Number(m[1]);
+      if (n < 1) throw new DebugError(`continue: '${arg}' is not a count (1 or more)`);
       let out = '';
       while (n-- > 0) {
         out = await this.runGuest(max);
@@ -635,7 +636,11 @@ export class Debugger {
       else f = ch;
     }
     if (arg === '' && !this.lastX) throw new DebugError('x: give an address (linear, or phys:ADDR)');
-    const { address, physical } = arg === '' ? { address: this.lastX!.next, physical: this.lastX!.physical } : this.parseAddress(arg);
+    // x/i $eip (or $pc) means the instruction at CS:EIP, as `disas` shows it: at the reset
+    // vector that is linear 0xfffffff0, not 0xfff0
+    const atPc = f === 'i' && /^\$(eip|pc)$/i.test(arg);
+    const { address, physical } = arg === '' ? { address: this.lastX!.next, physical: this.lastX!.physical }
+      : atPc ? { address: this.linearPc(), physical: false } : this.parseAddress(arg);
     const prefix = physical ? 'phys ' : '';
     this.lastX = { f, u, next: address, physical };
     if (f === 'i') {
@@ -1106,9 +1111,24 @@ class ExprParser {
     return v;
   }
 
+  /** Parentheses and prefix operators open: recursion deeper than MAX_NESTING is refused
+   *  before it meets JavaScript's call-stack limit. */
+  private depth = 0;
+  private static readonly MAX_NESTING = 200;
+
   private unary(): number {
+    this.depth++;
+    try {
+      return this.nested();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private nested(): number {
     const t = this.toks[this.i];
     if (t === undefined) throw new DebugError(`bad expression '${this.text.trim()}' (it ends too soon)`);
+    if (this.depth > ExprParser.MAX_NESTING) throw new DebugError(`expression nested more than ${ExprParser.MAX_NESTING} deep`);
     if (t === '-' || t === '~' || t === '!' || t === '*' || t === '+') {
       this.i++;
       const v = this.unary() >>> 0;
@@ -1168,7 +1188,7 @@ const HELP = `commands (addresses: numbers, symbols, symbol+offset, $registers, 
 
 /** Runs a script (one command per line), echoing each command and its output. Stops at
  *  the first error (as gdb -batch does) or at quit. */
-export async function runScript(d: Debugger, text: string, write: (s: string) => void): Promise<{ ok: boolean }> {
+export async function runScript(d: Debugger, text: string, write: (s: string) => void, writeError = write): Promise<{ ok: boolean }> {
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
@@ -1176,7 +1196,7 @@ export async function runScript(d: Debugger, text: string, write: (s: string) =>
     const r = await d.execute(line);
     if (r.output) write(r.output + '\n');
     if (r.error) {
-      write(`error: ${r.error}\n`);
+      writeError(`error: ${r.error}\n`);
       return { ok: false };
     }
     if (r.quit) break;

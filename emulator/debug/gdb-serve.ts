@@ -4,7 +4,9 @@
 //
 // The run ends when the guest exits (port F4h) or gdb kills it; a halt with interrupts off,
 // a triple fault or a boot failure end it only while no gdb is attached (an attached user
-// may want to look around first; on detach the guest resumes and the run then ends).
+// may want to look around first; on detach the guest resumes and the run then ends). The
+// run's limits hold under gdb too: the instruction limit is exact (no slice runs past it),
+// the wall-clock limit is checked between slices and while the guest sits stopped in gdb.
 
 import type { Machine, MachineStop } from '../machine';
 import { GdbStub } from './gdb-stub';
@@ -18,13 +20,22 @@ export interface GdbServeOptions {
   wait: boolean;
   log?: (line: string) => void;
   sliceInstructions?: number;
+  /** End the run (kind 'limit') when the machine has executed this many instructions. */
+  maxInstructions?: number;
+  /** End the run (kind 'limit') after this many milliseconds of wall-clock time. */
+  timeoutMs?: number;
 }
+
+/** How a run under the stub ended: as a machine run ends, or killed from gdb. */
+export type GdbRunEnd = MachineStop | { kind: 'killed' };
 
 export interface GdbServer {
   port: number;
   stub: GdbStub;
-  /** How the run ended: a MachineStop ('stopped' when gdb killed the guest). */
-  finished: Promise<MachineStop>;
+  /** How the run ended. */
+  finished: Promise<GdbRunEnd>;
+  /** Ends the run from outside (Ctrl-C): `finished` resolves with `how`. */
+  end(how: GdbRunEnd): void;
   close(): Promise<void>;
 }
 
@@ -42,25 +53,50 @@ function toMachineStop(r: StopReason): MachineStop {
 }
 
 export async function serveGdb(machine: Machine, o: GdbServeOptions): Promise<GdbServer> {
-  let finish!: (s: MachineStop) => void;
-  const finished = new Promise<MachineStop>((resolve) => (finish = resolve));
+  let finish!: (s: GdbRunEnd) => void;
+  let ended = false;
+  const finished = new Promise<GdbRunEnd>((resolve) => (finish = resolve));
+  const end = (how: GdbRunEnd) => {
+    if (ended) return;
+    ended = true;
+    finish(how);
+  };
+  const maxInstructions = o.maxInstructions ?? Infinity;
+  const deadline = performance.now() + (o.timeoutMs ?? Infinity);
+  const target = machineDebugTarget(machine, { hooks: machine.hookHub.slot() });
+  // Each slice stops at the instruction limit; reaching it, or the deadline, ends the run.
+  const runSlice = target.run.bind(target);
+  const budget: StopReason = { kind: 'budget' };
+  target.run = (max: number): StopReason => {
+    const left = maxInstructions - machine.instructions;
+    const r = left > 0 && !ended ? runSlice(Math.min(max, left)) : budget;
+    if (r.kind === 'budget' && (machine.instructions >= maxInstructions || performance.now() >= deadline)) end({ kind: 'limit' });
+    return r;
+  };
   // The stub exists before its callbacks can fire (they come from later event-loop turns).
-  const stub: GdbStub = new GdbStub(machineDebugTarget(machine, { hooks: machine.hookHub.slot() }), {
+  const stub: GdbStub = new GdbStub(target, {
     runWhenDetached: !o.wait,
     sliceInstructions: o.sliceInstructions,
     log: o.log,
-    onKill: () => finish({ kind: 'stopped' }),
+    onKill: () => end({ kind: 'killed' }),
     onGuestStop: (r) => {
-      if (r.kind === 'exited' || !stub.attached) finish(toMachineStop(r));
+      if (r.kind === 'exited' || !stub.attached) end(toMachineStop(r));
     },
   });
   const port = await stub.listen(o.port);
+  // the deadline also passes while gdb holds the guest stopped
+  const clock = Number.isFinite(deadline)
+    ? setInterval(() => {
+      if (performance.now() >= deadline) end({ kind: 'limit' });
+    }, 20)
+    : undefined;
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
+    clearInterval(clock);
     await stub.close();
   };
   void finished.then(close);
-  return { port, stub, finished, close };
+  return { port, stub, finished, end, close };
 }

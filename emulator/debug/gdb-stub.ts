@@ -271,6 +271,7 @@ export class GdbStub {
   /** Stops listening, drops the connection and stops running the guest. */
   close(): Promise<void> {
     this.running = false;
+    this.guestDead = true; // closing the session must not resume the guest (runWhenDetached)
     this.session?.close();
     const s = this.server;
     this.server = null;

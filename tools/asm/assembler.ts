@@ -38,6 +38,8 @@ const PREFIXES: Readonly<Record<string, (p: Prefixes) => void>> = {
 };
 
 const DATA: Readonly<Record<string, number>> = { db: 1, dw: 2, dd: 4, dq: 8 };
+/** The largest flat binary we write: beyond any disk image the machine boots (64 MB). */
+export const MAX_OUTPUT = 64 << 20;
 const RES: Readonly<Record<string, number>> = { resb: 1, resw: 2, resd: 4, resq: 8, rest: 10 };
 const DIRECTIVES = new Set(['bits', 'use16', 'use32', 'org', 'section', 'segment', 'global', 'extern', 'common',
   'static', 'cpu', 'default', 'align', 'alignb', 'sectalign', 'incbin', 'times', 'equ', 'warning', 'list', 'absolute',
@@ -351,13 +353,27 @@ export class Assembler {
   }
 
   private emit(bytes: ArrayLike<number>, times = 1): void {
-    if (!this.cur.nobits) this.cur.buf.push(bytes, times);
+    if (!this.cur.nobits) {
+      this.checkOutputSize(bytes.length * times);
+      this.cur.buf.push(bytes, times);
+    }
     this.cur.size += bytes.length * times;
   }
 
   private reserve(n: number, fill = 0): void {
-    if (!this.cur.nobits) this.cur.buf.fill(fill, n);
+    if (!this.cur.nobits) {
+      this.checkOutputSize(n);
+      this.cur.buf.fill(fill, n);
+    }
     this.cur.size += n;
+  }
+
+  /** Refuses, before allocating, a line that would take the output beyond MAX_OUTPUT. */
+  private checkOutputSize(adding: number): void {
+    const end = this.cur.start - this.org + this.cur.size + adding;
+    if (end > MAX_OUTPUT) {
+      throw new LineError(`the output would grow to ${end} bytes, beyond the assembler's limit of ${MAX_OUTPUT / (1 << 20)} MB`, 0);
+    }
   }
 
   // ---- statements ----

@@ -61,112 +61,63 @@ export class ExprParser {
     throw new LineError(msg, col);
   }
 
-  /** Parses a full expression; the caller checks that all tokens were used. */
+  /**
+   * Parses a full expression; the caller checks that all tokens were used. Operator
+   * precedence with explicit stacks, not recursion: nesting is bounded by memory, not by
+   * JavaScript's call stack (NASM takes thousands of parentheses).
+   */
   parse(): Value {
-    return this.logOr();
-  }
-
-  private bin(next: () => Value, ops: string[], apply: (op: string, a: Value, b: Value, t: Token) => Value): Value {
-    let a = next();
+    const values: Value[] = [];
+    const ops: Pending[] = [];
+    let open = 0; // parentheses open in this expression
+    const reduceTop = () => {
+      const o = ops.pop()!;
+      if (o.prec === UNARY) values.push(applyUnary(o.tok, values.pop()!));
+      else {
+        const b = values.pop()!;
+        const a = values.pop()!;
+        values.push(applyBinary(o.tok.text, a, b, o.tok));
+      }
+    };
     for (;;) {
-      const t = this.peek();
-      if (!t || t.kind !== 'op' || !ops.includes(t.text)) return a;
-      this.pos++;
-      const b = next();
-      a = apply(t.text, a, b, t);
+      // an operand: prefix operators, then '(' or a primary
+      let t = this.peek();
+      while (t && t.kind === 'op' && (t.text === '-' || t.text === '+' || t.text === '~' || t.text === '!')) {
+        ops.push({ tok: t, prec: UNARY });
+        this.pos++;
+        t = this.peek();
+      }
+      if (t && t.kind === 'op' && t.text === '(') {
+        ops.push({ tok: t, prec: PAREN });
+        open++;
+        this.pos++;
+        continue;
+      }
+      values.push(this.primary());
+      // then binary operators and closing parentheses, until the expression ends
+      for (;;) {
+        t = this.peek();
+        const prec = t && t.kind === 'op' ? BINARY_PREC.get(t.text) : undefined;
+        if (prec !== undefined) {
+          while (ops.length && ops[ops.length - 1].prec >= prec) reduceTop();
+          ops.push({ tok: t!, prec });
+          this.pos++;
+          break;
+        }
+        if (open > 0) {
+          if (!this.isOp(')')) this.errAt("expected ')'");
+          while (ops[ops.length - 1].prec !== PAREN) reduceTop();
+          ops.pop();
+          open--;
+          this.pos++;
+          continue;
+        }
+        while (ops.length) reduceTop();
+        return values[0];
+      }
     }
   }
 
-  private logOr(): Value {
-    return this.bin(() => this.logXor(), ['||'], (_o, a, b, t) => logical(a, b, t, (x, y) => x || y));
-  }
-  private logXor(): Value {
-    return this.bin(() => this.logAnd(), ['^^'], (_o, a, b, t) => logical(a, b, t, (x, y) => x !== y));
-  }
-  private logAnd(): Value {
-    return this.bin(() => this.compare(), ['&&'], (_o, a, b, t) => logical(a, b, t, (x, y) => x && y));
-  }
-  private compare(): Value {
-    return this.bin(() => this.bitOr(), ['=', '==', '!=', '<>', '<', '>', '<=', '>=', '<=>'], (op, a, b, t) => {
-      if (a.regs?.length || b.regs?.length) throw new LineError(`operator '${op}' needs plain numbers`, t.col);
-      const unknown = a.unknown || b.unknown;
-      // Section-relative values compare by address: both are addresses in this flat image.
-      const x = a.n;
-      const y = b.n;
-      let r: bigint;
-      switch (op) {
-        case '=': case '==': r = x === y ? 1n : 0n; break;
-        case '!=': case '<>': r = x !== y ? 1n : 0n; break;
-        case '<': r = x < y ? 1n : 0n; break;
-        case '>': r = x > y ? 1n : 0n; break;
-        case '<=': r = x <= y ? 1n : 0n; break;
-        case '>=': r = x >= y ? 1n : 0n; break;
-        default: r = x < y ? -1n : x > y ? 1n : 0n;
-      }
-      return { n: r, rel: 0, sec: -1, unknown };
-    });
-  }
-  private bitOr(): Value {
-    return this.bin(() => this.bitXor(), ['|'], (op, a, b, t) => scalar(op, a, b, t, (x, y) => x | y));
-  }
-  private bitXor(): Value {
-    return this.bin(() => this.bitAnd(), ['^'], (op, a, b, t) => scalar(op, a, b, t, (x, y) => x ^ y));
-  }
-  private bitAnd(): Value {
-    return this.bin(() => this.shift(), ['&'], (op, a, b, t) => scalar(op, a, b, t, (x, y) => x & y));
-  }
-  private shift(): Value {
-    return this.bin(() => this.additive(), ['<<', '>>', '<<<', '>>>'], (op, a, b, t) =>
-      scalar(op, a, b, t, (x, y) => {
-        const s = u64(y);
-        if (s >= 64n) return op === '>>>' && x < 0n ? -1n : 0n;
-        if (op === '<<' || op === '<<<') return mask(x << s);
-        if (op === '>>') return mask(u64(x) >> s);
-        return x >> s;
-      }),
-    );
-  }
-  private additive(): Value {
-    return this.bin(() => this.multiplicative(), ['+', '-'], (op, a, b) => addValues(a, b, op === '-' ? -1 : 1));
-  }
-  private multiplicative(): Value {
-    return this.bin(() => this.unary(), ['*', '/', '//', '%', '%%'], (op, a, b, t) => {
-      if (op === '*') return multiply(a, b, t);
-      return scalar(op, a, b, t, (x, y) => {
-        if (y === 0n) {
-          if (a.unknown || b.unknown) return 0n;
-          throw new LineError('division by zero', t.col);
-        }
-        switch (op) {
-          case '/': return mask(u64(x) / u64(y));
-          case '%': return mask(u64(x) % u64(y));
-          case '//': return mask(x / y);
-          default: return mask(x % y);
-        }
-      });
-    });
-  }
-  private unary(): Value {
-    const t = this.peek();
-    if (t && t.kind === 'op') {
-      if (t.text === '-') {
-        this.pos++;
-        const v = this.unary();
-        return negate(v);
-      }
-      if (t.text === '+') {
-        this.pos++;
-        return this.unary();
-      }
-      if (t.text === '~' || t.text === '!') {
-        this.pos++;
-        const v = this.unary();
-        if (!isSimple(v)) throw new LineError(`operator '${t.text}' needs a plain number, not an address`, t.col);
-        return { n: t.text === '~' ? mask(~v.n) : v.n === 0n ? 1n : 0n, rel: 0, sec: -1, unknown: v.unknown };
-      }
-    }
-    return this.primary();
-  }
   private primary(): Value {
     const t = this.peek();
     if (!t) this.errAt('expression expected');
@@ -191,17 +142,84 @@ export class ExprParser {
         }
         return v;
       }
-      case 'op':
-        if (t.text === '(') {
-          const v = this.parse();
-          if (!this.isOp(')')) this.errAt("expected ')'");
-          this.pos++;
-          return v;
-        }
     }
     this.pos--;
     this.errAt(`unexpected '${t.text}' in expression`);
   }
+}
+
+/** An operator waiting for its right operand, or an open parenthesis. */
+interface Pending {
+  tok: Token;
+  prec: number;
+}
+const PAREN = -1;
+const UNARY = 100;
+/** NASM's binary operators, lowest precedence first; all associate to the left. */
+const BINARY_PREC = new Map<string, number>(
+  [['||'], ['^^'], ['&&'], ['=', '==', '!=', '<>', '<', '>', '<=', '>=', '<=>'], ['|'], ['^'], ['&'],
+    ['<<', '>>', '<<<', '>>>'], ['+', '-'], ['*', '/', '//', '%', '%%']]
+    .flatMap((level, prec) => level.map((op): [string, number] => [op, prec])),
+);
+
+function applyUnary(t: Token, v: Value): Value {
+  if (t.text === '-') return negate(v);
+  if (t.text === '+') return v;
+  if (!isSimple(v)) throw new LineError(`operator '${t.text}' needs a plain number, not an address`, t.col);
+  return { n: t.text === '~' ? mask(~v.n) : v.n === 0n ? 1n : 0n, rel: 0, sec: -1, unknown: v.unknown };
+}
+
+function applyBinary(op: string, a: Value, b: Value, t: Token): Value {
+  switch (op) {
+    case '||': return logical(a, b, t, (x, y) => x || y);
+    case '^^': return logical(a, b, t, (x, y) => x !== y);
+    case '&&': return logical(a, b, t, (x, y) => x && y);
+    case '|': return scalar(op, a, b, t, (x, y) => x | y);
+    case '^': return scalar(op, a, b, t, (x, y) => x ^ y);
+    case '&': return scalar(op, a, b, t, (x, y) => x & y);
+    case '<<': case '>>': case '<<<': case '>>>':
+      return scalar(op, a, b, t, (x, y) => {
+        const s = u64(y);
+        if (s >= 64n) return op === '>>>' && x < 0n ? -1n : 0n;
+        if (op === '<<' || op === '<<<') return mask(x << s);
+        if (op === '>>') return mask(u64(x) >> s);
+        return x >> s;
+      });
+    case '+': case '-': return addValues(a, b, op === '-' ? -1 : 1);
+    case '*': return multiply(a, b, t);
+    case '/': case '//': case '%': case '%%':
+      return scalar(op, a, b, t, (x, y) => {
+        if (y === 0n) {
+          if (a.unknown || b.unknown) return 0n;
+          throw new LineError('division by zero', t.col);
+        }
+        switch (op) {
+          case '/': return mask(u64(x) / u64(y));
+          case '%': return mask(u64(x) % u64(y));
+          case '//': return mask(x / y);
+          default: return mask(x % y);
+        }
+      });
+  }
+  return compare(op, a, b, t);
+}
+
+function compare(op: string, a: Value, b: Value, t: Token): Value {
+  if (a.regs?.length || b.regs?.length) throw new LineError(`operator '${op}' needs plain numbers`, t.col);
+  // Section-relative values compare by address: both are addresses in this flat image.
+  const x = a.n;
+  const y = b.n;
+  let r: bigint;
+  switch (op) {
+    case '=': case '==': r = x === y ? 1n : 0n; break;
+    case '!=': case '<>': r = x !== y ? 1n : 0n; break;
+    case '<': r = x < y ? 1n : 0n; break;
+    case '>': r = x > y ? 1n : 0n; break;
+    case '<=': r = x <= y ? 1n : 0n; break;
+    case '>=': r = x >= y ? 1n : 0n; break;
+    default: r = x < y ? -1n : x > y ? 1n : 0n;
+  }
+  return { n: r, rel: 0, sec: -1, unknown: a.unknown || b.unknown };
 }
 
 function negate(v: Value): Value {

@@ -3,7 +3,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assembleLines, type SymbolEntry } from './assembler';
+import { assembleLines, MAX_OUTPUT, type SymbolEntry } from './assembler';
+import { LineError } from './lexer';
 import { formatError, type AsmError } from './errors';
 import { preprocess } from './preprocess';
 
@@ -39,6 +40,15 @@ function fsRead(file: string): string | undefined {
 }
 
 function fsReadBinary(file: string): Uint8Array | undefined {
+  let size: number;
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile()) return undefined; // /dev/zero would never end
+    size = st.size;
+  } catch {
+    return undefined;
+  }
+  if (size > MAX_OUTPUT) throw new LineError(`incbin file '${file}' is larger than the assembler's limit of ${MAX_OUTPUT >> 20} MB`, 0);
   try {
     return new Uint8Array(fs.readFileSync(file));
   } catch {
