@@ -18,12 +18,15 @@ export const WEB_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const WEB_USAGE = `usage: forklab web [IMAGE...] [--port N] [--out DIR]
+export const WEB_USAGE = `usage: forklab web [IMAGE...] [options]
 
-Serves the browser front end on http://127.0.0.1:N/ (default port 8080; 0 picks a free one)
-and prints its URL. The page boots the first IMAGE (the others can be chosen in the page);
-a kernel.map beside an image gives its symbols. Without IMAGE it boots the forklab kernel,
-built from boot/ and kernel/. --out DIR writes the site as a static folder and exits.
+Serves the browser front end on 127.0.0.1 and prints its URL. The page boots the first IMAGE
+(the others can be chosen in the page); a kernel.map beside an image gives its symbols.
+Without IMAGE it boots the forklab kernel, built from boot/ and kernel/.
+
+  --port N                 the port to serve on (default 8080; 0 picks a free one)
+  --out DIR                write the site as a static folder into DIR and exit (no server)
+  -h, --help               this help
 `;
 
 /** The package root: dist/forklab.js (the bundle) or tools/web-command.ts lives one below. */
