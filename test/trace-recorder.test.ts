@@ -11,7 +11,8 @@ import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { Machine, type MachineStop } from '../emulator/machine';
 import { machineDebugTarget } from '../emulator/debug/machine-target';
 import { GdbStub } from '../emulator/debug/gdb-stub';
-import { TraceRecorder, type RecorderOptions, SymbolTable } from '../emulator/debug/trace-recorder';
+import { TraceRecorder, type RecorderOptions } from '../emulator/debug/trace-recorder';
+import { SymbolMap } from '../emulator/debug/symbols';
 import { formatTextLine, parseTextLine, parseTextState, type TraceRecord } from '../emulator/debug/trace-format';
 import { buildImage } from '../tools/build-image';
 import { diffTraces, type DiffOptions } from '../tools/trace-diff';
@@ -41,9 +42,9 @@ beforeAll(() => {
   const built = buildImage(ROOT);
   image = built.image;
   symbols = built.symbols;
-  const t = new SymbolTable(symbols);
+  const t = new SymbolMap(symbols);
   sym = (name) => {
-    const a = t.addressOf(name);
+    const a = t.lookup(name);
     if (a === undefined) throw new Error(`no symbol ${name}`);
     return a;
   };

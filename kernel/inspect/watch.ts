@@ -4,7 +4,6 @@
 
 import { checkFreePages, checkInvariants } from './invariants';
 import type { KernelInspector } from './kernel';
-import * as L from './layout';
 
 export type CheckpointKind = 'fork' | 'exit' | 'release' | 'fault' | 'verify';
 
@@ -91,7 +90,7 @@ export class InvariantWatch {
 
   /** Only task 0 and init (pid 1) are in the table: every child has been reaped. */
   onlyTask0AndInit(): boolean {
-    for (let nr = 2; nr < L.NR_TASKS; nr++) if (this.k.taskPointer(nr) !== 0) return false;
+    for (let nr = 2; nr < this.k.c.NR_TASKS; nr++) if (this.k.taskPointer(nr) !== 0) return false;
     const init = this.k.task(1);
     return init !== null && init.pid === 1;
   }
