@@ -4,13 +4,14 @@
 // The disk is gunzipped in memory (never into the repository).
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { SymbolMap } from '../emulator/debug/symbols';
 import { IN_CI } from './oracle';
 
-export const KIT = resolve(__dirname, '../../shared/guests/linux-0.11');
+export const KIT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../shared/guests/linux-0.11');
 /** The root disk's geometry (README of the kit). */
 export const HDC_GEOMETRY = { cylinders: 204, heads: 16, sectorsPerTrack: 38 };
 /** The prompt appears between 253 M and 256 M instructions (kit README); a margin above. */

@@ -8,6 +8,7 @@ import { serveGdb } from '../emulator/debug/gdb-serve';
 import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 import { persistDisks } from './disk-files';
 import { createMachine, MACHINE_OPTIONS, parseMachineSetup, parseMemorySize } from './machine-options';
+import { extractKeySteps, KEYS_USAGE, KeyScript } from './keys-options';
 
 export const EXIT_TIMEOUT = 124;
 export const EXIT_TRIPLE_FAULT = 3;
@@ -29,9 +30,11 @@ export const RUN_USAGE = `usage: forklab run [IMAGE] [--fda F] [--fdb F] [--hda 
                    [--boot a|c] [--mem SIZE] [--bios ROM] [--kernel ELF]
                    [--max-instructions N] [--timeout S] [--screen] [--serial stdio|FILE]
                    [--realtime] [--persist] [--expect-exit N] [--gdb PORT [--wait]]
-                   [--on-triple-fault stop|reset]
+                   [--on-triple-fault stop|reset] [--keys TEXT] [--keys-after REGEX TEXT]
 
-IMAGE is a floppy image (by its size) or else a hard-disk image. Writes to disk images stay in
+IMAGE is a floppy image when its size is a floppy format's, or when it is not a whole number
+of sectors and a floppy holds it (a kernel Image: padded in memory, as QEMU does); else a
+hard-disk image. Writes to disk images stay in
 memory unless --persist (and a read-only file is never written). SIZE takes K, M or G
 (default 16M, at most 256M).
 
@@ -41,6 +44,8 @@ With --expect-exit N: 0 when the guest ended with status N, else 1 (after saying
 
 --on-triple-fault reset restarts the CPU at the reset vector as a PC does (default: stop,
 exit 3, CPU state on stderr).
+
+${KEYS_USAGE}
 
 --gdb PORT serves the GDB remote protocol on 127.0.0.1:PORT (gdb: target remote :PORT);
 with --wait the guest waits, stopped at its first instruction, for gdb to continue it.
@@ -73,7 +78,8 @@ function bufferedStream(fd: 'stdout' | string): Output {
 }
 
 export async function runCommand(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseCommandArgs('run', args, OPTIONS);
+  const { steps, rest } = extractKeySteps(args);
+  const { values: v, positionals } = parseCommandArgs('run', rest, OPTIONS);
   if (v.help) {
     process.stdout.write(RUN_USAGE);
     return 0;
@@ -88,6 +94,7 @@ export async function runCommand(args: string[]): Promise<number> {
     if (gdbPort < 0 || gdbPort > 65535) throw new UsageError(`--gdb: '${v.gdb}' is not a TCP port`);
   }
   if (v.wait && gdbPort < 0) throw new UsageError('--wait goes with --gdb PORT');
+  if (steps.length && gdbPort >= 0) throw new UsageError('--keys/--keys-after do not go with --gdb (the guest runs under gdb)');
   const expectExit = v['expect-exit'] === undefined ? -1 : parseNumberOption('expect-exit', v['expect-exit'], -1);
   if (expectExit > 255) throw new UsageError(`--expect-exit: ${expectExit} is not an exit status (0-255)`);
   let timeoutMs = Infinity;
@@ -125,10 +132,28 @@ export async function runCommand(args: string[]): Promise<number> {
     }
     machine.kbc.typeText(data.toString('latin1'));
   };
+  // Not a terminal (a pipe, a file): its text is typed as it arrives; a character no key
+  // types is skipped, said once on stderr.
+  let warned = false;
+  const onPiped = (data: Buffer) => {
+    for (const ch of data.toString('latin1')) {
+      try {
+        machine.type(ch);
+      } catch (e) {
+        if (!warned) process.stderr.write(`forklab: stdin: ${(e as Error).message}; skipped\n`);
+        warned = true;
+      }
+    }
+  };
+  const pipedStdin = !stdin.isTTY && gdbPort < 0;
   if (stdin.isTTY) {
     stdin.setRawMode(true);
     stdin.on('data', onKey);
+  } else if (pipedStdin) {
+    stdin.on('data', onPiped);
+    stdin.on('error', () => undefined); // a closed or unreadable stdin types nothing
   }
+  const keys = new KeyScript(machine, steps);
   const onSigint = () => {
     interrupted = true;
     machine.stop();
@@ -167,6 +192,10 @@ export async function runCommand(args: string[]): Promise<number> {
       stdin.setRawMode(false);
       stdin.off('data', onKey);
       stdin.pause();
+    } else if (pipedStdin) {
+      stdin.off('data', onPiped);
+      stdin.pause();
+      stdin.destroy();
     }
     process.off('SIGINT', onSigint);
     serial.flush();
@@ -177,9 +206,11 @@ export async function runCommand(args: string[]): Promise<number> {
   async function runSlices(): Promise<MachineStop> {
     let stop: MachineStop;
     const sliceInstructions = 5_000_000; // about 0.1 s: Ctrl-C and --timeout answer promptly
+    const screenSlice = 100_000; // while a --keys-after waits: the screen checked at fixed points
     for (;;) {
+      keys.advance();
       const left = maxInstructions - machine.instructions;
-      stop = machine.run(Math.min(sliceInstructions, left));
+      stop = machine.run(Math.min(keys.waiting ? screenSlice : sliceInstructions, left));
       serial.flush();
       stdout.flush();
       if (stop.kind !== 'limit' && stop.kind !== 'stopped') break;

@@ -23,6 +23,7 @@ import { readLinear, readPhysicalPartial } from './target';
 import { decode, Insn, type CodeSource } from '../cpu/decoder';
 import { disassembleOne } from '../cpu/disasm';
 import { T_VALID, T_UREAD, T_SWRITE, T_UWRITE } from '../cpu/consts';
+import { unescapeKeys } from '../devices/kbc';
 import { SymbolMap, type KernelSymbol } from './symbols';
 
 /** A problem with what the user typed, or with the state asked about: one line. */
@@ -89,6 +90,9 @@ const FLAG_NAMES: [number, string][] = [
   [0, 'CF'], [2, 'PF'], [4, 'AF'], [6, 'ZF'], [7, 'SF'], [8, 'TF'], [9, 'IF'], [10, 'DF'], [11, 'OF'], [14, 'NT'], [16, 'RF'], [17, 'VM'],
 ];
 
+/** Instructions between screen checks of `wait` (fixed: the same stop every run). */
+const SCREEN_SLICE = 100_000;
+
 export const hex = (v: number, w = 8): string => '0x' + (v >>> 0).toString(16).padStart(w, '0');
 
 /** The descriptor type in words: "code r-x", "data rw-", or a system type. */
@@ -124,6 +128,8 @@ export class Debugger {
   private ownStop: string | null = null;
   private readonly physWatches: Point[] = [];
   private readonly scratch = new Insn();
+  /** `wait`: the screen pattern that ends the run, while one runs. */
+  private screenWait: RegExp | null = null;
 
   constructor(readonly machine: Machine, options: DebuggerOptions = {}) {
     this.target = machine.debugTarget;
@@ -187,6 +193,8 @@ export class Debugger {
       }
       case 'history': this.noArgs(cmd, arg); return out(this.history.map((h, i) => `${String(i + 1).padStart(4)}  ${h}`).join('\n'));
       case 'screen': this.noArgs(cmd, arg); return out(this.machine.screenText().replace(/\s+$/, ''));
+      case 'type': return out(this.typeKeys(arg));
+      case 'wait': return out(await this.waitScreen(arg));
       default: {
         const ext = this.extension?.commands[cmd];
         if (ext) return out(ext(arg, this));
@@ -404,7 +412,7 @@ export class Debugger {
     for (;;) {
       const left = end - this.machine.instructions;
       if (left <= 0) return this.where('stopped after the instruction limit');
-      const r = this.target.run(Math.min(this.slice, left));
+      const r = this.target.run(Math.min(this.screenWait ? SCREEN_SLICE : this.slice, left));
       if (r.kind === 'breakpoint') {
         const hit = this.points.filter((p) => p.type !== 'watchpoint' && p.address === r.address);
         const taken = hit.filter((p) => p.cond === null || this.eval(p.cond) !== 0);
@@ -424,6 +432,7 @@ export class Debugger {
       if (rep !== null) return rep;
       if (this.ownStop !== null) return this.ownReport(lines);
       if (this.interrupted) return this.where('Program received SIGINT (stopped by the user)');
+      if (this.screenWait && this.machine.screenMatch(this.screenWait)) return this.where(`The screen matches /${this.screenWait.source}/`);
       this.onSlice?.();
       await new Promise((res) => setImmediate(res));
       if (this.interrupted) return this.where('Program received SIGINT (stopped by the user)');
@@ -488,6 +497,36 @@ export class Debugger {
     const pc = this.linearPc();
     const line = `=> ${this.formatInsnAt(pc).replace(/^ {3}/, '')}`;
     return head ? `${head}\n${line}` : line;
+  }
+
+  /** `type TEXT`: keys for the guest (escapes as --keys: \n Enter), read as it runs. */
+  private typeKeys(arg: string): string {
+    if (arg === '') throw new DebugError("type: give the text to type (\\n for Enter)");
+    let text: string;
+    try {
+      text = unescapeKeys(arg);
+      this.machine.type(text);
+    } catch (e) {
+      throw new DebugError(`type: ${(e as Error).message}`);
+    }
+    return `typed ${JSON.stringify(text)} (${this.machine.kbc.keysPending} scancodes queued)`;
+  }
+
+  /** `wait REGEX`: run until the screen matches (Machine.screenMatch's rule), a breakpoint,
+   *  a watchpoint or the guest's end. */
+  private async waitScreen(arg: string): Promise<string> {
+    this.checkRunnable();
+    if (arg === '') throw new DebugError('wait: give a regular expression for the screen');
+    try {
+      this.screenWait = new RegExp(arg);
+    } catch (e) {
+      throw new DebugError(`wait: '${arg}' is not a regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`);
+    }
+    try {
+      return await this.runGuest();
+    } finally {
+      this.screenWait = null;
+    }
   }
 
   private async cont(arg: string): Promise<string> {
@@ -1032,6 +1071,8 @@ const HELP = `commands (addresses: numbers, symbols, symbol+offset, $registers, 
   regs                       registers; disas [ADDR] [N]: disassembly (around EIP by default)
   translate LINEAR           the page walk: PDE, PTE, flags, physical address
   print|p EXPR               evaluate an expression
+  type TEXT                  type keys (\\n Enter, \\t \\b \\e \\\\); the guest reads them as it runs
+  wait REGEX                 run until the screen matches REGEX (after typed keys were read and echoed)
   screen | history | help | quit`;
 
 /** Runs a script (one command per line), echoing each command and its output. Stops at
