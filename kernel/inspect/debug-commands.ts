@@ -134,7 +134,7 @@ export function debuggerExtension(k: KernelInspector): DebuggerExtension {
     commands: { ps, task, pt, memmap, check },
     describeAddress: (address: number, symbols: SymbolMap) => {
       // a user address in task slot N > 0: the program's symbol at its offset in the slot
-      if (address < c.TASK_SIZE || address >= c.TASK_SIZE * c.NR_TASKS) return undefined;
+      if (!k.profile.userSymbols || address < c.TASK_SIZE || address >= c.TASK_SIZE * c.NR_TASKS) return undefined;
       const slot = Math.floor(address / c.TASK_SIZE);
       const name = symbols.describe(address - slot * c.TASK_SIZE);
       return name === undefined ? undefined : `${name}@task${slot}`;

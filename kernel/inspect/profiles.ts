@@ -51,6 +51,9 @@ export interface KernelProfile {
   signature: readonly string[];
   /** Kernel-wide copy-on-write counters (forklab's kernel/memory.asm), or none. */
   cowCounters: readonly string[];
+  /** The map names user programs' addresses (offsets in a task slot): forklab links its
+   *  user programs into the kernel image; Linux 0.11's programs come from the disk. */
+  userSymbols: boolean;
 }
 
 const SHARED: KernelConstants = {
@@ -86,6 +89,7 @@ export const FORKLAB: KernelProfile = {
   required: REQUIRED,
   signature: ['cow_faults', 'copy_process', 'kernel_end'],
   cowCounters: ['cow_faults', 'cow_copies', 'cow_nocopy', 'cow_shared', 'no_page_faults', 'cow_verify'],
+  userSymbols: true,
 };
 
 export const LINUX_011: KernelProfile = {
@@ -96,6 +100,7 @@ export const LINUX_011: KernelProfile = {
   required: REQUIRED,
   signature: ['sys_setup', 'copy_process', 'do_wp_page', 'init_task'],
   cowCounters: [],
+  userSymbols: false,
 };
 
 export const PROFILES: readonly KernelProfile[] = [FORKLAB, LINUX_011];
