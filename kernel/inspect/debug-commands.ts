@@ -96,7 +96,7 @@ export function debuggerExtension(k: KernelInspector): DebuggerExtension {
       if (!p.rw && p.user && p.count !== null) marks.push('cow');
       const count = p.count === null ? '-' : String(p.count);
       const name = d.symSuffix(p.linear).trim();
-      lines.push(`  ${hex(p.linear)}   ${hex(p.frame)}   ${entryFlags(p.raw).padEnd(11)}  ${count.padStart(5)}  ${marks.join(' ')}${name ? `  ${name}` : ''}`);
+      lines.push(`  ${hex(p.linear)}   ${hex(p.frame)}   ${entryFlags(p.raw).padEnd(11)}  ${count.padStart(5)}  ${marks.join(' ')}${name ? `  ${name}` : ''}`.trimEnd());
     }
     if (kernelPages) lines.push(`(${kernelPages} pages of the kernel's identity mapping pg0..pg3 not listed)`);
     return lines.join('\n');
