@@ -54,7 +54,7 @@ import type { HookSlot } from './hooks';
 import { SymbolMap, type KernelSymbol } from './symbols';
 import {
   DEFAULT_HEADER, formatJsonHeader, formatJsonLine, formatJsonState, formatMemWrite, formatRegisterValue, formatTextHeader,
-  formatTextState, type MemWrite, type TraceRecord,
+  formatTextState, formatMemRun, isStringInsn, runLength, STRING_RUN_MIN, type MemWrite, type TraceRecord,
 } from './trace-format';
 
 export interface TraceFilters {
@@ -317,7 +317,15 @@ export class TraceRecorder {
       // The text line built directly (the same as formatTextLine of the record; tested).
       let line = `${this.pIcount} ${hex(this.pCs, 4)}:${hex(this.pEip, 8)} ${hex(this.pLinear, 8)} ${this.pBytes || '-'}  ${this.pDisasm || '-'}  ;`;
       for (let i = 0; i < NREGS; i++) if (now[i] !== before[i]) line += ` ${REG_NAMES[i]}=${hex(now[i], REG_DIGITS[i])}`;
-      for (let i = 0; i < this.nWrites; i++) line += ` [${hex(this.wAddr[i], 8)}]=${hex(this.wValue[i], this.wSize[i] * 2)}`;
+      // a string instruction's writes: one summary per run (the JSON form lists them all)
+      const runs = this.nWrites >= STRING_RUN_MIN && isStringInsn(this.pDisasm);
+      for (let i = 0; i < this.nWrites;) {
+        const n = runs ? runLength(this.wAddr, this.wSize, i, this.nWrites) : 1;
+        if (n >= STRING_RUN_MIN) {
+          line += ` ${formatMemRun(this.wAddr[i], this.wAddr[i + n - 1], n, this.wValue[i], this.wValue[i + n - 1], this.wSize[i])}`;
+        } else line += ` [${hex(this.wAddr[i], 8)}]=${hex(this.wValue[i], this.wSize[i] * 2)}`;
+        i += n;
+      }
       this.opts.write(line + '\n');
     } else {
       const regs: Record<string, number> = {};
