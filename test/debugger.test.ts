@@ -124,6 +124,19 @@ describe('debugger: the kernel at its first fork', () => {
     expect(await ok(d, 'info breakpoints')).not.toContain('copy_process.out');
   });
 
+  it('the gdb stub and the debugger read and write registers through one accessor (the CPU\'s)', async () => {
+    const t = m.debugTarget;
+    const cs = m.cpu.sel[1], flags = m.cpu.getFlags();
+    expect(t.readRegister('eflags')).toBe(Number(/\((\d+)\)/.exec(await ok(d, 'print $eflags'))![1]));
+    // protected mode (stopped in copy_process): CS is loaded from its descriptor (target.ts), a selector beyond the GDT refused
+    expect(t.writeRegister('cs', 0xfff8)).toBe(false);
+    expect(t.writeRegister('cs', cs)).toBe(true);
+    expect(m.cpu.readRegister('cs')).toBe(cs);
+    expect(t.writeRegister('eflags', flags | 0x800)).toBe(true); // OF, as the CPU takes it
+    expect(m.cpu.readRegister('eflags')).toBe((flags | 0x800) >>> 0);
+    expect(t.writeRegister('eflags', flags)).toBe(true);
+  });
+
   it('x shows memory in gdb\'s formats, linear or physical', async () => {
     const esp = m.cpu.regs[4] >>> 0;
     const w = (a: number) => k.mem.u32(a); // the kernel's stack is identity-mapped
