@@ -24,6 +24,7 @@ import { decode, Insn, type CodeSource } from '../cpu/decoder';
 import { disassembleOne } from '../cpu/disasm';
 import { T_VALID, T_UREAD, T_SWRITE, T_UWRITE } from '../cpu/consts';
 import { unescapeKeys } from '../devices/kbc';
+import { walkTables } from '../mmu/paging';
 import { SymbolMap, type KernelSymbol } from './symbols';
 
 /** A problem with what the user typed, or with the state asked about: one line. */
@@ -919,23 +920,21 @@ export class Debugger {
       const p = this.target.translateLinear(lin);
       return `linear ${hex(lin)}${sym}: paging is off, physical ${hex(p)}${p !== lin ? ' (A20 masked)' : ''}`;
     }
-    const cr3 = (c.cr3 & ~0xfff) >>> 0;
     const di = lin >>> 22, ti = (lin >>> 12) & 0x3ff;
     const rd = (a: number) => {
       const b = readPhysicalPartial(this.target, a, 4);
       if (b.length < 4) throw new DebugError(`translate: cannot read physical ${hex(a)}`);
       return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
     };
-    const pdeAddr = (cr3 + di * 4) >>> 0;
-    const pde = rd(pdeAddr);
+    // the observers' walk (mmu/paging.ts), as the CPU walks: no fault, no A/D bits
+    const w = walkTables(rd, c.cr3, lin, this.machine.mem.a20Mask);
     const lines = [`linear ${hex(lin)}${sym}: directory ${di}, table ${ti}, offset ${hex(lin & 0xfff, 3)}`, `cr3  ${hex(c.cr3)}`];
-    lines.push(`PDE  [${hex(pdeAddr)}] = ${hex(pde)}  ${entryFlags(pde)}`);
-    if ((pde & 1) === 0) return [...lines, 'not mapped: the directory entry is not present'].join('\n');
-    const pteAddr = ((pde & ~0xfff) + ti * 4) >>> 0;
-    const pte = rd(pteAddr);
-    lines.push(`PTE  [${hex(pteAddr)}] = ${hex(pte)}  ${entryFlags(pte)}`);
-    if ((pte & 1) === 0) return [...lines, 'not mapped: the table entry is not present'].join('\n');
-    const p = ((pte & ~0xfff) | (lin & 0xfff)) >>> 0;
+    lines.push(`PDE  [${hex(w.pdeAddr)}] = ${hex(w.pde)}  ${entryFlags(w.pde)}`);
+    if (w.pteAddr < 0) return [...lines, 'not mapped: the directory entry is not present'].join('\n');
+    const pte = w.pte;
+    lines.push(`PTE  [${hex(w.pteAddr)}] = ${hex(pte)}  ${entryFlags(pte)}`);
+    if (w.physical < 0) return [...lines, 'not mapped: the table entry is not present'].join('\n');
+    const p = w.physical;
     const note = this.extension?.frameNote?.((pte & ~0xfff) >>> 0) ?? '';
     lines.push(`physical ${hex(p)}${note ? `  ${note}` : ''}`);
     return lines.join('\n');
