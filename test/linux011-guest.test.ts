@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Machine } from '../emulator/machine';
 import { Debugger } from '../emulator/debug/debugger';
-import { attachKernel, checkInvariants, LINUX_011, type KernelInspector } from '../kernel/inspect';
+import { attachKernel, checkInvariants, InvariantWatch, LINUX_011, type KernelInspector } from '../kernel/inspect';
 import type { SymbolMap } from '../emulator/debug/symbols';
 import { BOOT_BUDGET, haveKit, kitSymbols, linuxMachine } from './linux011-kit';
 
@@ -58,6 +58,7 @@ describe.runIf(haveKit())('Linux 0.11 in forklab', () => {
 
   it('boots to the prompt, and `ls /bin` lists sh', () => {
     expect(k.profile).toBe(LINUX_011);
+    expect(() => new InvariantWatch(k)).toThrow(/^InvariantWatch: the linux-0\.11 profile has no checkpoints; run checkInvariants between operations$/);
     expect(m.screenText()).toContain('Free mem: 12582912 bytes');
     const out = command('ls /bin');
     expect(out.split('\n').slice(1).join(' ')).toMatch(/(^|\s)sh(\s|$)/);

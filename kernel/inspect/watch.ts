@@ -45,6 +45,9 @@ export class InvariantWatch {
   private readonly copyProcess: number;
 
   constructor(readonly k: KernelInspector, private readonly opts: WatchOptions = {}) {
+    // the checkpoints are labels of forklab's kernel; Linux 0.11 has none there (its tests
+    // run checkInvariants where every task sleeps: test/linux011-guest.test.ts)
+    if (k.profile.name !== 'forklab') throw new Error(`InvariantWatch: the ${k.profile.name} profile has no checkpoints; run checkInvariants between operations`);
     const addrs: [number, number][] = [];
     KINDS.forEach((kind, i) => {
       for (const name of CHECKPOINTS[kind]) addrs.push([k.syms.addr(name), i + 1]);
