@@ -2,6 +2,7 @@
 // make and break, shift around capitals and symbols), the typed queue that never drops a key,
 // the escapes of --keys and the debugger's `type`, --keys/--keys-after parsing, and
 // waitForScreen's timeout with the screen in its message.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { KeyboardController, scancodesFor, unescapeKeys } from '../emulator/devices/kbc';
 import { Machine, trimScreen } from '../emulator/machine';
@@ -46,6 +47,21 @@ describe('typing', () => {
     expect(() => extractKeySteps(['--keys-after', '(', 'x'])).toThrow(/^--keys-after: '\(' is not a regular expression/);
     expect(() => extractKeySteps(['--keys', 'é'])).toThrow(/^--keys: no key types "é"/);
     expect(() => extractKeySteps(['--keys'])).toThrow(/^--keys: give the text to type/);
+  });
+});
+
+describe('forklab run --keys', () => {
+  it('a bad escape or pattern is one line and status 2', () => {
+    for (const [args, msg] of [
+      [['--keys', 'ls\\q'], "forklab: --keys: unknown escape '\\q' in keys (known: \\n \\t \\b \\e \\\\)\n"],
+      [['--keys-after', '[', 'x'], /^forklab: --keys-after: '\[' is not a regular expression \(.*\)\n$/],
+      [['--keys-after', 'x'], 'forklab: --keys-after: give REGEX and TEXT\n'],
+    ] as [string[], string | RegExp][]) {
+      const r = spawnSync('node', ['bin/forklab.js', 'run', '--fda', 'nonexistent.img', ...args], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, args.join(' ')).toBe(2);
+      if (typeof msg === 'string') expect(r.stderr).toBe(msg);
+      else expect(r.stderr).toMatch(msg);
+    }
   });
 });
 
