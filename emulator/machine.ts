@@ -12,7 +12,7 @@ import { SystemControlB } from './devices/port61';
 import { Uart16550 } from './devices/uart';
 import { VgaText, VGA_TEXT_BASE, VGA_TEXT_SIZE } from './devices/vga';
 import { A20Gate, Port92 } from './devices/a20';
-import { KeyboardController } from './devices/kbc';
+import { KeyboardController, scancodesFor } from './devices/kbc';
 import { Cmos, CMOS_FLOPPY } from './devices/cmos';
 import { AtaController } from './devices/ata';
 import { DmaController } from './devices/dma';
@@ -328,6 +328,56 @@ export class Machine {
     return this.vga.screenText();
   }
 
+  /**
+   * Types `text` on the AT keyboard (US layout; '\n' is Enter): make and break scancodes,
+   * shift around capitals and symbols, delivered in order as the guest reads them (none is
+   * dropped). A character no key types throws a one-line error.
+   */
+  type(text: string): void {
+    const codes = scancodesFor(text);
+    this.screenAtType = trimScreen(this.screenText());
+    this.kbc.typeScancodes(codes);
+  }
+  /**
+   * `re` against the screen now, by waitForScreen's rule: null while typed keys wait to be
+   * read, or while the screen is still the one type() saw.
+   */
+  screenMatch(re: RegExp): RegExpMatchArray | null {
+    if (this.kbc.keysPending !== 0) return null;
+    const screen = trimScreen(this.screenText());
+    if (screen === this.screenAtType) return null;
+    const m = screen.match(re);
+    if (m) this.screenAtType = null;
+    return m;
+  }
+
+  /** The screen when type() last queued keys, until a waitForScreen sees it change. */
+  private screenAtType: string | null = null;
+
+  /**
+   * Runs until `pattern` matches the screen (lines with trailing blanks removed, and no
+   * trailing blank lines), checking every `every` instructions (default 100,000: the same
+   * points every run). After type(), only a screen that the guest changed after reading
+   * every typed key counts, so the screen from before the typing does not. Returns the match; throws when the guest stops
+   * or maxInstructions (default 500 M) pass first, with the screen in the message.
+   */
+  waitForScreen(pattern: RegExp | string, opts: { maxInstructions?: number; every?: number } = {}): RegExpMatchArray {
+    const re = typeof pattern === 'string' ? new RegExp(pattern) : pattern;
+    const every = opts.every ?? 100_000;
+    const end = this.instructions + (opts.maxInstructions ?? 500_000_000);
+    let stop: MachineStop = { kind: 'limit' };
+    for (;;) {
+      const m = this.screenMatch(re);
+      if (m) return m;
+      const left = end - this.instructions;
+      if (left <= 0) break;
+      stop = this.run(Math.min(every, left));
+      if (stop.kind !== 'limit' && stop.kind !== 'stopped') break;
+    }
+    const why = stop.kind === 'limit' ? `within ${opts.maxInstructions ?? 500_000_000} instructions` : `before the guest stopped (${stop.kind})`;
+    throw new Error(`waitForScreen: the screen never matched ${re} ${why}; the screen:\n${trimScreen(this.screenText())}`);
+  }
+
   /** The last POST code written to port 80h/190h, or -1. */
   get postCode(): number {
     return this.debugPorts.lastPostCode;
@@ -547,4 +597,9 @@ export class Machine {
     this.serialFrom = at + text.length;
     return true;
   }
+}
+
+/** Screen text with each line's trailing blanks and the trailing blank lines removed. */
+export function trimScreen(text: string): string {
+  return text.split('\n').map((l) => l.replace(/\s+$/, '')).join('\n').replace(/\n+$/, '');
 }

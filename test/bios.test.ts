@@ -99,7 +99,7 @@ describe('forklab run (command line)', () => {
       [['run'], /nothing to boot/],
     ];
     writeFileSync(join(dir, 'odd.img'), new Uint8Array(1000));
-    cases.push([['run', join(dir, 'odd.img')], /1000 bytes is not a whole number of 512-byte sectors/]);
+    cases.push([['run', '--hda', join(dir, 'odd.img')], /1000 bytes is not a whole number of 512-byte sectors/]);
     writeFileSync(join(dir, 'rom.bin'), new Uint8Array(1000));
     cases.push([['run', '--bios', join(dir, 'rom.bin')], /a ROM must be 64 KB or 128 KB/]);
     for (const [args, msg] of cases) {

@@ -124,4 +124,26 @@ describe('forklab debug --script (issue 6)', () => {
     expect(noImage.status).toBe(2);
     expect(noImage.stderr).toBe('forklab: debug: nothing to boot: give IMAGE, --fda/--hda, or --kernel ELF\n');
   }, 90_000);
+
+  it('a symbol map of no known kernel: the kernel commands say so in one line; --profile makes it an error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'forklab-debug-'));
+    writeFileSync(join(dir, 'forklab.img'), buildImage(ROOT).image);
+    writeFileSync(join(dir, 'other.map'), '00007c00 T start\n00007c10 t start_loop\n');
+    writeFileSync(join(dir, 'ps.gdb'), 'print start\nps\n');
+    const run = (...args: string[]) => spawnSync('node', ['bin/forklab.js', 'debug', join(dir, 'forklab.img'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const r = run('--map', join(dir, 'other.map'), '--script', join(dir, 'ps.gdb'));
+    expect(r.status).toBe(2);
+    expect(r.stdout).toContain('(forklab) print start\n0x00007c00 (31744) <start>\n');
+    expect(r.stdout).toMatch(/\(forklab\) ps\nerror: ps: the symbol map matches no kernel profile \(forklab needs [^\n]*; linux-0\.11 needs [^\n]*\)\n$/);
+    const forced = run('--map', join(dir, 'other.map'), '--profile', 'linux-0.11', '--script', join(dir, 'ps.gdb'));
+    expect(forced.status).toBe(2);
+    expect(forced.stderr).toMatch(/^forklab: --profile linux-0\.11: kernel symbol "task" is not in the symbol map \(the linux-0\.11 profile needs task, current, mem_map, pg_dir, HIGH_MEMORY, pg0\)\n$/);
+    const unknown = run('--profile', 'minix', '--script', join(dir, 'ps.gdb'));
+    expect(unknown.stderr).toBe("forklab: --profile: unknown kernel profile 'minix' (known: forklab, linux-0.11)\n");
+    writeFileSync(join(dir, 'junk.map'), 'this is not a map\n');
+    const junk = run('--map', join(dir, 'junk.map'));
+    expect(junk.status).toBe(2);
+    expect(junk.stderr.trim().split('\n')).toHaveLength(1);
+    expect(junk.stderr).toMatch(/^forklab: --map .*junk\.map:1: expected "XXXXXXXX name" or nm's "XXXXXXXX T name", got "this is not a map"\n$/);
+  }, 90_000);
 });

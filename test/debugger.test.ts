@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
 import { buildImage } from '../tools/build-image';
-import { Machine, DiskImage, floppyGeometry, SymbolMap, KernelInspector, Debugger } from '../index';
+import { Machine, DiskImage, floppyGeometry, SymbolMap, KernelInspector, Debugger, debuggerExtension, attachKernel } from '../index';
 
 const ROOT = resolve(import.meta.dirname, '..');
 let image: Uint8Array;
@@ -102,8 +102,8 @@ describe('debugger: the kernel at its first fork', () => {
   let k: KernelInspector;
   beforeAll(() => {
     m = boot();
-    d = new Debugger(m, { symbols: sym });
     k = new KernelInspector(m.mem.u8, sym);
+    d = new Debugger(m, { symbols: sym, extension: debuggerExtension(k) });
   });
 
   it('breaks at copy_process, lists and deletes breakpoints', async () => {
@@ -122,6 +122,19 @@ describe('debugger: the kernel at its first fork', () => {
     expect(await ok(d, 'info breakpoints')).toContain('hit 1 time');
     await ok(d, 'delete 2');
     expect(await ok(d, 'info breakpoints')).not.toContain('copy_process.out');
+  });
+
+  it('the gdb stub and the debugger read and write registers through one accessor (the CPU\'s)', async () => {
+    const t = m.debugTarget;
+    const cs = m.cpu.sel[1], flags = m.cpu.getFlags();
+    expect(t.readRegister('eflags')).toBe(Number(/\((\d+)\)/.exec(await ok(d, 'print $eflags'))![1]));
+    // protected mode (stopped in copy_process): CS is loaded from its descriptor (target.ts), a selector beyond the GDT refused
+    expect(t.writeRegister('cs', 0xfff8)).toBe(false);
+    expect(t.writeRegister('cs', cs)).toBe(true);
+    expect(m.cpu.readRegister('cs')).toBe(cs);
+    expect(t.writeRegister('eflags', flags | 0x800)).toBe(true); // OF, as the CPU takes it
+    expect(m.cpu.readRegister('eflags')).toBe((flags | 0x800) >>> 0);
+    expect(t.writeRegister('eflags', flags)).toBe(true);
   });
 
   it('x shows memory in gdb\'s formats, linear or physical', async () => {
@@ -323,10 +336,14 @@ describe('debugger: the kernel at its first fork', () => {
 
 describe('debugger: without a symbol map', () => {
   it('kernel-aware commands say what is missing; addresses stay numeric', async () => {
-    const d = new Debugger(boot());
-    expect(await fails(d, 'ps')).toBe('ps: no forklab kernel symbol map (give --map build/kernel.map)');
-    expect(await fails(d, 'pt 1')).toBe('pt: no forklab kernel symbol map (give --map build/kernel.map)');
-    expect(await fails(d, 'memmap')).toBe('memmap: no forklab kernel symbol map (give --map build/kernel.map)');
+    const m = boot();
+    // the debugger alone knows no kernel command; the command line plugs in the profile's
+    // commands, which say why they cannot work
+    expect(await fails(new Debugger(m), 'ps')).toBe("unknown command 'ps' (try 'help')");
+    const d = new Debugger(m, { extension: attachKernel(m.mem.u8, null).extension });
+    expect(await fails(d, 'ps')).toBe('ps: no symbol map (give --map kernel.map or System.map)');
+    expect(await fails(d, 'pt 1')).toBe('pt: no symbol map (give --map kernel.map or System.map)');
+    expect(await fails(d, 'memmap')).toBe('memmap: no symbol map (give --map kernel.map or System.map)');
     expect(await fails(d, 'break copy_process')).toBe("no symbol 'copy_process' in the symbol map");
     expect(await ok(d, 'break 0x7c00')).toBe('Breakpoint 1 at 0x00007c00');
     const r = await ok(d, 'continue');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   detectFormat, formatJsonHeader, formatJsonLine, formatJsonState, formatTextHeader, formatTextLine,
   formatTextState, isHeader, isState, parseJsonLine, parseTextHeader, parseTextLine, parseTextState,
-  TraceFormatError, type TraceRecord,
+  TraceFormatError, sameMemWrites, type TraceRecord,
 } from '../emulator/debug/trace-format';
 
 const rec: TraceRecord = {
@@ -64,6 +64,32 @@ describe('trace text line', () => {
       expect(() => parseTextLine(line), line).toThrow(TraceFormatError);
       expect(() => parseTextLine(line), line).toThrow(msg);
     }
+  });
+});
+
+describe("a string instruction's writes", () => {
+  const page = Array.from({ length: 1024 }, (_, i) => ({ addr: 0xfff000 + 4 * i, size: 4 as const, value: i === 1023 ? 7 : 0 }));
+  const stosd: TraceRecord = { icount: 5, cs: 8, eip: 0x93b7, linear: 0x93b7, bytes: 'f3ab', disasm: 'rep stosd', regs: { ecx: 0 }, mem: page };
+
+  it('are one range with its count and first and last values in text; JSON lines list them all', () => {
+    const line = formatTextLine(stosd);
+    expect(line).toBe('5 0008:000093b7 000093b7 f3ab  rep stosd  ; ecx=00000000 [00fff000..00fffffc]x1024=00000000..00000007');
+    const back = parseTextLine(line)!;
+    expect(back.mem).toEqual([{ addr: 0xfff000, size: 4, value: 0, run: { count: 1024, lastAddr: 0xfffffc, lastValue: 7 } }]);
+    expect(formatTextLine(back)).toBe(line);
+    expect((JSON.parse(formatJsonLine(stosd)).mem as unknown[]).length).toBe(1024);
+    // the summary and the full list are the same writes for trace-diff; another count is not
+    expect(sameMemWrites(back.mem, page)).toBe(true);
+    expect(sameMemWrites(back.mem, page.slice(0, 1000))).toBe(false);
+  });
+
+  it('descend with DF=1 and split where size or stride changes; other instructions are not summarised', () => {
+    const down = [0x2008, 0x2006, 0x2004].map((addr) => ({ addr, size: 2 as const, value: addr & 0xff }));
+    const movsw = { ...stosd, disasm: 'rep movsw', mem: [...down, { addr: 0x3000, size: 1 as const, value: 1 }] };
+    expect(formatTextLine(movsw).split(';')[1]).toBe(' ecx=00000000 [00002008..00002004]x3=0008..0004 [00003000]=01');
+    const pusha = { ...stosd, disasm: 'pushad', mem: down };
+    expect(formatTextLine(pusha).split(';')[1]).toBe(' ecx=00000000 [00002008]=0008 [00002006]=0006 [00002004]=0004');
+    expect(() => parseTextLine('1 0008:00000000 00000000 - -  ; [00001000..00001004]x1=00..00')).toThrow(/bad memory write/);
   });
 });
 

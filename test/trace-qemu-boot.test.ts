@@ -27,20 +27,17 @@
 // So the comparison is run in four stretches (boot sector, setup, protected-mode entry and
 // head, paging setup), each until its first explained difference; BIOS answers in registers
 // are resynced (trace-diff --resync) rather than ending a stretch.
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { Machine } from '../emulator/machine';
 import { TraceRecorder } from '../emulator/debug/trace-recorder';
 import { buildImage } from '../tools/build-image';
-import { convertQemuLog } from '../tools/qemu-log';
-import { diffTraces, LineReader, type DiffOptions, type DiffResult } from '../tools/trace-diff';
-import { formatTextHeader, formatTextLine, formatTextState } from '../emulator/debug/trace-format';
+import { diffTraces, type DiffOptions, type DiffResult } from '../tools/trace-diff';
 import { oracle } from './oracle';
+import { convertLog, qemuLog } from './qemu-trace';
 
 const ROOT = resolve(__dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'forklab-qemu-boot-'));
@@ -51,68 +48,6 @@ afterAll(() => {
 
 /** The guest's own code: low memory (boot sector at 7C00h, the kernel from 0) and 9000:0. */
 const RANGES: [number, number][] = [[0, 0x7fff], [0x90000, 0x909ff]];
-
-function qemuOneInsnArgs(): string[] {
-  const help = spawnSync('qemu-system-i386', ['-accel', 'tcg,help'], { encoding: 'utf8' });
-  return /one-insn-per-tb/.test(help.stdout + help.stderr) ? ['-accel', 'tcg,one-insn-per-tb=on'] : ['-accel', 'tcg', '-singlestep'];
-}
-
-/** Runs QEMU on the image, logging the ranges, until the log shows `stopAt` executed. */
-async function qemuLog(img: string, log: string, stopAt: number): Promise<void> {
-  const q = spawn('qemu-system-i386', [
-    '-display', 'none', '-nodefaults', '-no-reboot', '-monitor', 'none', '-serial', 'none', '-m', '16',
-    '-drive', `file=${img},if=floppy,format=raw,snapshot=on`, '-boot', 'a', ...qemuOneInsnArgs(),
-    '-d', 'exec,cpu,nochain', '-dfilter', RANGES.map(([lo, hi]) => `0x${lo.toString(16)}..0x${hi.toString(16)}`).join(','),
-    '-D', log,
-  ], { stdio: 'ignore' });
-  const needle = `/${stopAt.toString(16).padStart(8, '0')}/`;
-  let offset = 0;
-  let tail = '';
-  const buf = Buffer.alloc(1 << 20);
-  const deadline = Date.now() + 60_000;
-  try {
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 100));
-      if (q.exitCode !== null) throw new Error(`qemu exited early (${q.exitCode})`);
-      if (Date.now() > deadline) throw new Error('qemu did not reach main within 60 s');
-      let size = 0;
-      try {
-        size = statSync(log).size;
-      } catch {
-        continue;
-      }
-      if (size <= offset) continue;
-      const fd = openSync(log, 'r');
-      try {
-        while (offset < size) {
-          const n = readSync(fd, buf, 0, Math.min(buf.length, size - offset), offset);
-          if (n <= 0) break;
-          offset += n;
-          const text = tail + buf.subarray(0, n).toString('latin1');
-          if (text.includes(needle)) return;
-          tail = text.slice(-64);
-        }
-      } finally {
-        closeSync(fd);
-      }
-    }
-  } finally {
-    q.kill('SIGKILL');
-    await new Promise((r) => (q.exitCode !== null ? r(null) : q.on('exit', r)));
-  }
-}
-
-function convert(log: string, out: string): number {
-  const lines: string[] = [formatTextHeader({ version: 1, source: 'qemu', fields: ['regs'] })];
-  const r = new LineReader(log);
-  try {
-    convertQemuLog(() => r.next(), (rec) => lines.push(formatTextLine(rec)), { icountBase: 0, mergeRepeats: true }, (regs) => lines.push(formatTextState(regs)));
-  } finally {
-    r.close();
-  }
-  writeFileSync(out, lines.join('\n') + '\n');
-  return lines.length - 1;
-}
 
 describe.runIf(oracle('qemu-system-i386'))('the kernel boot: forklab against QEMU', () => {
   it('agrees from the boot sector through the protected-mode entry and paging setup', async () => {
@@ -132,9 +67,9 @@ describe.runIf(oracle('qemu-system-i386'))('the kernel boot: forklab against QEM
     writeFileSync(ours, out.join(''));
 
     const log = join(dir, 'qemu.log');
-    await qemuLog(img, log, main);
+    await qemuLog(img, log, main, RANGES, ['-serial', 'none']);
     const theirs = join(dir, 'qemu.trace');
-    convert(log, theirs);
+    convertLog(log, theirs);
 
     const base: DiffOptions = {
       ignoreRegs: new Set(), ignoreFields: new Set(['icount']), eflagsMask: 0xffffffff, skipA: 0, skipB: 0,

@@ -100,7 +100,8 @@ describe('the page map and the timeline through the fork-cow split', () => {
     const view = KernelView.open(m, syms, 1e6)!;
     expect(m.run()).toEqual({ kind: 'exit', status: 1 });
     const n = (k: string) => view.events.filter((e) => e.kind === k).length;
-    const stats = view.k.cowStatistics();
+    const stats = view.k.cowStatistics()!;
+    expect(stats).not.toBeNull();
     expect(n('wp-fault')).toBe(stats.wpFaults);
     expect(n('copy') + n('nocopy')).toBe(stats.wpFaults);
     const forks = Number(/forks:\s+(\d+)/.exec(m.serialOutput())![1]);

@@ -8,7 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Debugger, runScript } from '../emulator/debug/debugger';
-import { SymbolMap } from '../kernel/inspect';
+import { attachKernel, PROFILES } from '../kernel/inspect';
+import type { SymbolMap } from '../emulator/debug/symbols';
+import { readSymbolFile } from './symbol-file';
 import { parseCommandArgs, UsageError } from './cli-util';
 import { createMachine, MACHINE_HELP, MACHINE_OPTIONS, parseMachineSetup } from './machine-options';
 import { persistDisks } from './disk-files';
@@ -17,18 +19,21 @@ export const DEBUG_OPTIONS = {
   ...MACHINE_OPTIONS,
   script: { type: 'string' },
   map: { type: 'string' },
+  profile: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const DEBUG_USAGE = `usage: forklab debug [IMAGE] [options]
 
 The built-in debugger: breakpoints, watchpoints, stepping, memory, descriptor tables, page
-walks, and the forklab kernel's tasks, page tables and mem_map (type 'help' at the prompt).
+walks, and a kernel's tasks, page tables and mem_map (type 'help' at the prompt).
 The session's transcript goes to stdout, a command's error to stderr.
 
   --script FILE        run FILE's commands (one a line, # comments) and exit: with the
                        guest's status if it ended, 2 at the first failing command, else 0
-  --map FILE           kernel symbols ("XXXXXXXX name" lines); default: kernel.map beside IMAGE
+  --map FILE           kernel symbols: kernel.map ("XXXXXXXX name") or nm's System.map
+                       ("XXXXXXXX T name"); default: kernel.map beside IMAGE
+  --profile NAME       the kernel that runs (${PROFILES.map((p) => p.name).join('|')}); default: told by the map
   -h, --help           this help
 ${MACHINE_HELP}`;
 
@@ -44,19 +49,7 @@ export async function debugCommand(args: string[]): Promise<number> {
 
   let symbols: SymbolMap | undefined;
   const mapPath = v.map ?? (image !== undefined ? join(dirname(image), 'kernel.map') : '');
-  if (v.map !== undefined || (mapPath !== '' && existsSync(mapPath))) {
-    let text: string;
-    try {
-      text = readFileSync(mapPath, 'utf8');
-    } catch {
-      throw new UsageError(`--map '${mapPath}': cannot read the file`);
-    }
-    try {
-      symbols = SymbolMap.parse(text);
-    } catch (e) {
-      throw new UsageError(`--map '${mapPath}': ${(e as Error).message}`);
-    }
-  }
+  if (v.map !== undefined || (mapPath !== '' && existsSync(mapPath))) symbols = readSymbolFile(mapPath);
 
   let script: string | null = null;
   if (v.script !== undefined) {
@@ -76,7 +69,14 @@ export async function debugCommand(args: string[]): Promise<number> {
     }
   };
   const machine = createMachine(setup, { onSerial: (b) => pending.push(b), onDebugcon: (b) => pending.push(b) });
-  const dbg = new Debugger(machine, { symbols, onSlice: flush });
+  let kernel;
+  try {
+    kernel = attachKernel(machine.mem.u8, symbols ?? null, v.profile);
+  } catch (e) {
+    throw new UsageError(`--profile: ${(e as Error).message}`);
+  }
+  if (v.profile !== undefined && kernel.problem) throw new UsageError(`--profile ${v.profile}: ${kernel.problem}`);
+  const dbg = new Debugger(machine, { symbols, extension: kernel.extension, onSlice: flush });
   const status = () => dbg.exitStatus ?? 0;
 
   if (script !== null) {
@@ -100,7 +100,7 @@ export async function debugCommand(args: string[]): Promise<number> {
   }
 
   // interactive
-  process.stdout.write(`forklab debugger: ${image ?? setup.kernelPath ?? 'firmware'}${symbols ? ` (${symbols.size} symbols)` : ' (no symbol map)'}; stopped at the reset vector. Type 'help'.\n`);
+  process.stdout.write(`forklab debugger: ${image ?? setup.kernelPath ?? 'firmware'}${symbols ? ` (${symbols.size} symbols${kernel.inspector ? `, kernel profile ${kernel.inspector.profile.name}` : ''})` : ' (no symbol map)'}; stopped at the reset vector. Type 'help'.\n`);
   const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '(forklab) ', historySize: 1000, terminal: process.stdin.isTTY });
   let busy = false;
   let last = '';

@@ -2,7 +2,7 @@
 // size, or --geometry C/H/S), and write changes back only when asked (--persist) and only
 // when the file is writable. Every problem is a one-line UsageError.
 import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { DiskImage, floppyGeometry, hardDiskGeometry, type Geometry } from '../emulator/devices/disk';
+import { DiskImage, FLOPPY_FORMATS, floppyGeometry, hardDiskGeometry, type Geometry } from '../emulator/devices/disk';
 import { UsageError } from './cli-util';
 
 export interface DiskFile {
@@ -53,16 +53,39 @@ export function isFloppySize(size: number): boolean {
   return floppyGeometry(size) !== null;
 }
 
+/** The size of the smallest floppy format that holds `size` bytes, or null when none does. */
+export function floppyFormatFor(size: number): number | null {
+  const fits = FLOPPY_FORMATS.filter((f) => f.size >= size).map((f) => f.size);
+  return size > 0 && fits.length ? Math.min(...fits) : null;
+}
+
+/**
+ * How the positional IMAGE is taken, by its own size only: a floppy when it is a floppy
+ * format's size, or when it is not a whole number of sectors but a floppy holds it (a
+ * kernel `Image` as Linux 0.11's build writes it); else a hard disk.
+ */
+export function imageIsFloppy(size: number): boolean {
+  return isFloppySize(size) || (size % 512 !== 0 && floppyFormatFor(size) !== null);
+}
+
+/** A floppy image; one shorter than a format is padded with zeros in memory to the smallest
+ *  format that holds it, as QEMU does (the file is never changed: no --persist for it). */
 export function openFloppy(path: string, persist: boolean): DiskFile {
-  const data = readImage(path, 'floppy image');
-  const g = floppyGeometry(data.length);
-  if (!g) {
+  let data = readImage(path, 'floppy image');
+  const format = floppyFormatFor(data.length);
+  if (format === null) {
     throw new UsageError(
-      `floppy image '${path}': ${data.length} bytes fits no floppy format (1.44M = 1474560, 1.2M = 1228800, 720K = 737280, 360K = 368640, 2.88M = 2949120)`,
+      `floppy image '${path}': ${data.length} bytes ${data.length === 0 ? 'is empty' : 'is larger than any floppy format (2.88M = 2949120 bytes)'}`,
     );
   }
+  const padded = format !== data.length;
+  if (padded) {
+    const full = new Uint8Array(format);
+    full.set(data);
+    data = full;
+  }
   const ro = !writable(path);
-  return { path, image: new DiskImage(data, g, false), persist: persist && !ro };
+  return { path, image: new DiskImage(data, floppyGeometry(format)!, false), persist: persist && !ro && !padded };
 }
 
 export function openHardDisk(path: string, persist: boolean, geometry?: Geometry): DiskFile {

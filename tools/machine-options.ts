@@ -7,7 +7,7 @@ import { optionRomProblem, systemRomProblem } from '../emulator/bios/firmware';
 import { Machine, DEFAULT_MEMORY, MAX_MEMORY, type MachineOptions } from '../emulator/machine';
 import { loadMultiboot } from '../emulator/multiboot';
 import { UsageError } from './cli-util';
-import { isFloppySize, openFloppy, openHardDisk, parseGeometry, type DiskFile } from './disk-files';
+import { imageIsFloppy, openFloppy, openHardDisk, parseGeometry, type DiskFile } from './disk-files';
 
 /** The parseArgs options of the machine (merge into a command's own). */
 export const MACHINE_OPTIONS = {
@@ -83,9 +83,10 @@ export function parseMemorySize(text: string): number {
 }
 
 /**
- * Reads the machine options of command `cmd` (for its messages): IMAGE (a floppy image by
- * its size, else a hard-disk image), --fda/--fdb/--hda/--hdb, --geometry, --boot, --mem,
- * --bios, --vgabios, --kernel, --persist, --on-triple-fault. Every mistake is a UsageError.
+ * Reads the machine options of command `cmd` (for its messages): IMAGE (a floppy image or a
+ * hard-disk image by its own size: disk-files.ts imageIsFloppy), --fda/--fdb/--hda/--hdb,
+ * --geometry, --boot, --mem, --bios, --vgabios, --kernel, --persist, --on-triple-fault.
+ * Every mistake is a UsageError.
  */
 export function parseMachineSetup(cmd: string, v: MachineValues, image: string | undefined): MachineSetup {
   const persist = !!v.persist;
@@ -99,7 +100,7 @@ export function parseMachineSetup(cmd: string, v: MachineValues, image: string |
     } catch {
       throw new UsageError(`image '${image}': no such file`);
     }
-    if (isFloppySize(size) && geometry === undefined) {
+    if (imageIsFloppy(size)) {
       if (v.fda) throw new UsageError(`${cmd}: IMAGE is a floppy image and --fda is given too; use one`);
       fda = openFloppy(image, persist);
     } else {

@@ -8,6 +8,7 @@ import { serveGdb, type GdbServer } from '../emulator/debug/gdb-serve';
 import { parseCommandArgs, parseNumberOption, UsageError, writeError } from './cli-util';
 import { persistDisks } from './disk-files';
 import { createMachine, MACHINE_HELP, MACHINE_OPTIONS, parseMachineSetup, parseMemorySize } from './machine-options';
+import { extractKeySteps, KEYS_USAGE, KeyScript } from './keys-options';
 
 export const EXIT_TIMEOUT = 124;
 export const EXIT_TRIPLE_FAULT = 3;
@@ -27,8 +28,9 @@ export const RUN_OPTIONS = {
 
 export const RUN_USAGE = `usage: forklab run [IMAGE] [options]
 
-Boots IMAGE headless: the guest's COM1 and port E9h on stdout. IMAGE is a floppy image (by
-its size) or else a hard-disk image.
+Boots IMAGE headless: the guest's COM1 and port E9h on stdout. IMAGE is a floppy image when
+its size is a floppy format's, or when it is not a whole number of sectors and a floppy holds
+it (a kernel Image: padded in memory, as QEMU does); else a hard-disk image.
 
   --max-instructions N     stop after N instructions (exit 124)
   --timeout S              stop after S seconds of wall-clock time (exit 124); S > 0, any size
@@ -49,6 +51,8 @@ an output cannot be written (a full disk), 141 when stdout's reader went away (|
 --bios ROM runs a 64 or 128 KB system BIOS (for example Bochs's rombios,
 /usr/share/bochs/BIOS-bochs-legacy) instead of ours; --vgabios ROM maps a VGA BIOS option ROM
 at C0000h for it to find and run (for example /usr/share/vgabios/vgabios.bin).
+
+${KEYS_USAGE}
 `;
 
 export { parseMemorySize };
@@ -88,7 +92,8 @@ function bufferedStream(fd: 'stdout' | string): Output {
 }
 
 export async function runCommand(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseCommandArgs('run', args, RUN_OPTIONS);
+  const { steps, rest } = extractKeySteps(args);
+  const { values: v, positionals } = parseCommandArgs('run', rest, RUN_OPTIONS);
   if (v.help) {
     process.stdout.write(RUN_USAGE);
     return 0;
@@ -103,6 +108,7 @@ export async function runCommand(args: string[]): Promise<number> {
     if (gdbPort < 0 || gdbPort > 65535) throw new UsageError(`--gdb: '${v.gdb}' is not a TCP port`);
   }
   if (v.wait && gdbPort < 0) throw new UsageError('--wait goes with --gdb PORT');
+  if (steps.length && gdbPort >= 0) throw new UsageError('--keys/--keys-after do not go with --gdb (the guest runs under gdb)');
   const expectExit = v['expect-exit'] === undefined ? -1 : parseNumberOption('expect-exit', v['expect-exit'], -1);
   if (expectExit > 255) throw new UsageError(`--expect-exit: ${expectExit} is not an exit status (0-255)`);
   let timeoutMs = Infinity;
@@ -140,12 +146,30 @@ export async function runCommand(args: string[]): Promise<number> {
     }
     machine.kbc.typeText(data.toString('latin1'));
   };
+  // Not a terminal (a pipe, a file): its text is typed as it arrives; a character no key
+  // types is skipped, said once on stderr.
+  let warned = false;
+  const onPiped = (data: Buffer) => {
+    for (const ch of data.toString('latin1')) {
+      try {
+        machine.type(ch);
+      } catch (e) {
+        if (!warned) process.stderr.write(`forklab: stdin: ${(e as Error).message}; skipped\n`);
+        warned = true;
+      }
+    }
+  };
+  const pipedStdin = !stdin.isTTY && gdbPort < 0;
   if (stdin.isTTY) {
     stdin.setRawMode(true);
     stdin.on('data', onKey);
+  } else if (pipedStdin) {
+    stdin.on('data', onPiped);
+    stdin.on('error', () => undefined); // a closed or unreadable stdin types nothing
   }
   let stopGdbRun: (() => void) | null = null; // under --gdb the stub, not a loop here, runs the guest
   let killedByGdb = false;
+  const keys = new KeyScript(machine, steps);
   const onSigint = () => {
     interrupted = true;
     machine.stop();
@@ -186,6 +210,10 @@ export async function runCommand(args: string[]): Promise<number> {
       stdin.setRawMode(false);
       stdin.off('data', onKey);
       stdin.pause();
+    } else if (pipedStdin) {
+      stdin.off('data', onPiped);
+      stdin.pause();
+      stdin.destroy();
     }
     process.off('SIGINT', onSigint);
     try {
@@ -199,11 +227,15 @@ export async function runCommand(args: string[]): Promise<number> {
   async function runSlices(): Promise<MachineStop> {
     let stop: MachineStop;
     const pacer = new SlicePacer();
+    // while --keys-after waits, the screen is looked at every SCREEN_STEP instructions from
+    // the start: the same points every run, whatever the host's speed (the pacer's slices are not)
+    const SCREEN_STEP = 100_000;
     for (;;) {
+      keys.advance();
       const left = maxInstructions - machine.instructions;
       const before = machine.instructions;
       const t0 = performance.now();
-      stop = machine.run(Math.min(pacer.size, left));
+      stop = machine.run(Math.min(keys.waiting ? SCREEN_STEP : pacer.size, left));
       pacer.observe(machine.instructions - before, performance.now() - t0);
       serial.flush();
       stdout.flush();

@@ -4,7 +4,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MachineStop } from '../emulator/machine';
-import { TraceRecorder, SymbolTable } from '../emulator/debug/trace-recorder';
+import { TraceRecorder } from '../emulator/debug/trace-recorder';
+import type { SymbolMap } from '../emulator/debug/symbols';
+import { readSymbolFile } from './symbol-file';
 import { OutputSink, parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 import { persistDisks } from './disk-files';
 import { createMachine, MACHINE_HELP, MACHINE_OPTIONS, parseMachineSetup } from './machine-options';
@@ -27,7 +29,8 @@ per executed instruction to FILE:
   --max-lines N     stop recording after N instruction lines
   --exit-when-done  end the run (status 0) once the recording is complete
   --max-instructions N  stop the run after N instructions (exit 124)
-  --map FILE        kernel symbols ("XXXXXXXX name" lines); default: kernel.map beside IMAGE
+  --map FILE        symbols: kernel.map ("XXXXXXXX name") or nm's System.map
+                    ("XXXXXXXX T name"); default: kernel.map beside IMAGE
   -h, --help        this help
 LOC is a linear address or SYMBOL[+OFFSET] from the map; numbers are decimal or 0x hex.
 ${MACHINE_HELP}
@@ -51,40 +54,20 @@ export const TRACE_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Reads a kernel.map ("XXXXXXXX name" per line). */
-export function readSymbolMap(path: string): { name: string; address: number }[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new UsageError(`--map '${path}': cannot read the file`);
-  }
-  const out: { name: string; address: number }[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '') continue;
-    const m = /^([0-9A-Fa-f]{1,8})\s+(\S+)$/.exec(line);
-    if (!m) throw new UsageError(`${path}:${i + 1}: expected "XXXXXXXX name"`);
-    out.push({ name: m[2], address: parseInt(m[1], 16) });
-  }
-  return out;
-}
-
 /** LOC: a number, or SYMBOL[+OFFSET] / SYMBOL-OFFSET with the map. */
-export function parseLocation(option: string, text: string, syms: SymbolTable | null): number {
+export function parseLocation(option: string, text: string, syms: SymbolMap | null): number {
   const t = text.trim();
   if (/^(0x[0-9a-f]+|\d+)$/i.test(t)) return parseNumberOption(option, t, 0) >>> 0;
   const m = /^([A-Za-z_.$][\w.$@]*)(?:([+-])(0x[0-9a-f]+|\d+))?$/i.exec(t);
   if (!m) throw new UsageError(`--${option}: '${text}' is not an address or SYMBOL[+OFFSET]`);
   if (!syms) throw new UsageError(`--${option}: '${text}' needs a symbol map (--map FILE)`);
-  const a = syms.addressOf(m[1]);
+  const a = syms.lookup(m[1]);
   if (a === undefined) throw new UsageError(`--${option}: no symbol '${m[1]}' in the map`);
   const off = m[3] === undefined ? 0 : Number(m[3]);
   return (m[2] === '-' ? a - off : a + off) >>> 0;
 }
 
-function parseLocRange(option: string, text: string, syms: SymbolTable | null): [number, number] {
+function parseLocRange(option: string, text: string, syms: SymbolMap | null): [number, number] {
   const i = text.indexOf('..');
   if (i <= 0 || i + 2 >= text.length) throw new UsageError(`--${option}: '${text}' is not LO..HI`);
   const lo = parseLocation(option, text.slice(0, i), syms);
@@ -109,8 +92,7 @@ export async function traceCommand(args: string[]): Promise<number> {
     const beside = join(dirname(image), 'kernel.map');
     if (existsSync(beside)) mapPath = beside;
   }
-  const symbols = mapPath !== undefined ? readSymbolMap(mapPath) : null;
-  const syms = symbols ? new SymbolTable(symbols) : null;
+  const syms = mapPath !== undefined ? readSymbolFile(mapPath) : null;
   const from = v.from !== undefined ? parseLocation('from', v.from, syms) : null;
   const to = v.to !== undefined ? parseLocation('to', v.to, syms) : null;
   let icount: [number, number] | null = null;
@@ -141,7 +123,7 @@ export async function traceCommand(args: string[]): Promise<number> {
   });
   const exitWhenDone = !!v['exit-when-done'];
   const recorder = new TraceRecorder(machine.cpu, machine.hookHub.slot(), {
-    format, symbols, from, to, icount, ranges, cpl, task, maxLines,
+    format, symbols: syms, from, to, icount, ranges, cpl, task, maxLines,
     write: (s) => out.write(s),
     onDone: () => {
       if (exitWhenDone) machine.stop();

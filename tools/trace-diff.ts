@@ -19,7 +19,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import {
-  ALL_FIELDS, detectFormat, formatMemWrite, formatRegisterValue, formatTextLine, isHeader, isState,
+  ALL_FIELDS, detectFormat, formatMemWrite, sameMemWrites, formatRegisterValue, formatTextLine, isHeader, isState,
   parseJsonLine, parseTextHeader, parseTextLine, parseTextState, REGISTER_ORDER, TraceFormatError,
   type TraceField, type TraceHeader, type TraceRecord, type TraceState,
 } from '../emulator/debug/trace-format';
@@ -309,13 +309,7 @@ export function compareRecords(
     for (const n in b.regs) if (!(n in a.regs)) compareReg(n, a, b, stateA, stateB, o, d);
   }
   if (!o.ignoreFields.has('mem') && fieldsA.has('mem') && fieldsB.has('mem')) {
-    let same = a.mem.length === b.mem.length;
-    for (let i = 0; same && i < a.mem.length; i++) {
-      const x = a.mem[i];
-      const y = b.mem[i];
-      same = x.addr === y.addr && x.size === y.size && x.value === y.value;
-    }
-    if (!same) {
+    if (!sameMemWrites(a.mem, b.mem)) {
       d.push({
         what: 'memory writes',
         a: a.mem.map(formatMemWrite).join(' ') || '(none)',

@@ -238,7 +238,7 @@ export class Session {
     const cur = k.currentNr();
     const tasks: TaskRow[] = k.tasks().map((t) => ({
       nr: t.nr, pid: t.pid, father: t.father, state: t.stateName, eip: t.tss.eip, base: t.ldt.data.base,
-      cow: `${t.cow.faults}/${t.cow.copies}/${t.cow.nocopy}`, current: t.nr === cur,
+      cow: t.cow ? `${t.cow.faults}/${t.cow.copies}/${t.cow.nocopy}` : '-', current: t.nr === cur,
     }));
     const pm = k.pageMap(this.selectedTask);
     const transfer: ArrayBuffer[] = [];
@@ -247,7 +247,7 @@ export class Session {
     this.post({
       type: 'kernel', tasks, selected: this.selectedTask, pageMap: pm ? { nr: pm.nr, pid: pm.pid, tables: pm.tables } : null,
       events: k.events.slice(-60), eventTotal: k.total,
-      cow: `${s.wpFaults} write faults, ${s.copies} pages copied, ${s.nocopy} made writable without a copy, ${k.k.freePages()} free pages`,
+      cow: s ? `${s.wpFaults} write faults, ${s.copies} pages copied, ${s.nocopy} made writable without a copy, ${k.k.freePages()} free pages` : `${k.k.freePages()} free pages`,
     }, transfer);
   }
 

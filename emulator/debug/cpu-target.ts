@@ -12,16 +12,12 @@
 // runs under the debugger (machine-target.ts); the default runs the bare CPU.
 
 import type { CpuHooks } from '../cpu/bus';
-import { FAULT, type Cpu, type StopReason as CpuStop } from '../cpu/cpu';
+import type { Cpu, StopReason as CpuStop } from '../cpu/cpu';
 import { peekTranslate } from '../mmu/paging';
 import { PAGE_NONE } from '../memory';
 import type { HookSlot } from './hooks';
 import { DebugPoints } from './points';
 import type { BreakpointKind, DebugTarget, RegisterName, StopReason, WatchKind } from './target';
-
-const GPR: Partial<Record<RegisterName, number>> = { eax: 0, ecx: 1, edx: 2, ebx: 3, esp: 4, ebp: 5, esi: 6, edi: 7 };
-/** Segment register numbers in the CPU's encoding order (ES CS SS DS FS GS). */
-const SEG: Partial<Record<RegisterName, number>> = { es: 0, cs: 1, ss: 2, ds: 3, fs: 4, gs: 5 };
 
 const STEP: StopReason = { kind: 'step' };
 const BUDGET: StopReason = { kind: 'budget' };
@@ -80,49 +76,15 @@ export class CpuDebugTarget implements DebugTarget {
 
   // ---- registers ----
 
+  // One register accessor for every debugger: the CPU's own (cpu.ts readRegister /
+  // writeRegister, the contract of target.ts), so the gdb stub and the built-in debugger
+  // cannot differ on what writing CS or EFLAGS does.
   readRegister(name: RegisterName): number {
-    const c = this.cpu;
-    const g = GPR[name];
-    if (g !== undefined) return c.regs[g] >>> 0;
-    const s = SEG[name];
-    if (s !== undefined) return c.sel[s];
-    switch (name) {
-      case 'eip': return c.eip >>> 0;
-      case 'eflags': return c.getFlags() >>> 0;
-      case 'cr0': return c.cr0 >>> 0;
-      case 'cr2': return c.cr2 >>> 0;
-      case 'cr3': return c.cr3 >>> 0;
-    }
-    return 0;
+    return this.cpu.readRegister(name);
   }
 
   writeRegister(name: RegisterName, value: number): boolean {
-    const c = this.cpu;
-    const g = GPR[name];
-    if (g !== undefined) {
-      c.regs[g] = value | 0;
-      return true;
-    }
-    try {
-      const s = SEG[name];
-      if (s !== undefined) {
-        if (this.isRealMode()) c.loadSegReal(s, value & 0xffff);
-        else if (s === 1) return (value & 0xffff) === c.sel[1]; // CS: only through a far transfer
-        else c.loadSeg(s, value & 0xffff);
-        return true;
-      }
-      switch (name) {
-        case 'eip': c.eip = value >>> 0; return true;
-        case 'eflags': c.setFlags(value, -1); return true;
-        case 'cr0': c.setCr0(value); return true;
-        case 'cr2': c.cr2 = value | 0; return true;
-        case 'cr3': c.setCr3(value); return true;
-      }
-    } catch (e) {
-      if (e === FAULT) return false; // the CPU refused (e.g. a selector outside the GDT)
-      throw e;
-    }
-    return false;
+    return this.cpu.writeRegister(name, value);
   }
 
   isRealMode(): boolean {

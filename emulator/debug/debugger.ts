@@ -1,5 +1,7 @@
 // The built-in debugger's command engine (issue 6, item 5): gdb-like commands over a
-// Machine, and kernel-aware ones through kernel/inspect. UI-free: `execute(line)` returns
+// Machine. It knows no kernel: kernel-aware commands (ps, task, pt, memmap) come from a
+// DebuggerExtension that the command line or the Library plugs in (kernel/inspect's
+// profiles). UI-free: `execute(line)` returns
 // the text to show, so the REPL (tools/debug-command.ts), the tests and a browser front end
 // all drive the same engine. Every error a user can cause is one line (`DebugError`).
 //
@@ -21,8 +23,9 @@ import { readLinear, readPhysicalPartial } from './target';
 import { decode, Insn, type CodeSource } from '../cpu/decoder';
 import { disassembleOne } from '../cpu/disasm';
 import { T_VALID, T_UREAD, T_SWRITE, T_UWRITE } from '../cpu/consts';
-import { KernelInspector, SymbolMap, type KernelSymbol, type TaskInfo } from '../../kernel/inspect';
-import * as L from '../../kernel/inspect/layout';
+import { unescapeKeys } from '../devices/kbc';
+import { walkTables } from '../mmu/paging';
+import { SymbolMap, type KernelSymbol } from './symbols';
 
 /** A problem with what the user typed, or with the state asked about: one line. */
 export class DebugError extends Error {}
@@ -36,9 +39,27 @@ export interface CommandResult {
   quit?: boolean;
 }
 
+/**
+ * What a kernel profile adds to the debugger (kernel/inspect/debug-commands.ts): commands,
+ * and names for addresses the symbol map alone does not give.
+ */
+export interface DebuggerExtension {
+  /** Lines for `help`, after the built-in commands. */
+  help: string;
+  /** Command name -> handler (its argument text); throw DebugError for a user's mistake. */
+  commands: Record<string, (arg: string, d: Debugger) => string>;
+  /** A name for `address` when the extension knows better than the symbol map (a user
+   *  address in a task's slot), else undefined. */
+  describeAddress?(address: number, symbols: SymbolMap): string | undefined;
+  /** A note for `translate` on the frame a walk ends in (e.g. its mem_map count), or ''. */
+  frameNote?(frame: number): string;
+}
+
 export interface DebuggerOptions {
-  /** The kernel's symbols (build/kernel.map): names in addresses, and kernel-aware commands. */
+  /** The image's symbols (kernel.map, System.map): names in addresses and expressions. */
   symbols?: SymbolMap | readonly KernelSymbol[];
+  /** Kernel-aware commands (kernel/inspect's `debuggerExtension`). */
+  extension?: DebuggerExtension;
   /** Instructions per slice of `continue` between checks for interrupt() (default 2 M). */
   sliceInstructions?: number;
   /** Called between slices of a long run (a REPL flushes the guest's output here). */
@@ -70,6 +91,9 @@ const FLAG_NAMES: [number, string][] = [
   [0, 'CF'], [2, 'PF'], [4, 'AF'], [6, 'ZF'], [7, 'SF'], [8, 'TF'], [9, 'IF'], [10, 'DF'], [11, 'OF'], [14, 'NT'], [16, 'RF'], [17, 'VM'],
 ];
 
+/** Instructions between screen checks of `wait` (fixed: the same stop every run). */
+const SCREEN_SLICE = 100_000;
+
 export const hex = (v: number, w = 8): string => '0x' + (v >>> 0).toString(16).padStart(w, '0');
 
 /** The descriptor type in words: "code r-x", "data rw-", or a system type. */
@@ -87,15 +111,14 @@ export function entryFlags(e: number): string {
 
 export class Debugger {
   readonly target: CpuDebugTarget;
-  readonly kernel: KernelInspector | null;
+  readonly extension: DebuggerExtension | null;
   readonly history: string[] = [];
   /** The guest's exit status (port F4h) once it exited; null while it runs. */
   exitStatus: number | null = null;
   /** Set when the guest stopped for good (exit, triple fault, halt, boot failure). */
   ended: string | null = null;
 
-  private readonly symbols: SymbolMap | null;
-  private readonly sorted: KernelSymbol[];
+  readonly symbols: SymbolMap | null;
   private readonly points: Point[] = [];
   private nextNum = 1;
   private interrupted = false;
@@ -106,6 +129,8 @@ export class Debugger {
   private ownStop: string | null = null;
   private readonly physWatches: Point[] = [];
   private readonly scratch = new Insn();
+  /** `wait`: the screen pattern that ends the run, while one runs. */
+  private screenWait: RegExp | null = null;
 
   constructor(readonly machine: Machine, options: DebuggerOptions = {}) {
     this.target = machine.debugTarget;
@@ -114,16 +139,7 @@ export class Debugger {
     this.onSlice = options.onSlice;
     const s = options.symbols;
     this.symbols = s === undefined ? null : s instanceof SymbolMap ? s : new SymbolMap(s);
-    this.sorted = this.symbols ? this.symbols.entries() : [];
-    let k: KernelInspector | null = null;
-    if (this.symbols) {
-      try {
-        k = new KernelInspector(machine.mem.u8, this.symbols);
-      } catch {
-        k = null; // not our kernel: the kernel-aware commands say so
-      }
-    }
-    this.kernel = k;
+    this.extension = options.extension ?? null;
   }
 
   /** Stops a running `continue`/`next`/`finish` at the next slice (Ctrl-C). */
@@ -155,7 +171,7 @@ export class Debugger {
     const out = (s: string): CommandResult => ({ output: s });
     if (fmt && cmd !== 'x') throw new DebugError(`${cmd}: takes no /FMT`);
     switch (cmd) {
-      case 'help': case 'h': return out(HELP);
+      case 'help': case 'h': return out(this.extension ? `${HELP}\n${this.extension.help}` : HELP);
       case 'quit': case 'q': case 'exit': return { output: '', quit: true };
       case 'break': case 'b': case 'br': return out(this.addBreak(arg, 'breakpoint'));
       case 'tbreak': case 'tb': return out(this.addBreak(arg, 'tbreak'));
@@ -176,18 +192,19 @@ export class Debugger {
         const v = this.eval(arg);
         return out(`${hex(v)} (${v >>> 0})${this.symSuffix(v)}`);
       }
-      case 'ps': this.noArgs(cmd, arg); return out(this.ps());
-      case 'task': return out(this.task(arg));
-      case 'pt': return out(this.pt(arg));
-      case 'memmap': this.noArgs(cmd, arg); return out(this.memmap());
       case 'history': this.noArgs(cmd, arg); return out(this.history.map((h, i) => `${String(i + 1).padStart(4)}  ${h}`).join('\n'));
       case 'screen': this.noArgs(cmd, arg); return out(this.machine.screenText().replace(/\s+$/, ''));
-      default:
+      case 'type': return out(this.typeKeys(arg));
+      case 'wait': return out(await this.waitScreen(arg));
+      default: {
+        const ext = this.extension?.commands[cmd];
+        if (ext) return out(ext(arg, this));
         throw new DebugError(`unknown command '${cmd}' (try 'help')`);
+      }
     }
   }
 
-  private noArgs(cmd: string, arg: string): void {
+  noArgs(cmd: string, arg: string): void {
     if (arg !== '') throw new DebugError(`${cmd}: takes no arguments (got '${arg}')`);
   }
 
@@ -225,39 +242,15 @@ export class Debugger {
     return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
   }
 
-  /** `name+0x10` for an address near a kernel symbol; for an address in task slot N > 0
-   *  the slot offset is named with `@taskN` (the user program runs at its own 64 MB). */
+  /** `name+0x10` for an address near a symbol (the symbol map's rule), unless the
+   *  extension names it (a user address in a task slot: `cow_var@task2`). */
   symbolize(address: number): string | undefined {
-    if (this.sorted.length === 0) return undefined;
-    let a = address >>> 0;
-    let slot = 0;
-    if (a >= L.TASK_SIZE && a < L.TASK_SIZE * L.NR_TASKS) {
-      slot = Math.floor(a / L.TASK_SIZE);
-      a -= slot * L.TASK_SIZE;
-    }
-    const s = this.sorted;
-    let lo = 0, hi = s.length - 1, best = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (s[mid].address <= a) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    // within 16 KB of a symbol, and before the next one: past the last symbol (kernel_end)
-    // only the symbol's own address is named
-    if (best < 0 || a - s[best].address > 0x4000) return undefined;
-    if (best === s.length - 1 && a !== s[best].address) return undefined;
-    // of several names at one address, prefer one without a dot (the function, not a label)
-    let i = best;
-    while (i > 0 && s[i - 1].address === s[best].address) i--;
-    let pick = s[best];
-    for (let j = i; j <= best; j++) if (!s[j].name.includes('.')) pick = s[j];
-    const off = a - pick.address;
-    return `${pick.name}${off ? `+0x${off.toString(16)}` : ''}${slot ? `@task${slot}` : ''}`;
+    if (!this.symbols) return undefined;
+    return this.extension?.describeAddress?.(address >>> 0, this.symbols) ?? this.symbols.describe(address);
   }
 
-  private symSuffix(address: number): string {
+  /** ` <name+0xN>` after an address, or ''. */
+  symSuffix(address: number): string {
     const s = this.symbolize(address);
     return s ? ` <${s}>` : '';
   }
@@ -420,7 +413,7 @@ export class Debugger {
     for (;;) {
       const left = end - this.machine.instructions;
       if (left <= 0) return this.where('stopped after the instruction limit');
-      const r = this.target.run(Math.min(this.slice, left));
+      const r = this.target.run(Math.min(this.screenWait ? SCREEN_SLICE : this.slice, left));
       if (r.kind === 'breakpoint') {
         const hit = this.points.filter((p) => p.type !== 'watchpoint' && p.address === r.address);
         const taken = hit.filter((p) => p.cond === null || this.eval(p.cond) !== 0);
@@ -440,6 +433,7 @@ export class Debugger {
       if (rep !== null) return rep;
       if (this.ownStop !== null) return this.ownReport(lines);
       if (this.interrupted) return this.where('Program received SIGINT (stopped by the user)');
+      if (this.screenWait && this.machine.screenMatch(this.screenWait)) return this.where(`The screen matches /${this.screenWait.source}/`);
       this.onSlice?.();
       await new Promise((res) => setImmediate(res));
       if (this.interrupted) return this.where('Program received SIGINT (stopped by the user)');
@@ -504,6 +498,36 @@ export class Debugger {
     const pc = this.linearPc();
     const line = `=> ${this.formatInsnAt(pc).replace(/^ {3}/, '')}`;
     return head ? `${head}\n${line}` : line;
+  }
+
+  /** `type TEXT`: keys for the guest (escapes as --keys: \n Enter), read as it runs. */
+  private typeKeys(arg: string): string {
+    if (arg === '') throw new DebugError("type: give the text to type (\\n for Enter)");
+    let text: string;
+    try {
+      text = unescapeKeys(arg);
+      this.machine.type(text);
+    } catch (e) {
+      throw new DebugError(`type: ${(e as Error).message}`);
+    }
+    return `typed ${JSON.stringify(text)} (${this.machine.kbc.keysPending} scancodes queued)`;
+  }
+
+  /** `wait REGEX`: run until the screen matches (Machine.screenMatch's rule), a breakpoint,
+   *  a watchpoint or the guest's end. */
+  private async waitScreen(arg: string): Promise<string> {
+    this.checkRunnable();
+    if (arg === '') throw new DebugError('wait: give a regular expression for the screen');
+    try {
+      this.screenWait = new RegExp(arg);
+    } catch (e) {
+      throw new DebugError(`wait: '${arg}' is not a regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`);
+    }
+    try {
+      return await this.runGuest();
+    } finally {
+      this.screenWait = null;
+    }
   }
 
   private async cont(arg: string): Promise<string> {
@@ -901,140 +925,23 @@ export class Debugger {
       const p = this.target.translateLinear(lin);
       return `linear ${hex(lin)}${sym}: paging is off, physical ${hex(p)}${p !== lin ? ' (A20 masked)' : ''}`;
     }
-    const cr3 = (c.cr3 & ~0xfff) >>> 0;
     const di = lin >>> 22, ti = (lin >>> 12) & 0x3ff;
     const rd = (a: number) => {
       const b = readPhysicalPartial(this.target, a, 4);
       if (b.length < 4) throw new DebugError(`translate: cannot read physical ${hex(a)}`);
       return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
     };
-    const pdeAddr = (cr3 + di * 4) >>> 0;
-    const pde = rd(pdeAddr);
+    // the observers' walk (mmu/paging.ts), as the CPU walks: no fault, no A/D bits
+    const w = walkTables(rd, c.cr3, lin, this.machine.mem.a20Mask);
     const lines = [`linear ${hex(lin)}${sym}: directory ${di}, table ${ti}, offset ${hex(lin & 0xfff, 3)}`, `cr3  ${hex(c.cr3)}`];
-    lines.push(`PDE  [${hex(pdeAddr)}] = ${hex(pde)}  ${entryFlags(pde)}`);
-    if ((pde & 1) === 0) return [...lines, 'not mapped: the directory entry is not present'].join('\n');
-    const pteAddr = ((pde & ~0xfff) + ti * 4) >>> 0;
-    const pte = rd(pteAddr);
-    lines.push(`PTE  [${hex(pteAddr)}] = ${hex(pte)}  ${entryFlags(pte)}`);
-    if ((pte & 1) === 0) return [...lines, 'not mapped: the table entry is not present'].join('\n');
-    const p = ((pte & ~0xfff) | (lin & 0xfff)) >>> 0;
-    let count = '';
-    if (this.kernel) {
-      const k = this.kernel.countOf((pte & ~0xfff) >>> 0);
-      if (k !== null) count = `  mem_map count ${k}`;
-    }
-    lines.push(`physical ${hex(p)}${count}`);
-    return lines.join('\n');
-  }
-
-  // ================================================================================
-  // kernel-aware commands (kernel/inspect)
-
-  private needKernel(cmd: string): KernelInspector {
-    if (!this.kernel) throw new DebugError(`${cmd}: no forklab kernel symbol map (give --map build/kernel.map)`);
-    return this.kernel;
-  }
-
-  private slotArg(cmd: string, arg: string): number {
-    if (!/^\d+$/.test(arg)) throw new DebugError(`${cmd}: give a task slot number 0..${L.NR_TASKS - 1}${arg ? ` (got '${arg}')` : ''}`);
-    const nr = Number(arg);
-    if (nr >= L.NR_TASKS) throw new DebugError(`${cmd}: task slot ${nr} is outside 0..${L.NR_TASKS - 1}`);
-    return nr;
-  }
-
-  private ps(): string {
-    const k = this.needKernel('ps');
-    const cur = k.currentNr();
-    const rows = ['  NR   PID  FATHER  STATE            COUNTER PRI  EIP         ESP         BASE        COW f/c/n'];
-    for (const t of k.tasks()) {
-      rows.push(`${t.nr === cur ? '*' : ' '}${String(t.nr).padStart(3)} ${String(t.pid).padStart(5)} ${String(t.father).padStart(7)}  ${t.stateName.padEnd(16)} ` +
-        `${String(t.counter).padStart(7)} ${String(t.priority).padStart(3)}  ${hex(t.tss.eip)}  ${hex(t.tss.esp)}  ${hex(t.ldt.data.base)}  ${t.cow.faults}/${t.cow.copies}/${t.cow.nocopy}`);
-    }
-    rows.push(`(* current; EIP/ESP as saved in the TSS: the current task's are in the CPU)`);
-    return rows.join('\n');
-  }
-
-  private taskInfo(nr: number): TaskInfo {
-    const t = this.kernel!.task(nr);
-    if (!t) throw new DebugError(`task ${nr}: the slot is empty`);
-    return t;
-  }
-
-  private task(arg: string): string {
-    const k = this.needKernel('task');
-    const t = this.taskInfo(this.slotArg('task', arg));
-    const seg = (s: TaskInfo['ldt']['code']) => `base ${hex(s.base)} limit ${hex(s.limit)} ${describeType(s.access)} dpl ${(s.access >>> 5) & 3}`;
-    const tss = t.tss;
-    return [
-      `task ${t.nr}${k.currentNr() === t.nr ? ' (current)' : ''}: task_struct at ${hex(t.addr)}${this.symSuffix(t.addr)}`,
-      `pid ${t.pid}  father ${t.father}  state ${t.state} (${t.stateName})  counter ${t.counter}  priority ${t.priority}`,
-      `signal ${hex(t.signal)}  exit_code ${t.exitCode}  start_code ${hex(t.startCode)}  start_time ${t.startTime}  utime ${t.utime}  stime ${t.stime}`,
-      `ldt code: ${seg(t.ldt.code)}`,
-      `ldt data: ${seg(t.ldt.data)}`,
-      `tss: eip ${hex(tss.eip)}${this.symSuffix(tss.eip)} esp ${hex(tss.esp)} eflags ${hex(tss.eflags)} cs ${hex(tss.cs, 4)} ss ${hex(tss.ss, 4)} ds ${hex(tss.ds, 4)} ldt ${hex(tss.ldt, 4)} cr3 ${hex(tss.cr3)}`,
-      `     eax ${hex(tss.eax)} ebx ${hex(tss.ebx)} ecx ${hex(tss.ecx)} edx ${hex(tss.edx)} esi ${hex(tss.esi)} edi ${hex(tss.edi)} ebp ${hex(tss.ebp)}`,
-      `kernel stack: esp0 ${hex(tss.esp0)} ss0 ${hex(tss.ss0, 4)}`,
-      `copy-on-write: ${t.cow.faults} faults, ${t.cow.copies} copies, ${t.cow.nocopy} without a copy`,
-    ].join('\n');
-  }
-
-  /** A task's mappings: every present page of its 64 MB slot (`pt N ADDR`: the page holding
-   *  one linear address), with the frame's mem_map count and marks: shared (count > 1),
-   *  read-only, cow (a read-only user page of mem_map: a write faults into do_wp_page). */
-  private pt(arg: string): string {
-    const k = this.needKernel('pt');
-    const [nrText, ...rest] = arg.split(/\s+/);
-    const nr = this.slotArg('pt', nrText ?? '');
-    const t = this.taskInfo(nr);
-    let only = -1;
-    if (rest.length) {
-      only = this.eval(rest.join(' '));
-      // an address inside the slot, or an offset into it (user addresses as the program sees them)
-      if (only < L.TASK_SIZE && nr > 0) only = (only + nr * L.TASK_SIZE) >>> 0;
-      only = (only & ~0xfff) >>> 0;
-    }
-    const pages = k.pages(nr).filter((p) => !p.kernelTable && (only < 0 || p.linear === only));
-    const kernelPages = only < 0 ? k.pages(nr).filter((p) => p.kernelTable).length : 0;
-    const lines = [`task ${nr} (pid ${t.pid}): ${only < 0 ? `${pages.length} page${pages.length === 1 ? '' : 's'} mapped in ${hex(nr * L.TASK_SIZE)}-${hex(nr * L.TASK_SIZE + L.TASK_SIZE - 1)}` : `the page at ${hex(only)}`}`];
-    if (only >= 0 && pages.length === 0) {
-      lines.push(`${hex(only)}${this.symSuffix(only)}: not present`);
-      return lines.join('\n');
-    }
-    lines.push('  linear       frame        flags        count  marks');
-    for (const p of pages) {
-      const marks: string[] = [];
-      if (p.count !== null && p.count > 1) marks.push('shared');
-      if (!p.rw) marks.push('read-only');
-      if (!p.rw && p.user && p.count !== null) marks.push('cow');
-      const count = p.count === null ? '-' : String(p.count);
-      lines.push(`  ${hex(p.linear)}   ${hex(p.frame)}   ${entryFlags(p.raw).padEnd(11)}  ${count.padStart(5)}  ${marks.join(' ')}${this.symSuffix(p.linear) ? `  ${this.symSuffix(p.linear).trim()}` : ''}`);
-    }
-    if (kernelPages) lines.push(`(${kernelPages} pages of the kernel's identity mapping pg0..pg3 not listed)`);
-    return lines.join('\n');
-  }
-
-  private memmap(): string {
-    const k = this.needKernel('memmap');
-    const map = k.memMap();
-    const high = k.highMemory();
-    const usable = Math.max(0, Math.min(L.PAGING_PAGES, (high - L.LOW_MEM) >>> 12));
-    const hist = new Map<number, number>();
-    for (let i = 0; i < usable; i++) hist.set(map[i], (hist.get(map[i]) ?? 0) + 1);
-    const lines = [`mem_map: ${usable} pages from ${hex(L.LOW_MEM)} to HIGH_MEMORY ${hex(high)} (${L.PAGING_PAGES - usable} beyond it, marked USED)`];
-    for (const [count, n] of [...hist].sort((a, b) => a[0] - b[0])) {
-      const name = count === 0 ? 'free' : count === L.USED ? 'USED (reserved)' : `count ${count}`;
-      lines.push(`  ${name.padEnd(16)} ${String(n).padStart(5)} page${n === 1 ? '' : 's'}`);
-    }
-    const shared: string[] = [];
-    for (let i = 0; i < usable && shared.length < 16; i++) if (map[i] > 1 && map[i] !== L.USED) shared.push(`${hex(L.LOW_MEM + i * 4096)}:${map[i]}`);
-    if (shared.length) lines.push(`  shared frames: ${shared.join(' ')}${shared.length === 16 ? ' ...' : ''}`);
-    lines.push(`  free pages (nr_free_pages): ${k.freePages()}`);
-    try {
-      const s = k.cowStatistics();
-      lines.push(`  copy-on-write: ${s.wpFaults} write faults, ${s.copies} copies, ${s.nocopy} without a copy, ${s.shared} shared, ${s.noPage} no-page faults, ${s.verify} verify`);
-    } catch {
-      // an older kernel without the counters
-    }
+    lines.push(`PDE  [${hex(w.pdeAddr)}] = ${hex(w.pde)}  ${entryFlags(w.pde)}`);
+    if (w.pteAddr < 0) return [...lines, 'not mapped: the directory entry is not present'].join('\n');
+    const pte = w.pte;
+    lines.push(`PTE  [${hex(w.pteAddr)}] = ${hex(pte)}  ${entryFlags(pte)}`);
+    if (w.physical < 0) return [...lines, 'not mapped: the table entry is not present'].join('\n');
+    const p = w.physical;
+    const note = this.extension?.frameNote?.((pte & ~0xfff) >>> 0) ?? '';
+    lines.push(`physical ${hex(p)}${note ? `  ${note}` : ''}`);
     return lines.join('\n');
   }
 }
@@ -1183,7 +1090,8 @@ const HELP = `commands (addresses: numbers, symbols, symbol+offset, $registers, 
   regs                       registers; disas [ADDR] [N]: disassembly (around EIP by default)
   translate LINEAR           the page walk: PDE, PTE, flags, physical address
   print|p EXPR               evaluate an expression
-  ps | task N | pt N [ADDR] | memmap    the kernel's task table, a task, its pages, mem_map
+  type TEXT                  type keys (\\n Enter, \\t \\b \\e \\\\); the guest reads them as it runs
+  wait REGEX                 run until the screen matches REGEX (after typed keys were read and echoed)
   screen | history | help | quit`;
 
 /** Runs a script (one command per line), echoing each command and its output. Stops at

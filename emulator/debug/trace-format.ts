@@ -16,7 +16,12 @@
 //              hex (segment selectors 4 digits, others 8), EIP omitted (the next line has it)
 // memory       [addr]=value for each write, addr the 8-hex-digit linear address, value the
 //              little-endian number written, 2/4/8 hex digits for a 1/2/4-byte write; a
-//              wider write (e.g. a descriptor table store) is recorded as several writes
+//              wider write (e.g. a descriptor table store) is recorded as several writes.
+//              A string instruction's writes (rep stosd over a page: 1,024 of them), one
+//              after the other with the same size, are summarised in the text form as
+//              [first..last]xCOUNT=firstvalue..lastvalue, first and last the addresses of
+//              the first and last write in the order made (descending with DF=1); the
+//              JSON-lines form always lists every write.
 //
 // Fields are separated by one space, except the two spaces around the disassembly. Lines
 // starting with '#' are comments; the first may be a header naming what was recorded:
@@ -49,6 +54,56 @@ export interface MemWrite {
   addr: number;
   size: 1 | 2 | 4;
   value: number;
+  /** A text line's summary of `count` writes from `addr` to `lastAddr` (a string
+   *  instruction): `value` the first written, `lastValue` the last. */
+  run?: { count: number; lastAddr: number; lastValue: number };
+}
+
+/** Writes of a string instruction are summarised from this many on. */
+export const STRING_RUN_MIN = 2;
+
+/** True for a string instruction's disassembly (movs, stos, ins; with a rep prefix or not). */
+export function isStringInsn(disasm: string): boolean {
+  return /(^|\s)(movs|stos|ins)[bwd]\b/.test(disasm);
+}
+
+/** The same write (or the same summary of writes). */
+export function sameMemWrite(x: MemWrite, y: MemWrite): boolean {
+  if (x.addr !== y.addr || x.size !== y.size || x.value !== y.value) return false;
+  if (!x.run || !y.run) return !x.run && !y.run;
+  return x.run.count === y.run.count && x.run.lastAddr === y.run.lastAddr && x.run.lastValue === y.run.lastValue;
+}
+
+/** A list of writes with its runs summarised (as a text line shows a string instruction's). */
+export function summariseWrites(mem: readonly MemWrite[]): MemWrite[] {
+  const addr = mem.map((w) => w.addr), size = mem.map((w) => w.size);
+  const out: MemWrite[] = [];
+  for (let i = 0; i < mem.length;) {
+    const n = mem[i].run ? 1 : runLength(addr, size, i, mem.length);
+    const w = mem[i], l = mem[i + n - 1];
+    out.push(n >= STRING_RUN_MIN ? { addr: w.addr, size: w.size, value: w.value, run: { count: n, lastAddr: l.addr, lastValue: l.value } } : w);
+    i += n;
+  }
+  return out;
+}
+
+/** The same writes: equal lists, or (when one side is a text line's summary) the same
+ *  summary of both. */
+export function sameMemWrites(a: readonly MemWrite[], b: readonly MemWrite[]): boolean {
+  const runs = a.some((w) => w.run) || b.some((w) => w.run);
+  const x = runs ? summariseWrites(a) : a, y = runs ? summariseWrites(b) : b;
+  return x.length === y.length && x.every((w, i) => sameMemWrite(w, y[i]));
+}
+
+/** How many writes from index i on (of parallel arrays) form one run: the same size, each
+ *  address `size` after (or before) the previous. */
+export function runLength(addr: ArrayLike<number>, size: ArrayLike<number>, i: number, n: number): number {
+  if (i + 1 >= n || size[i + 1] !== size[i]) return 1;
+  const step = addr[i + 1] - addr[i];
+  if (step !== size[i] && step !== -size[i]) return 1;
+  let j = i + 1;
+  while (j + 1 < n && size[j + 1] === size[i] && addr[j + 1] - addr[j] === step) j++;
+  return j - i + 1;
 }
 
 export interface TraceRecord {
@@ -100,7 +155,18 @@ export function formatRegisterValue(name: string, v: number): string {
 }
 
 export function formatMemWrite(w: MemWrite): string {
+  if (w.run) return formatMemRun(w.addr, w.run.lastAddr, w.run.count, w.value, w.run.lastValue, w.size);
   return `[${hex(w.addr, 8)}]=${hex(w.value, w.size * 2)}`;
+}
+
+export function formatMemRun(first: number, last: number, count: number, firstValue: number, lastValue: number, size: number): string {
+  return `[${hex(first, 8)}..${hex(last, 8)}]x${count}=${hex(firstValue, size * 2)}..${hex(lastValue, size * 2)}`;
+}
+
+/** The text form of an instruction's writes: a string instruction's runs summarised. */
+export function formatMemWrites(mem: readonly MemWrite[], disasm: string): string {
+  const list = isStringInsn(disasm) ? summariseWrites(mem) : mem;
+  return list.map((w) => ` ${formatMemWrite(w)}`).join('');
 }
 
 /** The text trace line of a record. */
@@ -109,8 +175,7 @@ export function formatTextLine(r: TraceRecord): string {
   let line = `${r.icount} ${hex(r.cs, 4)}:${hex(r.eip, 8)} ${hex(r.linear, 8)} ${r.bytes || '-'}  ${dis || '-'}  ;`;
   const names = Object.keys(r.regs).sort(compareRegisterNames);
   for (const n of names) line += ` ${n}=${formatRegisterValue(n, r.regs[n])}`;
-  for (const w of r.mem) line += ` ${formatMemWrite(w)}`;
-  return line;
+  return line + formatMemWrites(r.mem, dis);
 }
 
 /** Register values at a point of the trace (a state line). */
@@ -239,7 +304,9 @@ export function parseTextLine(line: string): TraceRecord | null {
       if (end < 0) end = n;
       const eq = line.indexOf('=', i);
       if (eq < 0 || eq >= end) throw new TraceFormatError(`bad change '${line.slice(i, end)}'`);
-      if (line.charCodeAt(i) === 91 /* [ */) {
+      if (line.charCodeAt(i) === 91 /* [ */ && line.charCodeAt(eq - 1) !== 93 /* ] */) {
+        rec.mem.push(parseMemRun(line.slice(i, end)));
+      } else if (line.charCodeAt(i) === 91 /* [ */) {
         const size = (end - eq - 1) / 2;
         const addr = line.charCodeAt(eq - 1) === 93 /* ] */ ? hexRange(line, i + 1, eq - 1) : -1;
         const value = hexRange(line, eq + 1, end);
@@ -259,6 +326,17 @@ export function parseTextLine(line: string): TraceRecord | null {
   return rec;
 }
 
+/** `[first..last]xCOUNT=v1..v2`: a run of writes as one MemWrite with `run`. */
+function parseMemRun(tok: string): MemWrite {
+  const m = /^\[([0-9a-fA-F]{1,8})\.\.([0-9a-fA-F]{1,8})\]x(\d+)=([0-9a-fA-F]+)\.\.([0-9a-fA-F]+)$/.exec(tok);
+  const size = m && m[4].length === m[5].length ? m[4].length / 2 : 0;
+  if (!m || (size !== 1 && size !== 2 && size !== 4) || Number(m[3]) < 2) throw new TraceFormatError(`bad memory write '${tok}'`);
+  return {
+    addr: parseInt(m[1], 16), size, value: parseInt(m[4], 16),
+    run: { count: Number(m[3]), lastAddr: parseInt(m[2], 16), lastValue: parseInt(m[5], 16) },
+  };
+}
+
 /** The JSON-lines form of a record. */
 export function formatJsonLine(r: TraceRecord): string {
   const regs: Record<string, number> = {};
@@ -271,7 +349,7 @@ export function formatJsonLine(r: TraceRecord): string {
     bytes: r.bytes,
     disasm: r.disasm,
     regs,
-    mem: r.mem.map((w) => ({ addr: w.addr >>> 0, size: w.size, value: w.value >>> 0 })),
+    mem: r.mem.map((w) => ({ addr: w.addr >>> 0, size: w.size, value: w.value >>> 0, ...(w.run ? { run: w.run } : {}) })),
   });
 }
 

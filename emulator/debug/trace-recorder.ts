@@ -51,9 +51,10 @@ import { decode, Insn, type CodeSource } from '../cpu/decoder';
 import { formatInsn, type FormatOptions } from '../cpu/disasm';
 import { peekTranslate } from '../mmu/paging';
 import type { HookSlot } from './hooks';
+import { SymbolMap, type KernelSymbol } from './symbols';
 import {
   DEFAULT_HEADER, formatJsonHeader, formatJsonLine, formatJsonState, formatMemWrite, formatRegisterValue, formatTextHeader,
-  formatTextState, type MemWrite, type TraceRecord,
+  formatTextState, formatMemRun, isStringInsn, runLength, STRING_RUN_MIN, type MemWrite, type TraceRecord,
 } from './trace-format';
 
 export interface TraceFilters {
@@ -74,8 +75,8 @@ export interface TraceFilters {
 
 export interface RecorderOptions extends TraceFilters {
   format?: 'text' | 'jsonl';
-  /** Kernel symbols (name, address) to name addresses with. */
-  symbols?: Iterable<{ name: string; address: number }> | null;
+  /** Symbols to name addresses with (symbols.ts: its reach and duplicate rules). */
+  symbols?: SymbolMap | Iterable<KernelSymbol> | null;
   /** Receives the output, a whole line (with its newline) or a few at a time. */
   write(text: string): void;
   /** Comment lines written after the header (text: prefixed '# '; JSON lines: {"comment":…}). */
@@ -116,62 +117,6 @@ function snapshot(cpu: Cpu, out: Float64Array): void {
   out[23] = cpu.cr3 >>> 0;
 }
 
-/** Symbol lookup: exact names for branch targets, nearest-below for `<sym+off>`. */
-export class SymbolTable {
-  private readonly addrs: Uint32Array;
-  private readonly names: string[];
-  private readonly exact = new Map<number, string>();
-
-  constructor(symbols: Iterable<{ name: string; address: number }>) {
-    const list = [...symbols].map((s) => ({ name: s.name, address: s.address >>> 0 }));
-    // At one address, prefer a global name (no '.') over a local label, then the first.
-    list.sort((a, b) => a.address - b.address || Number(a.name.includes('.')) - Number(b.name.includes('.')));
-    const addrs: number[] = [];
-    this.names = [];
-    for (const s of list) {
-      if (addrs.length && addrs[addrs.length - 1] === s.address) continue;
-      addrs.push(s.address);
-      this.names.push(s.name);
-      this.exact.set(s.address, s.name);
-    }
-    this.addrs = Uint32Array.from(addrs);
-  }
-
-  get size(): number {
-    return this.addrs.length;
-  }
-
-  /** The symbol at exactly `addr`. */
-  at(addr: number): string | undefined {
-    return this.exact.get(addr >>> 0);
-  }
-
-  /** `name` or `name+0xN` for the nearest symbol at or below `addr`; undefined below the
-   *  first symbol or more than 64 KB past the last. */
-  locate(addr: number): string | undefined {
-    const a = addr >>> 0;
-    const A = this.addrs;
-    let lo = 0, hi = A.length - 1, k = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (A[mid] <= a) {
-        k = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    if (k < 0) return undefined;
-    const off = a - A[k];
-    if (k === A.length - 1 && off > 0xffff) return undefined;
-    return off === 0 ? this.names[k] : `${this.names[k]}+0x${off.toString(16)}`;
-  }
-
-  /** The address of `name`, or undefined. */
-  addressOf(name: string): number | undefined {
-    for (let i = 0; i < this.names.length; i++) if (this.names[i] === name) return this.addrs[i];
-    return undefined;
-  }
-}
-
 /** Code bytes peeked at a linear address (no A/D bits, no faults). */
 class PeekSource implements CodeSource {
   readonly bytes = new Uint8Array(16);
@@ -203,7 +148,7 @@ export class TraceRecorder {
   lines = 0;
   private phase = Phase.Waiting;
   private readonly text: boolean;
-  private readonly syms: SymbolTable | null;
+  private readonly syms: SymbolMap | null;
   private readonly fmt: FormatOptions;
 
   // the pending (traced, not yet finished) instruction
@@ -256,7 +201,7 @@ export class TraceRecorder {
     private readonly opts: RecorderOptions,
   ) {
     this.text = (opts.format ?? 'text') === 'text';
-    this.syms = opts.symbols ? new SymbolTable(opts.symbols) : null;
+    this.syms = !opts.symbols ? null : opts.symbols instanceof SymbolMap ? opts.symbols : new SymbolMap(opts.symbols);
     const syms = this.syms;
     this.fmt = syms ? { symbol: (a) => ((this.cpu.cr0 & 1) !== 0 ? syms.at(a) : undefined) } : {};
     this.from = opts.from ?? null;
@@ -372,7 +317,15 @@ export class TraceRecorder {
       // The text line built directly (the same as formatTextLine of the record; tested).
       let line = `${this.pIcount} ${hex(this.pCs, 4)}:${hex(this.pEip, 8)} ${hex(this.pLinear, 8)} ${this.pBytes || '-'}  ${this.pDisasm || '-'}  ;`;
       for (let i = 0; i < NREGS; i++) if (now[i] !== before[i]) line += ` ${REG_NAMES[i]}=${hex(now[i], REG_DIGITS[i])}`;
-      for (let i = 0; i < this.nWrites; i++) line += ` [${hex(this.wAddr[i], 8)}]=${hex(this.wValue[i], this.wSize[i] * 2)}`;
+      // a string instruction's writes: one summary per run (the JSON form lists them all)
+      const runs = this.nWrites >= STRING_RUN_MIN && isStringInsn(this.pDisasm);
+      for (let i = 0; i < this.nWrites;) {
+        const n = runs ? runLength(this.wAddr, this.wSize, i, this.nWrites) : 1;
+        if (n >= STRING_RUN_MIN) {
+          line += ` ${formatMemRun(this.wAddr[i], this.wAddr[i + n - 1], n, this.wValue[i], this.wValue[i + n - 1], this.wSize[i])}`;
+        } else line += ` [${hex(this.wAddr[i], 8)}]=${hex(this.wValue[i], this.wSize[i] * 2)}`;
+        i += n;
+      }
       this.opts.write(line + '\n');
     } else {
       const regs: Record<string, number> = {};
@@ -535,7 +488,7 @@ export class TraceRecorder {
     this.pBytes = hex;
     let dis = formatInsn(insn, this.pEip, this.fmt, src.bytes[0]);
     if (this.syms && (cpu.cr0 & 1) !== 0) {
-      const where = this.syms.locate(this.pEip);
+      const where = this.syms.describe(this.pEip);
       if (where !== undefined) dis += ` <${where}>`;
     }
     this.pDisasm = dis.indexOf('  ') >= 0 ? dis.replace(/\s+/g, ' ').trim() : dis;

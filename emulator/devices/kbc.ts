@@ -59,6 +59,11 @@ export class KeyboardController {
   private kHead = 0;
   private kCount = 0;
 
+  // Keys typed by a script (Machine.type): an unbounded queue outside the keyboard that feeds
+  // its buffer one byte at a time as the guest reads them, so no typed key is ever dropped.
+  private typed: number[] = [];
+  private typedHead = 0;
+
   private irq1 = false;
   private irq12 = false;
 
@@ -111,6 +116,17 @@ export class KeyboardController {
     this.sendScancodes(codes);
   }
 
+  /** Queue scancodes from a script: delivered in order as the guest reads the keyboard. */
+  typeScancodes(codes: readonly number[]): void {
+    for (const c of codes) this.typed.push(c & 0xff);
+    this.refill();
+  }
+
+  /** Typed bytes (typeScancodes) and keyboard-buffer bytes the guest has not read yet. */
+  get keysPending(): number {
+    return this.typed.length - this.typedHead + this.kCount;
+  }
+
   readStatus(): number {
     return (
       (this.outFull ? 0x01 : 0) |
@@ -147,6 +163,14 @@ export class KeyboardController {
   /** Move the next waiting byte into the output buffer if it is empty. */
   private refill(): void {
     if (this.outFull) return;
+    if (this.kCount === 0 && this.typedHead < this.typed.length) {
+      this.keys[this.kHead] = this.typed[this.typedHead++];
+      this.kCount = 1;
+      if (this.typedHead === this.typed.length) {
+        this.typed = [];
+        this.typedHead = 0;
+      }
+    }
     if (this.qCount > 0) {
       this.outBuf = this.queue[this.qHead];
       this.outAux = this.queueAux[this.qHead] === 1;
@@ -343,6 +367,37 @@ export class KeyboardController {
 // US layout, scancode set 1 make codes.
 const UNSHIFTED = "\x1b1234567890-=\b\tqwertyuiop[]\n\0asdfghjkl;'`\0\\zxcvbnm,./";
 const SHIFTED = '\x1b!@#$%^&*()_+\b\tQWERTYUIOP{}\n\0ASDFGHJKL:"~\0|ZXCVBNM<>?';
+
+const ESCAPES: Record<string, string> = { n: '\n', t: '\t', b: '\b', e: '\x1b', '\\': '\\' };
+
+/**
+ * Text as scripts write keys (`--keys 'ls\n'`, the debugger's `type`): \n Enter, \t Tab,
+ * \b Backspace, \e Esc, \\ a backslash. Any other escape is a one-line error.
+ */
+export function unescapeKeys(text: string): string {
+  return text.replace(/\\(.?)/g, (all, c: string) => {
+    const v = ESCAPES[c];
+    if (v === undefined) throw new Error(`unknown escape '${all}' in keys (known: \\n \\t \\b \\e \\\\)`);
+    return v;
+  });
+}
+
+/**
+ * The scancodes an AT keyboard sends (set 1, as the controller translates them) to type
+ * `text`: make and break for each key, with left shift held around capitals and shifted
+ * symbols. A character no key types is an error naming it.
+ */
+export function scancodesFor(text: string): number[] {
+  const codes: number[] = [];
+  for (const ch of text) {
+    const k = asciiToScancode(ch);
+    if (k === null) throw new Error(`no key types ${JSON.stringify(ch)} (U+${ch.codePointAt(0)!.toString(16).padStart(4, '0')}) on a US AT keyboard`);
+    if (k.shift) codes.push(0x2a);
+    codes.push(k.code, k.code | 0x80);
+    if (k.shift) codes.push(0xaa);
+  }
+  return codes;
+}
 
 /** Scancode set 1 make code for an ASCII character (US layout), or null. */
 export function asciiToScancode(ch: string): { code: number; shift: boolean } | null {

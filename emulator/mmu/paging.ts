@@ -45,14 +45,35 @@ export function walk(cpu: Cpu, lin: number, write: boolean, user: boolean): numb
   return ((pte & ~0xfff) & a20) | bits;
 }
 
+/** One step of a side-effect-free walk: where the directory and table entries are, what
+ *  they hold, and the physical address (-1 when an entry is not present). */
+export interface TableWalk {
+  pdeAddr: number;
+  pde: number;
+  /** -1 when the directory entry is not present. */
+  pteAddr: number;
+  pte: number;
+  physical: number;
+}
+
+/**
+ * The page walk for observers (debugger, kernel inspectors): the same two levels as `walk`
+ * over a directory at `cr3`, reading physical memory through `read32`, with no fault and no
+ * Accessed/Dirty bit set. `a20` masks addresses as the memory does.
+ */
+export function walkTables(read32: (phys: number) => number, cr3: number, lin: number, a20 = 0xffffffff): TableWalk {
+  const pdeAddr = (((cr3 & ~0xfff) | ((lin >>> 20) & 0xffc)) & a20) >>> 0;
+  const pde = read32(pdeAddr) >>> 0;
+  if ((pde & 1) === 0) return { pdeAddr, pde, pteAddr: -1, pte: 0, physical: -1 };
+  const pteAddr = (((pde & ~0xfff) | ((lin >>> 10) & 0xffc)) & a20) >>> 0;
+  const pte = read32(pteAddr) >>> 0;
+  const physical = (pte & 1) === 0 ? -1 : ((((pte & ~0xfff) | (lin & 0xfff)) & a20) >>> 0);
+  return { pdeAddr, pde, pteAddr, pte, physical };
+}
+
 /** Side-effect-free translation for debuggers: physical address or -1 if not present. */
 export function peekTranslate(cpu: Cpu, lin: number): number {
   if ((cpu.cr0 & 0x80000000) === 0) return (lin & cpu.mem.a20Mask) >>> 0;
   const mem = cpu.mem;
-  const a20 = mem.a20Mask;
-  const pde = mem.read32(((cpu.cr3 & ~0xfff) | ((lin >>> 20) & 0xffc)) & a20);
-  if ((pde & 1) === 0) return -1;
-  const pte = mem.read32(((pde & ~0xfff) | ((lin >>> 10) & 0xffc)) & a20);
-  if ((pte & 1) === 0) return -1;
-  return (((pte & ~0xfff) | (lin & 0xfff)) & a20) >>> 0;
+  return walkTables((a) => mem.read32(a), cpu.cr3, lin, mem.a20Mask).physical;
 }

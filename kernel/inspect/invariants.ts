@@ -18,7 +18,6 @@
 // equals its value before the first fork.
 
 import type { KernelInspector } from './kernel';
-import * as L from './layout';
 
 export interface InvariantOptions {
   /** Stop collecting after this many violations (default 50). */
@@ -52,20 +51,20 @@ export function checkInvariants(k: KernelInspector, opts: InvariantOptions = {})
   };
   const mem = k.mem;
   const high = k.highMemory();
-  const managedEnd = L.LOW_MEM + L.PAGING_PAGES * L.PAGE_SIZE;
-  if (high <= L.LOW_MEM || high > managedEnd || high % L.PAGE_SIZE !== 0) {
+  const managedEnd = k.c.LOW_MEM + k.c.PAGING_PAGES * k.c.PAGE_SIZE;
+  if (high <= k.c.LOW_MEM || high > managedEnd || high % k.c.PAGE_SIZE !== 0) {
     return [`HIGH_MEMORY is ${hex(high)}: not a page boundary in (LOW_MEM, 16 MB]`];
   }
-  const ptes = new Uint16Array(L.PAGING_PAGES);
-  const writable = new Uint16Array(L.PAGING_PAGES);
-  const tables = new Uint16Array(L.PAGING_PAGES);
-  const structs = new Uint16Array(L.PAGING_PAGES);
+  const ptes = new Uint16Array(k.c.PAGING_PAGES);
+  const writable = new Uint16Array(k.c.PAGING_PAGES);
+  const tables = new Uint16Array(k.c.PAGING_PAGES);
+  const structs = new Uint16Array(k.c.PAGING_PAGES);
 
   // task[]: who exists, and their task_struct pages
-  const alive = new Array<boolean>(L.NR_TASKS).fill(false);
-  const zombie = new Array<boolean>(L.NR_TASKS).fill(false);
+  const alive = new Array<boolean>(k.c.NR_TASKS).fill(false);
+  const zombie = new Array<boolean>(k.c.NR_TASKS).fill(false);
   const initTask = k.syms.has('init_task') ? k.syms.addr('init_task') : -1;
-  for (let nr = 0; nr < L.NR_TASKS; nr++) {
+  for (let nr = 0; nr < k.c.NR_TASKS; nr++) {
     const p = k.taskPointer(nr);
     if (p === 0) {
       if (nr === 0) bad('task[0] is empty');
@@ -74,25 +73,25 @@ export function checkInvariants(k: KernelInspector, opts: InvariantOptions = {})
     alive[nr] = true;
     if (nr === 0) {
       if (initTask >= 0 && p !== initTask) bad(`task[0] is ${hex(p)}, not init_task ${hex(initTask)}`);
-    } else if (p < L.LOW_MEM || p >= high || p % L.PAGE_SIZE !== 0) {
+    } else if (p < k.c.LOW_MEM || p >= high || p % k.c.PAGE_SIZE !== 0) {
       bad(`task[${nr}] = ${hex(p)} is not a page from get_free_page (LOW_MEM..HIGH_MEMORY)`);
     } else {
-      structs[(p - L.LOW_MEM) >>> 12]++;
+      structs[(p - k.c.LOW_MEM) >>> 12]++;
     }
     if (!mem.inRam(p, 4096)) continue;
     const t = k.task(nr)!;
-    zombie[nr] = t.state === L.TASK_ZOMBIE;
-    if (t.state < 0 || t.state > L.TASK_STOPPED) bad(`task ${nr} (pid ${t.pid}) has state ${t.state}`);
-    const base = (nr * L.TASK_SIZE) >>> 0;
+    zombie[nr] = t.state === k.c.TASK_ZOMBIE;
+    if (t.state < 0 || t.state > k.c.TASK_STOPPED) bad(`task ${nr} (pid ${t.pid}) has state ${t.state}`);
+    const base = (nr * k.c.TASK_SIZE) >>> 0;
     if (t.ldt.code.base !== base || t.ldt.data.base !== base) {
       bad(`task ${nr} (pid ${t.pid}): LDT code/data bases ${hex(t.ldt.code.base)}/${hex(t.ldt.data.base)}, expected ${hex(base)}`);
     }
     if (nr !== 0 && t.startCode !== base) bad(`task ${nr} (pid ${t.pid}): start_code ${hex(t.startCode)}, expected ${hex(base)}`);
-    const ldtSel = (nr << 4) + (L.FIRST_LDT_ENTRY << 3);
+    const ldtSel = (nr << 4) + (k.c.FIRST_LDT_ENTRY << 3);
     if (t.tss.ldt !== ldtSel) bad(`task ${nr} (pid ${t.pid}): TSS ldt selector 0x${t.tss.ldt.toString(16)}, expected 0x${ldtSel.toString(16)}`);
     if (t.tss.cr3 !== k.at.pgDir) bad(`task ${nr} (pid ${t.pid}): TSS cr3 ${hex(t.tss.cr3)}, not the directory at ${hex(k.at.pgDir)}`);
-    if (t.tss.esp0 !== p + L.PAGE_SIZE || t.tss.ss0 !== L.KERNEL_DS) {
-      bad(`task ${nr} (pid ${t.pid}): kernel stack ${t.tss.ss0.toString(16)}:${hex(t.tss.esp0)}, expected 10:${hex(p + L.PAGE_SIZE)}`);
+    if (t.tss.esp0 !== p + k.c.PAGE_SIZE || t.tss.ss0 !== k.c.KERNEL_DS) {
+      bad(`task ${nr} (pid ${t.pid}): kernel stack ${t.tss.ss0.toString(16)}:${hex(t.tss.esp0)}, expected 10:${hex(p + k.c.PAGE_SIZE)}`);
     }
   }
 
@@ -103,22 +102,22 @@ export function checkInvariants(k: KernelInspector, opts: InvariantOptions = {})
     const slot = d >>> 4;
     const table = (pde & 0xfffff000) >>> 0;
     if (k.isKernelTable(table)) {
-      if (table !== k.at.pg0 + d * L.PAGE_SIZE) bad(`directory entry ${d} points at head's table ${hex(table)} (only entries 0-3 may, each its own)`);
+      if (table !== k.at.pg0 + d * k.c.PAGE_SIZE) bad(`directory entry ${d} points at head's table ${hex(table)} (only entries 0-3 may, each its own)`);
       continue;
     }
-    if (table < L.LOW_MEM || table >= high) {
+    if (table < k.c.LOW_MEM || table >= high) {
       bad(`directory entry ${d} (task slot ${slot}) points at ${hex(table)}, outside LOW_MEM..HIGH_MEMORY`);
       continue;
     }
     if (!alive[slot]) bad(`directory entry ${d} is present but task slot ${slot} is empty (page tables leaked)`);
     else if (zombie[slot]) bad(`directory entry ${d} is present but task ${slot} is a zombie (its page tables should be freed)`);
-    tables[(table - L.LOW_MEM) >>> 12]++;
+    tables[(table - k.c.LOW_MEM) >>> 12]++;
     for (let i = 0; i < 1024; i++) {
       const pte = mem.u32(table + i * 4);
       if ((pte & 1) === 0) continue;
       const frame = (pte & 0xfffff000) >>> 0;
       const linear = ((d << 22) | (i << 12)) >>> 0;
-      if (frame < L.LOW_MEM) {
+      if (frame < k.c.LOW_MEM) {
         if (slot !== 0 && (pte & 2) !== 0) bad(`${hex(linear)} (task slot ${slot}) maps kernel page ${hex(frame)} writable (uncounted kernel pages must be shared read-only)`);
         continue;
       }
@@ -126,20 +125,20 @@ export function checkInvariants(k: KernelInspector, opts: InvariantOptions = {})
         bad(`${hex(linear)} (task slot ${slot}) maps ${hex(frame)}, beyond the end of memory ${hex(high)}`);
         continue;
       }
-      const i2 = (frame - L.LOW_MEM) >>> 12;
+      const i2 = (frame - k.c.LOW_MEM) >>> 12;
       ptes[i2]++;
       if ((pte & 2) !== 0) writable[i2]++;
     }
   }
 
   // counts
-  const mainStart = k.syms.has('main_memory_start') ? mem.u32(k.syms.addr('main_memory_start')) : L.LOW_MEM;
-  for (let i = 0; i < L.PAGING_PAGES; i++) {
-    const frame = L.LOW_MEM + i * L.PAGE_SIZE;
+  const mainStart = k.syms.has('main_memory_start') ? mem.u32(k.syms.addr('main_memory_start')) : k.c.LOW_MEM;
+  for (let i = 0; i < k.c.PAGING_PAGES; i++) {
+    const frame = k.c.LOW_MEM + i * k.c.PAGE_SIZE;
     const count = mem.u8(k.at.memMap + i);
     const held = ptes[i] + tables[i] + structs[i];
     if (frame >= high || frame < mainStart) {
-      if (count !== L.USED) bad(`frame ${hex(frame)} lies outside main memory but its mem_map count is ${count}, not USED (${L.USED})`);
+      if (count !== k.c.USED) bad(`frame ${hex(frame)} lies outside main memory but its mem_map count is ${count}, not USED (${k.c.USED})`);
       continue;
     }
     if (count !== held) {

@@ -1,11 +1,14 @@
 // Kernel objects read out of guest physical memory through the symbol map: the task
 // table, task_structs with their LDT and TSS, page tables of a task slot, mem_map.
-// The kernel runs with one page directory at physical 0 that maps the first 16 MB
-// identically, so a kernel address (a symbol, a task[] pointer) is a physical address.
+// Both profiles' kernels (profiles.ts) run with one page directory at physical 0 that maps
+// the first 16 MB identically, so a kernel address (a symbol, a task[] pointer) is a
+// physical address.
 
 import { GuestPhysical } from './guest';
 import * as L from './layout';
+import { detectProfile, type KernelProfile } from './profiles';
 import { SymbolMap } from './symbols';
+import { walkTables } from '../../emulator/mmu/paging';
 
 export interface Segment {
   base: number;
@@ -39,6 +42,11 @@ export interface TaskInfo {
   signal: number;
   exitCode: number;
   startCode: number;
+  endCode: number;
+  brk: number;
+  pgrp: number;
+  session: number;
+  leader: number;
   startTime: number;
   utime: number;
   stime: number;
@@ -46,8 +54,8 @@ export interface TaskInfo {
   tss: Tss;
   /** The top of the task's kernel stack (tss.esp0: its task_struct page + 4096). */
   kernelStackTop: number;
-  /** forklab's per-task copy-on-write counters. */
-  cow: { faults: number; copies: number; nocopy: number };
+  /** forklab's per-task copy-on-write counters; null for a kernel without them. */
+  cow: { faults: number; copies: number; nocopy: number } | null;
 }
 
 export interface PageEntry {
@@ -90,12 +98,20 @@ export function decodeDescriptor(lo: number, hi: number): Segment {
 export class KernelInspector {
   readonly mem: GuestPhysical;
   readonly syms: SymbolMap;
+  readonly profile: KernelProfile;
+  /** The profile's constants (LOW_MEM, PAGING_PAGES, NR_TASKS...). */
+  readonly c: KernelProfile['constants'];
   /** Addresses of the kernel objects this inspector reads. */
   readonly at: { task: number; current: number; memMap: number; pgDir: number; highMemory: number; pg0: number };
 
-  constructor(ram: Uint8Array | GuestPhysical, symbols: SymbolMap) {
+  /** `profile` defaults to the one the symbol map identifies (a one-line error if none). */
+  constructor(ram: Uint8Array | GuestPhysical, symbols: SymbolMap, profile: KernelProfile = detectProfile(symbols)) {
     this.mem = ram instanceof GuestPhysical ? ram : new GuestPhysical(ram);
     this.syms = symbols;
+    this.profile = profile;
+    this.c = profile.constants;
+    const missing = profile.required.filter((n) => !symbols.has(n));
+    if (missing.length) throw new Error(`kernel symbol "${missing[0]}" is not in the symbol map (the ${profile.name} profile needs ${missing.join(', ')})`);
     this.at = {
       task: symbols.addr('task'),
       current: symbols.addr('current'),
@@ -114,13 +130,13 @@ export class KernelInspector {
   /** The slot number of `current`, or -1 if it is not in task[]. */
   currentNr(): number {
     const cur = this.mem.u32(this.at.current);
-    for (let nr = 0; nr < L.NR_TASKS; nr++) if (this.taskPointer(nr) === cur) return nr;
+    for (let nr = 0; nr < this.c.NR_TASKS; nr++) if (this.taskPointer(nr) === cur) return nr;
     return -1;
   }
 
   /** The task in slot nr, or null for an empty slot. */
   task(nr: number): TaskInfo | null {
-    if (!(nr >= 0 && nr < L.NR_TASKS)) throw new Error(`task slot ${nr} is outside 0..${L.NR_TASKS - 1}`);
+    if (!(nr >= 0 && nr < this.c.NR_TASKS)) throw new Error(`task slot ${nr} is outside 0..${this.c.NR_TASKS - 1}`);
     const p = this.taskPointer(nr);
     return p === 0 ? null : this.taskAt(nr, p);
   }
@@ -128,7 +144,7 @@ export class KernelInspector {
   /** Every occupied slot of task[], in slot order. */
   tasks(): TaskInfo[] {
     const out: TaskInfo[] = [];
-    for (let nr = 0; nr < L.NR_TASKS; nr++) {
+    for (let nr = 0; nr < this.c.NR_TASKS; nr++) {
       const t = this.task(nr);
       if (t) out.push(t);
     }
@@ -137,27 +153,33 @@ export class KernelInspector {
 
   private taskAt(nr: number, p: number): TaskInfo {
     const m = this.mem;
+    const T = this.profile.task;
     const f = (off: number) => m.i32(p + off);
-    const desc = (i: number) => decodeDescriptor(m.u32(p + L.T_LDT + i * 8), m.u32(p + L.T_LDT + i * 8 + 4));
-    const t = p + L.T_TSS;
+    const desc = (i: number) => decodeDescriptor(m.u32(p + T.ldt + i * 8), m.u32(p + T.ldt + i * 8 + 4));
+    const t = p + T.tss;
     const r = (off: number) => m.u32(t + off);
     const seg = (off: number) => r(off) & 0xffff;
-    const state = f(L.T_STATE);
+    const state = f(T.state);
     return {
       nr,
       addr: p,
       state,
       stateName: L.STATE_NAMES[state] ?? `state ${state}`,
-      pid: f(L.T_PID),
-      father: f(L.T_FATHER),
-      counter: f(L.T_COUNTER),
-      priority: f(L.T_PRIORITY),
-      signal: m.u32(p + L.T_SIGNAL),
-      exitCode: f(L.T_EXIT_CODE),
-      startCode: m.u32(p + L.T_START_CODE),
-      startTime: f(L.T_START_TIME),
-      utime: f(L.T_UTIME),
-      stime: f(L.T_STIME),
+      pid: f(T.pid),
+      father: f(T.father),
+      counter: f(T.counter),
+      priority: f(T.priority),
+      signal: m.u32(p + T.signal),
+      exitCode: f(T.exitCode),
+      startCode: m.u32(p + T.startCode),
+      endCode: m.u32(p + T.endCode),
+      brk: m.u32(p + T.brk),
+      pgrp: f(T.pgrp),
+      session: f(T.session),
+      leader: f(T.leader),
+      startTime: f(T.startTime),
+      utime: f(T.utime),
+      stime: f(T.stime),
       ldt: { code: desc(1), data: desc(2) },
       tss: {
         backLink: seg(L.TSS_BACK_LINK), esp0: r(L.TSS_ESP0), ss0: seg(L.TSS_SS0), cr3: r(L.TSS_CR3),
@@ -167,7 +189,7 @@ export class KernelInspector {
         gs: seg(L.TSS_GS), ldt: seg(L.TSS_LDT), iomapBase: r(L.TSS_TRACE_BITMAP) >>> 16,
       },
       kernelStackTop: r(L.TSS_ESP0),
-      cow: { faults: f(L.T_COW_FAULTS), copies: f(L.T_COW_COPIES), nocopy: f(L.T_COW_NOCOPY) },
+      cow: T.cow ? { faults: f(T.cow.faults), copies: f(T.cow.copies), nocopy: f(T.cow.nocopy) } : null,
     };
   }
 
@@ -178,13 +200,13 @@ export class KernelInspector {
 
   /** Is `table` one of head's page tables pg0..pg3 (the identity mapping of 16 MB)? */
   isKernelTable(table: number): boolean {
-    return table >= this.at.pg0 && table < this.at.pg0 + 4 * L.PAGE_SIZE && table < L.LOW_MEM;
+    return table >= this.at.pg0 && table < this.at.pg0 + 4 * this.c.PAGE_SIZE && table < this.c.LOW_MEM;
   }
 
   /** Every present page of task slot nr's 64 MB (directory entries 16*nr..16*nr+15).
    *  For slot 0 this includes the kernel's identity mapping (kernelTable = true). */
   pages(nr: number): PageEntry[] {
-    if (!(nr >= 0 && nr < L.NR_TASKS)) throw new Error(`task slot ${nr} is outside 0..${L.NR_TASKS - 1}`);
+    if (!(nr >= 0 && nr < this.c.NR_TASKS)) throw new Error(`task slot ${nr} is outside 0..${this.c.NR_TASKS - 1}`);
     const out: PageEntry[] = [];
     for (let d = nr * 16; d < nr * 16 + 16; d++) {
       const pde = this.pde(d);
@@ -213,14 +235,11 @@ export class KernelInspector {
     return out;
   }
 
-  /** The physical address a linear address maps to (a walk of the tables in memory: no
-   *  fault, no A/D bits set), or null when a directory or table entry is absent. */
+  /** The physical address a linear address maps to through the kernel's directory (the
+   *  observers' page walk: no fault, no A/D bits set), or null when an entry is absent. */
   translate(linear: number): number | null {
-    const pde = this.pde(linear >>> 22);
-    if ((pde & 1) === 0) return null;
-    const pte = this.mem.u32(((pde & 0xfffff000) >>> 0) + ((linear >>> 12) & 0x3ff) * 4);
-    if ((pte & 1) === 0) return null;
-    return ((pte & 0xfffff000) | (linear & 0xfff)) >>> 0;
+    const p = walkTables((a) => this.mem.u32(a), this.at.pgDir, linear >>> 0).physical;
+    return p < 0 ? null : p;
   }
 
   /** A dword at a linear address (through the page tables), or null if unmapped. */
@@ -238,19 +257,19 @@ export class KernelInspector {
 
   /** mem_map[MAP_NR(frame)] for a frame in [LOW_MEM, LOW_MEM + 15 MB), else null. */
   countOf(frame: number): number | null {
-    if (frame < L.LOW_MEM || frame >= L.LOW_MEM + L.PAGING_PAGES * L.PAGE_SIZE) return null;
-    return this.mem.u8(this.at.memMap + ((frame - L.LOW_MEM) >>> 12));
+    if (frame < this.c.LOW_MEM || frame >= this.c.LOW_MEM + this.c.PAGING_PAGES * this.c.PAGE_SIZE) return null;
+    return this.mem.u8(this.at.memMap + ((frame - this.c.LOW_MEM) >>> 12));
   }
 
   /** A copy of mem_map (PAGING_PAGES counts). */
   memMap(): Uint8Array {
-    return this.mem.bytes(this.at.memMap, L.PAGING_PAGES);
+    return this.mem.bytes(this.at.memMap, this.c.PAGING_PAGES);
   }
 
   /** Pages the allocator can hand out (mem_map entries equal to 0), as nr_free_pages. */
   freePages(): number {
     let n = 0;
-    for (let i = 0; i < L.PAGING_PAGES; i++) if (this.mem.u8(this.at.memMap + i) === 0) n++;
+    for (let i = 0; i < this.c.PAGING_PAGES; i++) if (this.mem.u8(this.at.memMap + i) === 0) n++;
     return n;
   }
 
@@ -259,8 +278,10 @@ export class KernelInspector {
     return this.mem.u32(this.at.highMemory);
   }
 
-  /** The kernel's copy-on-write counters (kernel/memory.asm). */
-  cowStatistics(): CowStatistics {
+  /** The kernel's copy-on-write counters (forklab's kernel/memory.asm), or null for a
+   *  kernel without them. */
+  cowStatistics(): CowStatistics | null {
+    if (this.profile.cowCounters.length === 0) return null;
     const v = (n: string) => this.mem.u32(this.syms.addr(n));
     return {
       wpFaults: v('cow_faults'), copies: v('cow_copies'), nocopy: v('cow_nocopy'),
