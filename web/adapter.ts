@@ -19,10 +19,10 @@ import type { HookSlot } from '../emulator/debug/hooks';
 import { TraceRecorder } from '../emulator/debug/trace-recorder';
 import { TEXT_COLUMNS, TEXT_ROWS, VGA_TEXT_SIZE } from '../emulator/devices/vga';
 import { PAGE_CLASSES, NOT_PRESENT, hex, type PageClass } from './shared';
-import { KernelInspector, SymbolMap, type PageEntry, type TaskInfo } from '../kernel/inspect';
+import { KernelInspector, SymbolMap, attachKernel, type PageEntry, type TaskInfo } from '../kernel/inspect';
 import { TASK_SIZE, T_PID, T_EXIT_CODE } from '../kernel/inspect/layout';
 
-export { Machine, Debugger, SymbolMap, TraceRecorder, TEXT_COLUMNS, TEXT_ROWS };
+export { Machine, Debugger, SymbolMap, TraceRecorder, TEXT_COLUMNS, TEXT_ROWS, attachKernel };
 
 /** A problem with a file the user gave: one line, shown in the page. */
 export class ImageError extends Error {}
@@ -52,7 +52,7 @@ export function diskOptions(name: string, data: Uint8Array): MachineOptions {
 /** Parses a kernel.map; a malformed file is an ImageError. */
 export function parseSymbols(name: string, text: string): SymbolMap {
   try {
-    return SymbolMap.parse(text);
+    return SymbolMap.parse(text, name);
   } catch (e) {
     throw new ImageError(`'${name}': ${(e as Error).message}`);
   }

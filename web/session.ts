@@ -5,7 +5,7 @@
 // pause, a key or a breakpoint added while the guest runs is taken at the next slice.
 
 import {
-  Debugger, ImageError, KernelView, Machine, TraceRecorder, diskOptions, parseSymbols, screenCells,
+  Debugger, ImageError, KernelView, attachKernel, Machine, TraceRecorder, diskOptions, parseSymbols, screenCells,
   TEXT_COLUMNS, TEXT_ROWS, type SymbolMap,
 } from './adapter';
 import type { BreakpointRow, Reply, Request, TaskRow } from './protocol';
@@ -119,7 +119,11 @@ export class Session {
     // a fresh copy: disk writes of one boot do not leak into the next
     const m = new Machine({ ...diskOptions(img.name, img.data.slice()), onSerial: (b) => void (this.serial += String.fromCharCode(b)) });
     this.machine = m;
-    this.debugger = new Debugger(m, { symbols: img.symbols ?? undefined, sliceInstructions: this.o.slice, onSlice: () => this.onSlice() });
+    this.debugger = new Debugger(m, {
+      symbols: img.symbols ?? undefined,
+      // the kernel's commands and task-slot names (<cow_var@task2>), as forklab debug has them
+      extension: img.symbols ? attachKernel(m.mem.u8, img.symbols).extension : undefined,
+      sliceInstructions: this.o.slice, onSlice: () => this.onSlice() });
     this.kernel = img.symbols ? KernelView.open(m, img.symbols) : null;
     this.status = `booting ${img.name}`;
     if (this.traceOn) void this.setTrace(true);
