@@ -39,6 +39,7 @@ import {
 import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
 import { walk } from '../mmu/paging';
 import { deliverProtected } from '../mmu/protected';
+import { loadSegV86 } from './v86';
 
 /** What a CPU exception looks like in flight: one preallocated object, thrown. */
 export class CpuFault {
@@ -337,7 +338,6 @@ export class Cpu {
     this.lazy = 0;
     let f = (old & ~mask) | (v & mask);
     f = (f & 0x00037fd5) | 2; // bits 1 set; 3, 5, 15 and above VM clear
-    f &= ~VM; // no virtual-8086 mode on this CPU model
     this.flagsVal = f;
   }
 
@@ -406,6 +406,10 @@ export class Cpu {
   get pe(): boolean {
     return (this.cr0 & CR0_PE) !== 0;
   }
+  /** Segment registers hold paragraph numbers (real mode, or virtual-8086 mode). */
+  get realAddressing(): boolean {
+    return (this.cr0 & CR0_PE) === 0 || (this.flagsVal & VM) !== 0;
+  }
 
   // ====================================================================================
   // segments
@@ -449,6 +453,10 @@ export class Cpu {
    *  segments keep their size attribute. */
   loadSegReal(s: number, v: number): void {
     v &= 0xffff;
+    if (this.flagsVal & VM) {
+      loadSegV86(this, s, v);
+      return;
+    }
     const keep = s === CS ? 0 : this.segAR[s] & 0xc000;
     this.setSegCache(s, v, v << 4, this.segLimit[s], (s === CS ? 0x9b : 0x93) | keep);
     if (s === CS) {
@@ -459,7 +467,7 @@ export class Cpu {
 
   /** MOV/POP Sreg, LxS: loads a data or stack segment register with the mode's checks. */
   loadSeg(s: number, v: number): void {
-    if (!this.pe) this.loadSegReal(s, v);
+    if (this.realAddressing) this.loadSegReal(s, v);
     else this.loadSegProtected(s, v & 0xffff);
   }
 
@@ -963,7 +971,8 @@ export class Cpu {
   /** I/O permission: CPL <= IOPL, else the TSS bitmap must allow every port byte. */
   ioCheck(port: number, size: number): void {
     if (!this.pe) return;
-    if (this.cpl <= ((this.flagsVal >> 12) & 3)) return;
+    // in virtual-8086 mode the bitmap decides whatever IOPL is
+    if (this.cpl <= ((this.flagsVal >> 12) & 3) && (this.flagsVal & VM) === 0) return;
     if (this.trType !== 9 && this.trType !== 11) this.gp(0);
     if (this.trLimit < 0x67) this.gp(0);
     const mapBase = this.sysRead16((this.trBase + 0x66) | 0);
@@ -1429,7 +1438,7 @@ export class Cpu {
     const sg = SEG_NAMES_ALL.indexOf(name);
     if (sg >= 0) {
       value &= 0xffff;
-      if (!this.pe) {
+      if (this.realAddressing) {
         this.loadSegReal(sg, value);
         return true;
       }
