@@ -523,6 +523,35 @@ log:
     expect((e.cpu.regs[2] & 0x00f0ff00) >>> 0).toBe(0x00c0f200); // bits 16-19 undefined; not yet accessed
   });
 
+  it('LSL LAR VERR VERW of an LDT selector while LDTR is null clear ZF and go on (no #GP)', () => {
+    const e = env(`
+    xor eax, eax
+    lldt ax                      ; LDTR null
+    mov ebx, 0x1234
+    mov eax, 0x14                ; LDT selector
+    mov cl, 0xff
+    cmp eax, eax                 ; ZF = 1 before each
+    lsl ebx, eax
+    setz cl
+    cmp eax, eax
+    lar ebx, eax
+    setz ch
+    cmp eax, eax
+    verr ax
+    setz dl
+    cmp eax, eax
+    verw ax
+    setz dh
+    hlt
+gp:
+    hlt`, { handlers: { 13: 'gp' } });
+    expectHalted(e, e.run());
+    expect(e.cpu.lastException).toBe(-1);
+    expect(e.cpu.regs[1] & 0xffff).toBe(0); // CL, CH
+    expect(e.cpu.regs[2] & 0xffff).toBe(0); // DL, DH
+    expect(e.cpu.regs[3]).toBe(0x1234); // destination unchanged
+  });
+
   it('INT through an IDT task gate runs the task; its IRET returns through the back link', () => {
     const e = env(`
     mov ax, 0x28

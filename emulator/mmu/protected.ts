@@ -641,11 +641,12 @@ export function ltr(c: Cpu, sel: number): void {
   c.trType = t | 2;
 }
 
-/** Reads a descriptor for LAR/LSL/VERR/VERW without faulting: false if outside the table. */
+/** Reads a descriptor for LAR/LSL/VERR/VERW: false (ZF clear, no fault) for a selector
+ *  they cannot reach: null, beyond its table, or in the LDT while LDTR is null. */
 function peekDescriptor(c: Cpu, sel: number): boolean {
   if ((sel & 0xfffc) === 0) return false;
   const idx = sel & 0xfff8;
-  const limit = sel & 4 ? c.ldtLimit : c.gdtLimit;
+  const limit = sel & 4 ? (c.ldtSel & 0xfffc ? c.ldtLimit : -1) : c.gdtLimit;
   if (idx + 7 > limit) return false;
   c.readDescriptor(sel);
   return true;
