@@ -672,8 +672,11 @@ db1:
     mov [${LOG} + ebx*8], eax
     mov eax, dr6
     mov [${LOG + 4} + ebx*8], eax
+    mov eax, [esp+8]
+    mov [${LOG + 0x20} + ebx*4], eax ; EFLAGS image: RF set for the fault only
+    xor eax, eax
+    mov dr6, eax                 ; the CPU never clears DR6: the handler does
     inc dword [${LOG + 0x40}]
-    or dword [esp+8], 0x10000    ; RF
     iretd
 var: dd 0`, { handlers: { 1: 'db1' }, symbols: ['target', 'after', 'var'] });
     expectHalted(e, e.run());
@@ -682,6 +685,8 @@ var: dd 0`, { handlers: { 1: 'db1' }, symbols: ['target', 'after', 'var'] });
     expect(e.log(1) & 0xf).toBe(1);
     expect(e.log(2)).toBe(e.sym('after')); // trap: after the write
     expect(e.log(3) & 0xf).toBe(2);
+    expect(e.log(8) & 0x10000).toBe(0x10000); // the breakpoint fault's frame has RF: IRET resumes past it
+    expect(e.log(9) & 0x10000).toBe(0); // the data trap's does not
     expect(e.mem.read32(e.sym('var'))).toBe(7);
     expect(e.cpu.regs[1]).toBe(1);
     expect(e.cpu.regs[2]).toBe(2);

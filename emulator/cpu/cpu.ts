@@ -34,8 +34,9 @@ import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
   ES, CS, SS, DS, FS, GS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
   CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
-  T_RAMW, T_NEVER, GP, SSV, DB, DF_V, PFV, NP, TS_V, DE,
+  T_RAMW, T_NEVER, GP, SSV, DB, DF_V, PFV, NP, TS_V, DE, NMI as NMI_V,
 } from './consts';
+import { DR6_BS, DR6_BT } from './debug-traps';
 import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
 import { walk } from '../mmu/paging';
 import { deliverProtected } from '../mmu/protected';
@@ -268,6 +269,7 @@ export class Cpu {
     this.trSel = this.trBase = this.trType = 0;
     this.trLimit = 0xffff;
     this.halted = this.shutdown = this.inhibit = false;
+    this.nmiPending = this.nmiBlocked = this.taskTrap = false;
     this.shutdownReport = '';
     this.shutdownState = null;
     this.flushTlb();
@@ -1240,7 +1242,36 @@ export class Cpu {
     // a faulting instruction counts as executed (so a guest in a fault loop still uses up
     // its budget, and step() always makes progress)
     this.icount++;
+    // every fault's EFLAGS image has RF (see debug-traps.ts)
+    this.flagsVal |= RF;
     this.raiseException(FAULT.vector, FAULT.hasCode, FAULT.code);
+  }
+
+  /** Delivers a #DB trap (after an instruction) with these DR6 status bits. */
+  private debugTrap(dr6: number): void {
+    this.dr[6] |= dr6;
+    this.curEip = this.eip;
+    this.startEsp = this.regs[ESP];
+    this.raiseException(DB, false, 0);
+  }
+
+  /** Non-maskable interrupt: taken at the next instruction boundary whatever IF is, then
+   *  held off until the handler's IRET. */
+  raiseNmi(): void {
+    this.nmiPending = true;
+    this.blockBreak = true;
+  }
+  nmiPending = false;
+  nmiBlocked = false;
+  /** a task switch loaded a TSS with the T bit: #DB (BT) before the task's first instruction */
+  taskTrap = false;
+
+  private takeNmi(): void {
+    this.nmiPending = false;
+    this.nmiBlocked = true;
+    this.curEip = this.eip;
+    this.startEsp = this.regs[ESP];
+    this.raiseException(NMI_V, false, 0);
   }
 
   /** Executes one instruction (or takes one pending interrupt first). */
@@ -1254,23 +1285,34 @@ export class Cpu {
     this.stopRequested = false;
     if (this.shutdown) return 'triple-fault';
     while (this.icount < end) {
-      if (this.halted) {
+      const nmi = this.nmiPending && !this.nmiBlocked;
+      if (this.halted && !nmi) {
         if ((this.flagsVal & IF) === 0) return 'halted';
         if (this.irq === null || !this.irq.hasInterrupt()) return 'waiting';
         this.halted = false;
       }
       try {
         if (this.inhibit) this.inhibit = false;
-        else if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) {
+        else if (nmi) {
+          this.halted = false;
+          this.takeNmi();
+          if (this.shutdown) return 'triple-fault';
+          this.inhibit = true;
+        } else if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) {
           this.takeInterrupt();
           if (this.shutdown) return 'triple-fault';
           // the handler's first instruction runs before the next interrupt is recognised
           this.inhibit = true;
         }
-        if ((this.flagsVal & TF) !== 0 || this.stepHook || this.drActive) this.stepSlow();
+        // RF lasts one instruction: the one-at-a-time loop clears it
+        if ((this.flagsVal & (TF | RF)) !== 0 || this.stepHook || this.drActive) this.stepSlow();
         else this.execBlock(end);
       } catch (e) {
         this.onFault(e);
+      }
+      if (this.taskTrap) {
+        this.taskTrap = false;
+        this.debugTrap(DR6_BT);
       }
       if (this.shutdown) return 'triple-fault';
       if (this.stopRequested) return 'stopped';
@@ -1290,11 +1332,13 @@ export class Cpu {
     }
     if (this.drActive && (this.flagsVal & RF) === 0) {
       // instruction breakpoints (DR7 R/W = 00) are faults, taken before the instruction
+      // (RF in the frame, as for every fault)
       const hit = this.matchBreakpoints(lin, 1, 0);
       if (hit) {
-        this.dr[6] = (this.dr[6] & ~0xf) | hit;
+        this.dr[6] |= hit;
         this.curEip = this.eip;
         this.startEsp = this.regs[ESP];
+        this.flagsVal |= RF;
         this.raiseException(DB, false, 0);
         return;
       }
@@ -1307,13 +1351,12 @@ export class Cpu {
     if (rf) this.flagsVal &= ~RF;
     let bits = 0;
     if (this.dataHits) bits |= this.dataHits;
-    if (tf && !this.halted) bits |= 0x4000;
-    if (bits) {
-      this.dr[6] = (this.dr[6] & ~0x400f) | bits;
-      this.curEip = this.eip;
-      this.startEsp = this.regs[ESP];
-      this.raiseException(DB, false, 0);
+    if (tf && !this.halted) bits |= DR6_BS;
+    if (this.taskTrap) {
+      this.taskTrap = false;
+      bits |= DR6_BT;
     }
+    if (bits) this.debugTrap(bits);
   }
 
   /** DR0-DR3 hits (bit mask) for an access of `size` bytes at lin of kind rw (0 execute,

@@ -12,6 +12,7 @@ import {
 } from './consts';
 import * as pm from '../mmu/protected';
 import { iretInV86, v86IoplCheck } from './v86';
+import { checkGeneralDetect } from './debug-traps';
 
 export type Handler = (c: Cpu, i: Insn) => void;
 
@@ -885,6 +886,8 @@ function farRet(c: Cpu, op32: boolean, extra: number): void {
   } else pm.farRet(c, op32, extra);
 }
 function iret(c: Cpu, op32: boolean): void {
+  // the NMI handler's IRET lets the next NMI in
+  c.nmiBlocked = false;
   if (!c.pe) {
     const ip = op32 ? c.pop32() >>> 0 : c.pop16();
     const cs = op32 ? c.pop32() & 0xffff : c.pop16();
@@ -1071,10 +1074,12 @@ function buildNamed(): Map<string, Handler> {
     c.blockBreak = true;
   });
   add('mov rr32,dr', (c, i) => {
+    checkGeneralDetect(c);
     const r = i.reg === 4 ? 6 : i.reg === 5 ? 7 : i.reg;
     c.regs[i.rm] = c.dr[r];
   });
   add('mov dr,rr32', (c, i) => {
+    checkGeneralDetect(c);
     const r = i.reg === 4 ? 6 : i.reg === 5 ? 7 : i.reg;
     c.dr[r] = c.regs[i.rm];
     if (r === 7) c.drChanged();

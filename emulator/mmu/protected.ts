@@ -9,6 +9,7 @@
 import { Cpu } from '../cpu/cpu';
 import type { Insn } from '../cpu/decoder';
 import { iretToV86, enterV86 } from '../cpu/v86';
+import { noteTaskTrap } from '../cpu/debug-traps';
 import {
   CS, SS, ES, DS, FS, GS, ESP, IF, TF, NT, RF, VM, GP, NP, SSV, TS_V, CR0_TS, CR0_PG,
 } from '../cpu/consts';
@@ -536,6 +537,7 @@ export function taskSwitch(c: Cpu, tss: number, source: number): void {
   c.cr0 |= CR0_TS;
   c.eip = st.eip;
   c.setFlags(st.eflags, 0x277fd5);
+  if (newBig) noteTaskTrap(c, newBase);
   for (let r = 0; r < 8; r++) c.regs[r] = st.regs[r];
   // selectors first, without descriptors (as the i386 does), then validate
   for (let s = 0; s < 6; s++) c.sel[s] = st.segs[s];
