@@ -358,6 +358,47 @@ ${PF}`);
   });
 });
 
+describe.runIf(HAS_NASM)('an instruction that crosses a page', () => {
+  it('is decoded once and cached; a write to its second page or a remap of that page is seen', () => {
+    const e = env(`
+    mov ecx, 1000
+again:
+    call cross
+    loop again
+    mov [${LOG}], eax
+    mov byte [0x12001], 0x99     ; a byte of the immediate, in the second page
+    call cross
+    mov [${LOG + 4}], eax
+    mov esi, 0x12000             ; linear 0x12000 → a copy at 0x13000 with another byte
+    mov edi, 0x13000
+    mov ecx, 16
+    rep movsb
+    mov byte [0x13002], 0x77
+    mov dword [${PT + 0x12 * 4}], 0x13007
+    mov eax, cr3
+    mov cr3, eax
+    call cross
+    mov [${LOG + 8}], eax
+    hlt
+    times 0x1ffe - ($ - $$) nop
+cross:                           ; at 0x11ffe: B8 78 | 56 34 12, then RET
+    mov eax, 0x12345678
+    ret`, { paging: true, symbols: ['cross'] });
+    expect(e.sym('cross')).toBe(0x11ffe);
+    let slowFetches = 0;
+    const fetch = e.cpu.fetchByteSlow.bind(e.cpu);
+    e.cpu.fetchByteSlow = (o: number) => {
+      slowFetches++;
+      return fetch(o);
+    };
+    expectHalted(e, e.run());
+    expect(e.log(0)).toBe(0x12345678);
+    expect(e.log(1)).toBe(0x12995678);
+    expect(e.log(2)).toBe(0x77995678);
+    expect(slowFetches).toBe(0); // never through the byte-by-byte slow decoder
+  });
+});
+
 describe.runIf(HAS_NASM)('task switching', () => {
   it('JMP to a TSS and back: state saved and restored, busy bits, CR0.TS', () => {
     const e = env(`

@@ -72,6 +72,10 @@ class Block {
   n = 0;
   /** the last instruction may change mode, privilege or interrupt state: leave the chain */
   exit = false;
+  /** a block of one instruction that crosses into the next linear page: that page's RAM
+   *  page and code generation when decoded (-1: no crossing) */
+  page2 = -1;
+  gen2 = -1;
   insns: Insn[] = [];
   fns: Handler[] = [];
 }
@@ -96,7 +100,28 @@ class RamSource implements CodeSource {
   }
 }
 
-/** Reads instruction bytes through full translation (crossing pages, MMIO, CS limit). */
+/** Reads the bytes of one instruction that crosses from one RAM page into another. */
+class CrossingSource implements CodeSource {
+  u8: Uint8Array;
+  base = 0;
+  base2 = 0;
+  /** bytes in the first page */
+  first = 0;
+  avail = 0;
+  over = false;
+  constructor(u8: Uint8Array) {
+    this.u8 = u8;
+  }
+  codeByte(o: number): number {
+    if (o >= this.avail) {
+      this.over = true;
+      return 0;
+    }
+    return o < this.first ? this.u8[this.base + o] : this.u8[this.base2 + o - this.first];
+  }
+}
+
+/** Reads instruction bytes through full translation (MMIO, CS limit). */
 class SlowSource implements CodeSource {
   constructor(private cpu: Cpu) {}
   codeByte(o: number): number {
@@ -222,6 +247,7 @@ export class Cpu {
   // block cache
   private readonly cache: (Block | undefined)[] = new Array(CACHE_SIZE);
   private readonly ramSrc: RamSource;
+  private readonly crossSrc: CrossingSource;
   private readonly slowSrc: SlowSource;
   private readonly slowInsn = new Insn();
   private fetchBase = 0;
@@ -240,6 +266,7 @@ export class Cpu {
     this.i32 = mem.i32;
     this.codePage = mem.codePage;
     this.ramSrc = new RamSource(mem.u8);
+    this.crossSrc = new CrossingSource(mem.u8);
     this.slowSrc = new SlowSource(this);
     this.reset();
   }
@@ -1121,8 +1148,8 @@ export class Cpu {
         let b = cache[slot];
         if (b === undefined) b = cache[slot] = new Block();
         const page = ram >>> 12;
-        if (b.tag !== tag || b.gen !== codeGen[page] || eip + b.len > csEnd) {
-          if (!this.buildBlock(b, ram, eip, big)) {
+        if (b.tag !== tag || b.gen !== codeGen[page] || eip + b.len > csEnd || (b.page2 >= 0 && !this.secondPageSame(b, lin))) {
+          if (!this.buildBlock(b, ram, eip, big, lin)) {
             this.execSlowOne();
             return;
           }
@@ -1163,14 +1190,37 @@ export class Cpu {
     return this.csBig ? (this.eip - ins.length) >>> 0 : (this.eip - ins.length) & 0xffff;
   }
 
-  /** Decodes a block at RAM offset `ram` (EIP `eip`); false when its first instruction
-   *  crosses a page or the CS limit (then it runs through the slow path). */
-  private buildBlock(b: Block, ram: number, eip: number, big: number): boolean {
+  /** RAM page of the linear page after `lin` (translating it: the crossing instruction is
+   *  about to run, so a fault is its fetch's), or -1 when it is not RAM. */
+  private nextPageRam(lin: number): number {
+    const lin2 = ((lin | 0xfff) + 1) | 0;
+    const nr = this.needR & ~T_NEVER;
+    let e = this.tlb[lin2 >>> 12];
+    if ((e & nr) !== nr) {
+      this.translate(lin2, false, this.cpl === 3);
+      e = this.tlb[lin2 >>> 12];
+    }
+    return (e & T_RAM) !== 0 ? e >>> 12 : -1;
+  }
+
+  /** A page-crossing block is still valid: the next linear page maps to the same RAM page,
+   *  whose bytes have not changed. */
+  private secondPageSame(b: Block, lin: number): boolean {
+    return this.nextPageRam(lin) === b.page2 && this.mem.codeGen[b.page2] === b.gen2;
+  }
+
+  /** Decodes a block at RAM offset `ram` (EIP `eip`, linear `lin`); an instruction that
+   *  crosses into the next page ends the block before it, or, first, is a block of its own.
+   *  False when the first instruction crosses the CS limit or into MMIO (then it runs
+   *  through the slow path). */
+  private buildBlock(b: Block, ram: number, eip: number, big: number, lin: number): boolean {
     const src = this.ramSrc;
+    const toPageEnd = 0x1000 - (ram & 0xfff);
     src.base = ram;
-    src.avail = Math.min(0x1000 - (ram & 0xfff), this.csEnd - eip);
+    src.avail = Math.min(toPageEnd, this.csEnd - eip);
     src.start = 0;
     b.tag = -1;
+    b.page2 = -1;
     let n = 0, off = 0;
     const bits = big ? 32 : 16;
     for (;;) {
@@ -1183,7 +1233,7 @@ export class Cpu {
       src.over = false;
       decode(src, bits, ins);
       if (src.over || ins.length > MAX_INSN_LENGTH) {
-        if (n === 0) return false;
+        if (n === 0) return src.over && toPageEnd < this.csEnd - eip && this.buildCrossing(b, ram, eip, big, lin);
         break;
       }
       b.fns[n] = this.handlerFor(ins);
@@ -1197,6 +1247,33 @@ export class Cpu {
     b.exit = last === null || (STOP[last.id] === 1 && CHAIN[last.id] === 0);
     this.mem.markCode(ram, off);
     b.gen = this.mem.codeGen[ram >>> 12];
+    b.tag = ram * 2 + big;
+    return true;
+  }
+
+  /** A block of the one instruction at `ram` that continues in the next linear page. */
+  private buildCrossing(b: Block, ram: number, eip: number, big: number, lin: number): boolean {
+    const page2 = this.nextPageRam(lin);
+    if (page2 < 0) return false;
+    const src = this.crossSrc;
+    src.base = ram;
+    src.base2 = page2 << 12;
+    src.first = 0x1000 - (ram & 0xfff);
+    src.avail = Math.min(MAX_INSN_LENGTH + 1, this.csEnd - eip);
+    src.over = false;
+    let ins = b.insns[0];
+    if (ins === undefined) ins = b.insns[0] = new Insn();
+    decode(src, big ? 32 : 16, ins);
+    if (src.over || ins.length > MAX_INSN_LENGTH) return false;
+    b.fns[0] = this.handlerFor(ins);
+    b.n = 1;
+    b.len = ins.length;
+    b.exit = ins.form === null || (STOP[ins.form.id] === 1 && CHAIN[ins.form.id] === 0);
+    this.mem.markCode(ram, src.first);
+    this.mem.markCode(page2 << 12, ins.length - src.first);
+    b.gen = this.mem.codeGen[ram >>> 12];
+    b.page2 = page2;
+    b.gen2 = this.mem.codeGen[page2];
     b.tag = ram * 2 + big;
     return true;
   }
