@@ -1,7 +1,8 @@
 // The i386 CPU core: registers, lazy flags, segment caches, memory access through the TLB,
 // decoded-block cache, run loop and exception delivery. Instruction semantics live in
 // handlers.ts; descriptor checks, far transfers, gates and task switches in
-// ../mmu/protected.ts; the page walk in ../mmu/paging.ts.
+// ../mmu/protected.ts; virtual-8086 mode in v86.ts; DR6/DR7.GD, the TSS T bit and RF in
+// debug-traps.ts; the page walk in ../mmu/paging.ts.
 //
 // Embedding:
 //   const mem = new PhysicalMemory(16 << 20);          // ../memory.ts (ROM/MMIO pages, A20)
