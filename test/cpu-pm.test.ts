@@ -615,6 +615,27 @@ taskB:
 });
 
 describe.runIf(HAS_NASM)('exceptions', () => {
+  it('an interrupt that ends HLT runs before the next instruction, even right after STI', () => {
+    const e = env(`
+    sti
+    hlt
+    mov dword [${LOG}], 1
+    hlt
+irq:
+    mov eax, [${LOG}]
+    mov [${LOG + 4}], eax        ; 0: the handler ran before the instruction after HLT
+    mov dword [${LOG + 8}], 1
+    iretd`, { handlers: { 0x20: 'irq' } });
+    let pending = false;
+    e.cpu.irq = { hasInterrupt: () => pending, acknowledge: () => ((pending = false), 0x20) };
+    expect(e.run()).toBe('waiting');
+    pending = true;
+    expect(e.run()).toBe('waiting');
+    expect(e.log(2)).toBe(1);
+    expect(e.log(1)).toBe(0);
+    expect(e.log(0)).toBe(1);
+  });
+
   it('a fault while delivering a contributory fault becomes a double fault (error code 0)', () => {
     const e = env(`
     xor edx, edx

@@ -1364,15 +1364,18 @@ export class Cpu {
     if (this.shutdown) return 'triple-fault';
     while (this.icount < end) {
       const nmi = this.nmiPending && !this.nmiBlocked;
-      if (this.halted && !nmi) {
-        if ((this.flagsVal & IF) === 0) return 'halted';
-        if (this.irq === null || !this.irq.hasInterrupt()) return 'waiting';
+      if (this.halted) {
+        if (!nmi) {
+          if ((this.flagsVal & IF) === 0) return 'halted';
+          if (this.irq === null || !this.irq.hasInterrupt()) return 'waiting';
+        }
+        // the event that ends HLT is taken now (an STI just before HLT no longer shadows it)
         this.halted = false;
+        this.inhibit = false;
       }
       try {
         if (this.inhibit) this.inhibit = false;
         else if (nmi) {
-          this.halted = false;
           this.takeNmi();
           if (this.shutdown) return 'triple-fault';
           this.inhibit = true;
@@ -1422,11 +1425,11 @@ export class Cpu {
       }
     }
     const tf = (this.flagsVal & TF) !== 0;
-    const rf = this.flagsVal & RF;
+    // RF lasts one instruction: cleared before it runs, so an IRET or task switch that
+    // loads RF keeps it, and a fault sets it again in the frame
+    this.flagsVal &= ~RF;
     this.dataHits = 0;
     this.execBlock(this.icount + 1);
-    // RF lasts for one instruction (IRET that sets it does not clear it)
-    if (rf) this.flagsVal &= ~RF;
     let bits = 0;
     if (this.dataHits) bits |= this.dataHits;
     if (tf && !this.halted) bits |= DR6_BS;
