@@ -962,6 +962,39 @@ describe.runIf(HAS_NASM)('stack-size corners and operand writes (test386 stages 
     expect(e.log(1)).toBe(0x00020000);
   });
 
+  it('PUSH ESP pushes the value before the push, POP ESP keeps the popped value, LEAVE uses BP on a 16-bit stack', () => {
+    const e = env(`
+    mov esp, 0x9000
+    push esp
+    pop eax                      ; 0x9000
+    mov dword [0x8ffc], 0x1234
+    mov esp, 0x8ffc
+    pop esp                      ; ESP = the value popped, not 0x9000
+    mov ebx, esp
+    mov di, 0x60                 ; 16-bit stack at 0x20000
+    mov ss, di
+    mov esp, 0x5550100
+    mov ebp, 0x7770200
+    mov dword [0x20200], 0xabcd
+    o32 leave                    ; SP = BP (high half of ESP kept), then EBP = [SS:SP]
+    mov ecx, esp
+    mov edx, ebp
+    mov si, 0x10
+    mov ss, si
+    mov esp, 0xa000
+    mov [${LOG}], eax
+    mov [${LOG + 4}], ebx
+    mov [${LOG + 8}], ecx
+    mov [${LOG + 12}], edx
+    hlt`);
+    extra(e);
+    expectHalted(e, e.run());
+    expect(e.log(0)).toBe(0x9000);
+    expect(e.log(1)).toBe(0x1234);
+    expect(e.log(2)).toBe(0x5550204);
+    expect(e.log(3)).toBe(0xabcd);
+  });
+
   it('ARPL writes its destination only when the RPL changes', () => {
     const e = env(`
     mov word [0x7000], 0x0013
