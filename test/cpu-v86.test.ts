@@ -96,7 +96,7 @@ sys41:
     expect(e.mem.read16(0x20018)).toBe(0x0ff0);
   });
 
-  it('at IOPL 0, CLI STI PUSHF POPF PUSHFD POPFD INT n IRET and HLT raise #GP(0)', () => {
+  it('at IOPL 0, CLI STI PUSHF POPF PUSHFD POPFD INT n IRET HLT and LOCK raise #GP(0)', () => {
     const e = env(`
     ${TO_V86('v86', 0x0202)}
 bits 16
@@ -110,6 +110,7 @@ v86:
     int 0x40
     iret
     hlt
+    lock inc word [0x10]
     int3                         ; not IOPL-sensitive: through its DPL-3 gate
 bits 32
 gp:
@@ -125,17 +126,17 @@ gp:
     add [esp+4], eax             ; skip it
     add esp, 4
     iretd
-lens: db 1, 1, 1, 1, 2, 2, 2, 1, 1
+lens: db 1, 1, 1, 1, 2, 2, 2, 1, 1, 5
 brk:
     hlt`, { handlers: { 13: 'gp', 3: 'brk', 0x40: 'brk' }, dpl3: [3, 0x40], symbols: ['v86'] });
     expectHalted(e, e.run());
-    expect(e.log(0x1f)).toBe(9);
-    for (let k = 0; k < 9; k++) expect(e.log(k), `#${k}`).toBe(0);
+    expect(e.log(0x1f)).toBe(10);
+    for (let k = 0; k < 10; k++) expect(e.log(k), `#${k}`).toBe(0);
     const ip = e.sym('v86') - CODE;
-    expect([...Array(9).keys()].map((k) => e.log(0x10 + k) - ip)).toEqual([0, 1, 2, 3, 4, 6, 8, 10, 11]);
+    expect([...Array(10).keys()].map((k) => e.log(0x10 + k) - ip)).toEqual([0, 1, 2, 3, 4, 6, 8, 10, 11, 12]);
   });
 
-  it('at IOPL 3, CLI STI PUSHF POPF and IRET run as in real mode, and IOPL cannot be changed', () => {
+  it('at IOPL 3, CLI STI PUSHF POPF LOCK and IRET run as in real mode, and IOPL cannot be changed', () => {
     const e = env(`
     ${TO_V86('v86', 0x3202)}
 bits 16
@@ -149,6 +150,7 @@ v86:
     pushf
     pop ax
     mov [2], ax
+    lock inc word [4]
     pushf
     push cs
     push word after - ${CODE}
@@ -162,6 +164,7 @@ sys41:
     expectHalted(e, e.run());
     expect(e.mem.read16(0x33330) & 0x3200).toBe(0x3000);
     expect(e.mem.read16(0x33332) & 0x3200).toBe(0x3200);
+    expect(e.mem.read16(0x33334)).toBe(1); // LOCK allowed at IOPL 3
   });
 
   it('port I/O in V86 follows the TSS bitmap whatever IOPL is', () => {

@@ -41,7 +41,7 @@ import { DR6_BS, DR6_BT } from './debug-traps';
 import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
 import { walk } from '../mmu/paging';
 import { deliverProtected } from '../mmu/protected';
-import { loadSegV86 } from './v86';
+import { loadSegV86, lockChecked } from './v86';
 
 /** What a CPU exception looks like in flight: one preallocated object, thrown. */
 export class CpuFault {
@@ -1282,7 +1282,10 @@ export class Cpu {
   private handlerFor(ins: Insn): Handler {
     const f = ins.form;
     if (f === null) return HANDLERS_UD;
-    if (ins.lock && (!f.attrs.has('lock') || !ins.hasMem)) return HANDLERS_UD;
+    if (ins.lock) {
+      if (!f.attrs.has('lock') || !ins.hasMem) return HANDLERS_UD;
+      return LOCKED[f.id] ?? (LOCKED[f.id] = lockChecked(HANDLERS[f.id]));
+    }
     const sp = SPECIAL[f.id];
     if (sp !== undefined) {
       const h = sp(ins);
@@ -1659,4 +1662,6 @@ function hex(v: number, w: number): string {
 }
 
 const HANDLERS_UD: Handler = (c) => c.fault(6);
+/** LOCK-prefixed forms, with the virtual-8086 IOPL check (built when first decoded) */
+const LOCKED: Handler[] = [];
 

@@ -1,12 +1,14 @@
 // Virtual-8086 mode (EFLAGS.VM = 1 in protected mode), Intel 80386 Programmer's Reference
 // Manual chapter 15: segment registers are paragraph numbers as in real mode (base =
-// selector * 16, limit 64 KB), CPL is 3, and CLI, STI, PUSHF, POPF, INT n and IRET are
-// IOPL-sensitive (#GP(0) below IOPL 3); port I/O always goes through the TSS bitmap.
+// selector * 16, limit 64 KB), CPL is 3, and CLI, STI, LOCK, PUSHF, POPF, INT n and IRET
+// are IOPL-sensitive (#GP(0) below IOPL 3, section 15.4); port I/O always goes through the
+// TSS bitmap.
 // Entered by IRET from ring 0 with VM in the EFLAGS image, or by a task switch to a TSS
 // whose EFLAGS has VM; left by an interrupt or exception through a ring-0 gate
 // (deliverProtected in ../mmu/protected.ts pushes the V86 frame and zeroes DS ES FS GS).
 
 import type { Cpu } from './cpu';
+import type { Handler } from './handlers';
 import { CS, SS, ES, DS, FS, GS, ESP, VM, IF, TF, NT, RF, IOPL } from './consts';
 
 /** A segment load in virtual-8086 mode: a present, writable, DPL-3 64 KB segment at
@@ -19,6 +21,15 @@ export function loadSegV86(c: Cpu, s: number, v: number): void {
 /** The IOPL-sensitive instructions fault with #GP(0) in virtual-8086 mode below IOPL 3. */
 export function v86IoplCheck(c: Cpu): void {
   if ((c.flagsVal & VM) !== 0 && (c.flagsVal & IOPL) !== IOPL) c.gp(0);
+}
+
+/** A LOCK-prefixed instruction: LOCK is IOPL-sensitive in virtual-8086 mode (80386
+ *  Programmer's Reference Manual 15.4, "Additional Sensitive Instructions"). */
+export function lockChecked(h: Handler): Handler {
+  return (c, i) => {
+    v86IoplCheck(c);
+    h(c, i);
+  };
 }
 
 /** IRET executed in virtual-8086 mode: at IOPL 3 a real-mode return that cannot change
