@@ -76,6 +76,7 @@ class Block {
   /** a block of one instruction that crosses into the next linear page: that page's RAM
    *  page and code generation when decoded (-1: no crossing) */
   page2 = -1;
+  gen1 = -1;
   gen2 = -1;
   insns: Insn[] = [];
   fns: Handler[] = [];
@@ -1149,8 +1150,9 @@ export class Cpu {
         let b = cache[slot];
         if (b === undefined) b = cache[slot] = new Block();
         const page = ram >>> 12;
-        if (b.tag !== tag || b.gen !== codeGen[page] || eip + b.len > csEnd || (b.page2 >= 0 && !this.secondPageSame(b, lin))) {
-          if (!this.buildBlock(b, ram, eip, big, lin)) {
+        if (b.tag !== tag || b.gen !== codeGen[page] || eip + b.len > csEnd) {
+          // (a page-crossing block never passes the test above: it is checked here)
+          if (!(b.tag === tag && this.crossingValid(b, eip, lin)) && !this.buildBlock(b, ram, eip, big, lin)) {
             this.execSlowOne();
             return;
           }
@@ -1204,10 +1206,11 @@ export class Cpu {
     return (e & T_RAM) !== 0 ? e >>> 12 : -1;
   }
 
-  /** A page-crossing block is still valid: the next linear page maps to the same RAM page,
-   *  whose bytes have not changed. */
-  private secondPageSame(b: Block, lin: number): boolean {
-    return this.nextPageRam(lin) === b.page2 && this.mem.codeGen[b.page2] === b.gen2;
+  /** A page-crossing block is still valid: neither page's bytes changed, the next linear
+   *  page maps to the same RAM page, and the instruction is within the CS limit. */
+  private crossingValid(b: Block, eip: number, lin: number): boolean {
+    return b.page2 >= 0 && this.mem.codeGen[(b.tag / 2) >>> 12] === b.gen1 && eip + b.len <= this.csEnd &&
+      this.nextPageRam(lin) === b.page2 && this.mem.codeGen[b.page2] === b.gen2;
   }
 
   /** Decodes a block at RAM offset `ram` (EIP `eip`, linear `lin`); an instruction that
@@ -1272,7 +1275,9 @@ export class Cpu {
     b.exit = ins.form === null || (STOP[ins.form.id] === 1 && CHAIN[ins.form.id] === 0);
     this.mem.markCode(ram, src.first);
     this.mem.markCode(page2 << 12, ins.length - src.first);
-    b.gen = this.mem.codeGen[ram >>> 12];
+    // gen never matches, so the fast test in execBlock sends this block to crossingValid
+    b.gen = -1;
+    b.gen1 = this.mem.codeGen[ram >>> 12];
     b.page2 = page2;
     b.gen2 = this.mem.codeGen[page2];
     b.tag = ram * 2 + big;
