@@ -82,10 +82,13 @@ class Block {
   fns: Handler[] = [];
 }
 
-/** Reads instruction bytes for block building from one RAM page; notes overruns. */
+/** Reads instruction bytes for block building from RAM: `first` bytes at `base`, the rest
+ *  (an instruction crossing into the next page) at `base2`; notes overruns. */
 class RamSource implements CodeSource {
   u8: Uint8Array;
   base = 0;
+  base2 = 0;
+  first = 0x1000;
   start = 0;
   avail = 0;
   over = false;
@@ -98,28 +101,7 @@ class RamSource implements CodeSource {
       this.over = true;
       return 0;
     }
-    return this.u8[this.base + k];
-  }
-}
-
-/** Reads the bytes of one instruction that crosses from one RAM page into another. */
-class CrossingSource implements CodeSource {
-  u8: Uint8Array;
-  base = 0;
-  base2 = 0;
-  /** bytes in the first page */
-  first = 0;
-  avail = 0;
-  over = false;
-  constructor(u8: Uint8Array) {
-    this.u8 = u8;
-  }
-  codeByte(o: number): number {
-    if (o >= this.avail) {
-      this.over = true;
-      return 0;
-    }
-    return o < this.first ? this.u8[this.base + o] : this.u8[this.base2 + o - this.first];
+    return k < this.first ? this.u8[this.base + k] : this.u8[this.base2 + k - this.first];
   }
 }
 
@@ -249,7 +231,6 @@ export class Cpu {
   // block cache
   private readonly cache: (Block | undefined)[] = new Array(CACHE_SIZE);
   private readonly ramSrc: RamSource;
-  private readonly crossSrc: CrossingSource;
   private readonly slowSrc: SlowSource;
   private readonly slowInsn = new Insn();
   private fetchBase = 0;
@@ -268,7 +249,6 @@ export class Cpu {
     this.i32 = mem.i32;
     this.codePage = mem.codePage;
     this.ramSrc = new RamSource(mem.u8);
-    this.crossSrc = new CrossingSource(mem.u8);
     this.slowSrc = new SlowSource(this);
     this.reset();
   }
@@ -1221,6 +1201,7 @@ export class Cpu {
     const src = this.ramSrc;
     const toPageEnd = 0x1000 - (ram & 0xfff);
     src.base = ram;
+    src.first = 0x1000;
     src.avail = Math.min(toPageEnd, this.csEnd - eip);
     src.start = 0;
     b.tag = -1;
@@ -1259,10 +1240,11 @@ export class Cpu {
   private buildCrossing(b: Block, ram: number, eip: number, big: number, lin: number): boolean {
     const page2 = this.nextPageRam(lin);
     if (page2 < 0) return false;
-    const src = this.crossSrc;
+    const src = this.ramSrc;
     src.base = ram;
     src.base2 = page2 << 12;
     src.first = 0x1000 - (ram & 0xfff);
+    src.start = 0;
     src.avail = Math.min(MAX_INSN_LENGTH + 1, this.csEnd - eip);
     src.over = false;
     let ins = b.insns[0];
