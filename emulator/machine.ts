@@ -256,6 +256,14 @@ export class Machine {
     return this.cpu.icount;
   }
 
+  /** Raises a non-maskable interrupt (as a parity or I/O channel check would) unless bit 7
+   *  of the last write to port 70h masks NMIs; true when it was raised. */
+  nmi(): boolean {
+    if (this.cmos.nmiDisabled) return false;
+    this.cpu.raiseNmi();
+    return true;
+  }
+
   /** Stops run() at the next instruction boundary. */
   stop(): void {
     this.cpu.stop();

@@ -4,191 +4,16 @@
 // instructions, page faults (CR2 and error code for each cause, A/D bits, the i386
 // supervisor-write rule, optional CR0.WP), hardware task switches (JMP, CALL/IRET with NT and
 // the back link, nested), double and triple faults, TF single-step, DR0-DR3 breakpoints,
-// the absent x87.
+// the absent x87, and the stack-size corners test386 found (POP SS, ENTER, ARPL's write).
+// The machine they run on is test/cpu-env.ts.
 
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PhysicalMemory } from '../emulator/memory';
-import { Cpu, type StopReason } from '../emulator/cpu/cpu';
-import { DS, ES, SS, FS, GS } from '../emulator/cpu/consts';
-import { oracle } from './oracle';
-
-const HAS_NASM = oracle('nasm');
-
-export function nasm(src: string): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'forklab-cpu-'));
-  try {
-    writeFileSync(join(dir, 'a.asm'), src);
-    try {
-      execFileSync('nasm', ['-f', 'bin', '-o', join(dir, 'a.bin'), join(dir, 'a.asm')], { stdio: 'pipe' });
-    } catch (e) {
-      throw new Error(`nasm failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`);
-    }
-    return new Uint8Array(readFileSync(join(dir, 'a.bin')));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const GDT = 0x1000, IDT = 0x2000, TSS_A = 0x3000, TSS_B = 0x4000, TSS_C = 0x4100, TSS_DF = 0x4200;
-const LOG = 0x6000, UNEXPECTED = 0x6ff0, CODE = 0x10000, START = 0x10400;
-const PD = 0x100000, PT = 0x101000;
-
-function desc(mem: PhysicalMemory, sel: number, base: number, limit: number, access: number, flags: number): void {
-  const at = GDT + (sel & ~7);
-  mem.write32(at, ((base & 0xffff) << 16) | (limit & 0xffff));
-  mem.write32(at + 4, (base & 0xff000000) | ((flags & 0xf) << 20) | (limit & 0xf0000) | ((access & 0xff) << 8) | ((base >>> 16) & 0xff));
-}
-function gate(mem: PhysicalMemory, at: number, sel: number, off: number, type: number, dpl: number, params = 0): void {
-  mem.write32(at, ((sel & 0xffff) << 16) | (off & 0xffff));
-  mem.write32(at + 4, (off & 0xffff0000) | 0x8000 | (dpl << 13) | (type << 8) | params);
-}
-
-interface Env {
-  cpu: Cpu;
-  mem: PhysicalMemory;
-  sym: (name: string) => number;
-  run: (max?: number) => StopReason;
-  log: (k: number) => number;
-}
-
-interface EnvOptions {
-  /** vector → label of its handler; every other vector logs itself to UNEXPECTED and halts */
-  handlers?: Record<number, string>;
-  /** vectors whose gates are DPL 3 */
-  dpl3?: number[];
-  /** vectors with trap gates (type 15) instead of interrupt gates */
-  trap?: number[];
-  /** vector → TSS selector: a task gate */
-  taskGates?: Record<number, number>;
-  /** labels whose addresses the test wants (exported by a `dd` list at the end) */
-  symbols?: string[];
-  paging?: boolean;
-  allowWP?: boolean;
-  /** call gate at GDT 0x38 (DPL 3) to this label, with n parameters */
-  callGate?: { label: string; params: number };
-  /** task entry points for TSS B and C */
-  taskB?: string;
-  taskC?: string;
-  idtLimit?: number;
-}
-
-/** Assembles `body` (32-bit, org 0x10400 after the vector table) and prepares a flat
- *  protected-mode machine: GDT with ring 0/3 code and data, TSSs, IDT from the handlers. */
-function env(body: string, o: EnvOptions = {}): Env {
-  const handlers = o.handlers ?? {};
-  const syms = [...new Set([...(o.symbols ?? []), ...Object.values(handlers), ...(o.callGate ? [o.callGate.label] : []),
-    ...(o.taskB ? [o.taskB] : []), ...(o.taskC ? [o.taskC] : [])])];
-  const table: string[] = [];
-  const stubs: string[] = [];
-  for (let v = 0; v < 256; v++) {
-    if (handlers[v]) table.push(`dd ${handlers[v]}`);
-    else {
-      table.push(`dd unexpected_${v}`);
-      stubs.push(`unexpected_${v}: mov dword [${UNEXPECTED}], ${v + 0x100}\n hlt`);
-    }
-  }
-  const src = [
-    'bits 32', `org ${CODE}`, 'vectors:', ...table, 'start:', body, ...stubs,
-    'symbols:', ...syms.map((s) => `dd ${s}`),
-  ].join('\n');
-  const code = nasm(src);
-  const mem = new PhysicalMemory(4 << 20);
-  const cpu = new Cpu(mem, undefined, null, { allowWP: o.allowWP });
-  mem.load(CODE, code);
-  const symAddr = new Map<string, number>();
-  const symBase = CODE + code.length - syms.length * 4;
-  syms.forEach((s, k) => symAddr.set(s, mem.read32(symBase + k * 4) >>> 0));
-  // GDT
-  desc(mem, 0x08, 0, 0xfffff, 0x9a, 0xc);
-  desc(mem, 0x10, 0, 0xfffff, 0x92, 0xc);
-  desc(mem, 0x18, 0, 0xfffff, 0xfa, 0xc);
-  desc(mem, 0x20, 0, 0xfffff, 0xf2, 0xc);
-  desc(mem, 0x28, TSS_A, 0x67 + 0x2000 / 8 + 1, 0x89, 0);
-  desc(mem, 0x30, TSS_B, 0x67, 0x89, 0);
-  desc(mem, 0x40, TSS_C, 0x67, 0x89, 0);
-  desc(mem, 0x50, TSS_DF, 0x67, 0x89, 0);
-  desc(mem, 0x58, 0, 0xffff, 0x9a, 0x0); // 16-bit ring-0 code
-  if (o.callGate) gate(mem, GDT + 0x38, 0x08, symAddr.get(o.callGate.label)!, 12, 3, o.callGate.params);
-  // TSS A: ring-0 stack; I/O bitmap right after the TSS (all ports denied but 0x80)
-  mem.write32(TSS_A + 4, 0x9800);
-  mem.write32(TSS_A + 8, 0x10);
-  mem.write16(TSS_A + 0x66, 0x68);
-  for (let k = 0; k < 0x2000 / 8 + 1; k += 4) mem.write32(TSS_A + 0x68 + k, -1);
-  mem.write8(TSS_A + 0x68 + 0x80 / 8, 0xfe);
-  // TSS B / C / DF: flat ring-0 tasks
-  const task = (base: number, label: string | undefined, esp: number) => {
-    if (!label) return;
-    mem.write32(base + 0x20, symAddr.get(label)!);
-    mem.write32(base + 0x24, 2);
-    mem.write32(base + 0x38, esp);
-    mem.write16(base + 0x4c, 0x08);
-    for (const off of [0x48, 0x50, 0x54, 0x58, 0x5c]) mem.write16(base + off, 0x10);
-    mem.write32(base + 0x1c, o.paging ? PD : 0);
-  };
-  task(TSS_B, o.taskB, 0xb000);
-  task(TSS_C, o.taskC, 0xc000);
-  task(TSS_DF, handlers[8] && o.taskGates?.[8] ? handlers[8] : undefined, 0xd000);
-  // IDT
-  for (let v = 0; v < 256; v++) {
-    const at = IDT + v * 8;
-    if (o.taskGates?.[v] !== undefined) {
-      mem.write32(at, o.taskGates[v] << 16);
-      mem.write32(at + 4, 0x8500);
-      continue;
-    }
-    gate(mem, at, 0x08, mem.read32(CODE + v * 4), o.trap?.includes(v) ? 15 : 14, o.dpl3?.includes(v) ? 3 : 0);
-  }
-  cpu.gdtBase = GDT;
-  cpu.gdtLimit = 0x5f;
-  cpu.idtBase = IDT;
-  cpu.idtLimit = o.idtLimit ?? 0x7ff;
-  cpu.setCr0(1);
-  cpu.readDescriptor(0x08);
-  cpu.loadCsDesc(0x08, 0);
-  for (const s of [DS, ES, SS, FS, GS]) cpu.loadSeg(s, 0x10);
-  cpu.regs[4] = 0xa000;
-  cpu.eip = START;
-  if (o.paging) {
-    mem.write32(PD, PT | 7);
-    for (let p = 0; p < 1024; p++) mem.write32(PT + p * 4, (p << 12) | 7);
-    cpu.setCr3(PD);
-    cpu.setCr0(0x80000001);
-  }
-  return {
-    cpu, mem,
-    sym: (n) => {
-      const a = symAddr.get(n);
-      if (a === undefined) throw new Error(`no symbol ${n}`);
-      return a;
-    },
-    run: (max = 100000) => cpu.run(max),
-    log: (k) => mem.read32(LOG + k * 4) >>> 0,
-  };
-}
-
-function expectHalted(e: Env, r: StopReason): void {
-  const unexpected = e.mem.read32(UNEXPECTED);
-  expect(unexpected ? `unexpected vector ${unexpected - 0x100}` : 'ok', e.cpu.dumpState()).toBe('ok');
-  expect(r).toBe('halted');
-}
-
-/** Common ring-3 entry: iretd to `label` with user stack 0x8000 and the given EFLAGS. */
-const TO_RING3 = (label: string, eflags = 0x202) => `
-    mov ax, 0x28
-    ltr ax
-    mov ax, 0x23                 ; user data (usable at every level)
-    mov ds, ax
-    mov es, ax
-    push dword 0x23
-    push dword 0x8000
-    push dword ${eflags}
-    push dword 0x1b
-    push dword ${label}
-    iretd`;
+import { Cpu } from '../emulator/cpu/cpu';
+import { DS, ES, SS } from '../emulator/cpu/consts';
+import {
+  HAS_NASM, nasm, env, expectHalted, TO_RING3, desc, gate, GDT, IDT, TSS_B, TSS_C, LOG, CODE, PD, PT, type Env,
+} from './cpu-env';
 
 describe.runIf(HAS_NASM)('protected mode: privilege transitions', () => {
   it('IRET to ring 3, INT 0x80 through a DPL-3 gate switches to the TSS stack, IRET returns', () => {
@@ -533,6 +358,47 @@ ${PF}`);
   });
 });
 
+describe.runIf(HAS_NASM)('an instruction that crosses a page', () => {
+  it('is decoded once and cached; a write to its second page or a remap of that page is seen', () => {
+    const e = env(`
+    mov ecx, 1000
+again:
+    call cross
+    loop again
+    mov [${LOG}], eax
+    mov byte [0x12001], 0x99     ; a byte of the immediate, in the second page
+    call cross
+    mov [${LOG + 4}], eax
+    mov esi, 0x12000             ; linear 0x12000 → a copy at 0x13000 with another byte
+    mov edi, 0x13000
+    mov ecx, 16
+    rep movsb
+    mov byte [0x13002], 0x77
+    mov dword [${PT + 0x12 * 4}], 0x13007
+    mov eax, cr3
+    mov cr3, eax
+    call cross
+    mov [${LOG + 8}], eax
+    hlt
+    times 0x1ffe - ($ - $$) nop
+cross:                           ; at 0x11ffe: B8 78 | 56 34 12, then RET
+    mov eax, 0x12345678
+    ret`, { paging: true, symbols: ['cross'] });
+    expect(e.sym('cross')).toBe(0x11ffe);
+    let slowFetches = 0;
+    const fetch = e.cpu.fetchByteSlow.bind(e.cpu);
+    e.cpu.fetchByteSlow = (o: number) => {
+      slowFetches++;
+      return fetch(o);
+    };
+    expectHalted(e, e.run());
+    expect(e.log(0)).toBe(0x12345678);
+    expect(e.log(1)).toBe(0x12995678);
+    expect(e.log(2)).toBe(0x77995678);
+    expect(slowFetches).toBe(0); // never through the byte-by-byte slow decoder
+  });
+});
+
 describe.runIf(HAS_NASM)('task switching', () => {
   it('JMP to a TSS and back: state saved and restored, busy bits, CR0.TS', () => {
     const e = env(`
@@ -614,6 +480,7 @@ taskC:
 taskB16:
 bits 16
     mov word [${LOG + 4}], 0x1616
+    mov [${LOG + 8}], ebx         ; the upper half a 386 loads from a 16-bit TSS: ones
     mov bx, 0x2222
     jmp 0x28:0
 bits 32
@@ -630,6 +497,7 @@ bits 32
     e.mem.write16(TSS_B + 0x28, 0x10); // DS
     expectHalted(e, e.run());
     expect(e.log(1) & 0xffff).toBe(0x1616);
+    expect(e.log(2)).toBe(0xffff0000); // test386 stage 0x22 checks this 386 behaviour
     expect(e.log(0) >>> 0).toBe(0xabcd1234); // A's full 32-bit EBX restored from its 32-bit TSS
     expect(e.mem.read16(TSS_B + 0x12 + 3 * 2)).toBe(0x2222); // B's BX saved in the 16-bit layout
     expect(e.mem.read16(TSS_B + 0x24)).toBe(0x60);
@@ -696,6 +564,35 @@ log:
     expect((e.cpu.regs[2] & 0x00f0ff00) >>> 0).toBe(0x00c0f200); // bits 16-19 undefined; not yet accessed
   });
 
+  it('LSL LAR VERR VERW of an LDT selector while LDTR is null clear ZF and go on (no #GP)', () => {
+    const e = env(`
+    xor eax, eax
+    lldt ax                      ; LDTR null
+    mov ebx, 0x1234
+    mov eax, 0x14                ; LDT selector
+    mov cl, 0xff
+    cmp eax, eax                 ; ZF = 1 before each
+    lsl ebx, eax
+    setz cl
+    cmp eax, eax
+    lar ebx, eax
+    setz ch
+    cmp eax, eax
+    verr ax
+    setz dl
+    cmp eax, eax
+    verw ax
+    setz dh
+    hlt
+gp:
+    hlt`, { handlers: { 13: 'gp' } });
+    expectHalted(e, e.run());
+    expect(e.cpu.lastException).toBe(-1);
+    expect(e.cpu.regs[1] & 0xffff).toBe(0); // CL, CH
+    expect(e.cpu.regs[2] & 0xffff).toBe(0); // DL, DH
+    expect(e.cpu.regs[3]).toBe(0x1234); // destination unchanged
+  });
+
   it('INT through an IDT task gate runs the task; its IRET returns through the back link', () => {
     const e = env(`
     mov ax, 0x28
@@ -718,6 +615,27 @@ taskB:
 });
 
 describe.runIf(HAS_NASM)('exceptions', () => {
+  it('an interrupt that ends HLT runs before the next instruction, even right after STI', () => {
+    const e = env(`
+    sti
+    hlt
+    mov dword [${LOG}], 1
+    hlt
+irq:
+    mov eax, [${LOG}]
+    mov [${LOG + 4}], eax        ; 0: the handler ran before the instruction after HLT
+    mov dword [${LOG + 8}], 1
+    iretd`, { handlers: { 0x20: 'irq' } });
+    let pending = false;
+    e.cpu.irq = { hasInterrupt: () => pending, acknowledge: () => ((pending = false), 0x20) };
+    expect(e.run()).toBe('waiting');
+    pending = true;
+    expect(e.run()).toBe('waiting');
+    expect(e.log(2)).toBe(1);
+    expect(e.log(1)).toBe(0);
+    expect(e.log(0)).toBe(1);
+  });
+
   it('a fault while delivering a contributory fault becomes a double fault (error code 0)', () => {
     const e = env(`
     xor edx, edx
@@ -816,8 +734,11 @@ db1:
     mov [${LOG} + ebx*8], eax
     mov eax, dr6
     mov [${LOG + 4} + ebx*8], eax
+    mov eax, [esp+8]
+    mov [${LOG + 0x20} + ebx*4], eax ; EFLAGS image: RF set for the fault only
+    xor eax, eax
+    mov dr6, eax                 ; the CPU never clears DR6: the handler does
     inc dword [${LOG + 0x40}]
-    or dword [esp+8], 0x10000    ; RF
     iretd
 var: dd 0`, { handlers: { 1: 'db1' }, symbols: ['target', 'after', 'var'] });
     expectHalted(e, e.run());
@@ -826,6 +747,8 @@ var: dd 0`, { handlers: { 1: 'db1' }, symbols: ['target', 'after', 'var'] });
     expect(e.log(1) & 0xf).toBe(1);
     expect(e.log(2)).toBe(e.sym('after')); // trap: after the write
     expect(e.log(3) & 0xf).toBe(2);
+    expect(e.log(8) & 0x10000).toBe(0x10000); // the breakpoint fault's frame has RF: IRET resumes past it
+    expect(e.log(9) & 0x10000).toBe(0); // the data trap's does not
     expect(e.mem.read32(e.sym('var'))).toBe(7);
     expect(e.cpu.regs[1]).toBe(1);
     expect(e.cpu.regs[2]).toBe(2);
@@ -1006,3 +929,141 @@ gdtr: dw 39
   });
 });
 
+describe.runIf(HAS_NASM)('stack-size corners and operand writes (test386 stages 0x09, 0x17, 0x1A)', () => {
+  /** GDT 0x60: a 16-bit stack (B = 0) at 0x20000; 0x68: flat read-only data; 0x70: a 32-bit
+   *  stack limited to 1 MB. */
+  const extra = (e: Env) => {
+    desc(e.mem, 0x60, 0x20000, 0xffff, 0x92, 0x0);
+    desc(e.mem, 0x68, 0, 0xfffff, 0x90, 0xc);
+    desc(e.mem, 0x70, 0, 0xfffff, 0x92, 0x4);
+    e.cpu.gdtLimit = 0x77;
+  };
+
+  it('POP SS steps SP or ESP by the old stack size, not the new one', () => {
+    const e = env(`
+    mov ax, 0x60                 ; to the 16-bit stack
+    mov ss, ax
+    mov esp, 0x10000             ; SP = 0 with a high half
+    push dword 0x10
+    pop ss                       ; old stack 16-bit: SP wraps to 0, ESP keeps its high half
+    mov [${LOG}], esp
+    mov esp, 0x1fffc             ; flat 32-bit stack
+    mov dword [esp], 0x60
+    pop ss                       ; old stack 32-bit: ESP + 4 though SS is now 16-bit
+    mov eax, esp
+    mov bx, 0x10
+    mov ss, bx
+    mov esp, 0xa000
+    mov [${LOG + 4}], eax
+    hlt`);
+    extra(e);
+    expectHalted(e, e.run());
+    expect(e.log(0)).toBe(0x00010000);
+    expect(e.log(1)).toBe(0x00020000);
+  });
+
+  it('PUSH ESP pushes the value before the push, POP ESP keeps the popped value, LEAVE uses BP on a 16-bit stack', () => {
+    const e = env(`
+    mov esp, 0x9000
+    push esp
+    pop eax                      ; 0x9000
+    mov dword [0x8ffc], 0x1234
+    mov esp, 0x8ffc
+    pop esp                      ; ESP = the value popped, not 0x9000
+    mov ebx, esp
+    mov di, 0x60                 ; 16-bit stack at 0x20000
+    mov ss, di
+    mov esp, 0x5550100
+    mov ebp, 0x7770200
+    mov dword [0x20200], 0xabcd
+    o32 leave                    ; SP = BP (high half of ESP kept), then EBP = [SS:SP]
+    mov ecx, esp
+    mov edx, ebp
+    mov si, 0x10
+    mov ss, si
+    mov esp, 0xa000
+    mov [${LOG}], eax
+    mov [${LOG + 4}], ebx
+    mov [${LOG + 8}], ecx
+    mov [${LOG + 12}], edx
+    hlt`);
+    extra(e);
+    expectHalted(e, e.run());
+    expect(e.log(0)).toBe(0x9000);
+    expect(e.log(1)).toBe(0x1234);
+    expect(e.log(2)).toBe(0x5550204);
+    expect(e.log(3)).toBe(0xabcd);
+  });
+
+  it('ARPL writes its destination only when the RPL changes', () => {
+    const e = env(`
+    mov word [0x7000], 0x0013
+    mov ax, 0x68                 ; read-only DS
+    mov ds, ax
+    mov bx, 0x0002
+    arpl [0x7000], bx            ; RPL 3 >= 2: ZF = 0, no write, no fault
+    setz [ss:${LOG}]
+    mov bx, 0x0003
+    mov word [ss:0x7002], 0x0010
+    arpl [0x7002], bx            ; would change the RPL: the write faults
+    hlt
+gp:
+    mov eax, [esp]
+    mov [ss:${LOG + 4}], eax
+    hlt`, { handlers: { 13: 'gp' } });
+    extra(e);
+    expectHalted(e, e.run());
+    expect(e.log(0) & 0xff).toBe(0);
+    expect(e.mem.read16(0x7000)).toBe(0x0013);
+    expect(e.log(1)).toBe(0);
+    expect(e.mem.read16(0x7002)).toBe(0x0010);
+  });
+
+  it('o32 ENTER on a 16-bit stack keeps the high half of ESP in the frame pointer', () => {
+    const e = env(`
+    mov ax, 0x60
+    mov ss, ax
+    mov esp, 0x10000
+    mov ebp, 0x12345678
+    o32 enter 8, 1
+    mov eax, esp
+    mov ebx, ebp
+    movzx edi, sp
+    mov ecx, [ss:edi+8]          ; the frame pointer pushed by level 1
+    mov dx, 0x10
+    mov ss, dx
+    mov esp, 0xa000
+    mov [${LOG}], eax
+    mov [${LOG + 4}], ebx
+    mov [${LOG + 8}], ecx
+    hlt`);
+    extra(e);
+    expectHalted(e, e.run());
+    expect(e.log(1)).toBe(0x1fffc); // EBP = ESP after pushing EBP (SP wrapped, high half kept)
+    expect(e.log(2)).toBe(0x1fffc);
+    expect(e.log(0)).toBe(0x1fff0); // SP - 4 (frame) - 8
+  });
+
+  it('ENTER faults before committing when the final stack pointer is not writable', () => {
+    const e = env(`
+    mov ax, 0x70                 ; 32-bit stack, limit 1 MB
+    mov ss, ax
+    mov esp, 0x1004
+    mov ebp, 0x55
+    enter 0x2000, 0              ; final ESP 0xfffff000: beyond the limit
+    hlt
+ss_fault:
+    mov eax, [esp]
+    mov [${LOG}], eax
+    mov [${LOG + 4}], ebp
+    lea eax, [esp+16]            ; ESP before the fault (error code, EIP, CS, EFLAGS pushed)
+    mov [${LOG + 8}], eax
+    hlt`, { handlers: { 12: 'ss_fault' } });
+    extra(e);
+    expectHalted(e, e.run());
+    expect(e.cpu.lastException).toBe(12);
+    expect(e.log(0)).toBe(0);
+    expect(e.log(1)).toBe(0x55); // EBP unchanged
+    expect(e.log(2)).toBe(0x1004); // ESP as before ENTER
+  });
+});

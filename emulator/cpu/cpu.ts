@@ -1,7 +1,8 @@
 // The i386 CPU core: registers, lazy flags, segment caches, memory access through the TLB,
 // decoded-block cache, run loop and exception delivery. Instruction semantics live in
 // handlers.ts; descriptor checks, far transfers, gates and task switches in
-// ../mmu/protected.ts; the page walk in ../mmu/paging.ts.
+// ../mmu/protected.ts; virtual-8086 mode in v86.ts; DR6/DR7.GD, the TSS T bit and RF in
+// debug-traps.ts; the page walk in ../mmu/paging.ts.
 //
 // Embedding:
 //   const mem = new PhysicalMemory(16 << 20);          // ../memory.ts (ROM/MMIO pages, A20)
@@ -34,11 +35,13 @@ import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
   ES, CS, SS, DS, FS, GS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
   CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
-  T_RAMW, T_NEVER, GP, SSV, DB, DF_V, PFV, NP, TS_V, DE,
+  T_RAMW, T_NEVER, GP, SSV, DB, DF_V, PFV, NP, TS_V, DE, NMI as NMI_V,
 } from './consts';
+import { DR6_BS, DR6_BT } from './debug-traps';
 import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
 import { walk } from '../mmu/paging';
 import { deliverProtected } from '../mmu/protected';
+import { loadSegV86, lockChecked } from './v86';
 
 /** What a CPU exception looks like in flight: one preallocated object, thrown. */
 export class CpuFault {
@@ -70,14 +73,22 @@ class Block {
   n = 0;
   /** the last instruction may change mode, privilege or interrupt state: leave the chain */
   exit = false;
+  /** a block of one instruction that crosses into the next linear page: that page's RAM
+   *  page and code generation when decoded (-1: no crossing) */
+  page2 = -1;
+  gen1 = -1;
+  gen2 = -1;
   insns: Insn[] = [];
   fns: Handler[] = [];
 }
 
-/** Reads instruction bytes for block building from one RAM page; notes overruns. */
+/** Reads instruction bytes for block building from RAM: `first` bytes at `base`, the rest
+ *  (an instruction crossing into the next page) at `base2`; notes overruns. */
 class RamSource implements CodeSource {
   u8: Uint8Array;
   base = 0;
+  base2 = 0;
+  first = 0x1000;
   start = 0;
   avail = 0;
   over = false;
@@ -90,11 +101,11 @@ class RamSource implements CodeSource {
       this.over = true;
       return 0;
     }
-    return this.u8[this.base + k];
+    return k < this.first ? this.u8[this.base + k] : this.u8[this.base2 + k - this.first];
   }
 }
 
-/** Reads instruction bytes through full translation (crossing pages, MMIO, CS limit). */
+/** Reads instruction bytes through full translation (MMIO, CS limit). */
 class SlowSource implements CodeSource {
   constructor(private cpu: Cpu) {}
   codeByte(o: number): number {
@@ -269,6 +280,7 @@ export class Cpu {
     this.trSel = this.trBase = this.trType = 0;
     this.trLimit = 0xffff;
     this.halted = this.shutdown = this.inhibit = false;
+    this.nmiPending = this.nmiBlocked = this.taskTrap = false;
     this.shutdownReport = '';
     this.shutdownState = null;
     this.flushTlb();
@@ -339,7 +351,6 @@ export class Cpu {
     this.lazy = 0;
     let f = (old & ~mask) | (v & mask);
     f = (f & 0x00037fd5) | 2; // bits 1 set; 3, 5, 15 and above VM clear
-    f &= ~VM; // no virtual-8086 mode on this CPU model
     this.flagsVal = f;
   }
 
@@ -408,6 +419,10 @@ export class Cpu {
   get pe(): boolean {
     return (this.cr0 & CR0_PE) !== 0;
   }
+  /** Segment registers hold paragraph numbers (real mode, or virtual-8086 mode). */
+  get realAddressing(): boolean {
+    return (this.cr0 & CR0_PE) === 0 || (this.flagsVal & VM) !== 0;
+  }
 
   // ====================================================================================
   // segments
@@ -451,6 +466,10 @@ export class Cpu {
    *  segments keep their size attribute. */
   loadSegReal(s: number, v: number): void {
     v &= 0xffff;
+    if (this.flagsVal & VM) {
+      loadSegV86(this, s, v);
+      return;
+    }
     const keep = s === CS ? 0 : this.segAR[s] & 0xc000;
     this.setSegCache(s, v, v << 4, this.segLimit[s], (s === CS ? 0x9b : 0x93) | keep);
     if (s === CS) {
@@ -461,7 +480,7 @@ export class Cpu {
 
   /** MOV/POP Sreg, LxS: loads a data or stack segment register with the mode's checks. */
   loadSeg(s: number, v: number): void {
-    if (!this.pe) this.loadSegReal(s, v);
+    if (this.realAddressing) this.loadSegReal(s, v);
     else this.loadSegProtected(s, v & 0xffff);
   }
 
@@ -965,7 +984,8 @@ export class Cpu {
   /** I/O permission: CPL <= IOPL, else the TSS bitmap must allow every port byte. */
   ioCheck(port: number, size: number): void {
     if (!this.pe) return;
-    if (this.cpl <= ((this.flagsVal >> 12) & 3)) return;
+    // in virtual-8086 mode the bitmap decides whatever IOPL is
+    if (this.cpl <= ((this.flagsVal >> 12) & 3) && (this.flagsVal & VM) === 0) return;
     if (this.trType !== 9 && this.trType !== 11) this.gp(0);
     if (this.trLimit < 0x67) this.gp(0);
     const mapBase = this.sysRead16((this.trBase + 0x66) | 0);
@@ -1113,7 +1133,8 @@ export class Cpu {
         if (b === undefined) b = cache[slot] = new Block();
         const page = ram >>> 12;
         if (b.tag !== tag || b.gen !== codeGen[page] || eip + b.len > csEnd) {
-          if (!this.buildBlock(b, ram, eip, big)) {
+          // (a page-crossing block never passes the test above: it is checked here)
+          if (!(b.tag === tag && this.crossingValid(b, eip, lin)) && !this.buildBlock(b, ram, eip, big, lin)) {
             this.execSlowOne();
             return;
           }
@@ -1154,14 +1175,39 @@ export class Cpu {
     return this.csBig ? (this.eip - ins.length) >>> 0 : (this.eip - ins.length) & 0xffff;
   }
 
-  /** Decodes a block at RAM offset `ram` (EIP `eip`); false when its first instruction
-   *  crosses a page or the CS limit (then it runs through the slow path). */
-  private buildBlock(b: Block, ram: number, eip: number, big: number): boolean {
+  /** RAM page of the linear page after `lin` (translating it: the crossing instruction is
+   *  about to run, so a fault is its fetch's), or -1 when it is not RAM. */
+  private nextPageRam(lin: number): number {
+    const lin2 = ((lin | 0xfff) + 1) | 0;
+    const nr = this.needR & ~T_NEVER;
+    let e = this.tlb[lin2 >>> 12];
+    if ((e & nr) !== nr) {
+      this.translate(lin2, false, this.cpl === 3);
+      e = this.tlb[lin2 >>> 12];
+    }
+    return (e & T_RAM) !== 0 ? e >>> 12 : -1;
+  }
+
+  /** A page-crossing block is still valid: neither page's bytes changed, the next linear
+   *  page maps to the same RAM page, and the instruction is within the CS limit. */
+  private crossingValid(b: Block, eip: number, lin: number): boolean {
+    return b.page2 >= 0 && this.mem.codeGen[(b.tag / 2) >>> 12] === b.gen1 && eip + b.len <= this.csEnd &&
+      this.nextPageRam(lin) === b.page2 && this.mem.codeGen[b.page2] === b.gen2;
+  }
+
+  /** Decodes a block at RAM offset `ram` (EIP `eip`, linear `lin`); an instruction that
+   *  crosses into the next page ends the block before it, or, first, is a block of its own.
+   *  False when the first instruction crosses the CS limit or into MMIO (then it runs
+   *  through the slow path). */
+  private buildBlock(b: Block, ram: number, eip: number, big: number, lin: number): boolean {
     const src = this.ramSrc;
+    const toPageEnd = 0x1000 - (ram & 0xfff);
     src.base = ram;
-    src.avail = Math.min(0x1000 - (ram & 0xfff), this.csEnd - eip);
+    src.first = 0x1000;
+    src.avail = Math.min(toPageEnd, this.csEnd - eip);
     src.start = 0;
     b.tag = -1;
+    b.page2 = -1;
     let n = 0, off = 0;
     const bits = big ? 32 : 16;
     for (;;) {
@@ -1174,7 +1220,7 @@ export class Cpu {
       src.over = false;
       decode(src, bits, ins);
       if (src.over || ins.length > MAX_INSN_LENGTH) {
-        if (n === 0) return false;
+        if (n === 0) return src.over && toPageEnd < this.csEnd - eip && this.buildCrossing(b, ram, eip, big, lin);
         break;
       }
       b.fns[n] = this.handlerFor(ins);
@@ -1192,10 +1238,43 @@ export class Cpu {
     return true;
   }
 
+  /** A block of the one instruction at `ram` that continues in the next linear page. */
+  private buildCrossing(b: Block, ram: number, eip: number, big: number, lin: number): boolean {
+    const page2 = this.nextPageRam(lin);
+    if (page2 < 0) return false;
+    const src = this.ramSrc;
+    src.base = ram;
+    src.base2 = page2 << 12;
+    src.first = 0x1000 - (ram & 0xfff);
+    src.start = 0;
+    src.avail = Math.min(MAX_INSN_LENGTH + 1, this.csEnd - eip);
+    src.over = false;
+    let ins = b.insns[0];
+    if (ins === undefined) ins = b.insns[0] = new Insn();
+    decode(src, big ? 32 : 16, ins);
+    if (src.over || ins.length > MAX_INSN_LENGTH) return false;
+    b.fns[0] = this.handlerFor(ins);
+    b.n = 1;
+    b.len = ins.length;
+    b.exit = ins.form === null || (STOP[ins.form.id] === 1 && CHAIN[ins.form.id] === 0);
+    this.mem.markCode(ram, src.first);
+    this.mem.markCode(page2 << 12, ins.length - src.first);
+    // gen never matches, so the fast test in execBlock sends this block to crossingValid
+    b.gen = -1;
+    b.gen1 = this.mem.codeGen[ram >>> 12];
+    b.page2 = page2;
+    b.gen2 = this.mem.codeGen[page2];
+    b.tag = ram * 2 + big;
+    return true;
+  }
+
   private handlerFor(ins: Insn): Handler {
     const f = ins.form;
     if (f === null) return HANDLERS_UD;
-    if (ins.lock && (!f.attrs.has('lock') || !ins.hasMem)) return HANDLERS_UD;
+    if (ins.lock) {
+      if (!f.attrs.has('lock') || !ins.hasMem) return HANDLERS_UD;
+      return LOCKED[f.id] ?? (LOCKED[f.id] = lockChecked(HANDLERS[f.id]));
+    }
     const sp = SPECIAL[f.id];
     if (sp !== undefined) {
       const h = sp(ins);
@@ -1233,7 +1312,36 @@ export class Cpu {
     // a faulting instruction counts as executed (so a guest in a fault loop still uses up
     // its budget, and step() always makes progress)
     this.icount++;
+    // every fault's EFLAGS image has RF (see debug-traps.ts)
+    this.flagsVal |= RF;
     this.raiseException(FAULT.vector, FAULT.hasCode, FAULT.code);
+  }
+
+  /** Delivers a #DB trap (after an instruction) with these DR6 status bits. */
+  private debugTrap(dr6: number): void {
+    this.dr[6] |= dr6;
+    this.curEip = this.eip;
+    this.startEsp = this.regs[ESP];
+    this.raiseException(DB, false, 0);
+  }
+
+  /** Non-maskable interrupt: taken at the next instruction boundary whatever IF is, then
+   *  held off until the handler's IRET. */
+  raiseNmi(): void {
+    this.nmiPending = true;
+    this.blockBreak = true;
+  }
+  nmiPending = false;
+  nmiBlocked = false;
+  /** a task switch loaded a TSS with the T bit: #DB (BT) before the task's first instruction */
+  taskTrap = false;
+
+  private takeNmi(): void {
+    this.nmiPending = false;
+    this.nmiBlocked = true;
+    this.curEip = this.eip;
+    this.startEsp = this.regs[ESP];
+    this.raiseException(NMI_V, false, 0);
   }
 
   /** Executes one instruction (or takes one pending interrupt first). */
@@ -1248,23 +1356,37 @@ export class Cpu {
     this.sliceEnded = false;
     if (this.shutdown) return 'triple-fault';
     while (this.icount < end) {
+      const nmi = this.nmiPending && !this.nmiBlocked;
       if (this.halted) {
-        if ((this.flagsVal & IF) === 0) return 'halted';
-        if (this.irq === null || !this.irq.hasInterrupt()) return 'waiting';
+        if (!nmi) {
+          if ((this.flagsVal & IF) === 0) return 'halted';
+          if (this.irq === null || !this.irq.hasInterrupt()) return 'waiting';
+        }
+        // the event that ends HLT is taken now (an STI just before HLT no longer shadows it)
         this.halted = false;
+        this.inhibit = false;
       }
       try {
         if (this.inhibit) this.inhibit = false;
-        else if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) {
+        else if (nmi) {
+          this.takeNmi();
+          if (this.shutdown) return 'triple-fault';
+          this.inhibit = true;
+        } else if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) {
           this.takeInterrupt();
           if (this.shutdown) return 'triple-fault';
           // the handler's first instruction runs before the next interrupt is recognised
           this.inhibit = true;
         }
-        if ((this.flagsVal & TF) !== 0 || this.stepHook || this.drActive) this.stepSlow();
+        // RF lasts one instruction: the one-at-a-time loop clears it
+        if ((this.flagsVal & (TF | RF)) !== 0 || this.stepHook || this.drActive) this.stepSlow();
         else this.execBlock(end);
       } catch (e) {
         this.onFault(e);
+      }
+      if (this.taskTrap) {
+        this.taskTrap = false;
+        this.debugTrap(DR6_BT);
       }
       if (this.shutdown) return 'triple-fault';
       if (this.stopRequested) return 'stopped';
@@ -1285,30 +1407,31 @@ export class Cpu {
     }
     if (this.drActive && (this.flagsVal & RF) === 0) {
       // instruction breakpoints (DR7 R/W = 00) are faults, taken before the instruction
+      // (RF in the frame, as for every fault)
       const hit = this.matchBreakpoints(lin, 1, 0);
       if (hit) {
-        this.dr[6] = (this.dr[6] & ~0xf) | hit;
+        this.dr[6] |= hit;
         this.curEip = this.eip;
         this.startEsp = this.regs[ESP];
+        this.flagsVal |= RF;
         this.raiseException(DB, false, 0);
         return;
       }
     }
     const tf = (this.flagsVal & TF) !== 0;
-    const rf = this.flagsVal & RF;
+    // RF lasts one instruction: cleared before it runs, so an IRET or task switch that
+    // loads RF keeps it, and a fault sets it again in the frame
+    this.flagsVal &= ~RF;
     this.dataHits = 0;
     this.execBlock(this.icount + 1);
-    // RF lasts for one instruction (IRET that sets it does not clear it)
-    if (rf) this.flagsVal &= ~RF;
     let bits = 0;
     if (this.dataHits) bits |= this.dataHits;
-    if (tf && !this.halted) bits |= 0x4000;
-    if (bits) {
-      this.dr[6] = (this.dr[6] & ~0x400f) | bits;
-      this.curEip = this.eip;
-      this.startEsp = this.regs[ESP];
-      this.raiseException(DB, false, 0);
+    if (tf && !this.halted) bits |= DR6_BS;
+    if (this.taskTrap) {
+      this.taskTrap = false;
+      bits |= DR6_BT;
     }
+    if (bits) this.debugTrap(bits);
   }
 
   /** DR0-DR3 hits (bit mask) for an access of `size` bytes at lin of kind rw (0 execute,
@@ -1440,7 +1563,7 @@ export class Cpu {
     const sg = SEG_NAMES_ALL.indexOf(name);
     if (sg >= 0) {
       value &= 0xffff;
-      if (!this.pe) {
+      if (this.realAddressing) {
         this.loadSegReal(sg, value);
         return true;
       }
@@ -1537,4 +1660,6 @@ function hex(v: number, w: number): string {
 }
 
 const HANDLERS_UD: Handler = (c) => c.fault(6);
+/** LOCK-prefixed forms, with the virtual-8086 IOPL check (built when first decoded) */
+const LOCKED: Handler[] = [];
 

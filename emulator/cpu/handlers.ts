@@ -8,9 +8,11 @@ import type { Insn } from './decoder';
 import { FORMS, type Form } from './opcodes';
 import {
   EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI, ES, CS, SS, DS, CF, PF, AF, ZF, SF, TF, IF, DF, OF,
-  NT, ARITH, LZ_ADD, LZ_SUB, LZ_LOGIC, CR0_EM, CR0_TS, CR0_MP, CR0_PE, DE, UD, NM, BR, GP,
+  NT, VM, ARITH, LZ_ADD, LZ_SUB, LZ_LOGIC, CR0_EM, CR0_TS, CR0_MP, CR0_PE, DE, UD, NM, BR, GP,
 } from './consts';
 import * as pm from '../mmu/protected';
+import { iretInV86, v86IoplCheck } from './v86';
+import { checkGeneralDetect } from './debug-traps';
 
 export type Handler = (c: Cpu, i: Insn) => void;
 
@@ -852,14 +854,14 @@ const loopH = (kind: number): Handler => (c, i) => {
 };
 
 function farJump(c: Cpu, sel: number, off: number, op32: boolean): void {
-  if (!c.pe) {
+  if (c.realAddressing) {
     if (off >= c.csEnd) c.gp(0);
     c.loadSegReal(CS, sel);
     c.eip = off;
   } else pm.farJump(c, sel, off, op32);
 }
 function farCall(c: Cpu, sel: number, off: number, op32: boolean): void {
-  if (!c.pe) {
+  if (c.realAddressing) {
     const cs = c.sel[CS], ip = c.eip;
     if (op32) {
       c.push32(cs);
@@ -874,7 +876,7 @@ function farCall(c: Cpu, sel: number, off: number, op32: boolean): void {
   } else pm.farCall(c, sel, off, op32);
 }
 function farRet(c: Cpu, op32: boolean, extra: number): void {
-  if (!c.pe) {
+  if (c.realAddressing) {
     const ip = op32 ? c.pop32() >>> 0 : c.pop16();
     const cs = op32 ? c.pop32() & 0xffff : c.pop16();
     if (ip >= c.csEnd) c.gp(0);
@@ -884,6 +886,8 @@ function farRet(c: Cpu, op32: boolean, extra: number): void {
   } else pm.farRet(c, op32, extra);
 }
 function iret(c: Cpu, op32: boolean): void {
+  // the NMI handler's IRET lets the next NMI in
+  c.nmiBlocked = false;
   if (!c.pe) {
     const ip = op32 ? c.pop32() >>> 0 : c.pop16();
     const cs = op32 ? c.pop32() & 0xffff : c.pop16();
@@ -892,11 +896,13 @@ function iret(c: Cpu, op32: boolean): void {
     c.loadSegReal(CS, cs);
     c.eip = ip;
     c.setFlags(fl, op32 ? 0x257fd5 : 0x7fd5);
-  } else pm.iret(c, op32);
+  } else if (c.flagsVal & VM) iretInV86(c, op32);
+  else pm.iret(c, op32);
   c.blockBreak = true;
 }
 
 function popfH(c: Cpu, i: Insn): void {
+  v86IoplCheck(c);
   const v = popV(c, i);
   let mask = 0x4dd5 | TF | IF | 0x3000;
   if (c.pe) {
@@ -1068,10 +1074,12 @@ function buildNamed(): Map<string, Handler> {
     c.blockBreak = true;
   });
   add('mov rr32,dr', (c, i) => {
+    checkGeneralDetect(c);
     const r = i.reg === 4 ? 6 : i.reg === 5 ? 7 : i.reg;
     c.regs[i.rm] = c.dr[r];
   });
   add('mov dr,rr32', (c, i) => {
+    checkGeneralDetect(c);
     const r = i.reg === 4 ? 6 : i.reg === 5 ? 7 : i.reg;
     c.dr[r] = c.regs[i.rm];
     if (r === 7) c.drChanged();
@@ -1167,8 +1175,11 @@ function buildNamed(): Map<string, Handler> {
     if (s !== CS) {
       add(`pop ${name}`, (c, i) => {
         const v = i.op32 ? c.peek32(0) & 0xffff : c.peek16(0);
+        // the old stack's size steps SP or ESP (POP SS may change it)
+        const big = c.ssBig;
         c.loadSeg(s, v);
-        c.addSp(i.op32 ? 4 : 2);
+        if (big) c.regs[ESP] = (c.regs[ESP] + (i.op32 ? 4 : 2)) | 0;
+        else c.r16[ESP << 1] = c.regs[ESP] + (i.op32 ? 4 : 2);
         if (s === SS) c.inhibit = true;
       });
     }
@@ -1192,7 +1203,10 @@ function buildNamed(): Map<string, Handler> {
   add('pushad -', pusha);
   add('popa -', popa);
   add('popad -', popa);
-  const pushf: Handler = (c, i) => pushV(c, i, c.getFlags() & 0x7fd7);
+  const pushf: Handler = (c, i) => {
+    v86IoplCheck(c);
+    pushV(c, i, c.getFlags() & 0x7fd7);
+  };
   add('pushf -', pushf);
   add('pushfd -', pushf);
   add('popf -', popfH);
@@ -1234,20 +1248,21 @@ function buildNamed(): Map<string, Handler> {
     if (v < lo || v > hi) c.fault(BR);
   });
   add('arpl rm16,r16', (c, i) => {
-    const d = rmwRm16(c, i), s = c.r16[i.reg << 1];
+    // a 386 reads the operand and writes it only when the RPL changes (test386 ARPL: a
+    // read-only destination with nothing to change does not fault)
+    const d = rm16(c, i), s = c.r16[i.reg << 1];
     if ((d & 3) < (s & 3)) {
-      commitRm16(c, i, (d & ~3) | (s & 3));
+      setRm16(c, i, (d & ~3) | (s & 3));
       setFlag(c, ZF, 1);
-    } else {
-      commitRm16(c, i, d);
-      setFlag(c, ZF, 0);
-    }
+    } else setFlag(c, ZF, 0);
   });
   add('enter imm16,imm8', (c, i) => {
     const size = i.op32 ? 4 : 2;
     const level = i.imm2 & 31;
     pushV(c, i, c.regs[EBP]);
-    const frame = c.ssBig ? c.regs[ESP] : c.r16[ESP << 1];
+    // the whole ESP, also on a 16-bit stack (test386 ENTER: o32 enter on SS.B = 0 keeps
+    // ESP's high half in the frame pointer)
+    const frame = c.regs[ESP];
     if (level > 0) {
       let bp = c.ssBig ? c.regs[EBP] : c.r16[EBP << 1];
       for (let k = 1; k < level; k++) {
@@ -1257,12 +1272,14 @@ function buildNamed(): Map<string, Handler> {
       }
       pushV(c, i, frame);
     }
-    // touch the lowest byte of the new frame (the i386 checks it before committing)
-    const newSp = c.ssBig ? (c.regs[ESP] - (i.imm & 0xffff)) | 0 : (c.r16[ESP << 1] - (i.imm & 0xffff)) & 0xffff;
+    // the i386 faults (#PF, #SS) when a write at the final stack pointer would, before
+    // committing anything (test386 ENTER page-fault check)
+    const sp = c.ssBig ? (c.regs[ESP] - (i.imm & 0xffff)) >>> 0 : (c.r16[ESP << 1] - (i.imm & 0xffff)) & 0xffff;
+    c.probeWrite(SS, sp, size);
     if (i.op32) c.regs[EBP] = frame;
     else c.r16[EBP << 1] = frame;
-    if (c.ssBig) c.regs[ESP] = newSp;
-    else c.r16[ESP << 1] = newSp;
+    if (c.ssBig) c.regs[ESP] = sp;
+    else c.r16[ESP << 1] = sp;
   });
   add('leave -', (c, i) => {
     if (c.ssBig) c.regs[ESP] = c.regs[EBP];
@@ -1406,7 +1423,10 @@ function buildNamed(): Map<string, Handler> {
   add('loope rel8', loopH(1));
   add('loopne rel8', loopH(0));
   add('int3 -', (c) => c.interrupt(3, true, false, 0));
-  add('int imm8', (c, i) => c.interrupt(i.imm & 0xff, true, false, 0));
+  add('int imm8', (c, i) => {
+    v86IoplCheck(c);
+    c.interrupt(i.imm & 0xff, true, false, 0);
+  });
   add('into -', (c) => {
     if (c.getOF()) c.interrupt(4, true, false, 0);
   });

@@ -8,11 +8,14 @@
 
 import { Cpu } from '../cpu/cpu';
 import type { Insn } from '../cpu/decoder';
+import { iretToV86, enterV86 } from '../cpu/v86';
+import { noteTaskTrap } from '../cpu/debug-traps';
 import {
   CS, SS, ES, DS, FS, GS, ESP, IF, TF, NT, RF, VM, GP, NP, SSV, TS_V, CR0_TS, CR0_PG,
 } from '../cpu/consts';
 
 const JMP = 0, CALL = 1, IRET = 2, INT = 3;
+const V86_DATA_SEGS = [ES, DS, FS, GS];
 
 function isCode(ar: number): boolean {
   return (ar & 0x18) === 0x18;
@@ -322,7 +325,10 @@ export function iret(c: Cpu, op32: boolean): void {
   const eip = op32 ? c.peek32(0) >>> 0 : c.peek16(0);
   const cs = (op32 ? c.peek32(4) : c.peek16(2)) & 0xffff;
   const fl = op32 ? c.peek32(8) : c.peek16(4);
-  if (op32 && fl & VM) c.gp(0); // virtual-8086 mode is not emulated
+  if (op32 && (fl & VM) !== 0 && c.cpl === 0) {
+    iretToV86(c);
+    return;
+  }
   if ((cs & 0xfffc) === 0) c.gp(0);
   c.readDescriptor(cs);
   const ar = Cpu.descAR(c.dHi);
@@ -405,12 +411,21 @@ export function deliverProtected(c: Cpu, vector: number, software: boolean, hasC
   if (goff > Cpu.descLimit(c.dLo, c.dHi)) c.gp(0);
   const clo = c.dLo, chi = c.dHi;
   const flags = c.getFlags();
+  const fromV86 = (flags & VM) !== 0;
+  // virtual-8086 mode leaves only through a non-conforming ring-0 handler
+  if (fromV86 && ((car & 4) !== 0 || cdpl !== 0)) c.gp((gsel & 0xfffc) + ext);
   if ((car & 4) === 0 && cdpl < c.cpl) {
     const t = tssStack(c, cdpl);
     const nss = t.ss, nesp = t.esp;
     checkInnerSS(c, nss, cdpl);
     stk.setFromDesc(ssLo, ssHi, nss, nesp);
     stk.user = false;
+    if (fromV86) {
+      stk.push(c, c.sel[GS], size);
+      stk.push(c, c.sel[FS], size);
+      stk.push(c, c.sel[DS], size);
+      stk.push(c, c.sel[ES], size);
+    }
     stk.push(c, c.sel[SS], size);
     stk.push(c, c.regs[ESP], size);
     stk.push(c, flags, size);
@@ -425,7 +440,8 @@ export function deliverProtected(c: Cpu, vector: number, software: boolean, hasC
     c.dLo = clo;
     c.dHi = chi;
     c.loadCsDesc(gsel, cdpl);
-    c.nullifyOuterSegments();
+    if (fromV86) for (const s of V86_DATA_SEGS) c.setSegCache(s, 0, 0, 0, 0);
+    else c.nullifyOuterSegments();
   } else {
     if ((car & 4) === 0 && cdpl !== c.cpl) c.gp((gsel & 0xfffc) + ext);
     stk.setFromCurrent(c);
@@ -475,8 +491,9 @@ export function taskSwitch(c: Cpu, tss: number, source: number): void {
   } else {
     st.cr3 = c.cr3;
     st.eip = c.sysRead16((newBase + 0x0e) | 0);
-    st.eflags = c.sysRead16((newBase + 0x10) | 0) | (c.getFlags() & 0xffff0000);
-    for (let r = 0; r < 8; r++) st.regs[r] = (c.regs[r] & ~0xffff) | c.sysRead16((newBase + 0x12 + r * 2) | 0);
+    st.eflags = c.sysRead16((newBase + 0x10) | 0) | (c.getFlags() & 0xffff0000 & ~VM);
+    // a 386 fills the upper halves of the registers with ones (test386 stage 0x22)
+    for (let r = 0; r < 8; r++) st.regs[r] = 0xffff0000 | c.sysRead16((newBase + 0x12 + r * 2) | 0);
     for (let s = 0; s < 4; s++) st.segs[s] = c.sysRead16((newBase + 0x22 + s * 2) | 0);
     st.segs[4] = st.segs[5] = 0;
     st.ldt = c.sysRead16((newBase + 0x2a) | 0);
@@ -520,6 +537,7 @@ export function taskSwitch(c: Cpu, tss: number, source: number): void {
   c.cr0 |= CR0_TS;
   c.eip = st.eip;
   c.setFlags(st.eflags, 0x277fd5);
+  if (newBig) noteTaskTrap(c, newBase);
   for (let r = 0; r < 8; r++) c.regs[r] = st.regs[r];
   // selectors first, without descriptors (as the i386 does), then validate
   for (let s = 0; s < 6; s++) c.sel[s] = st.segs[s];
@@ -527,6 +545,13 @@ export function taskSwitch(c: Cpu, tss: number, source: number): void {
   c.setCpl(st.segs[CS] & 3);
   // LDT
   loadLdtFromTask(c, st.ldt);
+  if (c.flagsVal & VM) {
+    // a virtual-8086 task: its selectors are paragraph numbers
+    const g = st.segs;
+    enterV86(c, g[ES], g[CS], g[SS], g[DS], g[FS], g[GS]);
+    c.drChanged();
+    return;
+  }
   // CS
   const cs = st.segs[CS];
   if ((cs & 0xfffc) === 0) c.fault(TS_V, 0, true);
@@ -618,11 +643,12 @@ export function ltr(c: Cpu, sel: number): void {
   c.trType = t | 2;
 }
 
-/** Reads a descriptor for LAR/LSL/VERR/VERW without faulting: false if outside the table. */
+/** Reads a descriptor for LAR/LSL/VERR/VERW: false (ZF clear, no fault) for a selector
+ *  they cannot reach: null, beyond its table, or in the LDT while LDTR is null. */
 function peekDescriptor(c: Cpu, sel: number): boolean {
   if ((sel & 0xfffc) === 0) return false;
   const idx = sel & 0xfff8;
-  const limit = sel & 4 ? c.ldtLimit : c.gdtLimit;
+  const limit = sel & 4 ? (c.ldtSel & 0xfffc ? c.ldtLimit : -1) : c.gdtLimit;
   if (idx + 7 > limit) return false;
   c.readDescriptor(sel);
   return true;
