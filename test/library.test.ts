@@ -127,6 +127,23 @@ describe('Machine: hooks and serial', () => {
     expect(written.length - serial.length).toBeLessThanOrEqual(4);
   });
 
+  it('hooks read the exact instruction count in the middle of a block, as with an instruction hook attached', () => {
+    // every interrupt and port access of the first 3 M instructions, with the count each saw:
+    // the fast path (no instruction hook) must report what the one-at-a-time path reports
+    const events = (withInstructionHook: boolean) => {
+      const m = boot();
+      const seen: string[] = [];
+      m.hook('interrupt', (v) => void seen.push(`int ${v} @${m.instructions}`));
+      m.hook('port', (kind, port) => void seen.push(`${kind} ${port} @${m.instructions}`));
+      if (withInstructionHook) m.hook('instruction', () => false);
+      m.run(3_000_000);
+      return seen;
+    };
+    const fast = events(false), slow = events(true);
+    expect(fast.length).toBeGreaterThan(1000);
+    expect(fast).toEqual(slow);
+  });
+
   it('a memory hook sees the accesses that overlap its range, with their kind and value', () => {
     const m = boot();
     const taskTable = sym.addr('task');

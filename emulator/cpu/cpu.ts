@@ -1153,17 +1153,17 @@ export class Cpu {
           this.eip = eip = eip + ins.length;
           fns[i](this, ins);
           i++;
+          // exact at every instruction, not added at the block's end: an interrupt, memory or
+          // port hook reads it in the middle of a block and must see what the slow path shows
+          this.icount++;
           if (this.blockBreak) break;
         }
-        this.icount += i;
-        i = 0;
         start = -1;
         if (this.blockBreak || b.exit || this.icount >= end) break;
         if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
       }
       this.curPage = -1;
     } catch (err) {
-      this.icount += i;
       this.curPage = -1;
       if (start >= 0) this.curEip = start;
       throw err;
