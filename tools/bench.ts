@@ -2,6 +2,8 @@
 // of known instruction count, and the whole PC booting our kernel through its fork demo
 // (page faults, task switches, system calls, code decoded again after copy-on-write splits).
 // `npm run bench -- --json` prints one JSON object per line: {"name","instructions","seconds","mips"}.
+// `npm run bench -- --peers` runs the same work in forklab and its peers side by side
+// (bench-peers.ts).
 //
 // The guest programs are hand-assembled bytes; their NASM source is in the comments (the
 // bytes were produced by `nasm -f bin` and checked with ndisasm).
@@ -12,6 +14,9 @@ import { DS, ES, SS } from '../emulator/cpu/consts';
 import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { buildImage } from './build-image';
+import { UsageError } from './cli-util';
+import { childMain } from './bench-child';
+import { peersMain, type PeersOptions } from './bench-peers';
 
 /*
 bits 32
@@ -194,9 +199,34 @@ function main(): void {
   }
 }
 
-try {
-  main();
-} catch (e) {
-  console.error(`bench: ${(e as Error).message}`);
-  process.exit(1);
+/** Reads `--rounds N` and `--only NAME,...` for --peers; a bad value is a UsageError. */
+function peersOptions(argv: string[]): PeersOptions {
+  const o: PeersOptions = { rounds: 3, only: [], json: argv.includes('--json') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--peers' || a === '--json') continue;
+    const v = argv[i + 1];
+    if (a === '--rounds') {
+      if (!v || !/^[1-9]\d*$/.test(v)) throw new UsageError(`--rounds: '${v ?? ''}' is not a whole number of rounds (1 or more)`);
+      o.rounds = Number(v);
+      i++;
+    } else if (a === '--only') {
+      if (!v) throw new UsageError('--only needs workload names (comma-separated, any part of a name)');
+      o.only = v.split(',').filter((s) => s);
+      i++;
+    } else throw new UsageError(`unknown option '${a}' (bench [--json] | bench --peers [--rounds N] [--only NAME,...] [--json])`);
+  }
+  return o;
 }
+
+async function start(argv: string[]): Promise<void> {
+  if (argv[0] === '--child') return childMain(argv.slice(1));
+  if (argv.includes('--peers')) return peersMain(peersOptions(argv));
+  for (const a of argv) if (a !== '--json') throw new UsageError(`unknown option '${a}' (bench [--json] | bench --peers [--rounds N] [--only NAME,...] [--json])`);
+  main();
+}
+
+start(process.argv.slice(2)).catch((e: unknown) => {
+  console.error(`bench: ${(e as Error).message}`);
+  process.exit(e instanceof UsageError ? 2 : 1);
+});
