@@ -4,11 +4,14 @@
 // No timing here: the figures come from `npm run bench -- --peers`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { Cpu } from '../emulator/cpu/cpu';
+import { PhysicalMemory } from '../emulator/memory';
 import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
-import { assembleFile } from '../tools/asm/index';
 import {
   BOCHS_HALT,
+  bootSectorInstructions,
+  loopBootSector,
   formatRow,
   loopInstructions,
   measure,
@@ -22,14 +25,10 @@ import {
   type LoopMode,
 } from '../tools/bench-report';
 
-const LOOP = new URL('../tools/bench/loop.asm', import.meta.url).pathname;
-
 /** Boots the loop guest from a floppy in forklab; the whole machine's instruction count. */
 function forklabCount(mode: LoopMode, iter: number): number {
-  const out = assembleFile(LOOP, { defines: { MODE: String(mode), ITER: String(iter) } });
-  expect(out.errors).toEqual([]);
   const img = new Uint8Array(1474560);
-  img.set(out.bytes);
+  img.set(loopBootSector(mode, iter));
   const m = new Machine({ fda: new DiskImage(img, floppyGeometry(img.length)!) });
   const stop = m.run(200_000_000);
   expect(stop).toEqual({ kind: 'exit', status: 1 });
@@ -42,6 +41,23 @@ describe('the loop guest', () => {
       expect(forklabCount(mode, iter) - forklabCount(mode, base)).toBe(loopInstructions(mode, iter) - loopInstructions(mode, base));
     });
   }
+
+  for (const mode of [0, 1, 2] as LoopMode[]) {
+    it(`mode ${mode}: the whole boot sector on a bare CPU (npm run bench) executes its counted instructions`, () => {
+      const mem = new PhysicalMemory(2 << 20);
+      const cpu = new Cpu(mem);
+      mem.load(0x7c00, loopBootSector(mode, 3));
+      cpu.setRealMode(0, 0x7c00);
+      expect(cpu.run(10_000_000)).toBe('halted');
+      expect(cpu.icount).toBe(bootSectorInstructions(mode, 3));
+    });
+  }
+
+  it('is one 512-byte boot sector', () => {
+    const b = loopBootSector(2, 5_400_000);
+    expect(b.length).toBe(512);
+    expect([b[510], b[511]]).toEqual([0x55, 0xaa]);
+  });
 
   it('counts the odd iterations of the 32-bit loop once each', () => {
     expect(loopInstructions(1, 3) - loopInstructions(1, 2)).toBe(19); // ECX = 3 is odd
@@ -152,7 +168,7 @@ describe('rows', () => {
 
 describe('bad options', () => {
   const tsx = execFileSync('node', ['-e', "console.log(require.resolve('tsx'))"], { cwd: new URL('..', import.meta.url).pathname }).toString().trim();
-  for (const args of [['--peers', '--rounds', 'x'], ['--peers', '--only'], ['--fast']]) {
+  for (const args of [['--peers', '--rounds', 'x'], ['--peers', '--only'], ['--peers', '--only', 'nothing-called-so'], ['--fast']]) {
     it(`bench ${args.join(' ')}: one line, exit 2`, () => {
       const r = spawnSync(process.execPath, ['--import', tsx, new URL('../tools/bench.ts', import.meta.url).pathname, ...args], { encoding: 'utf8', timeout: 60_000 });
       expect(r.status).toBe(2);

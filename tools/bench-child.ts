@@ -34,8 +34,8 @@ function runForklab(a: ChildArgs): never {
     hda: a.hda ? openHardDisk(a.hda, false).image : null,
   });
   for (;;) {
-    // the prompt is looked for every 500,000 instructions (~20 ms of guest time here)
-    const stop = m.run(a.prompt ? 500_000 : 100_000_000);
+    // the prompt is looked for every 100,000 instructions (Linux 0.11 shows it after ~5 M)
+    const stop = m.run(a.prompt ? 100_000 : 100_000_000);
     if (a.prompt && m.screenText().includes(a.prompt)) done(-1, m.instructions, true);
     if (stop.kind === 'exit') done(stop.status, m.instructions);
     if (stop.kind !== 'limit') throw new Error(`forklab stopped: ${JSON.stringify(stop)}`);

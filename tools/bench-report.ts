@@ -1,8 +1,18 @@
 // The side-by-side benchmark's arithmetic and parsing (`npm run bench -- --peers`), kept free
 // of processes and clocks so that test/bench-report.test.ts can check it.
 
+import { assembleFile, formatError } from './asm/index';
+
 /** The loop guest (tools/bench/loop.asm) in its three modes. */
 export type LoopMode = 0 | 1 | 2;
+
+/** The loop guest's boot sector (512 bytes, loaded at 7C00h), built with forklab's assembler. */
+export function loopBootSector(mode: LoopMode, iter: number): Uint8Array {
+  const file = new URL('../tools/bench/loop.asm', import.meta.url).pathname;
+  const out = assembleFile(file, { defines: { MODE: String(mode), ITER: String(iter) } });
+  if (out.errors.length) throw new Error(out.errors.map(formatError).join('\n'));
+  return out.bytes;
+}
 
 /** Instructions the loop executes for ITER, from the `mov` that loads the counter to the `out`
  *  that ends the run (`jmp done`, `xor al, al`, `out`: 3). The instructions before it (BIOS, boot sector set-up) are the same
@@ -12,6 +22,14 @@ export type LoopMode = 0 | 1 | 2;
 export function loopInstructions(mode: LoopMode, iter: number): number {
   if (mode === 0) return 1 + iter * (2 + 1000 * 10 + 2) + 3;
   return 2 + iter * 18 + Math.ceil(iter / 2) + 3;
+}
+
+/** Instructions of the whole boot sector run from 7C00h in real mode on a bare CPU (no BIOS)
+ *  to its `hlt`: the set-up before the loop (segments and stack: 6; the switch to protected
+ *  mode: 10 more; paging: 3 + 1024 x 5 for the page table + 5), the loop, `cli` and `hlt`. */
+export function bootSectorInstructions(mode: LoopMode, iter: number): number {
+  const setup = mode === 0 ? 6 : mode === 1 ? 16 : 16 + 3 + 1024 * 5 + 5;
+  return setup + loopInstructions(mode, iter) + 2;
 }
 
 export function median(xs: readonly number[]): number {
