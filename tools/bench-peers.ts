@@ -6,7 +6,7 @@
 // Arithmetic and parsing: bench-report.ts; the in-process engines: bench-child.ts.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -193,11 +193,21 @@ function qemu(): Engine {
   };
 }
 
+/** Debian installs Bochs's plugins under /usr/lib/<multiarch triplet>/bochs/plugins. */
+function hasBochsTermDisplay(): boolean {
+  try {
+    return readdirSync('/usr/lib').some((d) => existsSync(join('/usr/lib', d, 'bochs', 'plugins', 'libbx_term_gui.so')));
+  } catch {
+    return false;
+  }
+}
+
 function bochs(dir: string): Engine {
   let missing: string | null = null;
   if (!hasCommand('bochs', '--help')) missing = 'bochs not found (Debian: bochs bochsbios vgabios bochs-term)';
   else if (!existsSync(BOCHS_BIOS)) missing = `${BOCHS_BIOS} not found (Debian: bochsbios)`;
   else if (!existsSync(BOCHS_VGABIOS)) missing = `${BOCHS_VGABIOS} not found (Debian: vgabios)`;
+  else if (!hasBochsTermDisplay()) missing = "Bochs's term display not found (Debian: bochs-term)";
   const debuggerCommands = join(dir, 'bochs-continue');
   let n = 0;
   return {
