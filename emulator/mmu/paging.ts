@@ -8,6 +8,17 @@
 import type { Cpu } from '../cpu/cpu';
 import { CR0_WP, PFV, T_VALID, T_UREAD, T_SWRITE, T_UWRITE } from '../cpu/consts';
 
+// Where the two levels' entries are: the CPU's walk and the observers' walk (walkTables)
+// both find them here, so the table format has one home.
+/** The physical address of the page-directory entry for `lin` under `cr3`. */
+export function pdeAddress(cr3: number, lin: number, a20: number): number {
+  return (((cr3 & ~0xfff) | ((lin >>> 20) & 0xffc)) & a20) >>> 0;
+}
+/** The physical address of the page-table entry for `lin` under a present `pde`. */
+export function pteAddress(pde: number, lin: number, a20: number): number {
+  return (((pde & ~0xfff) | ((lin >>> 10) & 0xffc)) & a20) >>> 0;
+}
+
 function pageFault(cpu: Cpu, lin: number, code: number): never {
   cpu.cr2 = lin | 0;
   return cpu.fault(PFV, code, true);
@@ -16,11 +27,11 @@ function pageFault(cpu: Cpu, lin: number, code: number): never {
 export function walk(cpu: Cpu, lin: number, write: boolean, user: boolean): number {
   const mem = cpu.mem;
   const a20 = mem.a20Mask;
-  const pdeAddr = ((cpu.cr3 & ~0xfff) | ((lin >>> 20) & 0xffc)) & a20;
+  const pdeAddr = pdeAddress(cpu.cr3, lin, a20);
   const pde = mem.read32(pdeAddr);
   const errBase = (write ? 2 : 0) | (user ? 4 : 0);
   if ((pde & 1) === 0) pageFault(cpu, lin, errBase);
-  const pteAddr = ((pde & ~0xfff) | ((lin >>> 10) & 0xffc)) & a20;
+  const pteAddr = pteAddress(pde, lin, a20);
   let pte = mem.read32(pteAddr);
   if ((pte & 1) === 0) pageFault(cpu, lin, errBase);
   const uok = (pde & pte & 4) !== 0;
@@ -62,10 +73,10 @@ export interface TableWalk {
  * Accessed/Dirty bit set. `a20` masks addresses as the memory does.
  */
 export function walkTables(read32: (phys: number) => number, cr3: number, lin: number, a20 = 0xffffffff): TableWalk {
-  const pdeAddr = (((cr3 & ~0xfff) | ((lin >>> 20) & 0xffc)) & a20) >>> 0;
+  const pdeAddr = pdeAddress(cr3, lin, a20);
   const pde = read32(pdeAddr) >>> 0;
   if ((pde & 1) === 0) return { pdeAddr, pde, pteAddr: -1, pte: 0, physical: -1 };
-  const pteAddr = (((pde & ~0xfff) | ((lin >>> 10) & 0xffc)) & a20) >>> 0;
+  const pteAddr = pteAddress(pde, lin, a20);
   const pte = read32(pteAddr) >>> 0;
   const physical = (pte & 1) === 0 ? -1 : ((((pte & ~0xfff) | (lin & 0xfff)) & a20) >>> 0);
   return { pdeAddr, pde, pteAddr, pte, physical };
