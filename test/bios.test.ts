@@ -66,6 +66,22 @@ describe('BIOS services and boot (forklab)', () => {
   });
 });
 
+describe('BIOS keyboard', () => {
+  it('a key typed before POST reaches INT 16h (IRQ1 was not left high across the PIC programming)', () => {
+    // Waits with interrupts on for a key, then exits through port F4h with its ASCII code.
+    const src = 'bits 16\norg 0x7c00\nsti\nwait: mov ah, 1\nint 0x16\njz wait\nmov ah, 0\nint 0x16\nout 0xf4, al\nhlt\n';
+    const out = assemble(src, { fileName: 'keywait.asm' });
+    expect(out.errors.map(formatError)).toEqual([]);
+    const img = new Uint8Array(1474560);
+    img.set(out.bytes);
+    img[510] = 0x55;
+    img[511] = 0xaa;
+    const m = new Machine({ fda: new DiskImage(img, floppyGeometry(img.length)!) });
+    m.type('ab'); // before the first instruction: the 8042 holds the 'a' make code at POST
+    expect(m.run(1_000_000)).toEqual({ kind: 'exit', status: (0x61 << 1) | 1 });
+  });
+});
+
 describe.runIf(oracle('qemu-system-i386'))('BIOS services and boot (QEMU agrees)', () => {
   it('QEMU with SeaBIOS prints the same lines and exit status', () => {
     const dir = mkdtempSync(join(tmpdir(), 'forklab-bios-'));

@@ -334,6 +334,27 @@ describe('debugger: the kernel at its first fork', () => {
   });
 });
 
+describe('debugger: finish from the middle of a function', () => {
+  it('finish in copy_process after copy_mem returned runs to copy_process\'s own return, past later calls', async () => {
+    const m = boot();
+    const d = new Debugger(m, { symbols: sym });
+    await ok(d, 'break copy_mem');
+    expect(await ok(d, 'continue')).toMatch(/Breakpoint 1, 0x[0-9a-f]{8} <copy_mem>/);
+    await ok(d, 'delete');
+    const back = (await ok(d, 'finish')).split('\n');
+    expect(back[1]).toMatch(/^=> 0x[0-9a-f]{8} <copy_process(\.\w+)?\+0x[0-9a-f]+>:.*add esp,/);
+    // copy_mem's two arguments are still on the stack here; copy_process calls
+    // set_task_descs after popping them, whose return lies above this ESP
+    const esp = m.cpu.regs[4] >>> 0;
+    const fin = (await ok(d, 'finish')).split('\n');
+    expect(fin[0]).toMatch(/^Run till exit from 0x[0-9a-f]{8} <copy_process(\.\w+)?\+0x[0-9a-f]+>$/);
+    expect(fin[1]).toMatch(/^=> 0x[0-9a-f]{8} <sys_fork\+0x[0-9a-f]+>:/);
+    // the frame is gone: ESP is above copy_process's return address, its arguments remain
+    expect(m.cpu.regs[4] >>> 0).toBeGreaterThan(esp + 8);
+    expect(m.cpu.regs[0]).toBe(1); // the child's pid
+  });
+});
+
 describe('debugger: without a symbol map', () => {
   it('kernel-aware commands say what is missing; addresses stay numeric', async () => {
     const m = boot();

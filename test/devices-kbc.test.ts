@@ -47,6 +47,21 @@ describe('8042 keyboard controller', () => {
     expect(pc.inb(0x60)).toBe(0x1e);
   });
 
+  it('a byte waiting across ICW1 is never requested again, unless IRQ1 is turned off and on (what POST relies on)', () => {
+    const { pc, kbc } = setup();
+    kbc.sendScancodes([0x1e]); // IRQ1 high with the byte waiting
+    linuxPicInit(pc); // ICW1 resets the edge detectors: the request is gone
+    unmask(pc, 1);
+    expect(pc.inb(0x64) & 1).toBe(1);
+    expect(pc.pic.hasInterrupt()).toBe(false);
+    pc.outb(0x64, 0x60);
+    pc.outb(0x60, 0x44); // IRQ1 off: the line falls
+    pc.outb(0x64, 0x60);
+    pc.outb(0x60, 0x45); // and on: a fresh edge for the waiting byte
+    expect(ackAndEoi(pc)).toBe(0x21);
+    expect(pc.inb(0x60)).toBe(0x1e);
+  });
+
   it("enables A20 as Linux 0.11's setup.s does (D1h, DFh), and reads the output port", () => {
     const { pc, a20, events } = setup();
     expect(a20.enabled).toBe(false);

@@ -208,10 +208,15 @@ export class Bios {
 
     // The interrupt controllers (vectors 08h and 70h) and the timer at 18.2 Hz.
     const io = this.io;
+    // Keyboard interrupts stay off in the 8042's command byte while the PICs are programmed:
+    // ICW1 resets the edge detectors, so a key already waiting there (typed before POST)
+    // would hold IRQ1 high across it, its request lost and no further edge ever coming.
+    io.out8(0x64, 0x60); io.out8(0x60, 0x44);
     io.out8(0x20, 0x11); io.out8(0x21, 0x08); io.out8(0x21, 0x04); io.out8(0x21, 0x01);
     io.out8(0xa0, 0x11); io.out8(0xa1, 0x70); io.out8(0xa1, 0x02); io.out8(0xa1, 0x01);
     io.out8(0x21, 0xb8); // unmask IRQ0 (timer), IRQ1 (keyboard), IRQ2 (cascade), IRQ6 (floppy)
     io.out8(0xa1, 0xbf); // unmask IRQ14 (hard disk)
+    io.out8(0x64, 0x60); io.out8(0x60, 0x45); // IRQ1 on: a waiting key raises it now
     io.out8(0x43, 0x36); io.out8(0x40, 0); io.out8(0x40, 0);
     this.boot();
   }

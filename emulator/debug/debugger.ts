@@ -615,31 +615,78 @@ export class Debugger {
     return r;
   }
 
-  /** Runs until the current function returns: the first RET executed at or above the
-   *  current stack level (deeper calls return below it) in the same task, then stops at
-   *  the instruction it returns to. */
+  /** Runs until the selected frame returns (gdb's `finish`), then stops at the instruction
+   *  it returns to. The frame's return-address slot is not known mid-function (the stack
+   *  may hold a call's arguments), so calls are followed: each CALL in the same task and on
+   *  the same stack records the slot its return address goes to, and a RET through a recorded
+   *  slot is that callee's return. The first RET through no recorded slot, at or above the
+   *  stack level where finish started, is this frame's own return. Slots below a RET's are
+   *  dropped (calls that never returned: `call $+5; pop`, longjmp). */
   private async finish(): Promise<string> {
     this.checkRunnable();
     const cpu = this.machine.cpu;
     const pc = this.linearPc();
     const esp0 = cpu.regs[4] >>> 0;
     const tr = cpu.trSel;
+    const ss = cpu.sel[2];
     const from = this.symbolize(pc);
+    const slots: number[] = []; // return-address slots of the calls still running, innermost last
     let target = -1;
     const r = await this.runTo((lin) => {
       if (target >= 0) return lin === target && cpu.trSel === tr;
-      if (cpu.trSel !== tr || cpu.regs[4] >>> 0 < esp0) return false;
-      const phys = this.target.translateLinear(lin);
-      if (phys < 0) return false;
-      const op = cpu.mem.read8(phys);
-      if (op !== 0xc3 && op !== 0xc2) return false;
-      const sp = (cpu.segBase[2] + cpu.regs[4]) >>> 0;
-      const b = readLinear(this.target, sp, 4);
+      if (cpu.trSel !== tr || cpu.sel[2] !== ss) return false;
+      const flow = this.controlFlowAt(lin);
+      if (flow === 0) return false;
+      const sp = cpu.regs[4] >>> 0;
+      if (flow > 0) {
+        slots.push((sp - flow) >>> 0); // the return address (and a far call's CS) pushed below ESP
+        return false;
+      }
+      while (slots.length > 0 && slots[slots.length - 1] < sp) slots.pop();
+      if (slots.length > 0 && slots[slots.length - 1] === sp) {
+        slots.pop(); // a callee returns
+        return false;
+      }
+      if (sp < esp0) return false;
+      const b = readLinear(this.target, (cpu.segBase[2] + sp) >>> 0, 4);
       if (b.length < 4) return false;
-      target = (cpu.segBase[1] + ((b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0)) >>> 0;
+      const ip = flow === -2 ? b[0] | (b[1] << 8) : (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+      target = (cpu.segBase[1] + ip) >>> 0; // a far RET's CS base is the caller's: ours in a flat kernel
       return false;
     });
     return `Run till exit from ${hex(pc)}${from ? ` <${from}>` : ''}\n${r}`;
+  }
+
+  /** The call or return about to run at `linear`: for a CALL the bytes it pushes (2-8), for
+   *  a RET -4 (32-bit operand) or -2 (16-bit), else 0. Reads the bytes without faulting;
+   *  prefixes (operand size, segment, `rep ret`) are skipped. */
+  private controlFlowAt(linear: number): number {
+    const mem = this.machine.cpu.mem;
+    let op16 = this.codeBits() === 16;
+    for (let i = 0; i < 15; i++) {
+      const phys = this.target.translateLinear((linear + i) >>> 0);
+      if (phys < 0) return 0;
+      const op = mem.read8(phys);
+      if (op === 0x66) {
+        op16 = !op16;
+        continue;
+      }
+      if (op === 0x67 || op === 0xf2 || op === 0xf3 || op === 0x26 || op === 0x2e || op === 0x36 || op === 0x3e || op === 0x64 || op === 0x65) continue;
+      const size = op16 ? 2 : 4;
+      switch (op) {
+        case 0xe8: return size;
+        case 0x9a: return 2 * size;
+        case 0xc3: case 0xc2: case 0xcb: case 0xca: return -size;
+        case 0xff: {
+          const modrmPhys = this.target.translateLinear((linear + i + 1) >>> 0);
+          if (modrmPhys < 0) return 0;
+          const reg = (mem.read8(modrmPhys) >> 3) & 7;
+          return reg === 2 ? size : reg === 3 ? 2 * size : 0;
+        }
+        default: return 0;
+      }
+    }
+    return 0;
   }
 
   // ================================================================================
