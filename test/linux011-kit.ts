@@ -14,8 +14,9 @@ import { IN_CI } from './oracle';
 export const KIT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../shared/guests/linux-0.11');
 /** The root disk's geometry (README of the kit). */
 export const HDC_GEOMETRY = { cylinders: 204, heads: 16, sectorsPerTrack: 38 };
-/** The prompt appears between 253 M and 256 M instructions (kit README); a margin above. */
-export const BOOT_BUDGET = 300_000_000;
+/** The prompt appears at about 4.5 M instructions (the kit README's 253-256 M was measured
+ *  before a disk command could complete inside a CPU slice); ten times that as the bound. */
+export const BOOT_BUDGET = 50_000_000;
 
 /** True when the kit is there; else skip (locally, with a reason) or fail (CI=true). */
 export function haveKit(): boolean {
