@@ -1132,9 +1132,10 @@ export class Cpu {
           this.eip = eip = eip + ins.length;
           fns[i](this, ins);
           i++;
+          // counted as each retires, so port I/O (the devices' time) sees the exact count
+          this.icount++;
           if (this.blockBreak) break;
         }
-        this.icount += i;
         i = 0;
         start = -1;
         if (this.blockBreak || b.exit || this.icount >= end) break;
@@ -1142,7 +1143,6 @@ export class Cpu {
       }
       this.curPage = -1;
     } catch (err) {
-      this.icount += i;
       this.curPage = -1;
       if (start >= 0) this.curEip = start;
       throw err;
