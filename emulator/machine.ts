@@ -283,7 +283,7 @@ export class Machine {
       if (this.bootFailure !== null) return { kind: 'boot-failure', reason: this.bootFailure };
       const left = end - cpu.icount;
       if (left <= 0 || clock.icount >= timeEnd) return { kind: 'limit' };
-      const slice = Math.max(1, Math.min(left, clock.instructionsUntilNextEvent(), 1_000_000));
+      const slice = Math.max(1, Math.min(left, timeEnd - clock.icount, clock.instructionsUntilNextEvent(), 1_000_000));
       this.sliceEnd = clock.icount + slice;
       clock.beginSlice(this.retired);
       const r: StopReason = cpu.run(slice);
@@ -297,7 +297,8 @@ export class Machine {
           // HLT with IF=1: let time pass until the next device event.
           const idle = clock.instructionsUntilNextEvent();
           if (!Number.isFinite(idle)) return { kind: 'halted' }; // nothing will ever wake it
-          clock.advance(Math.max(1, idle));
+          // not past maxTime: a replayed key arrives at its moment inside the idle stretch
+          clock.advance(Math.max(1, Math.min(idle, timeEnd - clock.icount)));
           break;
         }
         case 'halted':

@@ -181,7 +181,7 @@ export function snapshotProblem(m: Machine, state: MachineState): string | null 
   if (state.version !== SNAPSHOT_VERSION) return `state version ${state.version}, this forklab reads version ${SNAPSHOT_VERSION}`;
   const want = state.config, have = machineConfig(m);
   if (!want || typeof want !== 'object' || !Array.isArray(want.disks)) return 'the state has no machine configuration';
-  if (want.memorySize !== have.memorySize) return `the state is for ${want.memorySize / 1048576} MB of memory, this machine has ${have.memorySize / 1048576} MB (--memory)`;
+  if (want.memorySize !== have.memorySize) return `the state is for ${want.memorySize / 1048576} MB of memory, this machine has ${have.memorySize / 1048576} MB (--mem)`;
   if (want.instructionRate !== have.instructionRate) return `the state is for a clock of ${want.instructionRate} instructions per second, this machine's is ${have.instructionRate}`;
   if (want.firmware !== have.firmware) return `the state is for ${want.firmware === 'builtin' ? 'our BIOS' : 'a firmware ROM (--bios)'}, this machine runs ${have.firmware === 'builtin' ? 'our BIOS' : 'a firmware ROM'}`;
   const slots = (c: MachineConfig) => c.disks.map((d) => d.slot).join(',') || 'none';

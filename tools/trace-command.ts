@@ -71,6 +71,16 @@ export function readSymbolMap(path: string): { name: string; address: number }[]
   return out;
 }
 
+/** The symbols of `--map FILE`, else of a kernel.map beside the image, else null. */
+export function imageSymbols(image: string | undefined, map: string | undefined): { name: string; address: number }[] | null {
+  let mapPath = map;
+  if (mapPath === undefined && image !== undefined) {
+    const beside = join(dirname(image), 'kernel.map');
+    if (existsSync(beside)) mapPath = beside;
+  }
+  return mapPath !== undefined ? readSymbolMap(mapPath) : null;
+}
+
 /** LOC: a number, or SYMBOL[+OFFSET] / SYMBOL-OFFSET with the map. */
 export function parseLocation(option: string, text: string, syms: SymbolTable | null): number {
   const t = text.trim();
@@ -104,12 +114,7 @@ export async function traceCommand(args: string[]): Promise<number> {
   const format = v.format ?? 'text';
   if (format !== 'text' && format !== 'jsonl') throw new UsageError(`trace: --format must be text or jsonl (got '${format}')`);
   const image = positionals[0];
-  let mapPath = v.map;
-  if (mapPath === undefined && image !== undefined) {
-    const beside = join(dirname(image), 'kernel.map');
-    if (existsSync(beside)) mapPath = beside;
-  }
-  const symbols = mapPath !== undefined ? readSymbolMap(mapPath) : null;
+  const symbols = imageSymbols(image, v.map);
   const syms = symbols ? new SymbolTable(symbols) : null;
   const from = v.from !== undefined ? parseLocation('from', v.from, syms) : null;
   const to = v.to !== undefined ? parseLocation('to', v.to, syms) : null;
