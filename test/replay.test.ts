@@ -1,25 +1,11 @@
 // Record/replay of input: a guest that idles in HLT and echoes keys (with the BIOS tick
 // count it saw) and COM1 bytes; a session recorded against (instructions, clock time)
 // replays with the same output at the same instruction counts and ends in the same state.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { formatInputLog, InputRecorder, InputReplayer, parseInputLog, type InputLog } from '../emulator/input-log';
-import { assemble } from '../tools/asm';
-import { stateDiff } from './snapshot-helpers';
-
-const FIXTURES = join(import.meta.dirname, 'fixtures');
-
-export function echoImage(): Uint8Array {
-  const src = join(FIXTURES, 'snapshot/echo.asm');
-  const asm = assemble(readFileSync(src, 'utf8'), { fileName: src, includeDirs: [join(FIXTURES, 'machine')] });
-  if (asm.errors.length) throw new Error(`echo.asm: ${JSON.stringify(asm.errors[0])}`);
-  const fl = new Uint8Array(1474560);
-  fl.set(asm.bytes);
-  return fl;
-}
+import { echoImage, stateDiff } from './snapshot-helpers';
 
 function echoMachine(image: Uint8Array) {
   const out: { byte: number; icount: number; time: number }[] = [];

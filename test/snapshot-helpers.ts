@@ -1,4 +1,9 @@
-// Helpers for the snapshot and state-file tests.
+// Helpers for the snapshot, replay and state-file tests.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assemble } from '../tools/asm';
+
+const FIXTURES = join(import.meta.dirname, 'fixtures');
 
 /** The first path where two states differ, or null (typed arrays compared byte for byte). */
 export function stateDiff(a: unknown, b: unknown, path = 'state'): string | null {
@@ -18,4 +23,14 @@ export function stateDiff(a: unknown, b: unknown, path = 'state'): string | null
     return null;
   }
   return Object.is(a, b) ? null : `${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+}
+
+/** A floppy with the echo guest (fixtures/snapshot/echo.asm) as its boot sector. */
+export function echoImage(): Uint8Array {
+  const src = join(FIXTURES, 'snapshot/echo.asm');
+  const asm = assemble(readFileSync(src, 'utf8'), { fileName: src, includeDirs: [join(FIXTURES, 'machine')] });
+  if (asm.errors.length) throw new Error(`echo.asm: ${JSON.stringify(asm.errors[0])}`);
+  const fl = new Uint8Array(1474560);
+  fl.set(asm.bytes);
+  return fl;
 }
