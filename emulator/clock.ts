@@ -45,14 +45,30 @@ export class Timer {
   }
 }
 
+export interface ClockState {
+  icount: number;
+  seq: number;
+  timers: { name: string; when: number; seq: number }[];
+}
+
 export interface ClockOptions {
   /** Instructions per emulated second. */
   rate?: number;
 }
 
 export class Clock {
-  /** Instructions executed since power-on: the machine's notion of "now". */
-  icount = 0;
+  /** Time at the start of the running CPU slice (or now, between slices). */
+  private base = 0;
+  /** While a CPU slice runs: its retired-instruction counter, and its value at the start. */
+  private retired: (() => number) | null = null;
+  private retiredAtStart = 0;
+
+  /** Instructions executed since power-on: the machine's notion of "now". Inside a CPU
+   *  slice it includes the instructions the slice has retired so far, so what a guest
+   *  reads from a device does not depend on where the run was cut into slices. */
+  get icount(): number {
+    return this.retired === null ? this.base : this.base + (this.retired() - this.retiredAtStart);
+  }
   /** Instructions per emulated second. */
   readonly rate: number;
 
@@ -90,18 +106,31 @@ export class Clock {
     return d > 0 ? d : 0;
   }
 
+  /** A CPU slice starts: until endSlice(), time reads add what `retired` has counted since. */
+  beginSlice(retired: () => number): void {
+    this.retired = retired;
+    this.retiredAtStart = retired();
+  }
+
+  /** The slice is over: returns the instructions it retired (advance() them next). */
+  endSlice(): number {
+    const ran = this.retired === null ? 0 : this.retired() - this.retiredAtStart;
+    this.retired = null;
+    return ran;
+  }
+
   /** Advance time by `n` executed instructions, firing every event that falls due, in order. */
   advance(n: number): void {
-    const target = this.icount + n;
+    const target = this.base + n;
     while (this.nextWhen <= target) {
       const t = this.nextTimer!;
       // Devices reading the clock inside the callback see the event's own time.
-      if (t.when > this.icount) this.icount = t.when;
+      if (t.when > this.base) this.base = t.when;
       t.when = -1;
       this.recompute();
-      t.callback(this.icount);
+      t.callback(this.base);
     }
-    this.icount = target;
+    this.base = target;
   }
 
   /** Timers currently scheduled, soonest first (for debuggers and tests). */
@@ -130,6 +159,31 @@ export class Clock {
     if (t.when < 0) return;
     t.when = -1;
     if (this.nextTimer === t) this.recompute();
+  }
+
+  /** The clock as data: now, the sequence counter and each timer's schedule, by name in
+   *  creation order (timers are created at machine construction, so a machine built the
+   *  same way has the same list). */
+  saveState(): ClockState {
+    return { icount: this.icount, seq: this.seqCounter, timers: this.timers.map((t) => ({ name: t.name, when: t.when, seq: t.seq })) };
+  }
+
+  /** Throws a one-line error when `s` does not fit this clock's timers. */
+  checkState(s: ClockState): void {
+    const ok = s && typeof s.icount === 'number' && typeof s.seq === 'number' && Array.isArray(s.timers) && s.timers.length === this.timers.length;
+    if (!ok || s.timers.some((t, i) => t.name !== this.timers[i].name || typeof t.when !== 'number' || typeof t.seq !== 'number')) {
+      throw new Error(`state: the clock's timers are not this machine's (${this.timers.map((t) => t.name).join(', ')})`);
+    }
+  }
+
+  loadState(s: ClockState): void {
+    this.base = s.icount;
+    this.seqCounter = s.seq;
+    s.timers.forEach((t, i) => {
+      this.timers[i].when = t.when;
+      this.timers[i].seq = t.seq;
+    });
+    this.recompute();
   }
 
   private recompute(): void {

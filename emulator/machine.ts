@@ -27,6 +27,7 @@ import { HookHub, type HookSlot } from './debug/hooks';
 import { machineDebugTarget } from './debug/machine-target';
 import type { CpuDebugTarget } from './debug/cpu-target';
 import { readLinear as readLinearBytes, writeLinear as writeLinearBytes } from './debug/target';
+import { restoreSnapshot, takeSnapshot, type MachineState } from './snapshot';
 
 export const DEFAULT_MEMORY = 16 * 1024 * 1024;
 export const MAX_MEMORY = 256 * 1024 * 1024;
@@ -124,6 +125,8 @@ export class Machine {
   readonly fdc: FloppyController;
   readonly ata: AtaController;
   readonly debugPorts: DebugPorts;
+  readonly port61: SystemControlB;
+  readonly port92: Port92;
   readonly bios: Bios | null;
   private exitStatus = -1;
   private readonly resetOnTripleFault: boolean;
@@ -149,7 +152,7 @@ export class Machine {
     this.pic = new PicPair(this.io);
     this.cpu = new Cpu(this.mem, this.io, this.pic);
     this.pit = new Pit(this.clock, this.pic, this.io);
-    new SystemControlB(this.clock, this.pit, this.io);
+    this.port61 = new SystemControlB(this.clock, this.pit, this.io);
     this.vga = new VgaText(this.clock, this.io);
     this.mapVga();
     const onSerial = o.onSerial;
@@ -163,7 +166,7 @@ export class Machine {
     this.com2 = new Uart16550(0x2f8, 3, this.pic, this.io, { sink: o.onSerial2 });
     this.a20.onA20Change = (on) => this.mem.setA20(on);
     this.a20.onReset = () => this.reset();
-    new Port92(this.a20, this.io);
+    this.port92 = new Port92(this.a20, this.io);
     this.kbc = new KeyboardController(this.pic, this.a20, this.io);
     const floppyType = (d: DiskImage | null | undefined) =>
       !d ? CMOS_FLOPPY.none : d.geometry.sectorsPerTrack === 15 ? CMOS_FLOPPY['1.2M'] : d.geometry.sectorsPerTrack === 36 ? CMOS_FLOPPY['2.88M'] : d.geometry.sectorsPerTrack === 9 ? CMOS_FLOPPY['720K'] : CMOS_FLOPPY['1.44M'];
@@ -288,12 +291,12 @@ export class Machine {
       if (this.bootFailure !== null) return { kind: 'boot-failure', reason: this.bootFailure };
       const left = end - cpu.icount;
       if (left <= 0 || clock.icount >= timeEnd) return { kind: 'limit' };
-      const slice = Math.max(1, Math.min(left, clock.instructionsUntilNextEvent(), 1_000_000));
-      const before = cpu.icount;
+      const slice = Math.max(1, Math.min(left, timeEnd - clock.icount, clock.instructionsUntilNextEvent(), 1_000_000));
       this.sliceEnd = clock.icount + slice;
+      clock.beginSlice(this.retired);
       const r: StopReason = cpu.run(slice);
+      const ran = clock.endSlice();
       this.sliceEnd = -1;
-      const ran = cpu.icount - before;
       if (ran > 0) clock.advance(ran);
       switch (r) {
         case 'budget':
@@ -302,7 +305,8 @@ export class Machine {
           // HLT with IF=1: let time pass until the next device event.
           const idle = clock.instructionsUntilNextEvent();
           if (!Number.isFinite(idle)) return { kind: 'halted' }; // nothing will ever wake it
-          clock.advance(Math.max(1, idle));
+          // not past maxTime: a replayed key arrives at its moment inside the idle stretch
+          clock.advance(Math.max(1, Math.min(idle, timeEnd - clock.icount)));
           break;
         }
         case 'halted':
@@ -328,8 +332,23 @@ export class Machine {
     }
   }
   private resetPending = false;
+  /** The CPU's retired-instruction count, for the clock to read inside a slice. */
+  private readonly retired = () => this.cpu.icount;
   /** Clock time at which the running CPU slice is planned to end; -1 outside run(). */
   private sliceEnd = -1;
+
+  /** Everything the guest can observe, as data (emulator/snapshot.ts). Take it between
+   *  run() calls. */
+  snapshot(): MachineState {
+    return takeSnapshot(this);
+  }
+
+  /** Continues from `state` exactly as the machine it was taken from would have. Throws a
+   *  one-line error, leaving this machine untouched, when the state does not fit it
+   *  (another memory size, other disks, another version). */
+  restore(state: MachineState): void {
+    restoreSnapshot(this, state);
+  }
 
   /** The visible 80x25 text screen, one line per row. */
   screenText(): string {

@@ -9,6 +9,7 @@ import { parseCommandArgs, parseNumberOption, UsageError, writeError } from './c
 import { persistDisks } from './disk-files';
 import { createMachine, MACHINE_HELP, MACHINE_OPTIONS, parseMachineSetup, parseMemorySize } from './machine-options';
 import { extractKeySteps, KEYS_USAGE, KeyScript } from './keys-options';
+import { SESSION_HELP, SESSION_OPTIONS, startSession } from './session-options';
 
 export const EXIT_TIMEOUT = 124;
 export const EXIT_TRIPLE_FAULT = 3;
@@ -23,6 +24,7 @@ export const RUN_OPTIONS = {
   'expect-exit': { type: 'string' },
   gdb: { type: 'string' },
   wait: { type: 'boolean' },
+  ...SESSION_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -41,7 +43,7 @@ it (a kernel Image: padded in memory, as QEMU does); else a hard-disk image.
   --gdb PORT               serve the GDB remote protocol on 127.0.0.1:PORT (gdb: target remote
                            :PORT; 0 picks a free port); --timeout and --max-instructions hold
   --wait                   with --gdb: hold the guest at its first instruction until gdb continues
-  -h, --help               this help
+${SESSION_HELP}  -h, --help               this help
 ${MACHINE_HELP}
 exit status: the guest's port F4h status ((v << 1) | 1: a guest that writes 0 exits 1, as
 QEMU's isa-debug-exit), 0 when the guest halts with interrupts off or gdb kills it, 124 on
@@ -133,6 +135,8 @@ export async function runCommand(args: string[]): Promise<number> {
     onSerial: (b) => serial.write(b),
     onDebugcon: (b) => stdout.write(b),
   });
+  // --load-state, --save-state/--at, --record, --replay (validated before the guest runs)
+  const session = startSession(v, positionals[0], machine, { gdb: gdbPort >= 0, realtime: !!v.realtime });
 
   // Keyboard from a terminal: raw mode, keys become scancodes. Ctrl-C ends the run.
   let interrupted = false;
@@ -144,7 +148,7 @@ export async function runCommand(args: string[]): Promise<number> {
         return;
       }
     }
-    machine.kbc.typeText(data.toString('latin1'));
+    session.typeText(data.toString('latin1'));
   };
   // Not a terminal (a pipe, a file): its text is typed as it arrives; a character no key
   // types is skipped, said once on stderr.
@@ -220,6 +224,7 @@ export async function runCommand(args: string[]): Promise<number> {
       serial.flush();
     } finally {
       stdout.flush();
+      session.finish();
       persistDisks(disks);
     }
   }
@@ -235,7 +240,7 @@ export async function runCommand(args: string[]): Promise<number> {
       const left = maxInstructions - machine.instructions;
       const before = machine.instructions;
       const t0 = performance.now();
-      stop = machine.run(Math.min(keys.waiting ? SCREEN_STEP : pacer.size, left));
+      stop = session.run(Math.min(keys.waiting ? SCREEN_STEP : pacer.size, left));
       pacer.observe(machine.instructions - before, performance.now() - t0);
       serial.flush();
       stdout.flush();
@@ -244,7 +249,7 @@ export async function runCommand(args: string[]): Promise<number> {
       if (stop.kind === 'limit' && machine.instructions >= maxInstructions) break;
       const elapsed = performance.now() - started;
       if (elapsed >= timeoutMs) break;
-      if (v.realtime) {
+      if (v.realtime || session.replayRealtime) {
         const ahead = machine.clock.seconds() * 1000 - elapsed;
         if (ahead > 1) await new Promise((r) => setTimeout(r, Math.min(ahead, 100)));
       }

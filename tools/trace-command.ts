@@ -54,6 +54,16 @@ export const TRACE_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The symbols of `--map FILE`, else of a kernel.map beside the image, else null. */
+export function imageSymbols(image: string | undefined, map: string | undefined): SymbolMap | null {
+  let mapPath = map;
+  if (mapPath === undefined && image !== undefined) {
+    const beside = join(dirname(image), 'kernel.map');
+    if (existsSync(beside)) mapPath = beside;
+  }
+  return mapPath !== undefined ? readSymbolFile(mapPath) : null;
+}
+
 /** LOC: a number, or SYMBOL[+OFFSET] / SYMBOL-OFFSET with the map. */
 export function parseLocation(option: string, text: string, syms: SymbolMap | null): number {
   const t = text.trim();
@@ -87,12 +97,7 @@ export async function traceCommand(args: string[]): Promise<number> {
   const format = v.format ?? 'text';
   if (format !== 'text' && format !== 'jsonl') throw new UsageError(`trace: --format must be text or jsonl (got '${format}')`);
   const image = positionals[0];
-  let mapPath = v.map;
-  if (mapPath === undefined && image !== undefined) {
-    const beside = join(dirname(image), 'kernel.map');
-    if (existsSync(beside)) mapPath = beside;
-  }
-  const syms = mapPath !== undefined ? readSymbolFile(mapPath) : null;
+  const syms = imageSymbols(image, v.map);
   const from = v.from !== undefined ? parseLocation('from', v.from, syms) : null;
   const to = v.to !== undefined ? parseLocation('to', v.to, syms) : null;
   let icount: [number, number] | null = null;

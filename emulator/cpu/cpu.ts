@@ -1153,8 +1153,8 @@ export class Cpu {
           this.eip = eip = eip + ins.length;
           fns[i](this, ins);
           i++;
-          // exact at every instruction, not added at the block's end: an interrupt, memory or
-          // port hook reads it in the middle of a block and must see what the slow path shows
+          // exact at every instruction, not added at the block's end: port I/O (the devices'
+          // time) and interrupt, memory or port hooks read it in the middle of a block
           this.icount++;
           if (this.blockBreak) break;
         }

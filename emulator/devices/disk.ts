@@ -10,6 +10,10 @@ export interface Geometry {
 
 export class DiskImage {
   dirty = false;
+  /** What each written sector held before its first write (LBA → 512 bytes): with `data`,
+   *  the image as it was loaded, so a snapshot carries only the sectors the guest changed
+   *  and can put an earlier state's disk back. */
+  readonly original = new Map<number, Uint8Array>();
 
   constructor(
     readonly data: Uint8Array,
@@ -54,6 +58,7 @@ export class DiskImage {
     if (this.readOnly || lba < 0 || lba >= this.sectorCount) return false;
     const d = this.data;
     const base = lba * 512;
+    if (!this.original.has(lba)) this.original.set(lba, d.slice(base, base + 512));
     for (let i = 0; i < 512; i++) d[base + i] = src[offset + i];
     this.dirty = true;
     return true;

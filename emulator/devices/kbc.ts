@@ -106,13 +106,8 @@ export class KeyboardController {
   /** Type ASCII text as make/break scancodes (US layout; shift added where needed). */
   typeText(text: string): void {
     const codes: number[] = [];
-    for (const ch of text) {
-      const k = asciiToScancode(ch);
-      if (k === null) continue;
-      if (k.shift) codes.push(0x2a);
-      codes.push(k.code, k.code | 0x80);
-      if (k.shift) codes.push(0xaa);
-    }
+    // a terminal's character that no key types is skipped
+    for (const ch of text) if (asciiToScancode(ch) !== null) codes.push(...scancodesFor(ch));
     this.sendScancodes(codes);
   }
 
