@@ -144,6 +144,28 @@ describe('Machine: hooks and serial', () => {
     expect(fast).toEqual(slow);
   });
 
+  it('a guest looping through #UD ends in the same state whether the block loop or the one-at-a-time path delivers it', () => {
+    // boot sector: count in BX, then an invalid opcode (0F 0B, UD2, is not a 386 instruction);
+    // the BIOS's #UD handler returns to it, so the loop runs #UD, IRET, #UD...
+    const sector = new Uint8Array(1474560);
+    sector.set([0x43, 0x0f, 0x0b], 0); // inc bx ; db 0x0f, 0x0b
+    sector[510] = 0x55; sector[511] = 0xaa;
+    const end = (withInstructionHook: boolean) => {
+      const m = new Machine({ fda: new DiskImage(sector.slice(), floppyGeometry(sector.length)!) });
+      const vectors: number[] = [];
+      m.hook('interrupt', (v) => void (vectors.length < 50 && vectors.push(v)));
+      if (withInstructionHook) m.hook('instruction', () => false);
+      m.run(200_000);
+      return { state: m.cpu.state(), stack: m.readPhysical(0, 0x8000), vectors, icount: m.instructions };
+    };
+    const fast = end(false), slow = end(true);
+    expect(fast.vectors).toContain(6);
+    expect(fast.icount).toBe(slow.icount);
+    expect(fast.vectors).toEqual(slow.vectors);
+    expect(fast.state).toEqual(slow.state);
+    expect(Buffer.from(fast.stack).equals(Buffer.from(slow.stack))).toBe(true);
+  });
+
   it('a memory hook sees the accesses that overlap its range, with their kind and value', () => {
     const m = boot();
     const taskTable = sym.addr('task');

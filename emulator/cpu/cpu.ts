@@ -35,7 +35,7 @@ import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
   ES, CS, SS, DS, FS, GS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
   CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
-  T_RAMW, T_NEVER, GP, SSV, DB, DF_V, PFV, NP, TS_V, DE, NMI as NMI_V,
+  T_RAMW, T_NEVER, GP, SSV, DB, DF_V, PFV, NP, TS_V, DE, UD, NMI as NMI_V,
 } from './consts';
 import { DR6_BS, DR6_BT } from './debug-traps';
 import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
@@ -1317,6 +1317,24 @@ export class Cpu {
     this.raiseException(FAULT.vector, FAULT.hasCode, FAULT.code);
   }
 
+  /**
+   * An opcode the decoder found invalid: #UD. In the block loop it is delivered here without
+   * throwing, by the same steps as onFault (a guest looping through #UD and its handler ran
+   * at about 1 MIPS, the unwinding being most of the cost); the block ends, as EIP moved. The
+   * one-at-a-time path (hooks, TF, debug registers) throws as every fault does.
+   */
+  invalidOpcode(ins: Insn): void {
+    if (this.slowStep) this.fault(UD);
+    this.eip = this.curEip = this.insnStart(ins);
+    this.regs[ESP] = this.startEsp;
+    // (the block loop counts the instruction, as onFault does)
+    this.flagsVal |= RF;
+    this.raiseException(UD, false, 0);
+    this.blockBreak = true;
+  }
+  /** stepSlow is running the instruction (its traps follow the instruction's end) */
+  private slowStep = false;
+
   /** Delivers a #DB trap (after an instruction) with these DR6 status bits. */
   private debugTrap(dr6: number): void {
     this.dr[6] |= dr6;
@@ -1423,7 +1441,12 @@ export class Cpu {
     // loads RF keeps it, and a fault sets it again in the frame
     this.flagsVal &= ~RF;
     this.dataHits = 0;
-    this.execBlock(this.icount + 1);
+    this.slowStep = true;
+    try {
+      this.execBlock(this.icount + 1);
+    } finally {
+      this.slowStep = false;
+    }
     let bits = 0;
     if (this.dataHits) bits |= this.dataHits;
     if (tf && !this.halted) bits |= DR6_BS;
@@ -1659,7 +1682,7 @@ function hex(v: number, w: number): string {
   return (v >>> 0).toString(16).padStart(w, '0');
 }
 
-const HANDLERS_UD: Handler = (c) => c.fault(6);
+const HANDLERS_UD: Handler = (c, ins) => c.invalidOpcode(ins);
 /** LOCK-prefixed forms, with the virtual-8086 IOPL check (built when first decoded) */
 const LOCKED: Handler[] = [];
 
