@@ -6,8 +6,9 @@ import { buildImage } from '../tools/build-image';
 import { formatSymbolMap } from '../tools/asm';
 import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
-import { SymbolMap } from '../kernel/inspect';
-import { classifyPage, diskOptions, ImageError, KernelView } from '../web/adapter';
+import { SymbolMap, KernelInspector } from '../kernel/inspect';
+import { classifyPage, diskOptions, ImageError, KernelView, unpackDisk } from '../web/adapter';
+import { gzipSync } from 'node:zlib';
 import { PAGE_CLASSES, NOT_PRESENT } from '../web/shared';
 import { Session } from '../web/session';
 import type { Reply } from '../web/protocol';
@@ -51,7 +52,7 @@ describe('page classes', () => {
 describe('the page map and the timeline through the fork-cow split', () => {
   it('show the page shared (count 2) after the fork, two private pages after both writes, and each event at its instruction', () => {
     const m = boot();
-    const view = KernelView.open(m, syms)!;
+    const view = KernelView.open(m, new KernelInspector(m.mem.u8, syms))!;
     expect(view).not.toBeNull();
     const faults: number[] = [];
     m.hook('interrupt', (_v, _sw, code) => void ((code & 3) === 3 && faults.push(m.instructions)), { begin: 14, end: 14 });
@@ -95,10 +96,32 @@ describe('the page map and the timeline through the fork-cow split', () => {
     expect(f1.icount < copy.icount && copy.icount < f2.icount && f2.icount < nocopy.icount).toBe(true);
   });
 
-  it('over the whole demo: one fault event per write-protect fault, each resolved as a copy or not; one fork event per fork', () => {
+  it('over the whole demo: one fault event per write-protect fault, each resolved as a copy or not; one fork event per fork; exit, wait and reap at their instructions', () => {
     const m = boot();
-    const view = KernelView.open(m, syms, 1e6)!;
+    const view = KernelView.open(m, new KernelInspector(m.mem.u8, syms), 1e6)!;
+    // our own count of the exit and waitpid system calls, with the instruction of each
+    const calls: { nr: number; icount: number }[] = [];
+    m.hook('interrupt', (_v, sw) => void (sw && calls.push({ nr: m.cpu.regs[0], icount: m.instructions })), { begin: 0x80, end: 0x80 });
     expect(m.run()).toEqual({ kind: 'exit', status: 1 });
+    const exits = view.events.filter((e) => e.kind === 'exit' && e.text.startsWith('exit('));
+    const waits = view.events.filter((e) => e.kind === 'wait');
+    expect(exits.map((e) => e.icount)).toEqual(calls.filter((c) => c.nr === 1).map((c) => c.icount));
+    expect(waits.map((e) => e.icount)).toEqual(calls.filter((c) => c.nr === 7).map((c) => c.icount));
+    expect(exits.length).toBeGreaterThan(5);
+    expect(waits.length).toBeGreaterThan(5);
+    // fault-kill's child dies of its general protection fault: do_exit's tell_father
+    expect(view.events.some((e) => e.kind === 'exit' && /^killed by an exception, status 0x/.test(e.text))).toBe(true);
+    const kills = view.events.filter((e) => e.kind === 'kill');
+    expect(kills.map((e) => e.icount)).toEqual(calls.filter((c) => c.nr === 37).map((c) => c.icount));
+    expect(kills.length).toBeGreaterThan(0);
+    // every reap names a pid that exited, or was sent a signal, before it
+    const reaps = view.events.filter((e) => e.kind === 'reap');
+    expect(reaps.length).toBeGreaterThan(0);
+    for (const r of reaps) {
+      const pid = Number(/reaped pid (\d+)/.exec(r.text)![1]);
+      const ended = view.events.find((e) => e.icount < r.icount && ((e.kind === 'exit' && e.pid === pid) || (e.kind === 'kill' && e.text.startsWith(`kill(${pid},`))));
+      expect(ended, `pid ${pid} ended before its reap`).toBeDefined();
+    }
     const n = (k: string) => view.events.filter((e) => e.kind === k).length;
     const stats = view.k.cowStatistics()!;
     expect(stats).not.toBeNull();
@@ -122,7 +145,7 @@ describe('the session (the worker side of the page)', () => {
   it('boots the kernel to its PASS lines, keeps working after a file that is not a disk image', async () => {
     const c = collect();
     const s = new Session(c.post);
-    await s.load('forklab.img', image, mapText);
+    await s.load([{ name: 'forklab.img', data: image }], mapText);
     expect(s.status).toMatch(/^\[Guest exited with status 1 /);
     const serial = c.got.filter((r) => r.type === 'frame').map((r) => (r as { serial: string }).serial).join('');
     expect(serial.match(/^PASS /gm)).toHaveLength(16);
@@ -133,13 +156,13 @@ describe('the session (the worker side of the page)', () => {
       ['zeros.img', new Uint8Array(1474560), /'zeros.img' is not a bootable disk image: its first sector does not end with the boot signature 55 AA/],
     ] as const) {
       const before = c.got.length;
-      await s.handle({ type: 'load', name, image: bytes.slice().buffer, map: null });
+      await s.handle({ type: 'load', disks: [{ name, image: bytes.slice().buffer }], map: null });
       const errors = c.got.slice(before).filter((r) => r.type === 'error');
       expect(errors).toHaveLength(1);
       expect((errors[0] as { message: string }).message).toMatch(why);
     }
     const bad = c.got.length;
-    await s.handle({ type: 'load', name: 'forklab.img', image: image.slice().buffer, map: 'not a map\n' });
+    await s.handle({ type: 'load', disks: [{ name: 'forklab.img', image: image.slice().buffer }], map: 'not a map\n' });
     expect((c.got.slice(bad).find((r) => r.type === 'error') as { message: string }).message).toMatch(/^'kernel.map': kernel.map:1: expected/);
     // still the machine from before, and it answers
     expect(s.status).toMatch(/^\[Guest exited with status 1 /);
@@ -150,7 +173,7 @@ describe('the session (the worker side of the page)', () => {
   it('stops at a breakpoint that survives a reset, steps, and runs to a symbol', async () => {
     const c = collect();
     const s = new Session(c.post);
-    await s.load('forklab.img', image, mapText);
+    await s.load([{ name: 'forklab.img', data: image }], mapText);
     await s.handle({ type: 'break', where: 'copy_process' });
     expect(c.last('state')!.breakpoints).toEqual([{ num: 1, text: `breakpoint 0x${syms.addr('copy_process').toString(16).padStart(8, '0')} copy_process` }]);
     await s.handle({ type: 'reset' });
@@ -170,7 +193,7 @@ describe('the session (the worker side of the page)', () => {
     const s = new Session(c.post, { traceLines: 5 });
     await s.handle({ type: 'break', where: 'x' }); // no machine yet: one error, nothing else
     expect(c.last('output')).toMatchObject({ error: 'no image loaded' });
-    await s.load('forklab.img', image, mapText);
+    await s.load([{ name: 'forklab.img', data: image }], mapText);
     const kbc = s.machine!.kbc;
     await s.handle({ type: 'keys', scancodes: [0x1e, 0x9e] }); // 'a' down, up
     expect(kbc.readStatus() & 1).toBe(1); // output buffer full
@@ -198,7 +221,7 @@ describe('the session (the worker side of the page)', () => {
     boot.set([0x55, 0xaa], 510);
     const c = collect();
     const s = new Session(c.post);
-    await s.load('triple.img', boot, null);
+    await s.load([{ name: 'triple.img', data: boot }], null);
     const st = c.last('state')!;
     expect(st.status).toMatch(/^Triple fault after \d+ instructions:\neax=/);
     expect(st.status).toContain('idt=00000000/0000');
@@ -210,15 +233,33 @@ describe('the session (the worker side of the page)', () => {
 });
 
 describe('diskOptions', () => {
-  it('takes a floppy by its size, a hard disk by whole sectors, and names what is wrong with anything else', () => {
-    const img = (n: number) => {
-      const b = new Uint8Array(n);
-      b[510] = 0x55;
-      b[511] = 0xaa;
-      return b;
-    };
-    expect(diskOptions('a', img(1474560)).fda).toBeTruthy();
-    expect(diskOptions('c', img(10 * 1024 * 1024)).hda).toBeTruthy();
-    expect(() => diskOptions('odd.img', img(1000))).toThrow(new ImageError("'odd.img' is not a disk image: 1000 bytes fits no floppy format (1.44M = 1474560, 1.2M = 1228800, 720K = 737280, 360K = 368640, 2.88M = 2949120) and is not a whole number of 512-byte sectors"));
+  const img = (n: number) => {
+    const b = new Uint8Array(n);
+    b[510] = 0x55;
+    b[511] = 0xaa;
+    return b;
+  };
+  it('takes a floppy by its size, a kernel Image padded to a floppy, a hard disk by whole sectors', () => {
+    expect(diskOptions([{ name: 'a', data: img(1474560) }]).fda!.data.length).toBe(1474560);
+    expect(diskOptions([{ name: 'c', data: img(10 * 1024 * 1024) }])).toMatchObject({ bootOrder: ['c'] });
+    // Linux 0.11's Image (144545 bytes) is no whole number of sectors: padded to 360K, as QEMU does
+    const both = diskOptions([{ name: 'hdc.img', data: new Uint8Array(10 * 1024 * 1024) }, { name: 'Image', data: img(144545) }]);
+    expect(both.fda!.data.length).toBe(368640);
+    expect(both.hda!.data.length).toBe(10 * 1024 * 1024);
+    expect(both.bootOrder).toEqual(['a', 'c']);
+  });
+  it('names what is wrong with anything else', () => {
+    expect(() => diskOptions([{ name: 'odd.img', data: img(3_000_001) }])).toThrow(new ImageError("'odd.img' is not a disk image: 3000001 bytes fits no floppy format (1.44M = 1474560, 1.2M = 1228800, 720K = 737280, 360K = 368640, 2.88M = 2949120) and is not a whole number of 512-byte sectors"));
+    expect(() => diskOptions([{ name: 'a.img', data: img(1474560) }, { name: 'b.img', data: img(737280) }])).toThrow(new ImageError("'a.img' and 'b.img' are both floppy images: give one floppy and/or one hard disk"));
+    // the disk that boots needs the signature; a hard disk beside a floppy does not
+    expect(() => diskOptions([{ name: 'Image', data: new Uint8Array(144545) }])).toThrow(new ImageError("'Image' is not a bootable disk image: its first sector does not end with the boot signature 55 AA"));
+    expect(() => diskOptions([])).toThrow(new ImageError('no disk image given'));
+  });
+  it('unpacks gzip data, and says so when it is damaged', async () => {
+    const raw = img(1474560);
+    expect(await unpackDisk('a.img.gz', new Uint8Array(gzipSync(raw)))).toEqual(raw);
+    expect(await unpackDisk('a.img', raw)).toBe(raw);
+    const bad = new Uint8Array(gzipSync(raw)).slice(0, 200);
+    await expect(unpackDisk('bad.img.gz', bad)).rejects.toThrow(/^'bad\.img\.gz' is not a disk image: its gzip data is damaged/);
   });
 });

@@ -163,11 +163,11 @@ worker.onmessage = (e: MessageEvent<Reply>) => {
     }
     case 'loaded':
       pendingSerial = '';
-      $('image-name').textContent = `${r.name}${r.kernel ? ' (forklab kernel)' : r.symbols ? ` (${r.symbols} symbols)` : ''}`;
+      $('image-name').textContent = `${r.name}${r.kernel ? ` (${r.kernel})` : r.symbols ? ` (${r.symbols} symbols)` : ''}`;
       document.body.classList.toggle('no-kernel', !r.kernel);
       if (!r.kernel) {
-        // not our kernel: nothing to show in its panels
-        drawKernel({ type: 'kernel', tasks: [], selected: selectedTask, pageMap: null, events: [], eventTotal: 0, cow: 'no forklab kernel symbols for this image' });
+        // no kernel profile fits: nothing to show in its panels, and the page says why
+        drawKernel({ type: 'kernel', tasks: [], selected: selectedTask, pageMap: null, events: [], eventTotal: 0, cow: `no kernel panels: ${r.problem}` });
       }
       serial.textContent = '';
       break;
@@ -225,7 +225,7 @@ function drawKernel(r: Extract<Reply, { type: 'kernel' }>): void {
   }
   $('cow-stats').textContent = r.cow;
   const pm = r.pageMap;
-  $('pagemap-title').textContent = pm ? `of task ${pm.nr} (pid ${pm.pid}): ${hex(pm.nr * 0x4000000)}–${hex(pm.nr * 0x4000000 + 0x3ffffff)}` : `(slot ${r.selected} is empty)`;
+  $('pagemap-title').textContent = pm ? `of task ${pm.nr} (pid ${pm.pid}): ${hex(pm.base)}–${hex(pm.base + pm.size - 1)}` : `(slot ${r.selected} is empty)`;
   drawPageMap(pm ? pm.tables : []);
   if (r.eventTotal === eventsKey) return;
   eventsKey = r.eventTotal;
@@ -400,17 +400,19 @@ addEventListener('keydown', (e) => {
 
 // ---- images: file picker, drag and drop, and the built-in one ---------------------------
 
+/** A floppy and/or a hard disk (the worker tells them apart by size, and unpacks .gz), and
+ *  a .map: Linux 0.11 is its Image, hdc-0.11.img.gz and System.map picked together. */
 async function loadFiles(files: File[]): Promise<void> {
   const maps = files.filter((f) => /\.map$/i.test(f.name));
   const images = files.filter((f) => !/\.map$/i.test(f.name));
-  if (images.length !== 1) {
-    showMessage(images.length ? 'give one image at a time (and its .map, if any)' : 'no image among the files (a .map alone boots nothing)');
+  if (images.length === 0 || images.length > 2 || maps.length > 1) {
+    showMessage(images.length === 0 ? 'no image among the files (a .map alone boots nothing)' : 'give a floppy and/or a hard disk, and at most one .map');
     return;
   }
-  const image = await images[0].arrayBuffer();
+  const disks = await Promise.all(images.map(async (f) => ({ name: f.name, image: await f.arrayBuffer() })));
   const map = maps.length ? await maps[0].text() : null;
   $('message').hidden = true;
-  send({ type: 'load', name: images[0].name, image, map, mapName: maps[0]?.name }, [image]);
+  send({ type: 'load', disks, map, mapName: maps[0]?.name }, disks.map((d) => d.image));
 }
 $<HTMLInputElement>('file').onchange = (e) => {
   const input = e.target as HTMLInputElement;
@@ -432,12 +434,18 @@ addEventListener('drop', (e) => {
 
 /** images.json lists what the server offers; the first boots at once, the others are a
  *  choice away. */
-type Offered = { name: string; image: string; map: string | null };
+type Offered = { name: string; image: string; hda?: string; map: string | null };
 async function fetchAndLoad(o: Offered): Promise<void> {
   try {
-    const image = await (await fetch(o.image)).arrayBuffer();
-    const map = o.map ? await (await fetch(o.map)).text() : null;
-    send({ type: 'load', name: o.name, image, map }, [image]);
+    const get = async (url: string) => {
+      const r = await fetch(url);
+      if (!r.ok) throw new Error(`${url}: ${r.status} ${r.statusText}`);
+      return r;
+    };
+    const disks = [{ name: o.name, image: await (await get(o.image)).arrayBuffer() }];
+    if (o.hda) disks.push({ name: decodeURIComponent(o.hda.split('/').pop()!), image: await (await get(o.hda)).arrayBuffer() });
+    const map = o.map ? await (await get(o.map)).text() : null;
+    send({ type: 'load', disks, map, mapName: o.map ? decodeURIComponent(o.map.split('/').pop()!) : undefined }, disks.map((d) => d.image));
   } catch (e) {
     showMessage(`could not fetch ${o.name}: ${(e as Error).message}`);
   }
