@@ -183,6 +183,8 @@ export class KernelView {
   total = 0;
   private readonly at: Record<(typeof TIMELINE_SYMBOLS)[number], number>;
   private readonly windows: Window[] = [];
+  /** Forks whose child is not known yet (their text changes once it is). */
+  private readonly unresolved = new Set<TimelineEvent>();
   private pendingFault: { linear: number; pid: number; nr: number; frame: number } | null = null;
 
   private constructor(
@@ -265,6 +267,19 @@ export class KernelView {
     return { pid: t ? t.pid : -1, nr };
   }
 
+  /**
+   * The events recorded after the first `seen` (a count of events ever recorded), at most the
+   * newest `max`, stopping before a fork whose child is not known yet; and the count to pass
+   * as `seen` next time.
+   */
+  eventsAfter(seen: number, max: number): { events: TimelineEvent[]; next: number } {
+    const first = this.total - this.events.length; // the ordinal of events[0]
+    const from = Math.max(seen, first, this.total - max) - first;
+    let to = from;
+    while (to < this.events.length && !this.unresolved.has(this.events[to])) to++;
+    return { events: this.events.slice(from, to), next: first + to };
+  }
+
   private add(kind: EventKind, text: string, linear?: number, who = this.task()): TimelineEvent {
     const e: TimelineEvent = { icount: this.machine.instructions, kind, pid: who.pid, nr: who.nr, text };
     if (linear !== undefined) e.linear = linear;
@@ -287,6 +302,7 @@ export class KernelView {
       const nr = cpu.regs[0];
       if (nr === NR_FORK) {
         const e = this.add('fork', 'fork');
+        this.unresolved.add(e);
         this.arm({}, () => this.forked(e));
       } else if (nr === NR_EXIT) {
         this.add('exit', `exit(${cpu.regs[3] | 0})`);
@@ -345,6 +361,7 @@ export class KernelView {
   /** A fork's outcome, once user code runs again after its system call: the child is the
    *  task with the pid find_empty_process put in last_pid. */
   private forked(e: TimelineEvent): void {
+    this.unresolved.delete(e);
     const pid = this.k.mem.i32(this.at.last_pid);
     const child = this.k.tasks().find((t) => t.pid === pid && t.father === e.pid);
     e.text = child ? `fork: child pid ${pid} in slot ${child.nr} (${hex(child.nr * this.k.c.TASK_SIZE)})` : 'fork failed: no free task slot (-EAGAIN)';

@@ -3,7 +3,7 @@
 // and a grid that change in place, and a framework would cost more bytes and build steps
 // than the few helpers below.
 
-import { cp437, PAGE_CLASSES, PAGE_CLASS_LABELS, NOT_PRESENT, hex, type PageClass } from './shared';
+import { cp437, EVENTS_KEPT, PAGE_CLASSES, PAGE_CLASS_LABELS, NOT_PRESENT, hex, type PageClass } from './shared';
 import { scancodes } from './keymap';
 import type { PageTableMsg, Reply, Request } from './protocol';
 
@@ -165,6 +165,8 @@ worker.onmessage = (e: MessageEvent<Reply>) => {
       pendingSerial = '';
       $('image-name').textContent = `${r.name}${r.kernel ? ` (${r.kernel})` : r.symbols ? ` (${r.symbols} symbols)` : ''}`;
       document.body.classList.toggle('no-kernel', !r.kernel);
+      $('timeline').textContent = '';
+      $('event-total').textContent = '';
       if (!r.kernel) {
         // no kernel profile fits: nothing to show in its panels, and the page says why
         drawKernel({ type: 'kernel', tasks: [], selected: selectedTask, pageMap: null, events: [], eventTotal: 0, cow: `no kernel panels: ${r.problem}` });
@@ -215,7 +217,6 @@ let tables: PageTableMsg[] = [];
 let gridKey = '';
 
 let tasksKey = '';
-let eventsKey = -1;
 
 function drawKernel(r: Extract<Reply, { type: 'kernel' }>): void {
   const key = JSON.stringify(r.tasks) + r.selected;
@@ -227,8 +228,8 @@ function drawKernel(r: Extract<Reply, { type: 'kernel' }>): void {
   const pm = r.pageMap;
   $('pagemap-title').textContent = pm ? `of task ${pm.nr} (pid ${pm.pid}): ${hex(pm.base)}–${hex(pm.base + pm.size - 1)}` : `(slot ${r.selected} is empty)`;
   drawPageMap(pm ? pm.tables : []);
-  if (r.eventTotal === eventsKey) return;
-  eventsKey = r.eventTotal;
+  if (r.events.length === 0) return;
+  // the newest first: new events go on top, the oldest fall off the end
   const ol = $('timeline');
   const items = document.createDocumentFragment();
   for (const ev of [...r.events].reverse()) {
@@ -237,8 +238,9 @@ function drawKernel(r: Extract<Reply, { type: 'kernel' }>): void {
     li.textContent = `${ev.icount.toLocaleString('en')}  pid ${ev.pid}  ${ev.text}`;
     items.appendChild(li);
   }
-  ol.replaceChildren(items);
-  $('event-total').textContent = `(${r.eventTotal} events; newest first)`;
+  ol.prepend(items);
+  while (ol.childElementCount > EVENTS_KEPT) ol.lastElementChild!.remove();
+  $('event-total').textContent = `(${r.eventTotal} events${r.eventTotal > ol.childElementCount ? `, the last ${ol.childElementCount}` : ''}; newest first)`;
 }
 
 function drawTasks(r: Extract<Reply, { type: 'kernel' }>): void {

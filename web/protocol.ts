@@ -43,6 +43,8 @@ export interface BreakpointRow {
  *  the guest stops, command output, and load errors. */
 export type Reply =
   | { type: 'frame'; screen: Uint8Array; cursor: number; icount: number; mips: number; running: boolean; serial: string }
+  /** `events`: those recorded since the last kernel message (the page keeps the last
+   *  EVENTS_KEPT of web/shared.ts); `eventTotal`: how many were ever recorded. */
   | { type: 'kernel'; tasks: TaskRow[]; selected: number; pageMap: Omit<PageMapView, 'totals'> | null; events: EventMsg[]; eventTotal: number; cow: string }
   | { type: 'state'; status: string; regs: string; disasm: string; memory: string; breakpoints: BreakpointRow[]; trace: string[]; ended: boolean }
   | { type: 'output'; command: string; text: string; error?: string }

@@ -9,6 +9,7 @@ import {
   TEXT_COLUMNS, TEXT_ROWS, type DiskFile, type SymbolMap,
 } from './adapter';
 import type { BreakpointRow, Reply, Request, TaskRow } from './protocol';
+import { EVENTS_KEPT } from './shared';
 
 export interface SessionOptions {
   /** Instructions per slice between frames (default 200 000). */
@@ -51,6 +52,8 @@ export class Session {
   private readonly screen = new Uint8Array(TEXT_COLUMNS * TEXT_ROWS * 2);
   private lastFrame = 0;
   private lastKernel = 0;
+  /** Timeline events the page has (a count of events ever recorded): it is sent the rest. */
+  private eventsSent = 0;
   private mipsAt = { t: 0, icount: 0 };
   mips = 0;
   private readonly o: Required<SessionOptions>;
@@ -140,6 +143,7 @@ export class Session {
       extension: kern?.extension,
       sliceInstructions: this.o.slice, onSlice: () => this.onSlice() });
     this.kernel = KernelView.open(m, kern?.inspector ?? null);
+    this.eventsSent = 0;
     this.kernelProblem = kern ? kern.problem ?? (this.kernel ? null : 'the symbol map lacks the timeline\'s symbols') : 'no symbol map';
     this.status = `booting ${img.name}`;
     if (this.traceOn) void this.setTrace(true);
@@ -264,9 +268,11 @@ export class Session {
     const transfer: ArrayBuffer[] = [];
     if (pm) for (const t of pm.tables) transfer.push(t.entries.buffer as ArrayBuffer, t.counts.buffer as ArrayBuffer, t.classes.buffer as ArrayBuffer);
     const s = k.k.cowStatistics();
+    const { events, next } = k.eventsAfter(this.eventsSent, EVENTS_KEPT);
+    this.eventsSent = next;
     this.post({
       type: 'kernel', tasks, selected: this.selectedTask, pageMap: pm ? { nr: pm.nr, pid: pm.pid, base: pm.base, size: pm.size, tables: pm.tables } : null,
-      events: k.events.slice(-60), eventTotal: k.total,
+      events, eventTotal: k.total,
       cow: s ? `${s.wpFaults} write faults, ${s.copies} pages copied, ${s.nocopy} made writable without a copy, ${k.k.freePages()} free pages` : `${k.k.freePages()} free pages`,
     }, transfer);
   }
