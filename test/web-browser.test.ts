@@ -26,7 +26,7 @@ function nodeSessionMips(dir: string): number {
     import { readFileSync } from 'node:fs';
     const s = new Session(() => {});
     const t = performance.now();
-    await s.load('forklab.img', new Uint8Array(readFileSync('${dir}/images/0/forklab.img')), readFileSync('${dir}/images/0/kernel.map', 'utf8'));
+    await s.load([{ name: 'forklab.img', data: new Uint8Array(readFileSync('${dir}/images/0/forklab.img')) }], readFileSync('${dir}/images/0/kernel.map', 'utf8'));
     console.log(s.machine.instructions / (performance.now() - t) / 1000);`;
   return Number(execFileSync('node', ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' }));
 }
