@@ -9,11 +9,10 @@ import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { parseCommandArgs, parseNumberOption, UsageError } from './cli-util';
 import { buildImage } from './build-image';
 import { formatSymbolMap } from './asm';
-import { diskOptions, ImageError, parseSymbols } from '../web/adapter';
+import { diskOptions, ImageError, parseSymbols, unpackDisk } from '../web/adapter';
 
 export const WEB_OPTIONS = {
   hda: { type: 'string' },
@@ -87,40 +86,24 @@ function readFile(path: string, what: string): Uint8Array {
   }
 }
 
-/** IMAGE (and, for the first, --hda and --map), checked as the page will take them. */
-function readImage(path: string, hdaPath?: string, mapPath?: string): SiteImage {
+/** IMAGE (and, for the first, --hda and --map), checked as the page will take them (the
+ *  page's own checks: a problem is its one line). */
+async function readImage(path: string, hdaPath?: string, mapPath?: string): Promise<SiteImage> {
   const image = { name: basename(path), data: readFile(path, '') };
   const hda = hdaPath === undefined ? null : { name: basename(hdaPath), data: readFile(hdaPath, '--hda ') };
-  try {
-    const disks = [image];
-    if (hda) {
-      // the page unpacks gzip data; check what it will find
-      let data = hda.data;
-      if (data[0] === 0x1f && data[1] === 0x8b) {
-        try {
-          data = new Uint8Array(gunzipSync(data));
-        } catch {
-          throw new ImageError(`'${hda.name}' is not a disk image: its gzip data is damaged`);
-        }
-      }
-      disks.push({ name: hda.name, data });
-    }
-    diskOptions(disks);
-  } catch (e) {
-    if (e instanceof ImageError) throw new UsageError(`web: ${e.message}`);
-    throw e;
-  }
   const beside = join(dirname(path), 'kernel.map');
   const map = mapPath !== undefined
     ? { name: basename(mapPath), data: Buffer.from(readFile(mapPath, '--map ')).toString('utf8') }
     : existsSync(beside) ? { name: 'kernel.map', data: readFileSync(beside, 'utf8') } : null;
-  if (map) {
-    try {
-      parseSymbols(map.name, map.data);
-    } catch (e) {
-      if (e instanceof ImageError) throw new UsageError(`web: ${e.message}`);
-      throw e;
-    }
+  try {
+    // the page unpacks gzip data: check what it will find
+    const disks = [image];
+    if (hda) disks.push({ name: hda.name, data: await unpackDisk(hda.name, hda.data) });
+    diskOptions(disks);
+    if (map) parseSymbols(map.name, map.data);
+  } catch (e) {
+    if (e instanceof ImageError) throw new UsageError(`web: ${e.message}`);
+    throw e;
   }
   return { image, hda, map };
 }
@@ -140,7 +123,9 @@ export async function webCommand(args: string[]): Promise<number> {
   const port = parseNumberOption('port', v.port, 8080);
   if (port > 65535) throw new UsageError(`--port: ${port} is not a TCP port (0-65535)`);
   if (!positionals.length && (v.hda !== undefined || v.map !== undefined)) throw new UsageError(`web: --${v.hda !== undefined ? 'hda' : 'map'} goes with an IMAGE`);
-  const images = positionals.length ? positionals.map((p, i) => (i === 0 ? readImage(p, v.hda, v.map) : readImage(p))) : [builtInKernel()];
+  const images: SiteImage[] = [];
+  for (const [i, p] of positionals.entries()) images.push(await (i === 0 ? readImage(p, v.hda, v.map) : readImage(p)));
+  if (images.length === 0) images.push(builtInKernel());
   const files = siteFiles(images);
 
   if (v.out !== undefined) {

@@ -45,8 +45,8 @@ export async function unpackDisk(name: string, data: Uint8Array): Promise<Uint8A
   try {
     const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
     return new Uint8Array(await new Response(stream).arrayBuffer());
-  } catch (e) {
-    throw new ImageError(`'${name}' is not a disk image: its gzip data is damaged (${(e as Error).message})`);
+  } catch {
+    throw new ImageError(`'${name}' is not a disk image: its gzip data is damaged`);
   }
 }
 
