@@ -2,6 +2,7 @@
 // download): it boots our kernel to its PASS lines, stops at a breakpoint on copy_process,
 // runs to the fork-cow child's first write and shows the page split in the page map; a file
 // that is not a disk image is one message, and a triple fault shows the machine's state.
+// Then the real Linux 0.11 (the guest kit): its prompt, and `ls` typed on the console forking.
 // Locally the suite skips without chromium; with CI=true it fails (CI: apt-get install chromium).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -240,6 +241,14 @@ describe.runIf(oracle('chromium') && haveKit())('Linux 0.11 in the page in Chrom
     await waitText(page, '#pagemap-title', /^of task 2 \(pid 4\): 0x08000000–0x0bffffff$/);
     expect(await page.locator('#pagemap canvas').count()).toBeGreaterThan(0);
     await page.screenshot({ path: `${OUT}/linux011.png`, fullPage: true });
+
+    // the same three files from the file picker boot it again, with a fresh timeline
+    await page.setInputFiles('#file', ['System.map', 'hdc-0.11.img.gz', 'Image'].map((f) => `${KIT}/${f}`));
+    await waitText(page, '#event-total', /^\(\d+ events; newest first\)$/);
+    await page.waitForFunction(() => !/ls/.test(document.querySelector('#screen')?.textContent ?? ''));
+    await waitText(page, '#screen', /\[\/usr\/root\]# /);
+    expect(await text('#image-name')).toBe('hdc-0.11.img.gz + Image (Linux 0.11)'); // the files in the order the picker gives them
+    expect(await text('#timeline')).toMatch(/pid 1 {2}fork: child pid 4 in slot 2 \(0x08000000\)/);
     expect(errors).toEqual([]);
   }, 120_000);
 });
