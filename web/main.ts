@@ -150,6 +150,9 @@ worker.onmessage = (e: MessageEvent<Reply>) => {
       pendingSerial += r.serial;
       break;
     case 'kernel':
+      // drawn once per animation frame, the newest wins; its events are those since the
+      // message before, so keep a skipped message's too
+      if (pendingKernel) r.events = [...pendingKernel.events, ...r.events].slice(-EVENTS_KEPT);
       pendingKernel = r;
       break;
     case 'state':
@@ -163,6 +166,7 @@ worker.onmessage = (e: MessageEvent<Reply>) => {
     }
     case 'loaded':
       pendingSerial = '';
+      pendingKernel = null;
       $('image-name').textContent = `${r.name}${r.kernel ? ` (${r.kernel})` : r.symbols ? ` (${r.symbols} symbols)` : ''}`;
       document.body.classList.toggle('no-kernel', !r.kernel);
       $('timeline').textContent = '';
