@@ -2,7 +2,7 @@
 // size, or --geometry C/H/S), and write changes back only when asked (--persist) and only
 // when the file is writable. Every problem is a one-line UsageError.
 import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { DiskImage, FLOPPY_FORMATS, floppyGeometry, hardDiskGeometry, type Geometry } from '../emulator/devices/disk';
+import { DiskImage, floppyFormatFor, floppyGeometry, hardDiskGeometry, type Geometry } from '../emulator/devices/disk';
 import { UsageError } from './cli-util';
 
 export interface DiskFile {
@@ -48,25 +48,8 @@ function writable(path: string): boolean {
   }
 }
 
-/** True when `size` is the size of a floppy format. */
-export function isFloppySize(size: number): boolean {
-  return floppyGeometry(size) !== null;
-}
-
-/** The size of the smallest floppy format that holds `size` bytes, or null when none does. */
-export function floppyFormatFor(size: number): number | null {
-  const fits = FLOPPY_FORMATS.filter((f) => f.size >= size).map((f) => f.size);
-  return size > 0 && fits.length ? Math.min(...fits) : null;
-}
-
-/**
- * How the positional IMAGE is taken, by its own size only: a floppy when it is a floppy
- * format's size, or when it is not a whole number of sectors but a floppy holds it (a
- * kernel `Image` as Linux 0.11's build writes it); else a hard disk.
- */
-export function imageIsFloppy(size: number): boolean {
-  return isFloppySize(size) || (size % 512 !== 0 && floppyFormatFor(size) !== null);
-}
+// the size rules are the machine's (emulator/devices/disk.ts), shared with the browser page
+export { isFloppySize, floppyFormatFor, imageIsFloppy } from '../emulator/devices/disk';
 
 /** A floppy image; one shorter than a format is padded with zeros in memory to the smallest
  *  format that holds it, as QEMU does (the file is never changed: no --persist for it). */

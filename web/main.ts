@@ -3,7 +3,7 @@
 // and a grid that change in place, and a framework would cost more bytes and build steps
 // than the few helpers below.
 
-import { cp437, PAGE_CLASSES, PAGE_CLASS_LABELS, NOT_PRESENT, hex, type PageClass } from './shared';
+import { cp437, EVENTS_KEPT, PAGE_CLASSES, PAGE_CLASS_LABELS, NOT_PRESENT, hex, type PageClass } from './shared';
 import { scancodes } from './keymap';
 import type { PageTableMsg, Reply, Request } from './protocol';
 
@@ -150,6 +150,9 @@ worker.onmessage = (e: MessageEvent<Reply>) => {
       pendingSerial += r.serial;
       break;
     case 'kernel':
+      // drawn once per animation frame, the newest wins; its events are those since the
+      // message before, so keep a skipped message's too
+      if (pendingKernel) r.events = [...pendingKernel.events, ...r.events].slice(-EVENTS_KEPT);
       pendingKernel = r;
       break;
     case 'state':
@@ -163,11 +166,14 @@ worker.onmessage = (e: MessageEvent<Reply>) => {
     }
     case 'loaded':
       pendingSerial = '';
-      $('image-name').textContent = `${r.name}${r.kernel ? ' (forklab kernel)' : r.symbols ? ` (${r.symbols} symbols)` : ''}`;
+      pendingKernel = null;
+      $('image-name').textContent = `${r.name}${r.kernel ? ` (${r.kernel})` : r.symbols ? ` (${r.symbols} symbols)` : ''}`;
       document.body.classList.toggle('no-kernel', !r.kernel);
+      $('timeline').textContent = '';
+      $('event-total').textContent = '';
       if (!r.kernel) {
-        // not our kernel: nothing to show in its panels
-        drawKernel({ type: 'kernel', tasks: [], selected: selectedTask, pageMap: null, events: [], eventTotal: 0, cow: 'no forklab kernel symbols for this image' });
+        // no kernel profile fits: nothing to show in its panels, and the page says why
+        drawKernel({ type: 'kernel', tasks: [], selected: selectedTask, pageMap: null, events: [], eventTotal: 0, cow: `no kernel panels: ${r.problem}` });
       }
       serial.textContent = '';
       break;
@@ -215,7 +221,6 @@ let tables: PageTableMsg[] = [];
 let gridKey = '';
 
 let tasksKey = '';
-let eventsKey = -1;
 
 function drawKernel(r: Extract<Reply, { type: 'kernel' }>): void {
   const key = JSON.stringify(r.tasks) + r.selected;
@@ -225,10 +230,10 @@ function drawKernel(r: Extract<Reply, { type: 'kernel' }>): void {
   }
   $('cow-stats').textContent = r.cow;
   const pm = r.pageMap;
-  $('pagemap-title').textContent = pm ? `of task ${pm.nr} (pid ${pm.pid}): ${hex(pm.nr * 0x4000000)}–${hex(pm.nr * 0x4000000 + 0x3ffffff)}` : `(slot ${r.selected} is empty)`;
+  $('pagemap-title').textContent = pm ? `of task ${pm.nr} (pid ${pm.pid}): ${hex(pm.base)}–${hex(pm.base + pm.size - 1)}` : `(slot ${r.selected} is empty)`;
   drawPageMap(pm ? pm.tables : []);
-  if (r.eventTotal === eventsKey) return;
-  eventsKey = r.eventTotal;
+  if (r.events.length === 0) return;
+  // the newest first: new events go on top, the oldest fall off the end
   const ol = $('timeline');
   const items = document.createDocumentFragment();
   for (const ev of [...r.events].reverse()) {
@@ -237,8 +242,9 @@ function drawKernel(r: Extract<Reply, { type: 'kernel' }>): void {
     li.textContent = `${ev.icount.toLocaleString('en')}  pid ${ev.pid}  ${ev.text}`;
     items.appendChild(li);
   }
-  ol.replaceChildren(items);
-  $('event-total').textContent = `(${r.eventTotal} events; newest first)`;
+  ol.prepend(items);
+  while (ol.childElementCount > EVENTS_KEPT) ol.lastElementChild!.remove();
+  $('event-total').textContent = `(${r.eventTotal} events${r.eventTotal > ol.childElementCount ? `, the last ${ol.childElementCount}` : ''}; newest first)`;
 }
 
 function drawTasks(r: Extract<Reply, { type: 'kernel' }>): void {
@@ -400,17 +406,19 @@ addEventListener('keydown', (e) => {
 
 // ---- images: file picker, drag and drop, and the built-in one ---------------------------
 
+/** A floppy and/or a hard disk (the worker tells them apart by size, and unpacks .gz), and
+ *  a .map: Linux 0.11 is its Image, hdc-0.11.img.gz and System.map picked together. */
 async function loadFiles(files: File[]): Promise<void> {
   const maps = files.filter((f) => /\.map$/i.test(f.name));
   const images = files.filter((f) => !/\.map$/i.test(f.name));
-  if (images.length !== 1) {
-    showMessage(images.length ? 'give one image at a time (and its .map, if any)' : 'no image among the files (a .map alone boots nothing)');
+  if (images.length === 0 || images.length > 2 || maps.length > 1) {
+    showMessage(images.length === 0 ? 'no image among the files (a .map alone boots nothing)' : 'give a floppy and/or a hard disk, and at most one .map');
     return;
   }
-  const image = await images[0].arrayBuffer();
+  const disks = await Promise.all(images.map(async (f) => ({ name: f.name, image: await f.arrayBuffer() })));
   const map = maps.length ? await maps[0].text() : null;
   $('message').hidden = true;
-  send({ type: 'load', name: images[0].name, image, map, mapName: maps[0]?.name }, [image]);
+  send({ type: 'load', disks, map, mapName: maps[0]?.name }, disks.map((d) => d.image));
 }
 $<HTMLInputElement>('file').onchange = (e) => {
   const input = e.target as HTMLInputElement;
@@ -432,12 +440,18 @@ addEventListener('drop', (e) => {
 
 /** images.json lists what the server offers; the first boots at once, the others are a
  *  choice away. */
-type Offered = { name: string; image: string; map: string | null };
+type Offered = { name: string; image: string; hda?: string; map: string | null };
 async function fetchAndLoad(o: Offered): Promise<void> {
   try {
-    const image = await (await fetch(o.image)).arrayBuffer();
-    const map = o.map ? await (await fetch(o.map)).text() : null;
-    send({ type: 'load', name: o.name, image, map }, [image]);
+    const get = async (url: string) => {
+      const r = await fetch(url);
+      if (!r.ok) throw new Error(`${url}: ${r.status} ${r.statusText}`);
+      return r;
+    };
+    const disks = [{ name: o.name, image: await (await get(o.image)).arrayBuffer() }];
+    if (o.hda) disks.push({ name: decodeURIComponent(o.hda.split('/').pop()!), image: await (await get(o.hda)).arrayBuffer() });
+    const map = o.map ? await (await get(o.map)).text() : null;
+    send({ type: 'load', disks, map, mapName: o.map ? decodeURIComponent(o.map.split('/').pop()!) : undefined }, disks.map((d) => d.image));
   } catch (e) {
     showMessage(`could not fetch ${o.name}: ${(e as Error).message}`);
   }

@@ -4,7 +4,8 @@
 import type { PageMapView, PageTableView, TimelineEvent } from './adapter';
 
 export type Request =
-  | { type: 'load'; name: string; image: ArrayBuffer; map: string | null; mapName?: string }
+  /** One floppy and/or one hard disk (gzip data is unpacked), and a symbol map. */
+  | { type: 'load'; disks: { name: string; image: ArrayBuffer }[]; map: string | null; mapName?: string }
   | { type: 'run' }
   | { type: 'pause' }
   | { type: 'step' }
@@ -42,8 +43,11 @@ export interface BreakpointRow {
  *  the guest stops, command output, and load errors. */
 export type Reply =
   | { type: 'frame'; screen: Uint8Array; cursor: number; icount: number; mips: number; running: boolean; serial: string }
+  /** `events`: those recorded since the last kernel message (the page keeps the last
+   *  EVENTS_KEPT of web/shared.ts); `eventTotal`: how many were ever recorded. */
   | { type: 'kernel'; tasks: TaskRow[]; selected: number; pageMap: Omit<PageMapView, 'totals'> | null; events: EventMsg[]; eventTotal: number; cow: string }
   | { type: 'state'; status: string; regs: string; disasm: string; memory: string; breakpoints: BreakpointRow[]; trace: string[]; ended: boolean }
   | { type: 'output'; command: string; text: string; error?: string }
-  | { type: 'loaded'; name: string; symbols: number; kernel: boolean }
+  /** `kernel`: the profile the page's kernel panels read (its title), or null and why not. */
+  | { type: 'loaded'; name: string; symbols: number; kernel: string | null; problem: string | null }
   | { type: 'error'; message: string };

@@ -5,10 +5,11 @@
 // pause, a key or a breakpoint added while the guest runs is taken at the next slice.
 
 import {
-  Debugger, ImageError, KernelView, attachKernel, Machine, TraceRecorder, diskOptions, parseSymbols, screenCells,
-  TEXT_COLUMNS, TEXT_ROWS, type SymbolMap,
+  Debugger, ImageError, KernelView, attachKernel, Machine, TraceRecorder, diskOptions, parseSymbols, screenCells, unpackDisk,
+  TEXT_COLUMNS, TEXT_ROWS, type DiskFile, type SymbolMap,
 } from './adapter';
 import type { BreakpointRow, Reply, Request, TaskRow } from './protocol';
+import { EVENTS_KEPT } from './shared';
 
 export interface SessionOptions {
   /** Instructions per slice between frames (default 200 000). */
@@ -24,7 +25,9 @@ export interface SessionOptions {
 /** Sends a reply to the page, handing over the buffers listed (not copied). */
 type Post = (reply: Reply, transfer?: ArrayBuffer[]) => void;
 
-const RUN_COMMANDS = /^(c|cont|continue|s|si|step|stepi|n|ni|next|nexti|fin|finish)\b/i;
+const RUN_COMMANDS = /^(c|cont|continue|wait|s|si|step|stepi|n|ni|next|nexti|fin|finish)\b/i;
+/** The commands that run the guest until it stops: run() (running, frames, pause). */
+const LONG_RUNS = /^(c|cont|continue|wait)\b/i;
 const POINT_COMMANDS = /^(b|br|break|tb|tbreak|watch|rwatch|awatch)\b/i;
 
 export class Session {
@@ -37,7 +40,9 @@ export class Session {
   selectedTask = 1;
   memoryExpr = '$esp';
 
-  private image: { name: string; data: Uint8Array; symbols: SymbolMap | null } | null = null;
+  private image: { name: string; disks: DiskFile[]; symbols: SymbolMap | null } | null = null;
+  /** Why the kernel panels are empty for this image's map (one line), or null. */
+  private kernelProblem: string | null = null;
   private run$: Promise<void> | null = null;
   /** The commands that made the breakpoints/watchpoints still set, by number: replayed after a reset. */
   private points = new Map<number, string>();
@@ -47,6 +52,8 @@ export class Session {
   private readonly screen = new Uint8Array(TEXT_COLUMNS * TEXT_ROWS * 2);
   private lastFrame = 0;
   private lastKernel = 0;
+  /** Timeline events the page has (a count of events ever recorded): it is sent the rest. */
+  private eventsSent = 0;
   private mipsAt = { t: 0, icount: 0 };
   mips = 0;
   private readonly o: Required<SessionOptions>;
@@ -59,7 +66,7 @@ export class Session {
   async handle(r: Request): Promise<void> {
     try {
       switch (r.type) {
-        case 'load': return await this.load(r.name, new Uint8Array(r.image), r.map, r.mapName);
+        case 'load': return await this.load(r.disks.map((d) => ({ name: d.name, data: new Uint8Array(d.image) })), r.map, r.mapName);
         case 'run': return await this.run('continue');
         case 'pause': return this.pause();
         case 'step':
@@ -99,16 +106,24 @@ export class Session {
     }
   }
 
-  /** Checks and boots an image. A bad file changes nothing: the machine before it goes on. */
-  async load(name: string, data: Uint8Array, mapText: string | null, mapName = 'kernel.map'): Promise<void> {
-    diskOptions(name, data); // throws ImageError for a file that is not a boot image
+  /** Checks and boots a floppy and/or a hard disk (gzip data unpacked). A bad file changes
+   *  nothing: the machine before it goes on. */
+  async load(files: DiskFile[], mapText: string | null, mapName = 'kernel.map'): Promise<void> {
+    const disks: DiskFile[] = [];
+    for (const f of files) disks.push({ name: f.name, data: await unpackDisk(f.name, f.data) });
+    diskOptions(disks); // throws ImageError for files that are not boot images
     const symbols = mapText === null ? null : parseSymbols(mapName, mapText);
     await this.halt();
-    this.image = { name, data, symbols };
+    this.image = { name: disks.map((d) => d.name).join(' + '), disks, symbols };
     this.points.clear();
     this.boot();
-    this.post({ type: 'loaded', name, symbols: symbols?.size ?? 0, kernel: this.kernel !== null });
+    this.postLoaded();
     await this.run('continue');
+  }
+
+  private postLoaded(): void {
+    const img = this.image!;
+    this.post({ type: 'loaded', name: img.name, symbols: img.symbols?.size ?? 0, kernel: this.kernel?.title ?? null, problem: this.kernelProblem });
   }
 
   private boot(): void {
@@ -116,15 +131,20 @@ export class Session {
     this.kernel?.detach();
     this.trace = null;
     this.serial = '';
-    // a fresh copy: disk writes of one boot do not leak into the next
-    const m = new Machine({ ...diskOptions(img.name, img.data.slice()), onSerial: (b) => void (this.serial += String.fromCharCode(b)) });
+    // fresh copies: disk writes of one boot do not leak into the next
+    const disks = img.disks.map((d) => ({ name: d.name, data: d.data.slice() }));
+    const m = new Machine({ ...diskOptions(disks), onSerial: (b) => void (this.serial += String.fromCharCode(b)) });
     this.machine = m;
+    // the kernel profile the map fits (ours, Linux 0.11): the debugger's kernel commands and
+    // task-slot names (<cow_var@task2>), as forklab debug has them, and the kernel panels
+    const kern = img.symbols ? attachKernel(m.mem.u8, img.symbols) : null;
     this.debugger = new Debugger(m, {
       symbols: img.symbols ?? undefined,
-      // the kernel's commands and task-slot names (<cow_var@task2>), as forklab debug has them
-      extension: img.symbols ? attachKernel(m.mem.u8, img.symbols).extension : undefined,
+      extension: kern?.extension,
       sliceInstructions: this.o.slice, onSlice: () => this.onSlice() });
-    this.kernel = img.symbols ? KernelView.open(m, img.symbols) : null;
+    this.kernel = KernelView.open(m, kern?.inspector ?? null);
+    this.eventsSent = 0;
+    this.kernelProblem = kern ? kern.problem ?? (this.kernel ? null : 'the symbol map lacks the timeline\'s symbols') : 'no symbol map';
     this.status = `booting ${img.name}`;
     if (this.traceOn) void this.setTrace(true);
   }
@@ -144,7 +164,7 @@ export class Session {
     const keep = [...this.points.values()];
     this.points.clear();
     this.boot();
-    this.post({ type: 'loaded', name: this.image.name, symbols: this.image.symbols?.size ?? 0, kernel: this.kernel !== null });
+    this.postLoaded();
     for (const line of keep) await this.command(line, false);
     await this.run('continue');
   }
@@ -165,7 +185,7 @@ export class Session {
         this.post({ type: 'output', command: line, text: '', error: 'the guest is running: pause it first' });
         return false;
       }
-      if (/^(c|cont|continue)\b/i.test(line.trim())) {
+      if (LONG_RUNS.test(line.trim())) {
         await this.run(line.trim());
         return true;
       }
@@ -248,9 +268,11 @@ export class Session {
     const transfer: ArrayBuffer[] = [];
     if (pm) for (const t of pm.tables) transfer.push(t.entries.buffer as ArrayBuffer, t.counts.buffer as ArrayBuffer, t.classes.buffer as ArrayBuffer);
     const s = k.k.cowStatistics();
+    const { events, next } = k.eventsAfter(this.eventsSent, EVENTS_KEPT);
+    this.eventsSent = next;
     this.post({
-      type: 'kernel', tasks, selected: this.selectedTask, pageMap: pm ? { nr: pm.nr, pid: pm.pid, tables: pm.tables } : null,
-      events: k.events.slice(-60), eventTotal: k.total,
+      type: 'kernel', tasks, selected: this.selectedTask, pageMap: pm ? { nr: pm.nr, pid: pm.pid, base: pm.base, size: pm.size, tables: pm.tables } : null,
+      events, eventTotal: k.total,
       cow: s ? `${s.wpFaults} write faults, ${s.copies} pages copied, ${s.nocopy} made writable without a copy, ${k.k.freePages()} free pages` : `${k.k.freePages()} free pages`,
     }, transfer);
   }

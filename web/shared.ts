@@ -1,5 +1,5 @@
 // What both sides of the page need, kept small so the page's bundle stays free of the
-// emulator: page-class names, hex formatting, and code page 437 glyphs.
+// emulator: page-class names, hex formatting, code page 437 glyphs, the timeline's length.
 
 export { cp437 } from '../emulator/devices/vga';
 
@@ -26,3 +26,6 @@ export const PAGE_CLASS_LABELS: Record<PageClass, string> = {
 export const NOT_PRESENT = 255;
 
 export const hex = (v: number, w = 8): string => '0x' + (v >>> 0).toString(16).padStart(w, '0');
+
+/** Timeline events the page keeps, and the most one message from the worker carries. */
+export const EVENTS_KEPT = 500;

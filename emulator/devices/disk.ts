@@ -79,6 +79,26 @@ export function floppyGeometry(size: number): Geometry | null {
   return FLOPPY_FORMATS.find((f) => f.size === size)?.geometry ?? null;
 }
 
+/** True when `size` is the size of a floppy format. */
+export function isFloppySize(size: number): boolean {
+  return floppyGeometry(size) !== null;
+}
+
+/** The size of the smallest floppy format that holds `size` bytes, or null when none does. */
+export function floppyFormatFor(size: number): number | null {
+  const fits = FLOPPY_FORMATS.filter((f) => f.size >= size).map((f) => f.size);
+  return size > 0 && fits.length ? Math.min(...fits) : null;
+}
+
+/**
+ * How the positional IMAGE is taken, by its own size only: a floppy when it is a floppy
+ * format's size, or when it is not a whole number of sectors but a floppy holds it (a
+ * kernel `Image` as Linux 0.11's build writes it); else a hard disk.
+ */
+export function imageIsFloppy(size: number): boolean {
+  return isFloppySize(size) || (size % 512 !== 0 && floppyFormatFor(size) !== null);
+}
+
 /** Heads and sectors per track from an MBR's partition table (the end CHS of its entries),
  *  as BIOSes and QEMU guess a disk's geometry; null when there is no usable table. */
 export function partitionTableGeometry(sector0: Uint8Array): { heads: number; sectorsPerTrack: number } | null {
