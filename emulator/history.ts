@@ -181,6 +181,7 @@ export class History {
   /** Restores the last checkpoint before `icount` (the start for `icount` <= start);
    *  returns its instruction count. The caller re-executes from there. */
   rewind(icount: number): number {
+    this.furthest = this.end; // where the machine is now stays reachable
     let i = this.points.length - 1;
     while (i > 0 && this.points[i].icount >= icount) i--;
     const p = this.points[i];

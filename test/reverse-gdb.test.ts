@@ -1,0 +1,103 @@
+// Reverse execution with a real gdb on our kernel (issue 14 part 3), through `forklab run
+// --gdb`: stop in do_wp_page at the fork-cow child's first write to cow_var, reverse-stepi
+// back out of the page-fault handler to the user instruction that faulted (ring 3, the
+// child's slot: the `mov dword [cow_var], 1111` itself), set a breakpoint at copy_process
+// after the fact and reverse-continue to the fork that shared the page, then continue
+// forward: the kernel still passes every check.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildImage } from '../tools/build-image';
+import { oracle } from './oracle';
+
+const ROOT = resolve(__dirname, '..');
+const TASK_SLOT = 0x4000000;
+
+describe.runIf(oracle('gdb'))('gdb reverse execution on the kernel (forklab run --gdb)', () => {
+  it('reverse-stepi to the faulting user write, reverse-continue to copy_process, then on to the end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'forklab-gdb-reverse-'));
+    const { image, symbols } = buildImage(ROOT);
+    const img = join(dir, 'forklab.img');
+    writeFileSync(img, image);
+    const addr = (name: string) => {
+      const s = symbols.find((x) => x.name === name);
+      if (!s) throw new Error(`no symbol ${name}`);
+      return s.address;
+    };
+    const hex = (n: number) => `0x${n.toString(16)}`;
+    const cowChild = 2 * TASK_SLOT + addr('cow_var'); // init is task 1, its child task 2
+
+    const run = spawn('node', ['bin/forklab.js', 'run', img, '--gdb', '0', '--wait', '--timeout', '120'], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    run.stdout.on('data', (d) => (stdout += d));
+    const port = await new Promise<number>((res, rej) => {
+      run.stderr.on('data', (d) => {
+        stderr += d;
+        const m = /gdb stub on 127\.0\.0\.1:(\d+)/.exec(stderr);
+        if (m) res(Number(m[1]));
+      });
+      run.on('exit', () => rej(new Error(`forklab exited early: ${stderr}`)));
+    });
+    const exited = new Promise<number | null>((res) => run.on('exit', (code) => res(code)));
+
+    const script = join(dir, 'script.gdb');
+    writeFileSync(script, [
+      'set pagination off', 'set confirm off', 'set osabi none', 'set architecture i386',
+      `target remote 127.0.0.1:${port}`,
+      `break *${hex(addr('do_wp_page'))} if *(unsigned int *)($esp + 8) == ${hex(cowChild)}`,
+      'continue',
+      'echo AT-WP\\n',
+      'p/x $eip',
+      'set $n = 0',
+      'while (($cs & 3) == 0)',
+      '  reverse-stepi',
+      '  set $n = $n + 1',
+      'end',
+      'echo IN-USER\\n',
+      'p $n',
+      'p/x $cs',
+      'p/x $eip',
+      `x/10xb ${hex(2 * TASK_SLOT)} + $eip`,
+      'monitor state',
+      'delete',
+      `break *${hex(addr('copy_process'))}`,
+      'reverse-continue',
+      'echo AT-COPY\\n',
+      'p/x $eip',
+      'delete',
+      'continue',
+    ].join('\n'));
+    const gdb = spawnSync('timeout', ['100', 'gdb', '-nx', '-batch', '-x', script], { encoding: 'utf8', timeout: 110_000 });
+    const words = gdb.stdout + gdb.stderr;
+    if (process.env.SHOW_GDB) console.log(words);
+    expect(gdb.status, words).toBe(0);
+    const after = (mark: string) => words.slice(words.indexOf(mark));
+    const hex8 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+    expect(words).toContain(`Breakpoint 1, ${hex8(addr('do_wp_page'))}`);
+    // back out of do_wp_page and page_fault: a handful of kernel instructions, then ring 3
+    const user = after('IN-USER');
+    const steps = Number(/\$\d+ = (\d+)/.exec(user)![1]);
+    expect(steps).toBeGreaterThan(3);
+    expect(steps).toBeLessThan(40);
+    expect(user).toMatch(/\$\d+ = 0xf\n/); // the user code selector (LDT, RPL 3)
+    expect(user).toMatch(/cs=000f\(08000000,/); // the child's slot: task 2
+    // the instruction there is the write that faulted: mov dword [cow_var], 1111
+    const c = addr('cow_var');
+    const bytes = [0xc7, 0x05, c & 0xff, (c >> 8) & 0xff, (c >> 16) & 0xff, c >>> 24, 0x57, 0x04, 0x00, 0x00];
+    const dump = /:\s+((?:0x[0-9a-f]{2}\s*){8})\n[^\n]*:\s+((?:0x[0-9a-f]{2}\s*){2})/.exec(user);
+    expect(dump, user).not.toBeNull();
+    expect(`${dump![1]} ${dump![2]}`.trim().split(/\s+/).map((h) => parseInt(h, 16))).toEqual(bytes);
+    // copy_process, found going backwards with a breakpoint set after the fact
+    const copy = after('AT-COPY');
+    expect(words).toMatch(new RegExp(`Breakpoint 2, ${hex8(addr('copy_process'))}`));
+    expect(copy).toMatch(new RegExp(`\\$\\d+ = ${hex(addr('copy_process'))}\\n`));
+    // forward again, through the same fork and fault, to the end
+    expect(words).toContain('[Inferior 1 (Remote target) exited with code 01]');
+    for (const bad of ['Target does not support', 'Remote failure reply', 'No more reverse-execution history', 'Unexpected swbreak']) expect(words).not.toContain(bad);
+    expect(await exited).toBe(1);
+    expect(stdout).toContain('forklab: every check passed, powering off');
+  }, 150_000);
+});
