@@ -156,7 +156,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const onPiped = (data: Buffer) => {
     for (const ch of data.toString('latin1')) {
       try {
-        machine.type(ch);
+        session.typePiped(ch);
       } catch (e) {
         if (!warned) process.stderr.write(`forklab: stdin: ${(e as Error).message}; skipped\n`);
         warned = true;
