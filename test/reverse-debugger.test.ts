@@ -4,7 +4,7 @@
 // write that faulted (task 2, ring 3), reverse-continue to a breakpoint at copy_process set
 // after the fact, then on to the end, every check passing. And the one-line errors.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -73,6 +73,30 @@ describe('reverse execution in the debugger', () => {
     expect(s[10].out).toContain('[Guest exited with status 1 (port F4h value 0)');
     expect(r.status).toBe(1);
   }, 150_000);
+
+  it("the README's going-backwards transcript prints what it shows, in order", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const at = readme.indexOf('Going backwards (see [Reverse execution]');
+    expect(at).toBeGreaterThan(0);
+    const start = readme.indexOf('```\n', at) + 4;
+    const lines = readme.slice(start, readme.indexOf('```', start)).split('\n').filter(Boolean);
+    const commands = lines.filter((l) => l.startsWith('(forklab) ')).map((l) => l.slice('(forklab) '.length));
+    expect(commands).toContain('reverse-continue');
+    const dir = mkdtempSync(join(tmpdir(), 'forklab-reverse-'));
+    writeFileSync(join(dir, 'forklab.img'), image);
+    writeFileSync(join(dir, 'kernel.map'), formatSymbolMap(symbols));
+    writeFileSync(join(dir, 'readme.gdb'), commands.join('\n') + '\n');
+    const r = spawnSync('node', ['bin/forklab.js', 'debug', join(dir, 'forklab.img'), '--script', join(dir, 'readme.gdb')], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const actual = r.stdout.split('\n');
+    let pos = 0;
+    for (const want of lines) {
+      const found = actual.indexOf(want, pos);
+      expect(found, `README line not printed (after transcript line ${pos}): ${want}`).toBeGreaterThanOrEqual(0);
+      pos = found + 1;
+    }
+  }, 120_000);
 
   it('reverse-continue honours watchpoints and conditions; the ends of history are one line', async () => {
     const { m, d } = debuggerOn();
