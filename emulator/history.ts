@@ -51,6 +51,9 @@ interface Checkpoint {
   bytes: number;
   /** inputs delivered before it was taken: restoring it makes the next one due */
   inputsBefore: number;
+  /** taken right after a change from outside (a debugger's write): re-execution cannot
+   *  reproduce the change, so no seek at or after it starts from an earlier checkpoint */
+  barrier: boolean;
 }
 
 interface Input {
@@ -147,18 +150,34 @@ export class History {
    *  recorded after this moment on the old path (we are back in history) is dropped with
    *  the checkpoints that saw it: the future from here is a new one. */
   input(apply: () => void): void {
-    const m = this.machine;
-    if (this.nextInput < this.inputs.length) {
-      this.inputs.length = this.nextInput;
-      for (let i = this.points.length - 1; i > 0; i--) {
-        const p = this.points[i];
-        if (p.inputsBefore > this.nextInput || p.time > m.clock.icount) this.drop(i);
-      }
-      this.furthest = m.instructions;
-    }
-    this.inputs.push({ time: m.clock.icount, apply });
+    this.diverge();
+    this.inputs.push({ time: this.machine.clock.icount, apply });
     this.nextInput = this.inputs.length;
     apply();
+  }
+
+  /** Call after the machine was changed from outside in a way re-execution cannot repeat (a
+   *  debugger wrote memory or registers): the future is dropped, and a checkpoint taken here
+   *  holds the change. */
+  changed(): void {
+    this.diverge();
+    const now = this.machine.clock.icount;
+    for (let i = this.points.length - 1; i >= 0; i--) if (this.points[i].time >= now) this.drop(i); // they saw it before the change
+    this.take(true);
+  }
+
+  /** What history holds after this moment is no longer the machine's future (input came):
+   *  drop it. */
+  private diverge(): void {
+    const m = this.machine;
+    const now = m.clock.icount;
+    if (this.nextInput === this.inputs.length && this.points[this.points.length - 1].time <= now && this.furthest <= m.instructions) return;
+    this.inputs.length = this.nextInput;
+    for (let i = this.points.length - 1; i > 0; i--) {
+      const p = this.points[i];
+      if (p.inputsBefore > this.nextInput || p.time > now) this.drop(i);
+    }
+    this.furthest = m.instructions;
   }
 
   /**
@@ -183,7 +202,10 @@ export class History {
   rewind(icount: number): number {
     this.furthest = this.end; // where the machine is now stays reachable
     let i = this.points.length - 1;
-    while (i > 0 && this.points[i].icount >= icount) i--;
+    for (; i > 0; i--) {
+      const p = this.points[i];
+      if (p.icount < icount || (p.barrier && p.icount === icount)) break;
+    }
     const p = this.points[i];
     const ram = this.ram;
     restoreSnapshot(this.machine, p.state, () => {
@@ -218,7 +240,7 @@ export class History {
     return lo;
   }
 
-  private take(): void {
+  private take(barrier = false): void {
     const m = this.machine;
     const time = m.clock.icount;
     const prev = this.points.length ? this.points[this.floor(time)] : null;
@@ -244,7 +266,7 @@ export class History {
       if (refs === 0) this.pageBytes += PAGE_WORDS * 4;
       this.pageRefs.set(page, refs + 1);
     }
-    const p: Checkpoint = { icount: m.instructions, time, state, pages, bytes: stateSize(state), inputsBefore: this.nextInput };
+    const p: Checkpoint = { icount: m.instructions, time, state, pages, bytes: stateSize(state), inputsBefore: this.nextInput, barrier };
     this.stateBytes += p.bytes;
     let at = this.points.length;
     while (at > 0 && this.points[at - 1].time > time) at--;
@@ -272,6 +294,7 @@ export class History {
     while (this.bytes > this.maxBytes && this.points.length > 2) {
       let best = -1, bestScore = Infinity;
       for (let i = 1; i < this.points.length - 1; i++) {
+        if (this.points[i].barrier) continue;
         const gap = this.points[i + 1].icount - this.points[i - 1].icount;
         const score = gap / (1 + Math.abs(now - this.points[i].icount));
         if (score < bestScore) {
@@ -279,6 +302,7 @@ export class History {
           best = i;
         }
       }
+      if (best < 0) break; // only barriers left between the ends
       this.drop(best);
     }
   }

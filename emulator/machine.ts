@@ -534,6 +534,7 @@ export class Machine {
   writePhysical(addr: number, data: Uint8Array | number[]): void {
     const src = data instanceof Uint8Array ? data : Uint8Array.from(data);
     if (!this.debugTarget.writePhysical(addr >>> 0, src)) throw new RangeError(`physical 0x${(addr >>> 0).toString(16)}+${src.length}: outside memory`);
+    this.history?.changed(); // a change from outside: history's future is another one
   }
 
   /** Linear → physical through the page tables as they are (no fault, no Accessed/Dirty
@@ -551,7 +552,9 @@ export class Machine {
 
   /** Writes bytes at a linear address; false (nothing written) when a page is absent. */
   writeLinear(linear: number, data: Uint8Array | number[]): boolean {
-    return writeLinearBytes(this.debugTarget, linear >>> 0, data instanceof Uint8Array ? data : Uint8Array.from(data));
+    const ok = writeLinearBytes(this.debugTarget, linear >>> 0, data instanceof Uint8Array ? data : Uint8Array.from(data));
+    if (ok) this.history?.changed();
+    return ok;
   }
 
   /** A little-endian dword at a linear address, or null when unmapped. */

@@ -2,8 +2,8 @@
 // --gdb`: stop in do_wp_page at the fork-cow child's first write to cow_var, reverse-stepi
 // back out of the page-fault handler to the user instruction that faulted (ring 3, the
 // child's slot: the `mov dword [cow_var], 1111` itself), set a breakpoint at copy_process
-// after the fact and reverse-continue to the fork that shared the page, then continue
-// forward: the kernel still passes every check.
+// after the fact and reverse-continue to the fork that shared the page, watch the parent's
+// copy forward and back again, then continue forward: the kernel still passes every check.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,6 +68,13 @@ describe.runIf(oracle('gdb'))('gdb reverse execution on the kernel (forklab run 
       'echo AT-COPY\\n',
       'p/x $eip',
       'delete',
+      // the parent's write to its own copy after the fork, forward, then undone going back
+      `watch *(int *)${hex(TASK_SLOT + addr('cow_var'))}`,
+      'continue',
+      'echo WATCH-BACK\\n',
+      'reverse-continue',
+      `p *(int *)${hex(TASK_SLOT + addr('cow_var'))}`,
+      'delete',
       'continue',
     ].join('\n'));
     const gdb = spawnSync('timeout', ['100', 'gdb', '-nx', '-batch', '-x', script], { encoding: 'utf8', timeout: 110_000 });
@@ -94,6 +101,15 @@ describe.runIf(oracle('gdb'))('gdb reverse execution on the kernel (forklab run 
     const copy = after('AT-COPY');
     expect(words).toMatch(new RegExp(`Breakpoint 2, ${hex8(addr('copy_process'))}`));
     expect(copy).toMatch(new RegExp(`\\$\\d+ = ${hex(addr('copy_process'))}\\n`));
+    // a watchpoint going backwards: gdb sees the parent's write of 2222 undone, and stops
+    // before the instruction that made it
+    const back = after('WATCH-BACK');
+    expect(copy).toMatch(/Old value = 1000\s+New value = 2222\n0x0000([0-9a-f]{4}) in/);
+    expect(back).toMatch(/Hardware watchpoint 3: [^\n]*\s+Old value = 2222\s+New value = 1000\n0x0000[0-9a-f]{4} in/);
+    const fwd = parseInt(/New value = 2222\n0x([0-9a-f]{8})/.exec(copy)![1], 16);
+    const bwd = parseInt(/New value = 1000\n0x([0-9a-f]{8})/.exec(back)![1], 16);
+    expect(bwd).toBeLessThan(fwd); // the write's own address: before it, not after
+    expect(back).toMatch(/\$\d+ = 1000\n/);
     // forward again, through the same fork and fault, to the end
     expect(words).toContain('[Inferior 1 (Remote target) exited with code 01]');
     for (const bad of ['Target does not support', 'Remote failure reply', 'No more reverse-execution history', 'Unexpected swbreak']) expect(words).not.toContain(bad);

@@ -86,6 +86,26 @@ describe('machine.seek on the forklab kernel', () => {
     expect(m.history!.bytes).toBeLessThanOrEqual(maxBytes);
   });
 
+  it('a write from outside in the past drops the recorded future', () => {
+    const { m } = floppyMachine(image);
+    m.recordHistory({ interval: 1_000_000 });
+    m.run(200_000_000);
+    const end = m.instructions;
+    m.seek(12_000_000);
+    expect(m.history!.end).toBe(end); // going back keeps the future
+    m.writePhysical(0x500, [0x5a]);
+    expect(m.history!.end).toBe(12_000_000);
+    expect(m.history!.info.at.every((n) => n <= 12_000_000)).toBe(true);
+    expect(() => m.seek(12_000_001)).toThrow(/^instruction 12000001 is beyond the end of history \(12000000\)$/);
+    m.run(1_000_000);
+    m.seek(12_500_000); // the new future is kept as it runs
+    expect(m.readPhysical(0x500, 1)[0]).toBe(0x5a);
+    m.seek(12_000_000); // the change is held from its moment on, not before
+    expect(m.readPhysical(0x500, 1)[0]).toBe(0x5a);
+    m.seek(11_999_999);
+    expect(m.readPhysical(0x500, 1)[0]).toBe(0);
+  });
+
   it('outside the history: one line', () => {
     const { m } = floppyMachine(image);
     expect(() => m.seek(5)).toThrow(/^seek: no history is kept \(call recordHistory\(\) first\)$/);

@@ -699,6 +699,7 @@ export class GdbStub {
     // Layout: 16 general (4 bytes), 8 x87 st (10 bytes), 8 x87 control (4 bytes), cr0/2/3.
     if (data.length < 16 * 8) throw new ProtocolError('G shorter than the general registers');
     let off = 0;
+    let changed = false;
     for (let n = 0; n < REG_COUNT && off + regSize(n) * 2 <= data.length; n++) {
       const size = regSize(n) * 2;
       const field = data.slice(off, off + size);
@@ -710,8 +711,10 @@ export class GdbStub {
       if (this.target.readRegister(name) !== v) {
         if (name === 'eip' || name === 'cs') this.atBreakpoint = false;
         this.target.writeRegister(name, v);
+        changed = true;
       }
     }
+    if (changed) this.options.reverse?.diverged();
   }
 
   private regName(n: number): RegisterName {
@@ -730,7 +733,9 @@ export class GdbStub {
     const name = this.regName(n);
     const v = parseLeHex32(value);
     if ((name === 'eip' || name === 'cs') && this.target.readRegister(name) !== v) this.atBreakpoint = false; // gdb moved the PC
-    return this.target.writeRegister(name, v) ? 'OK' : 'E00';
+    if (!this.target.writeRegister(name, v)) return 'E00';
+    this.options.reverse?.diverged();
+    return 'OK';
   }
 
   // ---- memory ----
@@ -753,6 +758,7 @@ export class GdbStub {
   private writeBytes(addr: number, data: Uint8Array): string {
     if (data.length === 0) return 'OK';
     const ok = this.session?.phyMem ? this.target.writePhysical(addr, data) : writeLinear(this.target, addr, data);
+    if (ok) this.options.reverse?.diverged();
     return ok ? 'OK' : 'E14';
   }
 

@@ -32,6 +32,9 @@ export type ReverseStop =
 export interface ReverseControl {
   stepBack(n: number): ReverseStop;
   continueBack(): ReverseStop;
+  /** Call after the debugger wrote memory or registers: the recorded future is no longer
+   *  this one, and the change is kept (History.changed). */
+  diverged(): void;
 }
 
 /** Decides on a hit found while re-executing (the machine is at the hit): a breakpoint's
@@ -49,6 +52,10 @@ export class Reverse implements ReverseControl {
     const h = this.machine.history;
     if (!h) throw new RangeError('no history is kept of this run');
     return h;
+  }
+
+  diverged(): void {
+    this.machine.history?.changed();
   }
 
   /** Back `n` instructions; to the start of history (`begin`) when there are fewer. */
