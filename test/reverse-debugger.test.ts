@@ -13,6 +13,7 @@ import { formatSymbolMap } from '../tools/asm';
 import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { Debugger } from '../emulator/debug/debugger';
+import { expectLinesInOrder } from './cli-helpers';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BREAK_WP = 'break do_wp_page if *($esp+8) == 0x8000000 + cow_var';
@@ -89,13 +90,7 @@ describe('reverse execution in the debugger', () => {
     const r = spawnSync('node', ['bin/forklab.js', 'debug', join(dir, 'forklab.img'), '--script', join(dir, 'readme.gdb')], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const actual = r.stdout.split('\n');
-    let pos = 0;
-    for (const want of lines) {
-      const found = actual.indexOf(want, pos);
-      expect(found, `README line not printed (after transcript line ${pos}): ${want}`).toBeGreaterThanOrEqual(0);
-      pos = found + 1;
-    }
+    expectLinesInOrder(r.stdout, lines);
   }, 120_000);
 
   it('reverse-continue honours watchpoints and conditions; the ends of history are one line', async () => {

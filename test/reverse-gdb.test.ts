@@ -4,44 +4,23 @@
 // child's slot: the `mov dword [cow_var], 1111` itself), set a breakpoint at copy_process
 // after the fact and reverse-continue to the fork that shared the page, watch the parent's
 // copy forward and back again, then continue forward: the kernel still passes every check.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildImage } from '../tools/build-image';
 import { oracle } from './oracle';
+import { kernelOnDisk, startGdbRun } from './gdb-run';
 
 const ROOT = resolve(__dirname, '..');
 const TASK_SLOT = 0x4000000;
 
 describe.runIf(oracle('gdb'))('gdb reverse execution on the kernel (forklab run --gdb)', () => {
   it('reverse-stepi to the faulting user write, reverse-continue to copy_process, then on to the end', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'forklab-gdb-reverse-'));
-    const { image, symbols } = buildImage(ROOT);
-    const img = join(dir, 'forklab.img');
-    writeFileSync(img, image);
-    const addr = (name: string) => {
-      const s = symbols.find((x) => x.name === name);
-      if (!s) throw new Error(`no symbol ${name}`);
-      return s.address;
-    };
+    const { dir, img, addr } = kernelOnDisk(ROOT, 'gdb-reverse');
     const hex = (n: number) => `0x${n.toString(16)}`;
     const cowChild = 2 * TASK_SLOT + addr('cow_var'); // init is task 1, its child task 2
 
-    const run = spawn('node', ['bin/forklab.js', 'run', img, '--gdb', '0', '--wait', '--timeout', '120'], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    run.stdout.on('data', (d) => (stdout += d));
-    const port = await new Promise<number>((res, rej) => {
-      run.stderr.on('data', (d) => {
-        stderr += d;
-        const m = /gdb stub on 127\.0\.0\.1:(\d+)/.exec(stderr);
-        if (m) res(Number(m[1]));
-      });
-      run.on('exit', () => rej(new Error(`forklab exited early: ${stderr}`)));
-    });
-    const exited = new Promise<number | null>((res) => run.on('exit', (code) => res(code)));
+    const { port, stdout, exited } = await startGdbRun(ROOT, img);
 
     const script = join(dir, 'script.gdb');
     writeFileSync(script, [
@@ -114,6 +93,6 @@ describe.runIf(oracle('gdb'))('gdb reverse execution on the kernel (forklab run 
     expect(words).toContain('[Inferior 1 (Remote target) exited with code 01]');
     for (const bad of ['Target does not support', 'Remote failure reply', 'No more reverse-execution history', 'Unexpected swbreak']) expect(words).not.toContain(bad);
     expect(await exited).toBe(1);
-    expect(stdout).toContain('forklab: every check passed, powering off');
+    expect(stdout()).toContain('forklab: every check passed, powering off');
   }, 150_000);
 });

@@ -5,21 +5,11 @@
 // uninterrupted run and reach the same whole state further on.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Machine } from '../emulator/machine';
-import { TraceRecorder } from '../emulator/debug/trace-recorder';
 import type { MachineState } from '../emulator/snapshot';
 import { BOOT_BUDGET, haveKit, linuxMachine } from './linux011-kit';
-import { stateDiff } from './snapshot-helpers';
+import { stateDiff, traceStretch } from './snapshot-helpers';
 
 const STRETCH = 20_000;
-
-/** Trace lines of the next `n` instructions of `m`. */
-function traceStretch(m: Machine, n: number): string {
-  const out: string[] = [];
-  const rec = new TraceRecorder(m.cpu, m.hookHub.slot(), { write: (s) => out.push(s) }).start();
-  m.run(n);
-  rec.finish();
-  return out.join('');
-}
 
 function runTo(m: Machine, icount: number): void {
   while (m.instructions < icount) expect(m.run(icount - m.instructions).kind).toBe('limit');
