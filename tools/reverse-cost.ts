@@ -3,7 +3,8 @@
 //   npx tsx tools/reverse-cost.ts [INSTRUCTIONS]
 // It runs the guest INSTRUCTIONS (default 100 M) in, keeping history, and prints: the run's
 // time with and without history, the checkpoints and their memory, and how long a
-// reverse-stepi (a seek one instruction back) and a seek to the middle take. Timings are
+// reverse-stepi (a seek one instruction back), a seek to the middle and a reverse-continue to
+// the last sys_fork (re-executing everything back to it, breakpoint in place) take. Timings are
 // wall-clock and depend on the host; the tests assert no timing.
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -11,6 +12,8 @@ import { join } from 'node:path';
 import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { buildImage } from './build-image';
+import { SymbolMap } from '../emulator/debug/symbols';
+import { Reverse } from '../emulator/debug/reverse';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const KIT = join(ROOT, '../shared/guests/linux-0.11');
@@ -20,7 +23,8 @@ if (!Number.isSafeInteger(target) || target < 2) {
   process.exit(2);
 }
 
-function machine(): { m: Machine; guest: string } {
+/** The guest, and a function its run enters now and then (for reverse-continue). */
+function machine(): { m: Machine; guest: string; fork: number } {
   if (existsSync(join(KIT, 'Image'))) {
     const floppy = new Uint8Array(1474560);
     floppy.set(readFileSync(join(KIT, 'Image')));
@@ -29,10 +33,12 @@ function machine(): { m: Machine; guest: string } {
       fda: new DiskImage(floppy, floppyGeometry(floppy.length)!),
       hda: new DiskImage(new Uint8Array(hd), { cylinders: 204, heads: 16, sectorsPerTrack: 38 }),
     });
-    return { m, guest: 'Linux 0.11 (boot to the shell, then idle)' };
+    const fork = SymbolMap.parse(readFileSync(join(KIT, 'System.map'), 'utf8'), 'System.map').addr('sys_fork');
+    return { m, guest: 'Linux 0.11 (boot to the shell, then idle)', fork };
   }
-  const { image } = buildImage(ROOT);
-  return { m: new Machine({ fda: new DiskImage(image, floppyGeometry(image.length)!) }), guest: 'the forklab kernel' };
+  const { image, symbols } = buildImage(ROOT);
+  const fork = symbols.find((s) => s.name === 'sys_fork')!.address;
+  return { m: new Machine({ fda: new DiskImage(image, floppyGeometry(image.length)!) }), guest: 'the forklab kernel', fork };
 }
 
 /** Runs to `n` instructions (time may pass idle in HLT on the way). */
@@ -52,14 +58,28 @@ const time = (f: () => void) => {
 
 const plain = machine();
 const tPlain = time(() => runTo(plain.m, target));
-const { m, guest } = machine();
+const { m, guest, fork } = machine();
 const h = m.recordHistory();
 const tHist = time(() => runTo(m, target));
 const info = h.info;
 console.log(`guest: ${guest}, ${target} instructions`);
-console.log(`run without history ${ms(tPlain)}, with history ${ms(tHist)} (${(((tHist - tPlain) / tPlain) * 100).toFixed(1)}% more)`);
+const more = ((tHist - tPlain) / tPlain) * 100;
+console.log(`run without history ${ms(tPlain)}, with history ${ms(tHist)} (${more >= 0 ? '+' : ''}${more.toFixed(1)}%)`);
 console.log(`checkpoints: ${info.checkpoints} (one every ${info.interval}), ${(info.bytes / 1048576).toFixed(1)} MB of ${info.maxBytes / 1048576} MB`);
 const steps: number[] = [];
 for (let i = 0; i < 5; i++) steps.push(time(() => m.seek(m.instructions - 1)));
 console.log(`reverse-stepi at ${target}: ${steps.map(ms).join(', ')}`);
 console.log(`seek to ${Math.floor(target / 2)}: ${ms(time(() => m.seek(Math.floor(target / 2))))}; back to ${target - 1}: ${ms(time(() => m.seek(target - 1)))}`);
+
+// reverse-continue to the last sys_fork before the end: re-executes the stretch back to it
+// with a breakpoint in place (the CPU's one-at-a-time path)
+m.seek(target);
+const rev = new Reverse(m, m.debugTarget);
+m.debugTarget.addBreakpoint(fork, 'hw');
+let hit = '';
+const tBack = time(() => {
+  const r = rev.continueBack();
+  hit = r.kind === 'breakpoint' ? `sys_fork at instruction ${m.instructions}` : r.kind;
+});
+console.log(`reverse-continue from ${target} to the last ${hit}: ${ms(tBack)}`);
+console.log(`checkpoints now: ${h.info.checkpoints}, ${(h.info.bytes / 1048576).toFixed(1)} MB`);
