@@ -379,12 +379,18 @@ export class Machine {
   replay<T>(fn: () => T, observe: boolean): T {
     const hooks = this.cpu.hooks;
     this.outputMuted = true;
-    if (!observe) this.cpu.setHooks(null);
+    if (!observe) {
+      this.cpu.setHooks(null);
+      if (this.ioObserved) this.io.setObserver(null);
+    }
     try {
       return fn();
     } finally {
       this.outputMuted = false;
-      if (!observe) this.cpu.setHooks(hooks);
+      if (!observe) {
+        this.cpu.setHooks(hooks);
+        if (this.ioObserved) this.rebuildHooks(); // the port hooks' observer again
+      }
     }
   }
 

@@ -58,6 +58,14 @@ describe('machine.seek on the forklab kernel', () => {
       expect(m.instructions).toBe(n);
       expect(stateDiff(m.snapshot(), ref.states.get(n)), `at ${n}`).toBeNull();
     }
+    // observers do not see the re-execution (a seek is not the guest running)
+    let seen = 0;
+    const h1 = m.hook('instruction', () => void seen++);
+    const h2 = m.hook('port', () => void seen++);
+    m.seek(7_777_777);
+    expect(seen).toBe(0);
+    h1.remove();
+    h2.remove();
     // re-execution printed nothing again; running on from the past prints the rest again
     // and ends as before
     expect(out()).toBe(printed);
