@@ -356,22 +356,25 @@ export class Machine {
   }
 
   /** The history reverse execution uses (emulator/history.ts), once recordHistory() started it. */
-  history: History | null = null;
+  get history(): History | null {
+    return this.kept;
+  }
+  private kept: History | null = null;
   /** Set while history re-executes: the guest's output does not reach the host again. */
   private outputMuted = false;
 
   /** Starts keeping history from here: checkpoints as the machine runs, and the input
    *  type() delivers, so that seek() can go back. */
   recordHistory(options: HistoryOptions = {}): History {
-    this.history = new History(this, options);
-    return this.history;
+    this.kept = new History(this, options);
+    return this.kept;
   }
 
   /** Goes to the first moment instruction number `icount` was reached (back or forward
    *  within the history recordHistory() keeps). A one-line RangeError outside it. */
   seek(icount: number): void {
-    if (!this.history) throw new RangeError('seek: no history is kept (call recordHistory() first)');
-    this.history.seek(icount);
+    if (!this.kept) throw new RangeError('seek: no history is kept (call recordHistory() first)');
+    this.kept.seek(icount);
   }
 
   /** Runs `fn` (which re-executes history) with the guest's output to the host muted, and

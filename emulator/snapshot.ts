@@ -63,7 +63,7 @@ export interface MachineState {
 const MACHINE_NOT_SAVED = [
   'memorySize', 'mem', 'io', 'clock', 'cpu', 'pic', 'pit', 'vga', 'com1', 'com2', 'a20', 'kbc', 'cmos', 'dma', 'fdc', 'ata',
   'debugPorts', 'port61', 'port92', 'bios', 'resetOnTripleFault', 'sliceEnd', 'serialWait',
-  'hub', 'libSlot', 'untilSlot', 'target', 'libHooks', 'ioObserved', 'history', 'outputMuted',
+  'hub', 'libSlot', 'untilSlot', 'target', 'libHooks', 'ioObserved', 'kept', 'outputMuted',
 ];
 
 /** Each part with the fields that only point elsewhere (names at any depth of the part). */
