@@ -8,14 +8,16 @@
 // The log is text, one event a line:
 //
 //   forklab-input 1 [realtime]
-//   <icount> <time> keys|text|com1|com2 <hex bytes>
+//   <icount> <time> keys|text|type|com1|com2 <hex bytes>
 //
 // keys are scancodes for the keyboard controller, text is ASCII typed on it (as
-// KeyboardController.typeText turns it into scancodes), com1/com2 bytes for a UART's receiver.
+// KeyboardController.typeText turns it into scancodes: a terminal's keys), type is ASCII typed
+// as Machine.type does (each key waits until the guest read the one before: piped stdin),
+// com1/com2 bytes for a UART's receiver.
 
 import type { Machine, MachineStop } from './machine';
 
-export type InputKind = 'keys' | 'text' | 'com1' | 'com2';
+export type InputKind = 'keys' | 'text' | 'type' | 'com1' | 'com2';
 
 export interface InputEvent {
   icount: number;
@@ -33,6 +35,7 @@ export interface InputLog {
 function deliver(m: Machine, kind: InputKind, bytes: number[]): void {
   if (kind === 'keys') m.kbc.sendScancodes(bytes);
   else if (kind === 'text') m.kbc.typeText(String.fromCharCode(...bytes));
+  else if (kind === 'type') m.type(String.fromCharCode(...bytes));
   else (kind === 'com1' ? m.com1 : m.com2).receive(bytes);
 }
 
@@ -54,6 +57,12 @@ export class InputRecorder {
     this.input('text', [...text].map((c) => c.charCodeAt(0)));
   }
 
+  /** ASCII text as Machine.type types it (throws, logging nothing, for a character no key
+   *  types). */
+  type(text: string): void {
+    this.input('type', [...text].map((c) => c.charCodeAt(0)));
+  }
+
   /** Bytes arriving at COM1 (or COM2). */
   serial(bytes: number[], port: 1 | 2 = 1): void {
     this.input(port === 1 ? 'com1' : 'com2', bytes);
@@ -62,8 +71,8 @@ export class InputRecorder {
   private input(kind: InputKind, bytes: number[]): void {
     if (bytes.length === 0) return;
     const m = this.machine;
+    deliver(m, kind, bytes); // first: input the machine refuses is not logged
     this.log.events.push({ icount: m.instructions, time: m.clock.icount, kind, bytes: bytes.map((b) => b & 0xff) });
-    deliver(m, kind, bytes);
   }
 }
 
@@ -110,7 +119,7 @@ export class InputReplayer {
   }
 }
 
-const KINDS: readonly string[] = ['keys', 'text', 'com1', 'com2'];
+const KINDS: readonly string[] = ['keys', 'text', 'type', 'com1', 'com2'];
 
 export function formatInputLog(log: InputLog): string {
   const lines = [`forklab-input 1${log.realtime ? ' realtime' : ''}`];
@@ -129,7 +138,7 @@ export function parseInputLog(text: string): InputLog {
   for (let i = 1; i < lines.length; i++) {
     if (lines[i] === '') continue;
     const m = /^(\d+) (\d+) (\w+) ((?:[0-9a-f]{2})+)$/.exec(lines[i]);
-    if (!m || !KINDS.includes(m[3])) throw new Error(`input log line ${i + 1}: expected "ICOUNT TIME keys|text|com1|com2 HEXBYTES"`);
+    if (!m || !KINDS.includes(m[3])) throw new Error(`input log line ${i + 1}: expected "ICOUNT TIME keys|text|type|com1|com2 HEXBYTES"`);
     const e: InputEvent = { icount: Number(m[1]), time: Number(m[2]), kind: m[3] as InputKind, bytes: m[4].match(/../g)!.map((h) => parseInt(h, 16)) };
     if (e.time < e.icount || (last && (e.icount < last.icount || e.time < last.time))) throw new Error(`input log line ${i + 1}: the moments go backwards`);
     log.events.push(e);

@@ -28,6 +28,7 @@ import { machineDebugTarget } from './debug/machine-target';
 import type { CpuDebugTarget } from './debug/cpu-target';
 import { readLinear as readLinearBytes, writeLinear as writeLinearBytes } from './debug/target';
 import { restoreSnapshot, takeSnapshot, type MachineState } from './snapshot';
+import { History, type HistoryOptions } from './history';
 
 export const DEFAULT_MEMORY = 16 * 1024 * 1024;
 export const MAX_MEMORY = 256 * 1024 * 1024;
@@ -160,10 +161,11 @@ export class Machine {
       sink: (b) => {
         this.serialLog += String.fromCharCode(b);
         if (this.serialWait !== null && this.serialLog.indexOf(this.serialWait, this.serialFrom) >= 0) this.cpu.stop();
-        onSerial?.(b);
+        if (!this.outputMuted) onSerial?.(b);
       },
     });
-    this.com2 = new Uart16550(0x2f8, 3, this.pic, this.io, { sink: o.onSerial2 });
+    const onSerial2 = o.onSerial2, onDebugcon = o.onDebugcon;
+    this.com2 = new Uart16550(0x2f8, 3, this.pic, this.io, { sink: onSerial2 && ((b) => this.outputMuted || onSerial2(b)) });
     this.a20.onA20Change = (on) => this.mem.setA20(on);
     this.a20.onReset = () => this.reset();
     this.port92 = new Port92(this.a20, this.io);
@@ -181,7 +183,7 @@ export class Machine {
     this.fdc = new FloppyController(this.clock, this.pic, this.dma, this.io, { drives: [o.fda ?? null, o.fdb ?? null] });
     this.ata = new AtaController(this.clock, this.pic, [o.hda ?? null, o.hdb ?? null], this.io);
     this.debugPorts = new DebugPorts(this.io, {
-      debugconSink: o.onDebugcon,
+      debugconSink: onDebugcon && ((b) => this.outputMuted || onDebugcon(b)),
       onExit: (status) => {
         this.exitStatus = status;
         this.cpu.stop();
@@ -286,12 +288,15 @@ export class Machine {
     // An idle guest (HLT) runs few instructions while time passes: bound the time too, so a
     // caller that slices the run (the CLI, the GDB stub) gets control back.
     const timeEnd = clock.icount + maxTime;
+    const history = this.history;
     for (;;) {
+      history?.boundary();
       if (this.exitStatus >= 0) return { kind: 'exit', status: this.exitStatus };
       if (this.bootFailure !== null) return { kind: 'boot-failure', reason: this.bootFailure };
       const left = end - cpu.icount;
       if (left <= 0 || clock.icount >= timeEnd) return { kind: 'limit' };
-      const slice = Math.max(1, Math.min(left, timeEnd - clock.icount, clock.instructionsUntilNextEvent(), 1_000_000));
+      const toInput = history ? history.timeToInput() : Infinity;
+      const slice = Math.max(1, Math.min(left, timeEnd - clock.icount, clock.instructionsUntilNextEvent(), 1_000_000, toInput));
       this.sliceEnd = clock.icount + slice;
       clock.beginSlice(this.retired);
       const r: StopReason = cpu.run(slice);
@@ -306,7 +311,7 @@ export class Machine {
           const idle = clock.instructionsUntilNextEvent();
           if (!Number.isFinite(idle)) return { kind: 'halted' }; // nothing will ever wake it
           // not past maxTime: a replayed key arrives at its moment inside the idle stretch
-          clock.advance(Math.max(1, Math.min(idle, timeEnd - clock.icount)));
+          clock.advance(Math.max(1, Math.min(idle, timeEnd - clock.icount, toInput)));
           break;
         }
         case 'halted':
@@ -350,6 +355,48 @@ export class Machine {
     restoreSnapshot(this, state);
   }
 
+  /** The history reverse execution uses (emulator/history.ts), once recordHistory() started it. */
+  get history(): History | null {
+    return this.kept;
+  }
+  private kept: History | null = null;
+  /** Set while history re-executes: the guest's output does not reach the host again. */
+  private outputMuted = false;
+
+  /** Starts keeping history from here: checkpoints as the machine runs, and the input
+   *  type() delivers, so that seek() can go back. */
+  recordHistory(options: HistoryOptions = {}): History {
+    this.kept = new History(this, options);
+    return this.kept;
+  }
+
+  /** Goes to the first moment instruction number `icount` was reached (back or forward
+   *  within the history recordHistory() keeps). A one-line RangeError outside it. */
+  seek(icount: number): void {
+    if (!this.kept) throw new RangeError('seek: no history is kept (call recordHistory() first)');
+    this.kept.seek(icount);
+  }
+
+  /** Runs `fn` (which re-executes history) with the guest's output to the host muted, and
+   *  without the observers unless `observe`. */
+  replay<T>(fn: () => T, observe: boolean): T {
+    const hooks = this.cpu.hooks;
+    this.outputMuted = true;
+    if (!observe) {
+      this.cpu.setHooks(null);
+      if (this.ioObserved) this.io.setObserver(null);
+    }
+    try {
+      return fn();
+    } finally {
+      this.outputMuted = false;
+      if (!observe) {
+        this.cpu.setHooks(hooks);
+        if (this.ioObserved) this.rebuildHooks(); // the port hooks' observer again
+      }
+    }
+  }
+
   /** The visible 80x25 text screen, one line per row. */
   screenText(): string {
     return this.vga.screenText();
@@ -362,8 +409,12 @@ export class Machine {
    */
   type(text: string): void {
     const codes = scancodesFor(text);
-    this.screenAtType = trimScreen(this.screenText());
-    this.kbc.typeScancodes(codes);
+    const deliver = () => {
+      this.screenAtType = trimScreen(this.screenText());
+      this.kbc.typeScancodes(codes);
+    };
+    if (this.history) this.history.input(deliver);
+    else deliver();
   }
   /**
    * `re` against the screen now, by waitForScreen's rule: null while typed keys wait to be
@@ -492,6 +543,7 @@ export class Machine {
   writePhysical(addr: number, data: Uint8Array | number[]): void {
     const src = data instanceof Uint8Array ? data : Uint8Array.from(data);
     if (!this.debugTarget.writePhysical(addr >>> 0, src)) throw new RangeError(`physical 0x${(addr >>> 0).toString(16)}+${src.length}: outside memory`);
+    this.history?.changed(); // a change from outside: history's future is another one
   }
 
   /** Linear → physical through the page tables as they are (no fault, no Accessed/Dirty
@@ -509,7 +561,9 @@ export class Machine {
 
   /** Writes bytes at a linear address; false (nothing written) when a page is absent. */
   writeLinear(linear: number, data: Uint8Array | number[]): boolean {
-    return writeLinearBytes(this.debugTarget, linear >>> 0, data instanceof Uint8Array ? data : Uint8Array.from(data));
+    const ok = writeLinearBytes(this.debugTarget, linear >>> 0, data instanceof Uint8Array ? data : Uint8Array.from(data));
+    if (ok) this.history?.changed();
+    return ok;
   }
 
   /** A little-endian dword at a linear address, or null when unmapped. */

@@ -51,6 +51,10 @@ export interface MachineState {
   /** each part's fields, by part name */
   parts: Record<string, FieldState>;
   ram: Uint8Array;
+  /** memory masks address bit 20. Saved, not derived from the A20 gate: at power-on the gate
+   *  is off but memory does not mask yet (the reset vector's fetch at FFFFFFF0h must reach
+   *  the ROM). Absent in older states: then the gate's. */
+  a20Masked?: boolean;
   /** the sectors the guest had written, per disk (the rest is the image config's hash names) */
   disks: Partial<Record<DiskSlot, DiskSectors>>;
 }
@@ -59,7 +63,7 @@ export interface MachineState {
 const MACHINE_NOT_SAVED = [
   'memorySize', 'mem', 'io', 'clock', 'cpu', 'pic', 'pit', 'vga', 'com1', 'com2', 'a20', 'kbc', 'cmos', 'dma', 'fdc', 'ata',
   'debugPorts', 'port61', 'port92', 'bios', 'resetOnTripleFault', 'sliceEnd', 'serialWait',
-  'hub', 'libSlot', 'untilSlot', 'target', 'libHooks', 'ioObserved',
+  'hub', 'libSlot', 'untilSlot', 'target', 'libHooks', 'ioObserved', 'kept', 'outputMuted',
 ];
 
 /** Each part with the fields that only point elsewhere (names at any depth of the part). */
@@ -155,7 +159,9 @@ function sectorsProblem(d: DiskImage, s: unknown): string | null {
   return null;
 }
 
-export function takeSnapshot(m: Machine): MachineState {
+/** The state of `m`; with `withRam` false its `ram` is empty (the history keeps RAM as shared
+ *  pages and passes it back to restoreSnapshot). */
+export function takeSnapshot(m: Machine, withRam = true): MachineState {
   const seen = new Set<object>();
   const state: FieldState = {};
   for (const [name, part, refs] of parts(m)) state[name] = saveFields(part, refs, seen);
@@ -169,14 +175,15 @@ export function takeSnapshot(m: Machine): MachineState {
     icount: m.cpu.icount,
     clock: m.clock.saveState(),
     parts: state as Record<string, FieldState>,
-    ram: m.mem.u8.slice(),
+    ram: withRam ? m.mem.u8.slice() : new Uint8Array(0),
+    a20Masked: m.mem.a20Mask !== -1,
     disks,
   };
 }
 
 /** Why `state` cannot be restored on `m` (one line), or null when it can. Checks
  *  everything restore() will use. */
-export function snapshotProblem(m: Machine, state: MachineState): string | null {
+export function snapshotProblem(m: Machine, state: MachineState, ramElsewhere = false): string | null {
   if (state === null || typeof state !== 'object') return 'not a machine state';
   if (state.version !== SNAPSHOT_VERSION) return `state version ${state.version}, this forklab reads version ${SNAPSHOT_VERSION}`;
   const want = state.config, have = machineConfig(m);
@@ -193,7 +200,7 @@ export function snapshotProblem(m: Machine, state: MachineState): string | null 
     const p = sectorsProblem(machineDisks(m)[w.slot]!, state.disks?.[w.slot]);
     if (p) return `${w.slot}: ${p}`;
   }
-  if (!(state.ram instanceof Uint8Array) || state.ram.length !== m.mem.u8.length) return 'the saved memory is not this machine\'s size';
+  if (!ramElsewhere && (!(state.ram instanceof Uint8Array) || state.ram.length !== m.mem.u8.length)) return 'the saved memory is not this machine\'s size';
   if (typeof state.icount !== 'number') return 'the state has no instruction count';
   try {
     m.clock.checkState(state.clock);
@@ -211,16 +218,18 @@ export function snapshotProblem(m: Machine, state: MachineState): string | null 
 }
 
 /** Makes `m` continue exactly as the machine `state` was taken from. Throws a one-line
- *  error, with `m` untouched, when the state does not fit. */
-export function restoreSnapshot(m: Machine, state: MachineState): void {
-  const problem = snapshotProblem(m, state);
+ *  error, with `m` untouched, when the state does not fit. `loadRam` fills the RAM of a
+ *  state taken without it. */
+export function restoreSnapshot(m: Machine, state: MachineState, loadRam?: (ram: Uint8Array) => void): void {
+  const problem = snapshotProblem(m, state, loadRam !== undefined);
   if (problem) throw new Error(problem.startsWith('state') ? problem : `state: ${problem}`);
-  m.mem.u8.set(state.ram);
+  if (loadRam) loadRam(m.mem.u8);
+  else m.mem.u8.set(state.ram);
   for (const [slot, d] of Object.entries(machineDisks(m)) as [DiskSlot, DiskImage | null][]) {
     if (d) loadSectors(d, state.disks[slot]!);
   }
   for (const [name, part, refs] of parts(m)) loadFields(part, state.parts[name], refs);
   m.clock.loadState(state.clock);
-  m.mem.setA20(m.a20.enabled);
+  m.mem.setA20(typeof state.a20Masked === 'boolean' ? !state.a20Masked : m.a20.enabled);
   afterCpuLoad(m.cpu);
 }

@@ -19,6 +19,18 @@ export interface CliRun {
 const timeDir = mkdtempSync(join(tmpdir(), 'forklab-cli-time-'));
 let timeFiles = 0;
 
+/** Every line of `lines` is a line of `stdout`, in that order (others may come between): a
+ *  README transcript against what the command printed. */
+export function expectLinesInOrder(stdout: string, lines: string[]): void {
+  const actual = stdout.split('\n');
+  let at = 0;
+  for (const want of lines) {
+    const found = actual.indexOf(want, at);
+    expect(found, `README line not printed (after transcript line ${at}): ${want}`).toBeGreaterThanOrEqual(0);
+    at = found + 1;
+  }
+}
+
 /**
  * Runs `forklab ARGS`. The kill timeout is a hang detector, not a speed assertion. With
  * `measure`, runs under /usr/bin/time and reads the child's peak RSS (its %M figure).

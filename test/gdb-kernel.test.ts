@@ -2,45 +2,24 @@
 // step, then catch the copy-on-write split: stop in do_wp_page when the fork-cow child's
 // write to cow_var faults, watch that word, and see the child's write land on its new page
 // (Old value = 1000, New value = 1111); detach, and the kernel runs on to pass every check.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildImage } from '../tools/build-image';
 import { oracle } from './oracle';
+import { kernelOnDisk, startGdbRun } from './gdb-run';
 
 const ROOT = resolve(__dirname, '..');
 const TASK_SLOT = 0x4000000;
 
 describe.runIf(oracle('gdb'))('gdb on the kernel (forklab run --gdb)', () => {
   it('breaks, steps, and watches a copy-on-write split, then detaches', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'forklab-gdb-kernel-'));
-    const { image, symbols } = buildImage(ROOT);
-    const img = join(dir, 'forklab.img');
-    writeFileSync(img, image);
-    const addr = (name: string) => {
-      const s = symbols.find((x) => x.name === name);
-      if (!s) throw new Error(`no symbol ${name}`);
-      return s.address;
-    };
+    const { dir, img, addr } = kernelOnDisk(ROOT, 'gdb-kernel');
     const hex = (n: number) => `0x${n.toString(16)}`;
     // init is task 1; its fork-cow child takes the first free slot, task 2
     const cowChild = 2 * TASK_SLOT + addr('cow_var');
 
-    const run = spawn('node', ['bin/forklab.js', 'run', img, '--gdb', '0', '--wait', '--timeout', '120'], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    run.stdout.on('data', (d) => (stdout += d));
-    const port = await new Promise<number>((res, rej) => {
-      run.stderr.on('data', (d) => {
-        stderr += d;
-        const m = /gdb stub on 127\.0\.0\.1:(\d+)/.exec(stderr);
-        if (m) res(Number(m[1]));
-      });
-      run.on('exit', () => rej(new Error(`forklab exited early: ${stderr}`)));
-    });
-    const exited = new Promise<number | null>((res) => run.on('exit', (code) => res(code)));
+    const { port, stdout, exited } = await startGdbRun(ROOT, img);
 
     const script = join(dir, 'script.gdb');
     writeFileSync(script, [
@@ -75,6 +54,6 @@ describe.runIf(oracle('gdb'))('gdb on the kernel (forklab run --gdb)', () => {
     for (const bad of ['too long', 'rejected target-supplied', 'Remote failure reply', 'Unexpected swbreak']) expect(words).not.toContain(bad);
     // after detach the kernel runs to the end and passes every check
     expect(await exited).toBe(1);
-    expect(stdout).toContain('forklab: every check passed, powering off');
+    expect(stdout()).toContain('forklab: every check passed, powering off');
   }, 150_000);
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { oracle } from './oracle';
+import { expectLinesInOrder } from './cli-helpers';
 
 const readme = readFileSync('README.md', 'utf8');
 
@@ -91,13 +92,7 @@ describe('README', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     // every shown line appears in the transcript, in the order shown (console lines are left out)
-    const actual = r.stdout.split('\n');
-    let at = 0;
-    for (const want of lines) {
-      const found = actual.indexOf(want, at);
-      expect(found, `README line not printed (after transcript line ${at}): ${want}`).toBeGreaterThanOrEqual(0);
-      at = found + 1;
-    }
+    expectLinesInOrder(r.stdout, lines);
   });
 
   it('the fork walkthrough: the trace commands work, and record what the text says', () => {

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assemble } from '../tools/asm';
+import type { Machine } from '../emulator/machine';
+import { TraceRecorder } from '../emulator/debug/trace-recorder';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
@@ -23,6 +25,15 @@ export function stateDiff(a: unknown, b: unknown, path = 'state'): string | null
     return null;
   }
   return Object.is(a, b) ? null : `${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+}
+
+/** Trace lines of the next `n` instructions of `m` (its recorder detached afterwards). */
+export function traceStretch(m: Machine, n: number): string {
+  const out: string[] = [];
+  const rec = new TraceRecorder(m.cpu, m.hookHub.slot(), { write: (s) => out.push(s) }).start();
+  m.run(n);
+  rec.finish();
+  return out.join('');
 }
 
 /** A floppy with the echo guest (fixtures/snapshot/echo.asm) as its boot sector. */

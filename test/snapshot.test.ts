@@ -9,26 +9,16 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Machine, type MachineStop } from '../emulator/machine';
 import { DiskImage, floppyGeometry, hardDiskGeometry } from '../emulator/devices/disk';
-import { TraceRecorder } from '../emulator/debug/trace-recorder';
 import type { MachineState } from '../emulator/snapshot';
 import { saveFields } from '../emulator/state-data';
 import { CPU_NOT_SAVED } from '../emulator/cpu/cpu-state';
 import { assemble } from '../tools/asm';
 import { buildImage } from '../tools/build-image';
 import { forklabMachine } from './kernel-expect';
-import { stateDiff } from './snapshot-helpers';
+import { stateDiff, traceStretch } from './snapshot-helpers';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FIXTURES = join(import.meta.dirname, 'fixtures');
-
-/** Trace lines of the next `n` instructions of `m` (its recorder detached afterwards). */
-function traceStretch(m: Machine, n: number): string {
-  const out: string[] = [];
-  const rec = new TraceRecorder(m.cpu, m.hookHub.slot(), { write: (s) => out.push(s) }).start();
-  m.run(n);
-  rec.finish();
-  return out.join('');
-}
 
 describe('snapshots of the fork demo', () => {
   let image: Uint8Array;

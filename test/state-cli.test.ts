@@ -101,6 +101,22 @@ describe('forklab run --record / --replay', () => {
     expect(forklab(['run', p('echo.img'), '--replay', p('empty.log'), '--max-instructions', '2000']).status).toBe(124);
   });
 
+  it('piped stdin is recorded under --record, and --replay types it again at the same moments', () => {
+    writeFileSync(p('echo.img'), echoImage());
+    const live = forklab(['run', p('echo.img'), '--record', p('piped.log')], { input: 'ab\r' });
+    expect(live.stderr).toBe('');
+    expect(live.status).toBe(1);
+    expect(live.stdout).toMatch(/^ka@[0-9a-f]{2}\nkb@[0-9a-f]{2}\nk\r@[0-9a-f]{2}\n$/);
+    const log = readFileSync(p('piped.log'), 'utf8');
+    expect(log).toMatch(/^forklab-input 1\n(\d+ \d+ type [0-9a-f]{2}\n){3}$/);
+    expect(log.trim().split('\n').slice(1).map((l) => l.split(' ')[3])).toEqual(['61', '62', '0d']);
+    // the replay ignores what is piped now and types what was recorded, where it was
+    const again = forklab(['run', p('echo.img'), '--replay', p('piped.log')], { input: 'zzz' });
+    expect(again.stderr).toBe('');
+    expect(again.status).toBe(1);
+    expect(again.stdout).toBe(live.stdout);
+  });
+
   it('bad logs: one line, exit 2', () => {
     writeFileSync(p('bad.log'), 'forklab-input 1\n5 1 keys 1c\n');
     expectOneLine(forklab(['run', p('echo.img'), '--replay', p('bad.log')]), /^forklab: --replay '.*bad\.log': input log line 2: the moments go backwards$/);

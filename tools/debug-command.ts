@@ -25,8 +25,9 @@ export const DEBUG_OPTIONS = {
 
 export const DEBUG_USAGE = `usage: forklab debug [IMAGE] [options]
 
-The built-in debugger: breakpoints, watchpoints, stepping, memory, descriptor tables, page
-walks, and a kernel's tasks, page tables and mem_map (type 'help' at the prompt).
+The built-in debugger: breakpoints, watchpoints, stepping forward and back (the machine keeps
+history: reverse-stepi, reverse-continue, goto), memory, descriptor tables, page walks, and a
+kernel's tasks, page tables and mem_map (type 'help' at the prompt).
 The session's transcript goes to stdout, a command's error to stderr.
 
   --script FILE        run FILE's commands (one a line, # comments) and exit: with the

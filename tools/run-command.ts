@@ -41,7 +41,8 @@ it (a kernel Image: padded in memory, as QEMU does); else a hard-disk image.
   --realtime               pace the guest clock to the wall clock (default: as fast as it runs)
   --expect-exit N          exit 0 when the guest ended with status N, else 1 (saying what it was)
   --gdb PORT               serve the GDB remote protocol on 127.0.0.1:PORT (gdb: target remote
-                           :PORT; 0 picks a free port); --timeout and --max-instructions hold
+                           :PORT; 0 picks a free port); --timeout and --max-instructions hold;
+                           the machine keeps history for gdb's reverse-stepi and reverse-continue
   --wait                   with --gdb: hold the guest at its first instruction until gdb continues
 ${SESSION_HELP}  -h, --help               this help
 ${MACHINE_HELP}
@@ -156,7 +157,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const onPiped = (data: Buffer) => {
     for (const ch of data.toString('latin1')) {
       try {
-        machine.type(ch);
+        session.typePiped(ch);
       } catch (e) {
         if (!warned) process.stderr.write(`forklab: stdin: ${(e as Error).message}; skipped\n`);
         warned = true;

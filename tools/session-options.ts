@@ -20,7 +20,7 @@ export const SESSION_HELP = `  --load-state FILE        start from a state --sav
   --save-state FILE        save the machine's state to FILE at --at, then run on
   --at ICOUNT|SYMBOL       when to save: after ICOUNT instructions, or when execution first
                            reaches SYMBOL[+OFF] (from kernel.map beside IMAGE)
-  --record FILE            write the input (keys) and the moment each came to FILE
+  --record FILE            write the input (keys, piped stdin) and the moment each came to FILE
   --replay FILE            deliver a --record FILE's input at the same moments (live keys
                            are ignored); paced to the wall clock if it was recorded --realtime
 `;
@@ -39,6 +39,8 @@ export interface Session {
   run(maxInstructions: number): MachineStop;
   /** Keys typed at the terminal. */
   typeText(text: string): void;
+  /** Text piped to stdin, typed as Machine.type does (throws for a character no key types). */
+  typePiped(text: string): void;
   /** The replay asks for wall-clock pacing. */
   readonly replayRealtime: boolean;
   /** At the end of the run: writes the --record file; says what did not happen. */
@@ -144,6 +146,11 @@ export function startSession(v: SessionValues, image: string | undefined, machin
       if (replayer) return; // the replay is the input
       if (recorder) recorder.typeText(text);
       else machine.kbc.typeText(text);
+    },
+    typePiped(text) {
+      if (replayer) return;
+      if (recorder) recorder.type(text);
+      else machine.type(text);
     },
     finish() {
       if (recorder) {

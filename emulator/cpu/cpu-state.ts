@@ -18,6 +18,7 @@ export const CPU_NOT_SAVED = [
   // translation and decode caches
   'tlb', 'tlbPhys', 'tlbList', 'tlbCount', 'tlbOverflow', 'mapGen',
   'cache', 'ramSrc', 'slowSrc', 'slowInsn', 'fetchBase', 'curPage', 'curPageGen',
+  'rmwLin', 'rmwPa', // one read-modify-write's scratch (which path it took depends on the TLB)
   // derived from the hooks attached (and from CPL): recomputed by drChanged()
   'stepHook', 'slowMem', 'needR', 'needW',
   // the report of a triple fault, for the host

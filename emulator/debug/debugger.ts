@@ -26,6 +26,8 @@ import { T_VALID, T_UREAD, T_SWRITE, T_UWRITE } from '../cpu/consts';
 import { unescapeKeys } from '../devices/kbc';
 import { walkTables } from '../mmu/paging';
 import { SymbolMap, type KernelSymbol } from './symbols';
+import { Reverse, type ReverseStop } from './reverse';
+import type { HistoryOptions } from '../history';
 
 /** A problem with what the user typed, or with the state asked about: one line. */
 export class DebugError extends Error {}
@@ -64,6 +66,9 @@ export interface DebuggerOptions {
   sliceInstructions?: number;
   /** Called between slices of a long run (a REPL flushes the guest's output here). */
   onSlice?: () => void;
+  /** Keep history for the reverse commands (default: yes, with the history's defaults),
+   *  unless the machine keeps it already. */
+  history?: boolean | HistoryOptions;
 }
 
 interface Point {
@@ -140,7 +145,11 @@ export class Debugger {
     const s = options.symbols;
     this.symbols = s === undefined ? null : s instanceof SymbolMap ? s : new SymbolMap(s);
     this.extension = options.extension ?? null;
+    if (!machine.history && options.history !== false) machine.recordHistory(typeof options.history === 'object' ? options.history : {});
+    this.reverse = new Reverse(machine, this.target);
   }
+
+  private readonly reverse: Reverse;
 
   /** Stops a running `continue`/`next`/`finish` at the next slice (Ctrl-C). */
   interrupt(): void {
@@ -163,7 +172,7 @@ export class Debugger {
   }
 
   private async dispatch(text: string): Promise<CommandResult> {
-    const m = /^([a-z]+)(\/\S*)?\s*(.*)$/i.exec(text);
+    const m = /^([a-z][a-z-]*)(\/\S*)?\s*(.*)$/i.exec(text);
     if (!m) throw new DebugError(`unknown command '${text.split(/\s/)[0]}' (try 'help')`);
     const cmd = m[1].toLowerCase();
     const fmt = m[2] ?? '';
@@ -184,6 +193,10 @@ export class Debugger {
       case 'next': case 'n': case 'nexti': case 'ni': return out(await this.stepN(arg, true));
       case 'finish': case 'fin': this.noArgs(cmd, arg); return out(await this.finish());
       case 'continue': case 'c': case 'cont': return out(await this.cont(arg));
+      case 'reverse-stepi': case 'rsi': case 'reverse-step': case 'rs': return out(this.reverseStep(arg));
+      case 'reverse-continue': case 'rc': this.noArgs(cmd, arg); return out(this.reverseCont());
+      case 'reverse-finish': this.noArgs(cmd, arg); return out(this.reverseFinish());
+      case 'goto': return out(this.gotoCount(arg));
       case 'x': return out(this.examine(fmt, arg));
       case 'regs': case 'registers': this.noArgs(cmd, arg); return out(this.registers());
       case 'disas': case 'disassemble': return out(this.disas(arg));
@@ -690,6 +703,101 @@ export class Debugger {
   }
 
   // ================================================================================
+  // reverse execution (emulator/debug/reverse.ts over the machine's history)
+
+  private backTo(r: ReverseStop, head: string): string {
+    this.ended = null;
+    this.exitStatus = null;
+    this.ownStop = null;
+    if (r.kind === 'begin') return this.where('No more reverse-execution history.');
+    if (r.kind === 'breakpoint') {
+      const p = this.points.find((q) => q.type !== 'watchpoint' && q.address === r.address);
+      if (p) p.hits++;
+      return this.where(`${p ? `Breakpoint ${p.num}, ` : ''}${hex(r.address)}${this.symSuffix(r.address)}`);
+    }
+    if (r.kind === 'watchpoint') {
+      const p = this.points.find((q) => q.type === 'watchpoint' && !q.physical && q.address === r.watch && q.watch === r.type);
+      const kind = r.type === 'write' ? 'Hardware watchpoint' : r.type === 'read' ? 'Hardware read watchpoint' : 'Hardware access (read/write) watchpoint';
+      if (!p) return this.where(`Watchpoint hit at ${hex(r.address)} (before the instruction that accessed it)`);
+      p.hits++;
+      p.old = this.peekValue(p.address, Math.min(p.length, 4), false);
+      return this.where(`${kind} ${p.num}: ${hex(p.address)}${this.symSuffix(p.address)} (before the instruction that accessed it)\n\nValue = ${p.old < 0 ? '<unreadable>' : p.old}`);
+    }
+    return this.where(head);
+  }
+
+  /** `reverse-stepi [N]`: back N instructions. */
+  private reverseStep(arg: string): string {
+    let n = 1;
+    if (arg !== '') {
+      if (!/^\d+$/.test(arg) || Number(arg) < 1) throw new DebugError(`reverse-stepi: '${arg}' is not a count`);
+      n = Number(arg);
+    }
+    return this.backTo(this.reverse.stepBack(n), '');
+  }
+
+  /** `reverse-continue`: back to the last breakpoint (its condition holding) or watchpoint
+   *  hit before now. Physical watchpoints are not looked for going back. */
+  private reverseCont(): string {
+    const r = this.reverse.continueBack((hit) => {
+      if (hit.kind === 'watchpoint') return true;
+      if (hit.kind !== 'breakpoint') return false;
+      return this.points.some((p) => p.type !== 'watchpoint' && p.address === hit.address && (p.cond === null || this.eval(p.cond) !== 0));
+    });
+    return this.backTo(r, '');
+  }
+
+  /** `reverse-finish`: back to the call that entered the current function — the latest CALL
+   *  (same task, same stack) whose return-address slot is still live now, found by
+   *  re-executing with the call/return bookkeeping `finish` uses. */
+  private reverseFinish(): string {
+    const cpu = this.machine.cpu;
+    const tr = cpu.trSel, ss = cpu.sel[2], esp = cpu.regs[4] >>> 0;
+    const from = this.symbolize(this.linearPc());
+    let calls: { at: number; slot: number }[] = [];
+    const r = this.reverse.searchBack({
+      begin: () => (calls = []),
+      hooks: {
+        beforeInstruction: (lin) => {
+          if (cpu.trSel !== tr || cpu.sel[2] !== ss) return false;
+          const flow = this.controlFlowAt(lin);
+          const sp = cpu.regs[4] >>> 0;
+          if (flow > 0) calls.push({ at: cpu.icount, slot: (sp - flow) >>> 0 });
+          else if (flow < 0) while (calls.length > 0 && calls[calls.length - 1].slot <= sp) calls.pop();
+          return false;
+        },
+      },
+      found: () => {
+        while (calls.length > 0 && calls[calls.length - 1].slot < esp) calls.pop();
+        return calls.length > 0 ? calls[calls.length - 1].at : null;
+      },
+    });
+    if (r.kind === 'begin') throw new DebugError('reverse-finish: the current function was entered before the start of history');
+    return this.backTo(r, `Run back to call of ${from ? `<${from}>` : 'the current function'}`);
+  }
+
+  /** `goto ICOUNT`: to the moment instruction number ICOUNT was about to run. */
+  private gotoCount(arg: string): string {
+    if (arg === '') throw new DebugError('goto: give an instruction count (info history shows the range)');
+    const n = this.eval(arg);
+    const problem = this.reverse.history.rangeProblem(n);
+    if (problem) throw new DebugError(`goto: ${problem}`);
+    this.reverse.history.seek(n);
+    return this.backTo({ kind: 'step' }, `At instruction ${n}`);
+  }
+
+  private infoHistory(): string {
+    const h = this.machine.history;
+    if (!h) return 'No history is kept.';
+    const i = h.info;
+    const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
+    return [
+      `History: instructions ${i.start}..${i.end}, now at ${this.machine.instructions}`,
+      `${i.checkpoints} checkpoint${i.checkpoints === 1 ? '' : 's'} (one every ${i.interval} instructions), ${mb(i.bytes)} of ${mb(i.maxBytes)}`,
+    ].join('\n');
+  }
+
+  // ================================================================================
   // memory and registers
 
   private lastX: { f: string; u: string; next: number; physical: boolean } | null = null;
@@ -857,10 +965,11 @@ export class Debugger {
       case 'ldt': return this.infoTable('ldt', more);
       case 'tss': return this.infoTss();
       case 'tlb': return this.infoTlb();
+      case 'history': this.noArgs('info history', more); return this.infoHistory();
       case '':
-        throw new DebugError('info: what? (breakpoints, registers, gdt, idt, ldt, tss, tlb)');
+        throw new DebugError('info: what? (breakpoints, registers, gdt, idt, ldt, tss, tlb, history)');
       default:
-        throw new DebugError(`info: unknown subject '${what}' (breakpoints, registers, gdt, idt, ldt, tss, tlb)`);
+        throw new DebugError(`info: unknown subject '${what}' (breakpoints, registers, gdt, idt, ldt, tss, tlb, history)`);
     }
   }
 
@@ -1128,11 +1237,15 @@ const HELP = `commands (addresses: numbers, symbols, symbol+offset, $registers, 
   watch|rwatch|awatch [-l N] ADDR   stop after a write (even of the same value) / read / either of
                              N bytes (default 4) at ADDR, linear or phys:ADDR
   delete [N...]              delete breakpoints/watchpoints (all without N)
-  info breakpoints|registers|gdt|idt|ldt|tss|tlb [FIRST[-LAST]]
+  info breakpoints|registers|gdt|idt|ldt|tss|tlb|history [FIRST[-LAST]]
   stepi|step [N]             execute N instructions
   nexti|next [N]             the same, running calls (and INT) through to their return
   finish                     run until the current function returns
   continue|c [N]             run until a breakpoint (the Nth), a watchpoint, the guest's end or Ctrl-C
+  reverse-stepi|rsi [N]      back N instructions (the machine keeps history: checkpoints, re-execution)
+  reverse-continue|rc        back to the last breakpoint or watchpoint hit before now
+  reverse-finish             back to the call that entered the current function
+  goto ICOUNT                to the moment instruction number ICOUNT was about to run
   x/NFU ADDR                 examine memory: F x d u o t c s i, U b h w; ADDR linear or phys:ADDR
   regs                       registers; disas [ADDR] [N]: disassembly (around EIP by default)
   translate LINEAR           the page walk: PDE, PTE, flags, physical address

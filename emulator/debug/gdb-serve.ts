@@ -11,6 +11,7 @@
 import type { Machine, MachineStop } from '../machine';
 import { GdbStub } from './gdb-stub';
 import { machineDebugTarget } from './machine-target';
+import { Reverse } from './reverse';
 import type { StopReason } from './target';
 
 export interface GdbServeOptions {
@@ -24,6 +25,8 @@ export interface GdbServeOptions {
   maxInstructions?: number;
   /** End the run (kind 'limit') after this many milliseconds of wall-clock time. */
   timeoutMs?: number;
+  /** Keep history for gdb's reverse commands (default true). */
+  history?: boolean;
 }
 
 /** How a run under the stub ended: as a machine run ends, or killed from gdb. */
@@ -73,8 +76,10 @@ export async function serveGdb(machine: Machine, o: GdbServeOptions): Promise<Gd
     if (r.kind === 'budget' && (machine.instructions >= maxInstructions || performance.now() >= deadline)) end({ kind: 'limit' });
     return r;
   };
+  if (o.history !== false && !machine.history) machine.recordHistory();
   // The stub exists before its callbacks can fire (they come from later event-loop turns).
   const stub: GdbStub = new GdbStub(target, {
+    reverse: machine.history ? new Reverse(machine, target) : undefined,
     runWhenDetached: !o.wait,
     sliceInstructions: o.sliceInstructions,
     log: o.log,

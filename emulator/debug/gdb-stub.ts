@@ -13,6 +13,7 @@
 // 16 general registers (gdb accepts a shorter `g` and fetches the rest with `p`).
 
 import * as net from 'node:net';
+import type { ReverseControl, ReverseStop } from './reverse';
 import {
   CONTROL_REGISTERS, GDB_CORE_REGISTERS, readLinear, readPhysicalPartial, writeLinear,
   type BreakpointKind, type DebugTarget, type RegisterName, type StopReason, type WatchKind,
@@ -30,6 +31,9 @@ export interface GdbStubOptions {
   onGuestStop?: (reason: StopReason) => void;
   /** Protocol log (each packet in and out), for debugging the stub. */
   log?: (line: string) => void;
+  /** Going backwards (gdb's reverse-stepi, reverse-continue: the bs and bc packets);
+   *  without it the stub does not offer them. */
+  reverse?: ReverseControl;
 }
 
 /** Register numbers as gdb sees them through our target.xml. */
@@ -476,6 +480,8 @@ export class GdbStub {
         return this.setQuery(s, p);
       case 'v':
         return this.vPacket(s, p);
+      case 'b':
+        return p === 'bs' || p === 'bc' ? this.goBack(p === 'bs') : '';
       default:
         return '';
     }
@@ -486,7 +492,7 @@ export class GdbStub {
       const feats = p.includes(':') ? p.slice(p.indexOf(':') + 1).split(';') : [];
       s.swbreakOk = feats.includes('swbreak+');
       s.hwbreakOk = feats.includes('hwbreak+');
-      return 'PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;swbreak+;hwbreak+';
+      return `PacketSize=4000;qXfer:features:read+;QStartNoAckMode+;swbreak+;hwbreak+${this.options.reverse ? ';ReverseStep+;ReverseContinue+' : ''}`;
     }
     if (p.startsWith('qXfer:features:read:')) {
       const m = /^qXfer:features:read:([^:]*):([0-9a-fA-F]+),([0-9a-fA-F]+)$/.exec(p);
@@ -605,6 +611,28 @@ export class GdbStub {
     return null;
   }
 
+  /** bs / bc: one instruction back, or back to the last breakpoint or watchpoint hit; at
+   *  the start of history gdb is told `replaylog:begin`. Going forward from the past
+   *  re-executes the same path (the machine is deterministic) and runs on live past where
+   *  history ended, so there is no `replaylog:end`. */
+  private goBack(step: boolean): string {
+    const rev = this.options.reverse;
+    if (!rev) return '';
+    if (this.running) return 'E01';
+    let r: ReverseStop;
+    try {
+      r = step ? rev.stepBack(1) : rev.continueBack();
+    } catch (e) {
+      this.session?.send(`O${Buffer.from(`forklab: ${(e as Error).message}\n`).toString('hex')}`);
+      return 'E01';
+    }
+    this.guestDead = false;
+    this.atBreakpoint = r.kind === 'breakpoint';
+    const reply = r.kind === 'begin' ? 'T05thread:01;replaylog:begin;' : this.stopReply(r);
+    this.lastStop = reply;
+    return reply;
+  }
+
   private stepOne(): string {
     if (this.guestDead) return 'W00';
     this.atBreakpoint = false;
@@ -671,6 +699,7 @@ export class GdbStub {
     // Layout: 16 general (4 bytes), 8 x87 st (10 bytes), 8 x87 control (4 bytes), cr0/2/3.
     if (data.length < 16 * 8) throw new ProtocolError('G shorter than the general registers');
     let off = 0;
+    let changed = false;
     for (let n = 0; n < REG_COUNT && off + regSize(n) * 2 <= data.length; n++) {
       const size = regSize(n) * 2;
       const field = data.slice(off, off + size);
@@ -682,8 +711,10 @@ export class GdbStub {
       if (this.target.readRegister(name) !== v) {
         if (name === 'eip' || name === 'cs') this.atBreakpoint = false;
         this.target.writeRegister(name, v);
+        changed = true;
       }
     }
+    if (changed) this.options.reverse?.diverged();
   }
 
   private regName(n: number): RegisterName {
@@ -702,7 +733,9 @@ export class GdbStub {
     const name = this.regName(n);
     const v = parseLeHex32(value);
     if ((name === 'eip' || name === 'cs') && this.target.readRegister(name) !== v) this.atBreakpoint = false; // gdb moved the PC
-    return this.target.writeRegister(name, v) ? 'OK' : 'E00';
+    if (!this.target.writeRegister(name, v)) return 'E00';
+    this.options.reverse?.diverged();
+    return 'OK';
   }
 
   // ---- memory ----
@@ -725,6 +758,7 @@ export class GdbStub {
   private writeBytes(addr: number, data: Uint8Array): string {
     if (data.length === 0) return 'OK';
     const ok = this.session?.phyMem ? this.target.writePhysical(addr, data) : writeLinear(this.target, addr, data);
+    if (ok) this.options.reverse?.diverged();
     return ok ? 'OK' : 'E14';
   }
 
