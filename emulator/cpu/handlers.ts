@@ -10,8 +10,10 @@ import {
   EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI, ES, CS, SS, DS, CF, PF, AF, ZF, SF, TF, IF, DF, OF,
   NT, VM, ARITH, LZ_ADD, LZ_SUB, LZ_LOGIC, CR0_EM, CR0_TS, CR0_MP, CR0_PE, DE, UD, NM, BR, GP,
 } from './consts';
-import * as pm from '../mmu/protected';
-import { iretInV86, v86IoplCheck } from './v86';
+import { v86IoplCheck } from './v86';
+import { farCall, farJump, farRet } from './far-transfer';
+import { iret } from './interrupts';
+import { lar, lldt, lsl, ltr, verify } from './descriptor-insns';
 import { checkGeneralDetect } from './debug-traps';
 
 export type Handler = (c: Cpu, i: Insn) => void;
@@ -379,32 +381,30 @@ function shld(c: Cpu, i: Insn, n: number, right: boolean): void {
 // ---------------------------------------------------------------------------------------
 // multiply / divide
 
-/** Unsigned 32x32 → 64: low in mulLo, high in mulHi (both as int32). */
-let mulLo = 0, mulHi = 0;
-function umul32(a: number, b: number): void {
+/** Unsigned 32x32 → 64: low in c.mulLo, high in c.mulHi (both as int32). */
+function umul32(c: Cpu, a: number, b: number): void {
   a >>>= 0;
   b >>>= 0;
   const al = a & 0xffff, ah = a >>> 16, bl = b & 0xffff, bh = b >>> 16;
   const ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
   const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  mulLo = ((mid << 16) | (ll & 0xffff)) | 0;
-  mulHi = (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) | 0;
+  c.mulLo = ((mid << 16) | (ll & 0xffff)) | 0;
+  c.mulHi = (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) | 0;
 }
-function smul32(a: number, b: number): void {
-  umul32(a, b);
-  let hi = mulHi;
+function smul32(c: Cpu, a: number, b: number): void {
+  umul32(c, a, b);
+  let hi = c.mulHi;
   if (a < 0) hi = (hi - b) | 0;
   if (b < 0) hi = (hi - a) | 0;
-  mulHi = hi;
+  c.mulHi = hi;
 }
 
 function mulFlags(c: Cpu, lo: number, top: number, over: boolean): void {
   c.setResultFlags(lo, top, over ? 1 : 0, over ? 1 : 0, 0);
 }
 
-let divQ = 0, divR = 0;
-/** Unsigned (hi:lo) / d for 32-bit values; false on overflow or d = 0. */
-function udiv64(hi: number, lo: number, d: number): boolean {
+/** Unsigned (hi:lo) / d for 32-bit values into c.divQ, c.divR; false on overflow or d = 0. */
+function udiv64(c: Cpu, hi: number, lo: number, d: number): boolean {
   hi >>>= 0;
   lo >>>= 0;
   d >>>= 0;
@@ -416,8 +416,8 @@ function udiv64(hi: number, lo: number, d: number): boolean {
   const x2 = r * 65536 + (lo & 0xffff);
   const q2 = Math.floor(x2 / d);
   r = x2 - q2 * d;
-  divQ = q1 * 65536 + q2;
-  divR = r;
+  c.divQ = q1 * 65536 + q2;
+  c.divR = r;
   return true;
 }
 
@@ -503,21 +503,21 @@ function mulDiv(kind: number, bits: number): Handler {
       const eax = c.regs[EAX];
       switch (kind) {
         case 4:
-          umul32(eax, s);
-          c.regs[EAX] = mulLo;
-          c.regs[EDX] = mulHi;
-          mulFlags(c, mulLo, 31, mulHi !== 0);
+          umul32(c, eax, s);
+          c.regs[EAX] = c.mulLo;
+          c.regs[EDX] = c.mulHi;
+          mulFlags(c, c.mulLo, 31, c.mulHi !== 0);
           return;
         case 5:
-          smul32(eax, s);
-          c.regs[EAX] = mulLo;
-          c.regs[EDX] = mulHi;
-          mulFlags(c, mulLo, 31, mulHi !== mulLo >> 31);
+          smul32(c, eax, s);
+          c.regs[EAX] = c.mulLo;
+          c.regs[EDX] = c.mulHi;
+          mulFlags(c, c.mulLo, 31, c.mulHi !== c.mulLo >> 31);
           return;
         case 6:
-          if (!udiv64(c.regs[EDX], eax, s)) c.fault(DE);
-          c.regs[EAX] = divQ;
-          c.regs[EDX] = divR;
+          if (!udiv64(c, c.regs[EDX], eax, s)) c.fault(DE);
+          c.regs[EAX] = c.divQ;
+          c.regs[EDX] = c.divR;
           return;
         default: {
           let hi = c.regs[EDX], lo = eax;
@@ -528,9 +528,9 @@ function mulDiv(kind: number, bits: number): Handler {
           }
           const dneg = s < 0;
           const d = dneg ? -s : s; // as a double: up to 2^31
-          if (!udiv64(hi, lo, d >>> 0)) c.fault(DE);
-          let q = neg !== dneg ? -divQ : divQ;
-          const r = neg ? -divR : divR;
+          if (!udiv64(c, hi, lo, d >>> 0)) c.fault(DE);
+          let q = neg !== dneg ? -c.divQ : c.divQ;
+          const r = neg ? -c.divR : c.divR;
           if (q > 0x7fffffff || q < -0x80000000) c.fault(DE);
           q |= 0;
           c.regs[EAX] = q;
@@ -544,9 +544,9 @@ function mulDiv(kind: number, bits: number): Handler {
 
 function imul2(c: Cpu, i: Insn, a: number, b: number): void {
   if (i.op32) {
-    smul32(a | 0, b | 0);
-    c.regs[i.reg] = mulLo;
-    mulFlags(c, mulLo, 31, mulHi !== mulLo >> 31);
+    smul32(c, a | 0, b | 0);
+    c.regs[i.reg] = c.mulLo;
+    mulFlags(c, c.mulLo, 31, c.mulHi !== c.mulLo >> 31);
   } else {
     const r = ((a << 16) >> 16) * ((b << 16) >> 16);
     c.r16[i.reg << 1] = r;
@@ -815,22 +815,21 @@ const jcc = (cc: number): Handler => (c, i) => {
 const setcc = (cc: number): Handler => (c, i) => setRm8(c, i, c.cond(cc) ? 1 : 0);
 
 function farTarget(c: Cpu, i: Insn): number {
-  // reads a far pointer at the memory operand into c.dLo (offset) / returns the selector
+  // reads a far pointer at the memory operand: the offset into c.farOff, returns the selector
   const off = c.ea(i);
   const am = i.ad32 ? -1 : 0xffff;
   if (i.op32) {
-    farOff = c.rd32(i.seg, off) >>> 0;
+    c.farOff = c.rd32(i.seg, off) >>> 0;
     return c.rd16(i.seg, ((off + 4) & am) >>> 0);
   }
-  farOff = c.rd16(i.seg, off);
+  c.farOff = c.rd16(i.seg, off);
   return c.rd16(i.seg, ((off + 2) & am) >>> 0);
 }
-let farOff = 0;
 
 function loadFarPtr(s: number): Handler {
   return (c, i) => {
     const sel = farTarget(c, i);
-    const off = farOff;
+    const off = c.farOff;
     c.loadSeg(s, sel);
     if (i.op32) c.regs[i.reg] = off;
     else c.r16[i.reg << 1] = off;
@@ -852,54 +851,6 @@ const loopH = (kind: number): Handler => (c, i) => {
   if (kind === 1 && !c.getZF()) return;
   c.jumpNear(nextIp(c, i, i.imm));
 };
-
-function farJump(c: Cpu, sel: number, off: number, op32: boolean): void {
-  if (c.realAddressing) {
-    if (off >= c.csEnd) c.gp(0);
-    c.loadSegReal(CS, sel);
-    c.eip = off;
-  } else pm.farJump(c, sel, off, op32);
-}
-function farCall(c: Cpu, sel: number, off: number, op32: boolean): void {
-  if (c.realAddressing) {
-    const cs = c.sel[CS], ip = c.eip;
-    if (op32) {
-      c.push32(cs);
-      c.push32(ip);
-    } else {
-      c.push16(cs);
-      c.push16(ip);
-    }
-    if (off >= c.csEnd) c.gp(0);
-    c.loadSegReal(CS, sel);
-    c.eip = off;
-  } else pm.farCall(c, sel, off, op32);
-}
-function farRet(c: Cpu, op32: boolean, extra: number): void {
-  if (c.realAddressing) {
-    const ip = op32 ? c.pop32() >>> 0 : c.pop16();
-    const cs = op32 ? c.pop32() & 0xffff : c.pop16();
-    if (ip >= c.csEnd) c.gp(0);
-    c.loadSegReal(CS, cs);
-    c.eip = ip;
-    c.addSp(extra);
-  } else pm.farRet(c, op32, extra);
-}
-function iret(c: Cpu, op32: boolean): void {
-  // the NMI handler's IRET lets the next NMI in
-  c.nmiBlocked = false;
-  if (!c.pe) {
-    const ip = op32 ? c.pop32() >>> 0 : c.pop16();
-    const cs = op32 ? c.pop32() & 0xffff : c.pop16();
-    const fl = op32 ? c.pop32() : c.pop16();
-    if (ip >= c.csEnd) c.gp(0);
-    c.loadSegReal(CS, cs);
-    c.eip = ip;
-    c.setFlags(fl, op32 ? 0x257fd5 : 0x7fd5);
-  } else if (c.flagsVal & VM) iretInV86(c, op32);
-  else pm.iret(c, op32);
-  c.blockBreak = true;
-}
 
 function popfH(c: Cpu, i: Insn): void {
   v86IoplCheck(c);
@@ -1389,7 +1340,7 @@ function buildNamed(): Map<string, Handler> {
   add('jmp ptr', (c, i) => farJump(c, i.imm2, i.op32 ? i.imm >>> 0 : i.imm & 0xffff, i.op32));
   add('jmp mfar', (c, i) => {
     const sel = farTarget(c, i);
-    farJump(c, sel, farOff, i.op32);
+    farJump(c, sel, c.farOff, i.op32);
   });
   add('call relv', (c, i) => {
     const t = nextIp(c, i, i.imm);
@@ -1404,7 +1355,7 @@ function buildNamed(): Map<string, Handler> {
   add('call ptr', (c, i) => farCall(c, i.imm2, i.op32 ? i.imm >>> 0 : i.imm & 0xffff, i.op32));
   add('call mfar', (c, i) => {
     const sel = farTarget(c, i);
-    farCall(c, sel, farOff, i.op32);
+    farCall(c, sel, c.farOff, i.op32);
   });
   add('ret -', (c, i) => c.jumpNear(i.op32 ? c.pop32() >>> 0 : c.pop16()));
   add('ret imm16', (c, i) => {
@@ -1505,10 +1456,10 @@ function buildNamed(): Map<string, Handler> {
   add('smsw rm16', smsw);
   add('smsw rrv', smsw);
   add('smsw m16', smsw);
-  add('lldt rm16', (c, i) => pm.lldt(c, rm16(c, i)));
-  add('ltr rm16', (c, i) => pm.ltr(c, rm16(c, i)));
-  add('verr rm16', (c, i) => setFlag(c, ZF, pm.verify(c, rm16(c, i), false)));
-  add('verw rm16', (c, i) => setFlag(c, ZF, pm.verify(c, rm16(c, i), true)));
+  add('lldt rm16', (c, i) => lldt(c, rm16(c, i)));
+  add('ltr rm16', (c, i) => ltr(c, rm16(c, i)));
+  add('verr rm16', (c, i) => setFlag(c, ZF, verify(c, rm16(c, i), false)));
+  add('verw rm16', (c, i) => setFlag(c, ZF, verify(c, rm16(c, i), true)));
   const sdt = (which: number): Handler => (c, i) => {
     const off = c.ea(i);
     const am = i.ad32 ? -1 : 0xffff;
@@ -1540,8 +1491,8 @@ function buildNamed(): Map<string, Handler> {
     c.setCr0((c.cr0 & ~0xe) | (v & 0xf) | (c.cr0 & CR0_PE));
     c.blockBreak = true;
   });
-  add('lar rv,rm16', (c, i) => pm.lar(c, i, rm16(c, i)));
-  add('lsl rv,rm16', (c, i) => pm.lsl(c, i, rm16(c, i)));
+  add('lar rv,rm16', (c, i) => lar(c, i, rm16(c, i)));
+  add('lsl rv,rm16', (c, i) => lsl(c, i, rm16(c, i)));
   add('clts -', (c) => {
     c.cr0 &= ~CR0_TS;
   });
