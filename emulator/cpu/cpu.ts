@@ -37,7 +37,7 @@ import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
   ES, CS, SS, DS, FS, GS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
   CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
-  T_RAMW, T_NEVER, GP, SSV, DB, DF_V, PFV, NP, TS_V, DE, UD, NMI as NMI_V,
+  T_RAMW, T_NEVER, GP, SSV, DB, NP, UD, NMI as NMI_V,
 } from './consts';
 import { DR6_BS, DR6_BT } from './debug-traps';
 import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
