@@ -1,5 +1,5 @@
 // The i386 CPU core: registers, lazy flags, segment caches, memory access through the TLB,
-// decoded-block cache and run loop. Instruction semantics live in handlers.ts; far
+// decoded-block cache and run loop. Instruction semantics live in handlers/ (by family); far
 // JMP/CALL/RET and call gates in far-transfer.ts; interrupt and exception delivery and IRET
 // in interrupts.ts (with the inner-stack switch of stack-switch.ts); task switches in
 // task-switch.ts; LLDT/LTR/LAR/LSL/VERR/VERW in descriptor-insns.ts; virtual-8086 mode in
@@ -117,7 +117,8 @@ class SlowSource implements CodeSource {
   }
 }
 
-// Built on first use (not at module load: handlers.ts and the MMU import this module).
+// The handler table and its STOP/CHAIN attributes: built once, by the first Cpu, shared and
+// never written after (immutable, so two machines may share it).
 let HANDLERS: Handler[] = [];
 const STOP = new Uint8Array(FORMS.length);
 /** 'stop' forms after which block chaining may continue (near branches). */

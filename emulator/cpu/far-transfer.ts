@@ -5,19 +5,28 @@
 // Selector error codes follow the i386: #GP/#NP/#TS/#SS(selector & ~3).
 
 import type { Cpu } from './cpu';
-import { CS, SS, ESP, GP, NP, SSV } from './consts';
+import { CS, SS, ESP, NP, SSV } from './consts';
 import { descAR, descBase, descLimit, dplOf, isCode, present } from '../mmu/descriptor';
 import { commitInnerStack, openInnerStack } from './stack-switch';
 import { CALL, JMP, taskGate, taskSwitch } from './task-switch';
 
-/** Checks a code-segment target of a far transfer (descriptor in c.dLo/dHi). */
-function checkCode(c: Cpu, sel: number, ar: number, exact: boolean, vec = GP): void {
-  if (!isCode(ar)) c.fault(vec, sel & 0xfffc, true);
+/** Reads the descriptor a far JMP or CALL names (into c.dLo/dHi); returns its access rights. */
+function readTarget(c: Cpu, sel: number): number {
+  if ((sel & 0xfffc) === 0) c.gp(0);
+  c.readDescriptor(sel);
+  return descAR(c.dHi);
+}
+
+/** Checks a code segment a far JMP or CALL names directly (descriptor in c.dLo/dHi), and the
+ *  offset into it: the same level, or conforming at or above it. */
+function checkCode(c: Cpu, sel: number, ar: number, off: number): void {
+  if (!isCode(ar)) c.gp(sel & 0xfffc);
   const dpl = dplOf(ar);
   if (ar & 4) {
-    if (dpl > c.cpl) c.fault(vec, sel & 0xfffc, true);
-  } else if (exact && ((sel & 3) > c.cpl || dpl !== c.cpl)) c.fault(vec, sel & 0xfffc, true);
+    if (dpl > c.cpl) c.gp(sel & 0xfffc);
+  } else if ((sel & 3) > c.cpl || dpl !== c.cpl) c.gp(sel & 0xfffc);
   if (!present(ar)) c.fault(NP, sel & 0xfffc, true);
+  if (off > descLimit(c.dLo, c.dHi)) c.gp(0);
 }
 
 /**
@@ -51,19 +60,21 @@ function systemTarget(c: Cpu, sel: number, ar: number): number {
   return ar & 0xf;
 }
 
+/** CS:EIP in real-address and virtual-8086 mode: #GP(0) beyond CS's limit. */
+export function loadCsReal(c: Cpu, sel: number, off: number): void {
+  if (off >= c.csEnd) c.gp(0);
+  c.loadSegReal(CS, sel);
+  c.eip = off;
+}
+
 export function farJump(c: Cpu, sel: number, off: number, op32: boolean): void {
   if (c.realAddressing) {
-    if (off >= c.csEnd) c.gp(0);
-    c.loadSegReal(CS, sel);
-    c.eip = off;
+    loadCsReal(c, sel, off);
     return;
   }
-  if ((sel & 0xfffc) === 0) c.gp(0);
-  c.readDescriptor(sel);
-  const ar = descAR(c.dHi);
+  const ar = readTarget(c, sel);
   if (ar & 0x10) {
-    checkCode(c, sel, ar, true);
-    if (off > descLimit(c.dLo, c.dHi)) c.gp(0);
+    checkCode(c, sel, ar, off);
     c.loadCsDesc(sel, c.cpl);
     c.eip = off;
     return;
@@ -88,17 +99,12 @@ export function farJump(c: Cpu, sel: number, off: number, op32: boolean): void {
 export function farCall(c: Cpu, sel: number, off: number, op32: boolean): void {
   if (c.realAddressing) {
     pushReturn(c, op32);
-    if (off >= c.csEnd) c.gp(0);
-    c.loadSegReal(CS, sel);
-    c.eip = off;
+    loadCsReal(c, sel, off);
     return;
   }
-  if ((sel & 0xfffc) === 0) c.gp(0);
-  c.readDescriptor(sel);
-  const ar = descAR(c.dHi);
+  const ar = readTarget(c, sel);
   if (ar & 0x10) {
-    checkCode(c, sel, ar, true);
-    if (off > descLimit(c.dLo, c.dHi)) c.gp(0);
+    checkCode(c, sel, ar, off);
     const lo = c.dLo, hi = c.dHi;
     pushReturn(c, op32);
     c.dLo = lo;
@@ -164,9 +170,7 @@ export function farRet(c: Cpu, op32: boolean, extra: number): void {
   if (c.realAddressing) {
     const ip = op32 ? c.pop32() >>> 0 : c.pop16();
     const cs = op32 ? c.pop32() & 0xffff : c.pop16();
-    if (ip >= c.csEnd) c.gp(0);
-    c.loadSegReal(CS, cs);
-    c.eip = ip;
+    loadCsReal(c, cs, ip);
     c.addSp(extra);
     return;
   }

@@ -10,7 +10,7 @@ import {
 } from './consts';
 import { descAR, dplOf, present } from '../mmu/descriptor';
 import { iretInV86, iretToV86 } from './v86';
-import { checkReturnCs, gateTarget, returnToOuter } from './far-transfer';
+import { checkReturnCs, gateTarget, loadCsReal, returnToOuter } from './far-transfer';
 import { commitInnerStack, openInnerStack } from './stack-switch';
 import { INT, IRET, taskGate, taskSwitch } from './task-switch';
 
@@ -156,9 +156,7 @@ export function iret(c: Cpu, op32: boolean): void {
     const ip = op32 ? c.pop32() >>> 0 : c.pop16();
     const cs = op32 ? c.pop32() & 0xffff : c.pop16();
     const fl = op32 ? c.pop32() : c.pop16();
-    if (ip >= c.csEnd) c.gp(0);
-    c.loadSegReal(CS, cs);
-    c.eip = ip;
+    loadCsReal(c, cs, ip);
     c.setFlags(fl, op32 ? 0x257fd5 : 0x7fd5);
   } else if (c.flagsVal & VM) iretInV86(c, op32);
   else iretProtected(c, op32);

@@ -7,6 +7,7 @@ import { ZF, CR0_EM, CR0_TS, CR0_MP, CR0_PE, NM } from '../consts';
 import { lar, lldt, lsl, ltr, verify } from '../descriptor-insns';
 import { rm16, setFlag } from './operands';
 
+// x87 absent: ESC does nothing unless CR0.EM or CR0.TS asks for #NM
 const fpu: Handler = (c) => {
   if (c.cr0 & (CR0_EM | CR0_TS)) c.fault(NM);
 };
