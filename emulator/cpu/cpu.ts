@@ -4,7 +4,8 @@
 // in interrupts.ts (with the inner-stack switch of stack-switch.ts); task switches in
 // task-switch.ts; LLDT/LTR/LAR/LSL/VERR/VERW in descriptor-insns.ts; virtual-8086 mode in
 // v86.ts; DR6/DR7.GD, the TSS T bit and RF in debug-traps.ts; descriptor fields in
-// ../mmu/descriptor.ts; the page walk in ../mmu/paging.ts.
+// ../mmu/descriptor.ts; protected-mode segment loads in ../mmu/segments.ts; the page walk
+// in ../mmu/paging.ts.
 //
 // Embedding:
 //   const mem = new PhysicalMemory(16 << 20);          // ../memory.ts (ROM/MMIO pages, A20)
@@ -35,9 +36,9 @@ import { FORMS } from './opcodes';
 import { PhysicalMemory } from '../memory';
 import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
-  ES, CS, SS, DS, FS, GS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
+  CS, SS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
   CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
-  T_RAMW, T_NEVER, GP, SSV, DB, NP, UD, NMI as NMI_V,
+  T_RAMW, T_NEVER, GP, SSV, DB, UD, NMI as NMI_V,
 } from './consts';
 import { DR6_BS, DR6_BT } from './debug-traps';
 import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
@@ -45,6 +46,7 @@ import { walk } from '../mmu/paging';
 import { deliverException, deliverInterrupt } from './interrupts';
 import { TransferScratch } from './stack-switch';
 import { descAR, descBase, descLimit } from '../mmu/descriptor';
+import { loadSegProtected } from '../mmu/segments';
 import { loadSegV86, lockChecked } from './v86';
 
 /** What a CPU exception looks like in flight: one preallocated object per CPU
@@ -487,7 +489,7 @@ export class Cpu {
   /** MOV/POP Sreg, LxS: loads a data or stack segment register with the mode's checks. */
   loadSeg(s: number, v: number): void {
     if (this.realAddressing) this.loadSegReal(s, v);
-    else this.loadSegProtected(s, v & 0xffff);
+    else loadSegProtected(this, s, v & 0xffff);
   }
 
   // Scratch of one instruction, per CPU (never module-level: an observer hook of one machine
@@ -536,33 +538,6 @@ export class Cpu {
     }
   }
 
-  loadSegProtected(s: number, v: number): void {
-    const rpl = v & 3;
-    if ((v & 0xfffc) === 0) {
-      if (s === SS) this.gp(0);
-      this.setSegCache(s, v, 0, 0, 0);
-      return;
-    }
-    this.readDescriptor(v);
-    const hi = this.dHi;
-    const ar = descAR(hi);
-    const dpl = (ar >> 5) & 3;
-    const type = ar & 0x1f;
-    if (s === SS) {
-      // writable data segment, RPL = DPL = CPL
-      if ((type & 0x1a) !== 0x12 || rpl !== this.cpl || dpl !== this.cpl) this.gp(v & 0xfffc);
-      if ((ar & 0x80) === 0) this.fault(SSV, v & 0xfffc, true);
-    } else {
-      // data or readable code
-      if ((type & 0x10) === 0 || (type & 0x1a) === 0x18) this.gp(v & 0xfffc);
-      // data and non-conforming code: DPL >= max(CPL, RPL)
-      if ((type & 0x1c) !== 0x1c && (dpl < this.cpl || dpl < rpl)) this.gp(v & 0xfffc);
-      if ((ar & 0x80) === 0) this.fault(NP, v & 0xfffc, true);
-    }
-    this.setAccessed(v);
-    this.setSegCache(s, v, descBase(this.dLo, this.dHi), descLimit(this.dLo, this.dHi), descAR(this.dHi));
-  }
-
   /** Loads CS from a code descriptor already in dLo/dHi (checks done by the caller). */
   loadCsDesc(selector: number, cpl: number): void {
     this.setAccessed(selector);
@@ -574,18 +549,6 @@ export class Cpu {
     if (cpl !== this.cpl) {
       this.cpl = cpl;
       this.updateAccessMasks();
-    }
-  }
-
-  /** After a privilege drop: data segments the new CPL may not use become null. */
-  nullifyOuterSegments(): void {
-    for (const s of [ES, DS, FS, GS]) {
-      const ar = this.segAR[s];
-      const type = ar & 0x1f;
-      const dpl = (ar >> 5) & 3;
-      if ((ar & 0x80) === 0) continue;
-      const dataOrNonConf = (type & 0x18) !== 0x18 || (type & 4) === 0;
-      if (dataOrNonConf && dpl < this.cpl) this.setSegCache(s, 0, 0, 0, 0);
     }
   }
 

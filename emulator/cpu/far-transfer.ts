@@ -7,6 +7,7 @@
 import type { Cpu } from './cpu';
 import { CS, SS, ESP, NP, SSV } from './consts';
 import { descAR, descBase, descLimit, dplOf, isCode, present } from '../mmu/descriptor';
+import { nullifyOuterSegments } from '../mmu/segments';
 import { commitInnerStack, openInnerStack } from './stack-switch';
 import { CALL, JMP, taskGate, taskSwitch } from './task-switch';
 
@@ -228,5 +229,5 @@ export function returnToOuter(c: Cpu, cs: number, eip: number, ss: number, esp: 
   c.setSegCache(SS, ss, descBase(slo, shi), descLimit(slo, shi), descAR(shi));
   if (c.ssBig) c.regs[ESP] = esp;
   else c.r16[ESP << 1] = esp;
-  c.nullifyOuterSegments();
+  nullifyOuterSegments(c);
 }

@@ -9,6 +9,7 @@ import {
   CS, SS, ES, DS, FS, GS, ESP, IF, TF, NT, RF, VM, DE, GP, NP, TS_V, PFV, DF_V,
 } from './consts';
 import { descAR, dplOf, present } from '../mmu/descriptor';
+import { nullifyOuterSegments } from '../mmu/segments';
 import { iretInV86, iretToV86 } from './v86';
 import { checkReturnCs, gateTarget, loadCsReal, returnToOuter } from './far-transfer';
 import { commitInnerStack, openInnerStack } from './stack-switch';
@@ -127,7 +128,7 @@ function deliverProtected(c: Cpu, vector: number, software: boolean, hasCode: bo
     c.dHi = chi;
     c.loadCsDesc(gsel, cdpl);
     if (fromV86) for (const s of V86_DATA_SEGS) c.setSegCache(s, 0, 0, 0, 0);
-    else c.nullifyOuterSegments();
+    else nullifyOuterSegments(c);
   } else {
     if ((car & 4) === 0 && cdpl !== c.cpl) c.gp((gsel & 0xfffc) + ext);
     stk.setFromCurrent(c);
