@@ -42,6 +42,8 @@ import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
 import { walk } from '../mmu/paging';
 import { deliverProtected } from '../mmu/protected';
 import { loadSegV86, lockChecked } from './v86';
+import { compileBlock, type CompiledBlock } from './jit/compiler';
+import { CodeCache, type JitHolder } from './jit/code-cache';
 
 /** What a CPU exception looks like in flight: one preallocated object, thrown. */
 export class CpuFault {
@@ -64,8 +66,15 @@ export type StopReason =
 
 const BLOCK_MAX = 32;
 const CACHE_SIZE = 1 << 14;
+/** runs of a block after which the jit engine compiles it */
+const JIT_THRESHOLD = 16;
 
-class Block {
+/** The execution engines: both give the same results (DESIGN decision 11). */
+export const ENGINES = ['jit', 'interp'] as const;
+export type Engine = (typeof ENGINES)[number];
+export const DEFAULT_ENGINE: Engine = 'jit';
+
+class Block implements JitHolder {
   tag = -1;
   gen = -1;
   /** bytes covered */
@@ -80,6 +89,10 @@ class Block {
   gen2 = -1;
   insns: Insn[] = [];
   fns: Handler[] = [];
+  /** runs since decoded, and the compiled function (jit engine; dropped when rebuilt) */
+  hits = 0;
+  jit: CompiledBlock | null = null;
+  jitSlot = -1;
 }
 
 /** Reads instruction bytes for block building from RAM: `first` bytes at `base`, the rest
@@ -132,6 +145,8 @@ function initTables(): void {
 export interface CpuOptions {
   /** 486-style CR0.WP (write protect at CPL 0). Off by default: the i386 ignores R/W at CPL 0. */
   allowWP?: boolean;
+  /** 'jit' compiles hot blocks to JavaScript, 'interp' only interprets (DEFAULT_ENGINE) */
+  engine?: Engine;
 }
 
 export class Cpu {
@@ -140,6 +155,9 @@ export class Cpu {
   irq: InterruptLine | null = null;
   hooks: CpuHooks | null = null;
   readonly allowWP: boolean;
+  readonly engine: Engine;
+  /** compiled blocks (jit engine) */
+  readonly codeCache = new CodeCache();
 
   // ---- registers ----
   readonly regs = new Int32Array(8);
@@ -246,6 +264,7 @@ export class Cpu {
     this.bus = io;
     this.irq = irq;
     this.allowWP = options.allowWP ?? false;
+    this.engine = options.engine ?? DEFAULT_ENGINE;
     this.u8 = mem.u8;
     this.u16 = mem.u16;
     this.i32 = mem.i32;
@@ -1107,6 +1126,9 @@ export class Cpu {
     const csEnd = this.csEnd;
     const big = this.csBig ? 1 : 0;
     const nr = this.needR & ~T_NEVER;
+    // compiled blocks run when no observer needs the one-at-a-time loop or the slow memory
+    // path (those fall back to the interpreter)
+    const jit = this.engine === 'jit' && !this.slowStep && !this.slowMem;
     let i = 0;
     // start of the executing instruction (kept in a local; stored in curEip on a fault)
     let start = -1;
@@ -1146,6 +1168,16 @@ export class Cpu {
         this.blockBreak = false;
         this.curPage = page;
         this.curPageGen = b.gen;
+        if (jit && n === b.n) {
+          const f = b.jit;
+          if (f !== null) {
+            f(this, eip);
+            if (this.blockBreak || b.exit || this.icount >= end) break;
+            if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
+            continue;
+          }
+          if (++b.hits === JIT_THRESHOLD && b.page2 < 0) this.codeCache.add(b, compileBlock(insns, fns, n));
+        }
         for (i = 0; i < n; ) {
           const ins = insns[i];
           start = eip;
@@ -1208,6 +1240,8 @@ export class Cpu {
     src.start = 0;
     b.tag = -1;
     b.page2 = -1;
+    b.hits = 0;
+    b.jit = null;
     let n = 0, off = 0;
     const bits = big ? 32 : 16;
     for (;;) {
@@ -1242,6 +1276,8 @@ export class Cpu {
   private buildCrossing(b: Block, ram: number, eip: number, big: number, lin: number): boolean {
     const page2 = this.nextPageRam(lin);
     if (page2 < 0) return false;
+    b.hits = 0;
+    b.jit = null;
     const src = this.ramSrc;
     src.base = ram;
     src.base2 = page2 << 12;
