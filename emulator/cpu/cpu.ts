@@ -67,7 +67,7 @@ export type StopReason =
 const BLOCK_MAX = 32;
 const CACHE_SIZE = 1 << 14;
 /** runs of a block after which the jit engine compiles it */
-const JIT_THRESHOLD = 16;
+export const JIT_THRESHOLD = 16;
 
 /** The execution engines: both give the same results (DESIGN decision 11). */
 export const ENGINES = ['jit', 'interp'] as const;
@@ -147,6 +147,8 @@ export interface CpuOptions {
   allowWP?: boolean;
   /** 'jit' compiles hot blocks to JavaScript, 'interp' only interprets (DEFAULT_ENGINE) */
   engine?: Engine;
+  /** runs of a block before it is compiled (default JIT_THRESHOLD; tests use 1) */
+  jitThreshold?: number;
 }
 
 export class Cpu {
@@ -156,6 +158,7 @@ export class Cpu {
   hooks: CpuHooks | null = null;
   readonly allowWP: boolean;
   readonly engine: Engine;
+  private readonly jitThreshold: number;
   /** compiled blocks (jit engine) */
   readonly codeCache = new CodeCache();
 
@@ -265,6 +268,7 @@ export class Cpu {
     this.irq = irq;
     this.allowWP = options.allowWP ?? false;
     this.engine = options.engine ?? DEFAULT_ENGINE;
+    this.jitThreshold = options.jitThreshold ?? JIT_THRESHOLD;
     this.u8 = mem.u8;
     this.u16 = mem.u16;
     this.i32 = mem.i32;
@@ -1168,15 +1172,11 @@ export class Cpu {
         this.blockBreak = false;
         this.curPage = page;
         this.curPageGen = b.gen;
-        if (jit && n === b.n) {
-          const f = b.jit;
-          if (f !== null) {
-            f(this, eip);
-            if (this.blockBreak || b.exit || this.icount >= end) break;
-            if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
-            continue;
-          }
-          if (++b.hits === JIT_THRESHOLD && b.page2 < 0) this.codeCache.add(b, compileBlock(insns, fns, n));
+        if (jit && n === b.n && (b.jit !== null || (++b.hits >= this.jitThreshold && this.compile(b)))) {
+          b.jit!(this, eip);
+          if (this.blockBreak || b.exit || this.icount >= end) break;
+          if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
+          continue;
         }
         for (i = 0; i < n; ) {
           const ins = insns[i];
@@ -1200,6 +1200,13 @@ export class Cpu {
       if (start >= 0) this.curEip = start;
       throw err;
     }
+  }
+
+  /** Compiles a hot block (not a page-crossing one: one instruction, nothing to gain). */
+  private compile(b: Block): boolean {
+    if (b.page2 >= 0) return false;
+    this.codeCache.add(b, compileBlock(b.insns, b.fns, b.n));
+    return true;
   }
 
   /** Start of the instruction `ins` that is executing (for handlers that restart it). */
