@@ -302,7 +302,8 @@ export async function peersMain(o: PeersOptions): Promise<void> {
 async function measureAll(o: PeersOptions, dir: string): Promise<void> {
   const log = (s: string) => process.stderr.write(s);
   const v86m = v86Missing();
-  const engines: Engine[] = [childEngine('forklab', null), childEngine('v86', v86m), childEngine('v86-nojit', v86m), qemu(), bochs(dir)];
+  // forklab is its jit engine; forklab-interp, its interpreter, is measured as one more peer
+  const engines: Engine[] = [childEngine('forklab', null), childEngine('forklab-interp', null), childEngine('v86', v86m), childEngine('v86-nojit', v86m), qemu(), bochs(dir)];
 
   const loopTimeout = 180_000;
   const baseline: Job = { fda: loopImage(dir, BASELINE.mode, BASELINE.iter), status: 1, timeoutMs: loopTimeout };

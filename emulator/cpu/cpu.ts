@@ -67,7 +67,7 @@ export type StopReason =
 const BLOCK_MAX = 32;
 const CACHE_SIZE = 1 << 14;
 /** runs of a block after which the jit engine compiles it */
-export const JIT_THRESHOLD = 16;
+export const JIT_THRESHOLD = 4096;
 
 /** The execution engines: both give the same results (DESIGN decision 11). */
 export const ENGINES = ['jit', 'interp'] as const;
