@@ -60,6 +60,8 @@ export interface MachineOptions {
   /** The CPU's execution engine: 'jit' (hot blocks compiled to JavaScript) or 'interp'
    *  (default: the CPU's DEFAULT_ENGINE). Both give the same results. */
   engine?: Engine;
+  /** Runs of a block before the jit compiles it (default: the CPU's; tests lower it). */
+  jitThreshold?: number;
 }
 
 /** Why `run()` returned. */
@@ -153,7 +155,7 @@ export class Machine {
       if (when < this.sliceEnd) this.cpu.endSlice();
     };
     this.pic = new PicPair(this.io);
-    this.cpu = new Cpu(this.mem, this.io, this.pic, { engine: o.engine });
+    this.cpu = new Cpu(this.mem, this.io, this.pic, { engine: o.engine, jitThreshold: o.jitThreshold });
     this.pit = new Pit(this.clock, this.pic, this.io);
     this.port61 = new SystemControlB(this.clock, this.pit, this.io);
     this.vga = new VgaText(this.clock, this.io);

@@ -25,8 +25,10 @@ beforeAll(() => {
   ({ image, symbols } = buildImage(ROOT));
 }, 60_000);
 
+/** The kernel's PC; the jit compiles a block on its 16th run (not its 4096th), so that
+ *  compiled code runs through most of the boot and the demo. */
 function machine(engine: Engine, serial: number[] = []): Machine {
-  return new Machine({ fda: new DiskImage(image.slice(), floppyGeometry(image.length)!), onSerial: (b) => serial.push(b), engine });
+  return new Machine({ fda: new DiskImage(image.slice(), floppyGeometry(image.length)!), onSerial: (b) => serial.push(b), engine, jitThreshold: 16 });
 }
 
 describe('engines: the PC', () => {

@@ -93,6 +93,32 @@ class Block implements JitHolder {
   hits = 0;
   jit: CompiledBlock | null = null;
   jitSlot = -1;
+  /** compiled blocks run after this one (by their EIP), valid in chain epoch linkEpoch */
+  linkEpoch = -1;
+  l0: Block | null = null;
+  l0Eip = -1;
+  l0Tag = -1;
+  l1: Block | null = null;
+  l1Eip = -1;
+  l1Tag = -1;
+}
+
+/** Remembers that compiled block `b` (tag as now) runs after `prev` when EIP is `eip`. */
+function linkBlocks(prev: Block, eip: number, b: Block, epoch: number): void {
+  if (prev.linkEpoch !== epoch) {
+    prev.linkEpoch = epoch;
+    prev.l0 = prev.l1 = null;
+    prev.l0Eip = prev.l1Eip = -1;
+  }
+  if (prev.l0 === null || prev.l0Eip === eip) {
+    prev.l0 = b;
+    prev.l0Eip = eip;
+    prev.l0Tag = b.tag;
+  } else {
+    prev.l1 = b;
+    prev.l1Eip = eip;
+    prev.l1Tag = b.tag;
+  }
 }
 
 /** Reads instruction bytes for block building from RAM: `first` bytes at `base`, the rest
@@ -607,6 +633,7 @@ export class Cpu {
   // TLB and translation
 
   flushTlb(): void {
+    this.linkEpoch++;
     if (this.tlbOverflow) {
       this.tlb.fill(0);
       this.tlbOverflow = false;
@@ -620,6 +647,7 @@ export class Cpu {
 
   /** Drops the TLB entry of one linear page (INVLPG is a 486 instruction; used internally). */
   flushTlbPage(lin: number): void {
+    this.linkEpoch++;
     this.tlb[lin >>> 12] = 0;
   }
 
@@ -1133,6 +1161,10 @@ export class Cpu {
     // compiled blocks run when no observer needs the one-at-a-time loop or the slow memory
     // path (those fall back to the interpreter)
     const jit = this.engine === 'jit' && !this.slowStep && !this.slowMem;
+    // the compiled block that ran last, to link to the next one
+    let prev: Block | null = null;
+    // links hold within one chain: CS and the code's mapping are the same throughout
+    this.linkEpoch++;
     let i = 0;
     // start of the executing instruction (kept in a local; stored in curEip on a fault)
     let start = -1;
@@ -1173,11 +1205,12 @@ export class Cpu {
         this.curPage = page;
         this.curPageGen = b.gen;
         if (jit && n === b.n && (b.jit !== null || (++b.hits >= this.jitThreshold && this.compile(b)))) {
-          b.jit!(this, eip);
-          if (this.blockBreak || b.exit || this.icount >= end) break;
-          if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
+          if (prev !== null) linkBlocks(prev, eip, b, this.linkEpoch);
+          prev = this.runCompiled(b, eip, end);
+          if (prev === null) break;
           continue;
         }
+        prev = null;
         for (i = 0; i < n; ) {
           const ins = insns[i];
           start = eip;
@@ -1201,6 +1234,39 @@ export class Cpu {
       throw err;
     }
   }
+
+  /** Runs compiled block b from eip, then the compiled blocks linked after it, without the
+   *  lookup of execBlock, as long as each is the block the lookup would find and fits in
+   *  the budget. Null: the chain ends (as execBlock's tests after a block); else the last
+   *  block run, whose successor execBlock looks up (and links). */
+  private runCompiled(b: Block, eip: number, end: number): Block | null {
+    const codeGen = this.mem.codeGen;
+    for (;;) {
+      b.jit!(this, eip);
+      if (this.blockBreak || b.exit || this.icount >= end) return null;
+      if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) return null;
+      eip = this.eip;
+      let s: Block | null = null, tag = -1;
+      if (b.linkEpoch === this.linkEpoch) {
+        if (b.l0Eip === eip) {
+          s = b.l0;
+          tag = b.l0Tag;
+        } else if (b.l1Eip === eip) {
+          s = b.l1;
+          tag = b.l1Tag;
+        }
+      }
+      // (tag: the same RAM bytes; gen: unchanged since decoded; jit: not evicted)
+      if (s === null || s.tag !== tag || s.jit === null || s.gen !== codeGen[tag >>> 13] || s.n > end - this.icount) return b;
+      this.curEip = eip;
+      this.startEsp = this.regs[ESP];
+      this.curPage = tag >>> 13;
+      this.curPageGen = s.gen;
+      b = s;
+    }
+  }
+  /** chain epoch: links made in another chain or before a TLB flush are not followed */
+  private linkEpoch = 0;
 
   /** Compiles a hot block (not a page-crossing one: one instruction, nothing to gain). */
   private compile(b: Block): boolean {

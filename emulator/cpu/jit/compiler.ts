@@ -284,11 +284,14 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
   }
   out.push(`c.icount = ic + ${n};`);
   if (!ended) out.push(`c.eip = E + ${offs[n]};`);
-  const consts = insns.slice(0, n).map((_, k) => `i${k} = ins[${k}]`).join(', ');
+  const body = out.join('\n');
+  // only the Insns of handler calls, and the register views the code uses
+  const consts = insns.slice(0, n).map((_, k) => `i${k} = ins[${k}]`).filter((d) => body.includes(`, ${d.slice(0, d.indexOf(' '))})`));
+  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8'].filter((v) => body.includes(`${v.slice(0, v.indexOf(' '))}[`));
   const source =
-    `${consts ? `const ${consts};\n` : ''}return function block(c, E) {\n` +
-    'const r = c.regs, r16 = c.r16, r8 = c.r8, ic = c.icount;\nlet k = 0;\ntry {\n' +
-    out.join('\n') +
+    `${consts.length ? `const ${consts.join(', ')};\n` : ''}return function block(c, E) {\n` +
+    `const ${[...views, 'ic = c.icount'].join(', ')};\nlet k = 0;\ntry {\n` +
+    body +
     '\n} catch (e) { c.curEip = E + offs[k]; c.icount = ic + k; throw e; }\n};';
   return { source, offsets: offs, inlined };
 }
