@@ -1164,7 +1164,7 @@ export class Cpu {
     // the compiled block that ran last, to link to the next one
     let prev: Block | null = null;
     // links hold within one chain: CS and the code's mapping are the same throughout
-    this.linkEpoch++;
+    if (jit) this.linkEpoch++;
     let i = 0;
     // start of the executing instruction (kept in a local; stored in curEip on a fault)
     let start = -1;
