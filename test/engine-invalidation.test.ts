@@ -9,10 +9,10 @@
 import { describe, expect, it } from 'vitest';
 import { PhysicalMemory } from '../emulator/memory';
 import { Cpu, type Engine } from '../emulator/cpu/cpu';
-import { DS, ES, SS, FS, GS } from '../emulator/cpu/consts';
 import { IoBus } from '../emulator/devices/io-bus';
 import { DmaController } from '../emulator/devices/dma';
 import { assemble, formatError } from '../tools/asm/index';
+import { enterFlatProtectedMode } from '../tools/fuzz-engines';
 
 const ENGINES: Engine[] = ['interp', 'jit'];
 const ORG = 0x10000, GDT = 0x1000, PD = 0x2000, PT = 0x3000;
@@ -33,12 +33,7 @@ function flatCpu(engine: Engine, code: Uint8Array, o: { paging?: boolean; io?: I
   mem.write32(GDT + 20, 0x00cf9200);
   mem.load(ORG, code);
   const cpu = new Cpu(mem, o.io, null, { engine, jitThreshold: 1 });
-  cpu.gdtBase = GDT;
-  cpu.gdtLimit = 0x17;
-  cpu.setCr0(1);
-  cpu.readDescriptor(0x08);
-  cpu.loadCsDesc(0x08, 0);
-  for (const s of [DS, ES, SS, FS, GS]) cpu.loadSeg(s, 0x10);
+  enterFlatProtectedMode(cpu, GDT, 0x17);
   cpu.eip = ORG;
   cpu.regs[4] = 0x9000;
   if (o.paging) {

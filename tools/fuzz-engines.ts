@@ -250,6 +250,19 @@ function desc(mem: PhysicalMemory, sel: number, base: number, limit: number, acc
   mem.write32(at + 4, (base & 0xff000000) | ((flags & 0xf) << 20) | (limit & 0xf0000) | ((access & 0xff) << 8) | ((base >>> 16) & 0xff));
 }
 
+/** Enters 32-bit protected mode at ring 0 on a bare CPU: GDTR (and IDTR), CS = 08h and
+ *  every data segment 10h (flat descriptors the caller wrote at gdt + 8 and gdt + 16). */
+export function enterFlatProtectedMode(cpu: Cpu, gdt: number, gdtLimit: number, idt = 0, idtLimit = 0x3ff): void {
+  cpu.gdtBase = gdt;
+  cpu.gdtLimit = gdtLimit;
+  cpu.idtBase = idt;
+  cpu.idtLimit = idtLimit;
+  cpu.setCr0(1);
+  cpu.readDescriptor(0x08);
+  cpu.loadCsDesc(0x08, 0);
+  for (const s of [DS, ES, SS, FS, GS]) cpu.loadSeg(s, 0x10);
+}
+
 /** One machine per engine, cleared for each case (allocating 12 MB per case was most of
  *  the fuzz's time). */
 const machines = new Map<Engine, { cpu: Cpu; mem: PhysicalMemory }>();
@@ -314,14 +327,7 @@ function machine(seed: number, mode: FuzzMode, engine: Engine): { cpu: Cpu; mem:
       if (a >= DATA && a < DATA_END) bits = r(24) === 0 ? 0 : r(12) === 0 ? 5 : 7;
       mem.write32(PT + p * 4, a | bits);
     }
-    cpu.gdtBase = GDT;
-    cpu.gdtLimit = 0x2f;
-    cpu.idtBase = IDT;
-    cpu.idtLimit = 0x7ff;
-    cpu.setCr0(1);
-    cpu.readDescriptor(0x08);
-    cpu.loadCsDesc(0x08, 0);
-    for (const s of [DS, ES, SS, FS, GS]) cpu.loadSeg(s, 0x10);
+    enterFlatProtectedMode(cpu, GDT, 0x2f, IDT, 0x7ff);
     cpu.trSel = 0x28;
     cpu.trBase = TSS;
     cpu.trLimit = 0x67;
