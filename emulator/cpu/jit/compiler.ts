@@ -1,7 +1,8 @@
 // The block compiler: a decoded block (the interpreter's Insn[] and their handlers) becomes
 // one JavaScript function, built with `new Function`. The frequent instruction forms are
-// written out inline (register moves, ALU, inc/dec, lea, push/pop, near branches, memory
-// operands through the Cpu's TLB fast path: rd*/wr*/rmw*); every other instruction calls
+// written out inline (register moves, ALU, TEST, INC/DEC, LEA, MOVZX/MOVSX, 32-bit shifts by
+// a constant, PUSH/POP, near branches, memory operands through the Cpu's TLB fast path:
+// rd*/wr*/rmw*); every other instruction calls
 // its interpreter handler directly, with its Insn as a closed-over constant.
 //
 // The contract with Cpu.execBlock (which calls a compiled block only when the whole block
@@ -147,6 +148,9 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     }
     return null;
   }
+  if ((m === 'shl' || m === 'sal' || m === 'shr' || m === 'sar') && i.op32 && (ops === 'rmv,1' || ops === 'rmv,imm8')) {
+    return shift32(i, m, ops === 'rmv,1' ? 1 : i.imm & 31);
+  }
   switch (key) {
     case 'test rm8,r8': return test(i, 8, rmRead(i, 8), reg(i.reg, 8));
     case 'test rmv,rv': return test(i, vw(i), rmRead(i, vw(i)), `r[${i.reg}]`);
@@ -189,6 +193,19 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     if (cc >= 0) return branch(`c.eip = ${next}; if (c.cond(${cc})) c.jumpNear(${target(i, next)});`, false);
   }
   return null;
+}
+
+/** SHL/SHR/SAR of a 32-bit operand by a constant 1-31, with the flags of the handlers'
+ *  shift() (a count of 0 changes nothing but still accesses memory: left to the handler). */
+function shift32(i: Insn, m: string, n: number): Piece | null {
+  if (n === 0) return null;
+  const read = i.hasMem ? `c.rmw32(${i.seg}, ${ea(i)})` : `r[${i.rm}]`;
+  const store = i.hasMem ? 'c.commit32(x);' : `r[${i.rm}] = x;`;
+  let calc: string;
+  if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; c.setResultFlags(x, 31, cf, ${n === 1 ? '(v >>> 31) & 1' : '0'}, 0);`;
+  else if (m === 'sar') calc = `const cf = (v >> ${n - 1}) & 1; const x = v >> ${n}; c.setResultFlags(x, 31, cf, 0, 0);`;
+  else calc = `const cf = (v >>> ${32 - n}) & 1; const x = v << ${n}; c.setResultFlags(x, 31, cf, ((x >>> 31) ^ cf) & 1, 0);`;
+  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} ${store} }`, esp: !i.hasMem && i.rm === ESP };
 }
 
 function branch(code: string, esp: boolean): Piece {
