@@ -2,7 +2,7 @@
 // of known instruction count, and the whole PC booting our kernel through its fork demo
 // (page faults, task switches, system calls, code decoded again after copy-on-write splits).
 // `npm run bench -- --json` prints one JSON object per line: {"name","instructions","seconds","mips"};
-// `--engine interp` measures the interpreter (default: the CPU's default engine).
+// `--engine jit|interp` picks the CPU's engine (default: the CPU's default, DEFAULT_ENGINE).
 // `npm run bench -- --peers` runs the same work in forklab and its peers side by side
 // (bench-peers.ts).
 //
