@@ -21,6 +21,10 @@
 // delivers it (double fault, triple fault). Observers: with a before-instruction hook, TF or
 // DR7 breakpoints the loop runs one instruction at a time; memory hooks and data breakpoints
 // route every data access through the slow path; none of this costs anything when absent.
+// With the jit engine a block run JIT_THRESHOLD times is compiled to a JavaScript function
+// (jit/compiler.ts) that keeps the interpreter's contract, and compiled blocks run linked
+// to the compiled blocks after them; in the one-at-a-time loop and on the slow memory path
+// the interpreter runs.
 //
 // Undefined flags (documented choices): logic ops (AND/OR/XOR/TEST) clear AF; MUL/IMUL set
 // SF/ZF/PF from the low half of the result and clear AF; DIV/IDIV leave all flags unchanged;
