@@ -2,7 +2,7 @@
 // BIOS, wired the way a Linux-0.11-era kernel expects (spec/pc-hardware.md). Nothing here
 // knows about our kernel: it boots any PC image that fits what it emulates.
 
-import { Cpu, type StopReason } from './cpu/cpu';
+import { Cpu, type Engine, type StopReason } from './cpu/cpu';
 import { PhysicalMemory, type MmioHandler } from './memory';
 import { Clock } from './clock';
 import { IoBus } from './devices/io-bus';
@@ -58,6 +58,11 @@ export interface MachineOptions {
   /** On a triple fault: stop with a report of the CPU state (default), or reset the CPU and
    *  go on, as a PC's shutdown cycle does. */
   onTripleFault?: 'stop' | 'reset';
+  /** The CPU's execution engine: 'jit' (hot blocks compiled to JavaScript) or 'interp'
+   *  (default: the CPU's DEFAULT_ENGINE). Both give the same results. */
+  engine?: Engine;
+  /** Runs of a block before the jit compiles it (default: the CPU's; tests lower it). */
+  jitThreshold?: number;
 }
 
 /** Why `run()` returned. */
@@ -151,7 +156,7 @@ export class Machine {
       if (when < this.sliceEnd) this.cpu.endSlice();
     };
     this.pic = new PicPair(this.io);
-    this.cpu = new Cpu(this.mem, this.io, this.pic);
+    this.cpu = new Cpu(this.mem, this.io, this.pic, { engine: o.engine, jitThreshold: o.jitThreshold });
     this.pit = new Pit(this.clock, this.pic, this.io);
     this.port61 = new SystemControlB(this.clock, this.pit, this.io);
     this.vga = new VgaText(this.clock, this.io);

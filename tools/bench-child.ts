@@ -1,5 +1,5 @@
 // The in-process engines of `npm run bench -- --peers`, each run as its own child process
-// (`node dist/bench.js --child forklab|v86|v86-nojit --fda F [--hda F] [--prompt TEXT]`) so
+// (`node dist/bench.js --child forklab|forklab-jit|forklab-interp|v86|v86-nojit --fda F [--hda F] [--prompt TEXT]`) so
 // that every engine is timed the same way: whole process, start to end. The run ends when
 // the guest writes port F4h (isa-debug-exit) or, with --prompt, when TEXT is on the text
 // screen. The last line on stdout is the result (see parseChildResult).
@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Machine } from '../emulator/machine';
+import { DEFAULT_ENGINE } from '../emulator/cpu/cpu';
 import { openFloppy, openHardDisk } from './disk-files';
 
 export interface ChildArgs {
@@ -32,6 +33,8 @@ function runForklab(a: ChildArgs): never {
     memorySize: MEMORY,
     fda: openFloppy(a.fda, false).image,
     hda: a.hda ? openHardDisk(a.hda, false).image : null,
+    // forklab: the default engine; forklab-jit, forklab-interp: that engine
+    engine: a.engine === 'forklab' ? DEFAULT_ENGINE : a.engine === 'forklab-jit' ? 'jit' : 'interp',
   });
   for (;;) {
     // the prompt is looked for every 100,000 instructions (Linux 0.11 shows it after ~5 M)
@@ -101,7 +104,7 @@ export async function childMain(argv: string[]): Promise<void> {
     else throw new Error(`unknown child option '${argv[i]}'`);
   }
   if (!a.fda) throw new Error('--child needs --fda');
-  if (a.engine === 'forklab') runForklab(a);
+  if (a.engine === 'forklab' || a.engine === 'forklab-jit' || a.engine === 'forklab-interp') runForklab(a);
   else if (a.engine === 'v86' || a.engine === 'v86-nojit') await runV86(a);
   else throw new Error(`unknown child engine '${a.engine}'`);
 }

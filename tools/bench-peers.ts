@@ -14,6 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { buildImage } from './build-image';
 import { UsageError } from './cli-util';
 import { V86_BIOS, V86_VGABIOS, v86Module } from './bench-child';
+import { DEFAULT_ENGINE } from '../emulator/cpu/cpu';
 import { BOCHS_HALT, QemuScreenDump, bootSectorInstructions, formatRow, loopBootSector, parseChildResult, qemuExitMatches, rowJson, workloadRows, type LoopMode, type Row, type Timings } from './bench-report';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -302,7 +303,9 @@ export async function peersMain(o: PeersOptions): Promise<void> {
 async function measureAll(o: PeersOptions, dir: string): Promise<void> {
   const log = (s: string) => process.stderr.write(s);
   const v86m = v86Missing();
-  const engines: Engine[] = [childEngine('forklab', null), childEngine('v86', v86m), childEngine('v86-nojit', v86m), qemu(), bochs(dir)];
+  // forklab runs its default engine; its other engine is measured as one more peer
+  const other = DEFAULT_ENGINE === 'jit' ? 'forklab-interp' : 'forklab-jit';
+  const engines: Engine[] = [childEngine('forklab', null), childEngine(other, null), childEngine('v86', v86m), childEngine('v86-nojit', v86m), qemu(), bochs(dir)];
 
   const loopTimeout = 180_000;
   const baseline: Job = { fda: loopImage(dir, BASELINE.mode, BASELINE.iter), status: 1, timeoutMs: loopTimeout };

@@ -1,7 +1,8 @@
 // `npm run bench`: guest MIPS on fixed workloads (median of 5 runs each): three CPU loops
 // of known instruction count, and the whole PC booting our kernel through its fork demo
 // (page faults, task switches, system calls, code decoded again after copy-on-write splits).
-// `npm run bench -- --json` prints one JSON object per line: {"name","instructions","seconds","mips"}.
+// `npm run bench -- --json` prints one JSON object per line: {"name","instructions","seconds","mips"};
+// `--engine jit|interp` picks the CPU's engine (default: the CPU's default, DEFAULT_ENGINE).
 // `npm run bench -- --peers` runs the same work in forklab and its peers side by side
 // (bench-peers.ts).
 //
@@ -9,7 +10,7 @@
 // engine), built with forklab's assembler and run on a bare CPU from 7C00h: no BIOS, no devices.
 
 import { PhysicalMemory } from '../emulator/memory';
-import { Cpu } from '../emulator/cpu/cpu';
+import { Cpu, DEFAULT_ENGINE, ENGINES, type Engine } from '../emulator/cpu/cpu';
 import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { buildImage } from './build-image';
@@ -28,14 +29,14 @@ interface Workload {
 
 /** A CPU workload: the loop's boot sector from 7C00h in real mode until its HLT (interrupts
  *  off; its `out` to F4h goes nowhere on a bare CPU). */
-function cpuWorkload(name: string, mode: LoopMode, iter: number): Workload {
+function cpuWorkload(name: string, mode: LoopMode, iter: number, engine: Engine): Workload {
   const code = loopBootSector(mode, iter);
   return {
     name,
     count: bootSectorInstructions(mode, iter),
     execute() {
       const mem = new PhysicalMemory(2 << 20);
-      const cpu = new Cpu(mem);
+      const cpu = new Cpu(mem, undefined, null, { engine });
       mem.load(0x7c00, code);
       cpu.setRealMode(0, 0x7c00);
       let reason = '';
@@ -47,14 +48,14 @@ function cpuWorkload(name: string, mode: LoopMode, iter: number): Workload {
 }
 
 /** The kernel's whole demo on the whole PC, from the BIOS to the power-off (status 0). */
-function kernelWorkload(): Workload {
+function kernelWorkload(engine: Engine): Workload {
   const root = new URL('..', import.meta.url).pathname;
   const { image } = buildImage(root);
   return {
     name: 'pc-kernel-fork-demo',
     count: 0,
     execute() {
-      const m = new Machine({ fda: new DiskImage(image.slice(), floppyGeometry(image.length)!) });
+      const m = new Machine({ fda: new DiskImage(image.slice(), floppyGeometry(image.length)!), engine });
       const stop = m.run(500_000_000);
       if (stop.kind !== 'exit' || stop.status !== 1) throw new Error(`pc-kernel-fork-demo: ended with ${JSON.stringify(stop)}`);
       return m.instructions;
@@ -62,11 +63,11 @@ function kernelWorkload(): Workload {
   };
 }
 
-const workloads = (): Workload[] => [
-  cpuWorkload('flat32-alu-mem-call-jcc', 1, 1_000_000),
-  cpuWorkload('paged32-alu-mem-call-jcc', 2, 1_000_000),
-  cpuWorkload('real16-alu-mem-call-loop', 0, 1000),
-  kernelWorkload(),
+const workloads = (engine: Engine): Workload[] => [
+  cpuWorkload('flat32-alu-mem-call-jcc', 1, 1_000_000, engine),
+  cpuWorkload('paged32-alu-mem-call-jcc', 2, 1_000_000, engine),
+  cpuWorkload('real16-alu-mem-call-loop', 0, 1000, engine),
+  kernelWorkload(engine),
 ];
 
 /** Runs a workload once; returns [cpu seconds, wall seconds]. CPU time (user + system of
@@ -83,10 +84,9 @@ function runOnce(w: Workload): [number, number] {
   return [(c1.user + c1.system) / 1e6, Number(t1 - t0) / 1e9];
 }
 
-function main(): void {
-  const json = process.argv.includes('--json');
+function main(engine: Engine, json: boolean): void {
   // one untimed run of every workload first, so each is measured with a warmed-up JIT
-  const all = workloads();
+  const all = workloads(engine);
   for (const w of all) runOnce(w);
   for (const w of all) {
     const runs: [number, number][] = [];
@@ -101,6 +101,8 @@ function main(): void {
     }
   }
 }
+
+const USAGE = 'bench [--engine jit|interp] [--json] | bench --peers [--rounds N] [--only NAME,...] [--json]';
 
 /** Reads `--rounds N` and `--only NAME,...` for --peers; a bad value is a UsageError. */
 function peersOptions(argv: string[]): PeersOptions {
@@ -117,7 +119,7 @@ function peersOptions(argv: string[]): PeersOptions {
       if (!v) throw new UsageError('--only needs workload names (comma-separated, any part of a name)');
       o.only = v.split(',').filter((s) => s);
       i++;
-    } else throw new UsageError(`unknown option '${a}' (bench [--json] | bench --peers [--rounds N] [--only NAME,...] [--json])`);
+    } else throw new UsageError(`unknown option '${a}' (${USAGE})`);
   }
   return o;
 }
@@ -125,8 +127,16 @@ function peersOptions(argv: string[]): PeersOptions {
 async function start(argv: string[]): Promise<void> {
   if (argv[0] === '--child') return childMain(argv.slice(1));
   if (argv.includes('--peers')) return peersMain(peersOptions(argv));
-  for (const a of argv) if (a !== '--json') throw new UsageError(`unknown option '${a}' (bench [--json] | bench --peers [--rounds N] [--only NAME,...] [--json])`);
-  main();
+  let engine: Engine = DEFAULT_ENGINE;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--engine') {
+      const v = argv[++i] ?? '';
+      if (!(ENGINES as readonly string[]).includes(v)) throw new UsageError(`--engine: '${v}' is not ${ENGINES.join(' or ')}`);
+      engine = v as Engine;
+    } else if (a !== '--json') throw new UsageError(`unknown option '${a}' (${USAGE})`);
+  }
+  main(engine, argv.includes('--json'));
 }
 
 start(process.argv.slice(2)).catch((e: unknown) => {

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { forklab: 'tools/cli.ts', bench: 'tools/bench.ts', index: 'index.ts' },
+  entryPoints: { forklab: 'tools/cli.ts', bench: 'tools/bench.ts', fuzz: 'tools/fuzz.ts', index: 'index.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

@@ -6,6 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { optionRomProblem, systemRomProblem } from '../emulator/bios/firmware';
 import { Machine, DEFAULT_MEMORY, MAX_MEMORY, type MachineOptions } from '../emulator/machine';
 import { loadMultiboot } from '../emulator/multiboot';
+import { DEFAULT_ENGINE, ENGINES, type Engine } from '../emulator/cpu/cpu';
 import { UsageError } from './cli-util';
 import { imageIsFloppy, openFloppy, openHardDisk, parseGeometry, type DiskFile } from './disk-files';
 
@@ -23,6 +24,7 @@ export const MACHINE_OPTIONS = {
   kernel: { type: 'string' },
   persist: { type: 'boolean' },
   'on-triple-fault': { type: 'string' },
+  engine: { type: 'string' },
 } as const;
 
 /** The help lines of MACHINE_OPTIONS, for every command that boots a machine. */
@@ -42,6 +44,8 @@ machine options (as forklab run):
                            (default: they stay in memory; a read-only file is never written)
   --on-triple-fault stop|reset
                            stop (exit 3, CPU state on stderr; the default) or reset the CPU
+  --engine jit|interp      jit: compile hot code to JavaScript; interp: interpret only
+                           (default ${DEFAULT_ENGINE}; both give the same results)
 `;
 
 export interface MachineValues {
@@ -57,6 +61,7 @@ export interface MachineValues {
   kernel?: string;
   persist?: boolean;
   'on-triple-fault'?: string;
+  engine?: string;
 }
 
 /** What the command line says to boot. */
@@ -142,8 +147,10 @@ export function parseMachineSetup(cmd: string, v: MachineValues, image: string |
   if (onTripleFault !== 'stop' && onTripleFault !== 'reset') {
     throw new UsageError(`--on-triple-fault: '${onTripleFault}' is not stop or reset`);
   }
+  const engine = v.engine ?? DEFAULT_ENGINE;
+  if (!(ENGINES as readonly string[]).includes(engine)) throw new UsageError(`--engine: '${engine}' is not ${ENGINES.join(' or ')}`);
   return {
-    options: { memorySize, fda: fda?.image, fdb: fdb?.image, hda: hda?.image, hdb: hdb?.image, bootOrder, firmware, videoBios, onTripleFault },
+    options: { memorySize, fda: fda?.image, fdb: fdb?.image, hda: hda?.image, hdb: hdb?.image, bootOrder, firmware, videoBios, onTripleFault, engine: engine as Engine },
     disks,
     kernel,
     kernelPath: v.kernel,

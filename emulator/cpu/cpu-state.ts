@@ -4,8 +4,9 @@
 // by the state walker so fields the CPU gains later are saved too.
 //
 // Not saved, because they are caches or belong to the host: the TLB (flushed on restore),
-// the decoded-block cache (invalidated on restore), the fetch cursor, the memory views, and
-// what the attached hooks decide (the slow memory path, the one-instruction loop).
+// the decoded-block cache (invalidated on restore), the engine and its compiled code, the
+// fetch cursor, the memory views, and what the attached hooks decide (the slow memory
+// path, the one-instruction loop).
 
 import type { Cpu } from './cpu';
 
@@ -19,6 +20,8 @@ export const CPU_NOT_SAVED = [
   'tlb', 'tlbPhys', 'tlbList', 'tlbCount', 'tlbOverflow', 'mapGen',
   'cache', 'ramSrc', 'slowSrc', 'slowInsn', 'fetchBase', 'curPage', 'curPageGen',
   'rmwLin', 'rmwPa', // one read-modify-write's scratch (which path it took depends on the TLB)
+  // the execution engine and its compiled code (a state runs the same on either engine)
+  'engine', 'jitThreshold', 'codeCache', 'linkEpoch',
   // derived from the hooks attached (and from CPL): recomputed by drChanged()
   'stepHook', 'slowMem', 'needR', 'needW',
   // the report of a triple fault, for the host

@@ -1,0 +1,332 @@
+// The block compiler: a decoded block (the interpreter's Insn[] and their handlers) becomes
+// one JavaScript function, built with `new Function`. The frequent instruction forms are
+// written out inline (register moves, ALU, TEST, INC/DEC, LEA, MOVZX/MOVSX, 32-bit shifts by
+// a constant, PUSH/POP, near branches, memory operands through the Cpu's TLB fast path:
+// rd*/wr*/rmw*); every other instruction calls
+// its interpreter handler directly, with its Insn as a closed-over constant.
+//
+// The contract with Cpu.execBlock (which calls a compiled block only when the whole block
+// fits in the instruction budget and no hook is active) is the interpreter's, instruction
+// for instruction:
+//  - on entry c.eip is the block's start E (an argument: the same RAM bytes can run at
+//    another EIP through another CS base), c.curEip = E, c.startEsp = ESP, c.blockBreak false;
+//  - before an instruction that can fault or be observed (memory, handlers), c.icount counts
+//    exactly the instructions retired before it and c.startEsp is ESP at its start; on a
+//    fault the catch sets c.curEip to the instruction's start and c.icount, and rethrows
+//    (Cpu.onFault then restores EIP/ESP and delivers it, as for the interpreter);
+//  - before a handler call c.eip is the address after the instruction (handlers read it);
+//  - after an instruction that can set c.blockBreak (handlers, memory accesses: a write to
+//    the block's own page, a device callback) the block returns with c.eip after it;
+//  - on the way out c.icount and c.eip are exact.
+// Register-only inline instructions can neither fault nor be observed, so they skip all of
+// this bookkeeping: that, and no per-instruction dispatch, is the gain.
+//
+// Lazy flags: inline ALU forms store the same lz* fields the handlers do (so the flags,
+// and a snapshot of the CPU, are the same whichever engine ran).
+
+import type { Cpu } from '../cpu';
+import type { Insn } from '../decoder';
+import type { Handler } from '../handlers';
+import { R8 } from '../handlers';
+import { ARITH, CF, ESP, LZ_ADD, LZ_LOGIC, LZ_SUB } from '../consts';
+
+/** A compiled block: runs the block's instructions from EIP `eip` (see the contract above). */
+export type CompiledBlock = (c: Cpu, eip: number) => void;
+
+type Factory = (h: readonly Handler[], ins: readonly Insn[], offs: Int32Array) => CompiledBlock;
+
+const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
+const CC = ['o', 'no', 'c', 'nc', 'z', 'nz', 'na', 'a', 's', 'ns', 'pe', 'po', 'l', 'nl', 'ng', 'g'];
+
+/** How an instruction's code relates to the bookkeeping. */
+const enum Kind {
+  /** registers only: cannot fault, nothing observes it */
+  Pure,
+  /** may fault or touch memory (inline) */
+  Mem,
+  /** a handler call */
+  Call,
+  /** an inline near branch (ends the block; sets c.eip) */
+  Branch,
+}
+
+interface Piece {
+  kind: Kind;
+  code: string;
+  /** may change ESP */
+  esp: boolean;
+}
+
+/** Source of an n-bit general register (n = 8, 16, 32). */
+function reg(n: number, w: number): string {
+  return w === 32 ? `r[${n}]` : w === 16 ? `r16[${n << 1}]` : `r8[${R8[n]}]`;
+}
+function writesEsp(n: number, w: number): boolean {
+  return n === ESP && w !== 8;
+}
+
+/** The effective address expression of the memory operand (as Cpu.ea). */
+function ea(i: Insn): string {
+  let a = `${i.disp}`;
+  if (i.base >= 0) a += ` + r[${i.base}]`;
+  if (i.index >= 0) a += ` + (r[${i.index}] << ${i.scale})`;
+  return i.ad32 ? `((${a}) >>> 0)` : `((${a}) & 0xffff)`;
+}
+
+/** Source of the r/m operand of width w (a read). */
+function rmRead(i: Insn, w: number): string {
+  return i.hasMem ? `c.rd${w}(${i.seg}, ${ea(i)})` : reg(i.rm, w);
+}
+
+/** The lazy-flag stores of an ALU result x of operands a, b (as alu8/16/32). */
+function aluFlags(kind: number, top: number): string {
+  return `c.lzOp = ${kind}; c.lzA = a; c.lzB = b; c.lzRes = x; c.lzTop = ${top}; c.lazy = ${ARITH};`;
+}
+
+function aluExpr(op: number, w: number): { expr: string; kind: number } {
+  const m = w === 32 ? ' | 0' : w === 16 ? ' & 0xffff' : ' & 0xff';
+  switch (op) {
+    case 0: return { expr: `(a + b)${m}`, kind: LZ_ADD };
+    case 1: return { expr: 'a | b', kind: LZ_LOGIC };
+    case 2: return { expr: `(a + b + c.getCF())${m}`, kind: LZ_ADD };
+    case 3: return { expr: `(a - b - c.getCF())${m}`, kind: LZ_SUB };
+    case 4: return { expr: 'a & b', kind: LZ_LOGIC };
+    case 6: return { expr: 'a ^ b', kind: LZ_LOGIC };
+    default: return { expr: `(a - b)${m}`, kind: LZ_SUB };
+  }
+}
+
+function immOf(i: Insn, w: number): string {
+  return `${w === 32 ? i.imm | 0 : w === 16 ? i.imm & 0xffff : i.imm & 0xff}`;
+}
+
+/**
+ * An ALU instruction: destination is the r/m operand ('rm'), the reg operand ('reg') or AL/eAX
+ * ('acc'); source b is given.
+ */
+function alu(i: Insn, op: number, w: number, dst: 'rm' | 'reg' | 'acc', b: string): Piece {
+  const { expr, kind } = aluExpr(op, w);
+  const top = w - 1;
+  const cmp = op === 7;
+  if (dst === 'rm' && i.hasMem) {
+    const a = cmp ? `c.rd${w}(${i.seg}, ${ea(i)})` : `c.rmw${w}(${i.seg}, ${ea(i)})`;
+    const commit = cmp ? '' : ` c.commit${w}(x);`;
+    return { kind: Kind.Mem, code: `{ const a = ${a}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${commit} }`, esp: false };
+  }
+  const dreg = dst === 'rm' ? i.rm : dst === 'reg' ? i.reg : 0;
+  const d = reg(dreg, w);
+  const store = cmp ? '' : ` ${d} = x;`;
+  return {
+    kind: b.startsWith('c.rd') ? Kind.Mem : Kind.Pure,
+    code: `{ const a = ${d}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${store} }`,
+    esp: !cmp && writesEsp(dreg, w),
+  };
+}
+
+/** The operand width of a 'v' operand. */
+function vw(i: Insn): number {
+  return i.op32 ? 32 : 16;
+}
+
+/** The inline code of one instruction, or null (it calls its handler). `next` is the
+ *  expression of the address after it. */
+function inline(i: Insn, key: string, next: string): Piece | null {
+  const f = i.form!;
+  const m = f.mnemonic;
+  const ops = key.slice(m.length + 1);
+  const op = ALU.indexOf(m);
+  if (op >= 0) {
+    switch (ops) {
+      case 'rm8,r8': return alu(i, op, 8, 'rm', reg(i.reg, 8));
+      case 'rmv,rv': return alu(i, op, vw(i), 'rm', reg(i.reg, vw(i)));
+      case 'r8,rm8': return alu(i, op, 8, 'reg', rmRead(i, 8));
+      case 'rv,rmv': return alu(i, op, vw(i), 'reg', rmRead(i, vw(i)));
+      case 'al,imm8': return alu(i, op, 8, 'acc', immOf(i, 8));
+      case 'eAX,immv': return alu(i, op, vw(i), 'acc', immOf(i, vw(i)));
+      case 'rm8,imm8': return alu(i, op, 8, 'rm', immOf(i, 8));
+      case 'rmv,immv': case 'rmv,simm8': return alu(i, op, vw(i), 'rm', immOf(i, vw(i)));
+    }
+    return null;
+  }
+  if ((m === 'shl' || m === 'sal' || m === 'shr' || m === 'sar') && i.op32 && (ops === 'rmv,1' || ops === 'rmv,imm8')) {
+    return shift32(i, m, ops === 'rmv,1' ? 1 : i.imm & 31);
+  }
+  switch (key) {
+    case 'test rm8,r8': return test(i, 8, rmRead(i, 8), reg(i.reg, 8));
+    case 'test rmv,rv': return test(i, vw(i), rmRead(i, vw(i)), `r[${i.reg}]`);
+    case 'test al,imm8': return test(i, 8, 'r8[0]', immOf(i, 8));
+    case 'test eAX,immv': return test(i, vw(i), 'r[0]', `${i.imm}`);
+    case 'test rm8,imm8': return test(i, 8, rmRead(i, 8), immOf(i, 8));
+    case 'test rmv,immv': return test(i, vw(i), rmRead(i, vw(i)), `${i.imm}`);
+    case 'inc rv': case 'dec rv': return incdec(i, m === 'dec', vw(i), reg(i.opReg, vw(i)), i.opReg);
+    case 'inc rmv': case 'dec rmv': return incdec(i, m === 'dec', vw(i), null, i.rm);
+    case 'inc rm8': case 'dec rm8': return incdec(i, m === 'dec', 8, null, i.rm);
+    case 'mov rm8,r8': return mov(i, 8, reg(i.reg, 8));
+    case 'mov rmv,rv': return mov(i, vw(i), reg(i.reg, vw(i)));
+    case 'mov rm8,imm8': return mov(i, 8, `${i.imm}`);
+    case 'mov rmv,immv': return mov(i, vw(i), `${i.imm}`);
+    case 'mov r8,rm8': return toReg(i.reg, 8, rmRead(i, 8), i.hasMem);
+    case 'mov rv,rmv': return toReg(i.reg, vw(i), rmRead(i, vw(i)), i.hasMem);
+    case 'mov r8,imm8': return toReg(i.opReg, 8, `${i.imm}`, false);
+    case 'mov rv,immv': return toReg(i.opReg, vw(i), `${i.imm}`, false);
+    case 'mov al,moffs8': return toReg(0, 8, `c.rd8(${i.seg}, ${moffs(i)})`, true);
+    case 'mov eAX,moffsv': return toReg(0, vw(i), `c.rd${vw(i)}(${i.seg}, ${moffs(i)})`, true);
+    case 'mov moffs8,al': return { kind: Kind.Mem, code: `c.wr8(${i.seg}, ${moffs(i)}, r8[0]);`, esp: false };
+    case 'mov moffsv,eAX': return { kind: Kind.Mem, code: `c.wr${vw(i)}(${i.seg}, ${moffs(i)}, ${reg(0, vw(i))});`, esp: false };
+    case 'movzx rv,rm8': return toReg(i.reg, vw(i), rmRead(i, 8), i.hasMem);
+    case 'movzx rv,rm16': return toReg(i.reg, vw(i), rmRead(i, 16), i.hasMem);
+    case 'movsx rv,rm8': return toReg(i.reg, vw(i), `((${rmRead(i, 8)}) << 24) >> 24`, i.hasMem);
+    case 'movsx rv,rm16': return toReg(i.reg, vw(i), `((${rmRead(i, 16)}) << 16) >> 16`, i.hasMem);
+    case 'lea rv,m': return i.hasMem ? toReg(i.reg, vw(i), ea(i), false) : null;
+    case 'nop -': return { kind: Kind.Pure, code: '', esp: false };
+    case 'push rv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${reg(i.opReg, vw(i))});`, esp: true };
+    case 'pop rv': return { kind: Kind.Mem, code: `{ const v = c.pop${vw(i)}(); ${reg(i.opReg, vw(i))} = v; }`, esp: true };
+    case 'push simm8': case 'push immv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${i.imm});`, esp: true };
+    // near branches (always a block's last instruction)
+    case 'jmp rel8': case 'jmp relv': return branch(`c.jumpNear(${target(i, next)});`, false);
+    case 'jmp rmv': return branch(`c.jumpNear(${i.op32 ? `${rmRead(i, 32)} >>> 0` : rmRead(i, 16)});`, false);
+    case 'call relv': return branch(`{ const t = ${target(i, next)}; c.push${vw(i)}(${next}); c.jumpNear(t); }`, true);
+    case 'ret -': return branch(`c.jumpNear(${i.op32 ? 'c.pop32() >>> 0' : 'c.pop16()'});`, true);
+  }
+  if (m.length <= 3 && m[0] === 'j' && (ops === 'rel8' || ops === 'relv')) {
+    const cc = CC.indexOf(m.slice(1));
+    if (cc >= 0) return branch(`c.eip = ${next}; if (c.cond(${cc})) c.jumpNear(${target(i, next)});`, false);
+  }
+  return null;
+}
+
+/** SHL/SHR/SAR of a 32-bit operand by a constant 1-31, with the flags of the handlers'
+ *  shift() (a count of 0 changes nothing but still accesses memory: left to the handler). */
+function shift32(i: Insn, m: string, n: number): Piece | null {
+  if (n === 0) return null;
+  const read = i.hasMem ? `c.rmw32(${i.seg}, ${ea(i)})` : `r[${i.rm}]`;
+  const store = i.hasMem ? 'c.commit32(x);' : `r[${i.rm}] = x;`;
+  let calc: string;
+  if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; c.setResultFlags(x, 31, cf, ${n === 1 ? '(v >>> 31) & 1' : '0'}, 0);`;
+  else if (m === 'sar') calc = `const cf = (v >> ${n - 1}) & 1; const x = v >> ${n}; c.setResultFlags(x, 31, cf, 0, 0);`;
+  else calc = `const cf = (v >>> ${32 - n}) & 1; const x = v << ${n}; c.setResultFlags(x, 31, cf, ((x >>> 31) ^ cf) & 1, 0);`;
+  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} ${store} }`, esp: !i.hasMem && i.rm === ESP };
+}
+
+function branch(code: string, esp: boolean): Piece {
+  return { kind: Kind.Branch, code, esp };
+}
+/** A near branch's target: the address after it plus the displacement, at operand size. */
+function target(i: Insn, next: string): string {
+  return i.op32 ? `(${next} + ${i.imm}) >>> 0` : `(${next} + ${i.imm}) & 0xffff`;
+}
+function moffs(i: Insn): string {
+  return `${i.ad32 ? i.imm >>> 0 : i.imm & 0xffff}`;
+}
+function toReg(n: number, w: number, v: string, mem: boolean): Piece {
+  return { kind: mem ? Kind.Mem : Kind.Pure, code: `${reg(n, w)} = ${v};`, esp: writesEsp(n, w) };
+}
+function mov(i: Insn, w: number, v: string): Piece {
+  if (i.hasMem) return { kind: Kind.Mem, code: `c.wr${w}(${i.seg}, ${ea(i)}, ${v});`, esp: false };
+  return toReg(i.rm, w, v, false);
+}
+function test(i: Insn, w: number, a: string, b: string): Piece {
+  // as the handlers' logicFlags: lzA/lzB are left alone
+  const x = w === 16 ? `(${a}) & (${b}) & 0xffff` : `(${a}) & (${b})`;
+  return {
+    kind: i.hasMem ? Kind.Mem : Kind.Pure,
+    code: `{ const x = ${x}; c.lzOp = ${LZ_LOGIC}; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH}; }`,
+    esp: false,
+  };
+}
+/** INC/DEC: CF kept (materialised after the read, as the handlers' incdec), the rest lazy. `src` is a
+ *  register expression, or null for the r/m operand n. */
+function incdec(i: Insn, dec: boolean, w: number, src: string | null, n: number): Piece {
+  const mem = src === null && i.hasMem;
+  const read = mem ? `c.rmw${w}(${i.seg}, ${ea(i)})` : src ?? reg(n, w);
+  const r = w === 32 ? `(v ${dec ? '-' : '+'} 1) | 0` : `(v ${dec ? '-' : '+'} 1) & ${(1 << w) - 1}`;
+  const store = mem ? `c.commit${w}(x);` : `${src ?? reg(n, w)} = x;`;
+  return {
+    kind: mem ? Kind.Mem : Kind.Pure,
+    code: `{ const v = ${read}; c.materialize(${CF}); const x = ${r}; c.lzOp = ${dec ? LZ_SUB : LZ_ADD}; ` +
+      `c.lzA = v; c.lzB = 1; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH & ~CF}; ${store} }`,
+    esp: !mem && writesEsp(n, w),
+  };
+}
+
+/** `mnemonic operands` of each form, by form id. */
+const KEYS: string[] = [];
+function formKey(i: Insn): string {
+  const f = i.form!;
+  let k = KEYS[f.id];
+  if (k === undefined) k = KEYS[f.id] = `${f.mnemonic} ${f.operands.length ? f.operands.join(',') : '-'}`;
+  return k;
+}
+
+/** The function body of a block of n instructions (see the contract at the top). */
+export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inlined: number } {
+  const offs = new Int32Array(n + 1);
+  for (let k = 0; k < n; k++) offs[k + 1] = offs[k] + insns[k].length;
+  const out: string[] = [];
+  // c.icount is exact for the instructions before index `synced`; ESP in c.startEsp is stale
+  let synced = 0;
+  let espDirty = false;
+  let inlined = 0;
+  let ended = false;
+  for (let k = 0; k < n; k++) {
+    const i = insns[k];
+    const next = `E + ${offs[k + 1]}`;
+    const p = i.form === null || i.lock ? null : inline(i, formKey(i), next);
+    const kind = p === null ? Kind.Call : p.kind;
+    if (p !== null) inlined++;
+    if (kind !== Kind.Pure) {
+      // the bookkeeping a fault or an observer needs
+      let pre = `k = ${k};`;
+      if (synced !== k) pre += ` c.icount = ic + ${k};`;
+      if (espDirty) pre += ` c.startEsp = r[${ESP}];`;
+      out.push(pre);
+      synced = k;
+      espDirty = false;
+    }
+    if (p === null) {
+      out.push(`c.eip = ${next}; h[${k}](c, i${k});`);
+      out.push(`if (c.blockBreak) { c.icount = ic + ${k + 1}; return; }`);
+      synced = -1;
+      espDirty = true;
+      if (k === n - 1) ended = true;
+      continue;
+    }
+    out.push(p.code);
+    if (p.esp) espDirty = true;
+    if (kind === Kind.Branch) {
+      ended = true;
+      break;
+    }
+    if (kind === Kind.Mem) out.push(`if (c.blockBreak) { c.icount = ic + ${k + 1}; c.eip = ${next}; return; }`);
+  }
+  out.push(`c.icount = ic + ${n};`);
+  if (!ended) out.push(`c.eip = E + ${offs[n]};`);
+  const body = out.join('\n');
+  // only the Insns of handler calls, and the register views the code uses
+  const consts = insns.slice(0, n).map((_, k) => `i${k} = ins[${k}]`).filter((d) => body.includes(`, ${d.slice(0, d.indexOf(' '))})`));
+  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8'].filter((v) => body.includes(`${v.slice(0, v.indexOf(' '))}[`));
+  const source =
+    `${consts.length ? `const ${consts.join(', ')};\n` : ''}return function block(c, E) {\n` +
+    `const ${[...views, 'ic = c.icount'].join(', ')};\nlet k = 0;\ntry {\n` +
+    body +
+    '\n} catch (e) { c.curEip = E + offs[k]; c.icount = ic + k; throw e; }\n};';
+  return { source, offsets: offs, inlined };
+}
+
+/** Compiled factories by source: identical blocks (the same code at another address, or
+ *  rebuilt after an invalidation that did not change them) share one V8 function. */
+const factories = new Map<string, Factory>();
+const FACTORY_MAX = 8192;
+
+/** Compiles the first n instructions of a block. */
+export function compileBlock(insns: readonly Insn[], fns: readonly Handler[], n: number): CompiledBlock {
+  const { source, offsets } = blockSource(insns, n);
+  let f = factories.get(source);
+  if (f === undefined) {
+    if (factories.size >= FACTORY_MAX) factories.clear();
+    f = new Function('h', 'ins', 'offs', source) as Factory;
+    factories.set(source, f);
+  }
+  // the handlers and Insns as they are now: a block that is rebuilt drops this function
+  return f(fns.slice(0, n), insns.slice(0, n), offsets);
+}

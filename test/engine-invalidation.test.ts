@@ -1,0 +1,260 @@
+// Compiled code is dropped whenever the code it came from changes, and what it does mid-block
+// is seen exactly as the interpreter shows it. Each program runs on both engines (the jit
+// compiling every block on its first run) and must give the value worked out by hand:
+// self-modifying code within a block and across blocks (and pages), a copy-on-write split
+// of a code page (the same linear page remapped to a patched copy, then back), DMA into a
+// code page, a far jump into the middle of a compiled block, and the instruction count a
+// memory-mapped device and a port see in the middle of compiled blocks.
+
+import { describe, expect, it } from 'vitest';
+import { PhysicalMemory } from '../emulator/memory';
+import { Cpu, type Engine } from '../emulator/cpu/cpu';
+import { IoBus } from '../emulator/devices/io-bus';
+import { DmaController } from '../emulator/devices/dma';
+import { assemble, formatError } from '../tools/asm/index';
+import { enterFlatProtectedMode } from '../tools/fuzz-engines';
+
+const ENGINES: Engine[] = ['interp', 'jit'];
+const ORG = 0x10000, GDT = 0x1000, PD = 0x2000, PT = 0x3000;
+
+function asm(src: string): Uint8Array {
+  const out = assemble(`bits 32\norg ${ORG}\n${src}`);
+  if (out.errors.length) throw new Error(out.errors.map(formatError).join('\n'));
+  return out.bytes;
+}
+
+/** A flat 32-bit ring-0 CPU (CS 08h, data 10h) at ORG, interrupts off; paging when asked
+ *  (the first 8 MB identity-mapped, page table at PT). */
+function flatCpu(engine: Engine, code: Uint8Array, o: { paging?: boolean; io?: IoBus; mem?: PhysicalMemory } = {}): Cpu {
+  const mem = o.mem ?? new PhysicalMemory(16 << 20);
+  mem.write32(GDT + 8, 0x0000ffff);
+  mem.write32(GDT + 12, 0x00cf9a00);
+  mem.write32(GDT + 16, 0x0000ffff);
+  mem.write32(GDT + 20, 0x00cf9200);
+  mem.load(ORG, code);
+  const cpu = new Cpu(mem, o.io, null, { engine, jitThreshold: 1 });
+  enterFlatProtectedMode(cpu, GDT, 0x17);
+  cpu.eip = ORG;
+  cpu.regs[4] = 0x9000;
+  if (o.paging) {
+    mem.write32(PD, PT | 3);
+    mem.write32(PD + 4, (PT + 0x1000) | 3);
+    for (let p = 0; p < 2048; p++) mem.write32(PT + p * 4, (p << 12) | 3);
+    cpu.setCr3(PD);
+    cpu.setCr0(0x80000001);
+  }
+  cpu.setFlags(2, 0xffff);
+  return cpu;
+}
+
+function runToHalt(cpu: Cpu): void {
+  const r = cpu.run(5_000_000);
+  if (r !== 'halted') throw new Error(`stopped with ${r}\n${cpu.dumpState()}`);
+}
+
+/** Runs `code` on each engine; `check` sees the halted CPU; both end in the same state. */
+function onBoth(code: Uint8Array, check: (cpu: Cpu) => void, o: { paging?: boolean } = {}): void {
+  const states = ENGINES.map((engine) => {
+    const cpu = flatCpu(engine, code, o);
+    runToHalt(cpu);
+    check(cpu);
+    if (engine === 'jit') expect(cpu.codeCache.added).toBeGreaterThan(0);
+    else expect(cpu.codeCache.added).toBe(0);
+    return { ...cpu.state(), flags: cpu.getFlags(), icount: cpu.icount };
+  });
+  expect(states[1]).toEqual(states[0]);
+}
+
+describe('engines: compiled code follows the code it came from', () => {
+  it('self-modifying code within a block: the next instruction sees the new immediate', () => {
+    const code = asm(`
+      mov ecx, 100
+      xor ebx, ebx
+top:  mov [patch + 1], cl
+patch: mov al, 0
+      movzx eax, al
+      add ebx, eax
+      dec ecx
+      jnz top
+      hlt`);
+    onBoth(code, (cpu) => expect(cpu.regs[3]).toBe(5050));
+  });
+
+  it('self-modifying code across blocks and pages: a compiled function rewritten between calls', () => {
+    const code = asm(`
+      mov ecx, 50
+      xor ebx, ebx
+lp:   call near_fn
+      call far_fn
+      mov [near_fn + 1], cl
+      mov [far_fn + 1], cl
+      dec ecx
+      jnz lp
+      hlt
+      times 64 nop
+near_fn: mov al, 7
+      movzx eax, al
+      add ebx, eax
+      ret
+      times 0x1000 - ($ - $$) nop
+far_fn: mov al, 9
+      movzx eax, al
+      shl eax, 8
+      add ebx, eax
+      ret`);
+    // the first calls add 7 and 9 << 8, each later one the previous iteration's ECX (50..2)
+    const later = 1275 - 1;
+    onBoth(code, (cpu) => expect(cpu.regs[3]).toBe(7 + later + ((9 + later) << 8)));
+  });
+
+  it('copy-on-write split of a code page: the linear page remapped to a patched copy, then back', () => {
+    // fn lives at linear 400000h; its page is first physical 200000h, then a copy at 201000h
+    // whose ADD immediate the program changes, then the original again
+    const code = asm(`
+      mov dword [${PT} + 0x400 * 4], 0x200000 | 3
+      mov esi, fn_src
+      mov edi, 0x200000
+      mov ecx, fn_end - fn_src
+      rep movsb
+      mov eax, cr3
+      mov cr3, eax
+      xor ebx, ebx
+      mov ecx, 30
+a:    call 0x400000
+      dec ecx
+      jnz a
+      mov esi, 0x200000
+      mov edi, 0x201000
+      mov ecx, 0x1000
+      rep movsb
+      mov byte [0x201000 + 2], 5
+      mov dword [${PT} + 0x400 * 4], 0x201000 | 3
+      mov eax, cr3
+      mov cr3, eax
+      mov ecx, 30
+b:    call 0x400000
+      dec ecx
+      jnz b
+      mov dword [${PT} + 0x400 * 4], 0x200000 | 3
+      mov eax, cr3
+      mov cr3, eax
+      mov ecx, 30
+c:    call 0x400000
+      dec ecx
+      jnz c
+      hlt
+fn_src: add ebx, byte 1
+      ret
+fn_end:`);
+    onBoth(code, (cpu) => expect(cpu.regs[3]).toBe(30 * 1 + 30 * 5 + 30 * 1), { paging: true });
+  });
+
+  it('DMA into a code page: a compiled function replaced by a device transfer', () => {
+    // the guest calls fn, programs DMA channel 2 (write to memory at fn) and halts; the
+    // "floppy controller" then delivers new code for fn; the guest calls it again
+    const code = asm(`
+      xor ebx, ebx
+      mov ecx, 20
+a:    call fn
+      dec ecx
+      jnz a
+      mov al, 0x06
+      out 0x0a, al
+      mov al, 0x46
+      out 0x0b, al
+      out 0x0c, al
+      mov eax, fn
+      out 0x04, al
+      mov al, ah
+      out 0x04, al
+      shr eax, 16
+      out 0x81, al
+      mov al, 2
+      out 0x05, al
+      xor al, al
+      out 0x05, al
+      mov al, 0x02
+      out 0x0a, al
+      hlt
+      mov ecx, 20
+b:    call fn
+      dec ecx
+      jnz b
+      hlt
+      align 64
+fn:   add ebx, byte 1
+      ret`);
+    const fnAt = ORG + code.length - 4;
+    const results = ENGINES.map((engine) => {
+      const mem = new PhysicalMemory(16 << 20);
+      const io = new IoBus();
+      const dma = new DmaController(mem, io);
+      const cpu = flatCpu(engine, code, { io, mem });
+      runToHalt(cpu);
+      expect(cpu.regs[3]).toBe(20);
+      // add ebx, byte 3 (83 C3 03): three bytes through the DMA channel
+      expect(dma.writeToMemory(2, Uint8Array.from([0x83, 0xc3, 0x03]), 0, 3)).toBe(3);
+      expect(mem.read8(fnAt + 2)).toBe(3);
+      cpu.halted = false;
+      runToHalt(cpu);
+      expect(cpu.regs[3]).toBe(20 + 20 * 3);
+      return cpu.icount;
+    });
+    expect(results[1]).toBe(results[0]);
+  });
+
+  it('a far jump into the middle of a compiled block runs from there', () => {
+    const code = asm(`
+      xor ebx, ebx
+      mov ecx, 20
+lp:   call blk
+      dec ecx
+      jnz lp
+      jmp 0x08:mid
+blk:  inc ebx
+mid:  add ebx, 100
+      test ecx, ecx
+      jz done
+      ret
+done: hlt`);
+    onBoth(code, (cpu) => expect(cpu.regs[3]).toBe(20 * 101 + 100));
+  });
+});
+
+describe('engines: what observers see in the middle of compiled blocks', () => {
+  it('a memory-mapped device and a port see the same instruction counts and values', () => {
+    const code = asm(`
+      mov ecx, 40
+      xor ebx, ebx
+lp:   mov eax, [0xa0000]
+      add ebx, eax
+      mov [0xa0004], ebx
+      inc edx
+      mov eax, [0xa0008]
+      dec ecx
+      jnz lp
+      in al, 0x80
+      mov [0xa000c], eax
+      hlt`);
+    const logs = ENGINES.map((engine) => {
+      const mem = new PhysicalMemory(16 << 20);
+      const io = new IoBus();
+      const log: string[] = [];
+      let cpu: Cpu | null = null;
+      mem.mapMmio(0xa0000, 0xa1000, {
+        read8: (a) => {
+          log.push(`r ${a.toString(16)} @${cpu!.icount}`);
+          return cpu!.icount & 0xff;
+        },
+        write8: (a, v) => log.push(`w ${a.toString(16)}=${v} @${cpu!.icount}`),
+      });
+      io.register('probe', 0x80, 1, { read8: () => (log.push(`in @${cpu!.icount}`), 0x5a), write8: () => {} });
+      cpu = flatCpu(engine, code, { io, mem });
+      runToHalt(cpu);
+      return log;
+    });
+    // every access: 40 × (4 + 4 + 4 bytes) and the last store, plus the port read
+    expect(logs[0].length).toBe(40 * 12 + 4 + 1);
+    expect(logs[1]).toEqual(logs[0]);
+  });
+});
