@@ -8,7 +8,7 @@
 // reverse-finish (it needs the function's bounds, from the ELF's sized symbols) goes back
 // from copy_mem to its call in copy_process, then to the call in sys_fork.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { oracle } from './oracle';
@@ -129,8 +129,8 @@ describe.runIf(oracle('gdb'))('gdb reverse execution on the kernel (forklab run 
       'continue',
       'echo AT-COPY\\n',
       'bt',
+      'x/4i $pc',
       'info symbol $pc',
-      'delete',
       'break copy_mem',
       'continue',
       'delete',
@@ -147,6 +147,18 @@ describe.runIf(oracle('gdb'))('gdb reverse execution on the kernel (forklab run 
       'info symbol $pc',
       'continue',
     ].join('\n'));
+    // README's "With gdb" shows these commands: each of its `(gdb)` lines is run here, in its order
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### With gdb'), readme.indexOf('## In the browser'));
+    expect(section).toContain("gdb build/forklab.elf -ex 'target remote :1234'");
+    const shown = [...section.matchAll(/^\(gdb\) (.*)$/gm)].map((m) => m[1].replace(/\s+#.*$/, '').trim());
+    expect(shown.length).toBeGreaterThan(8);
+    const lines = readFileSync(script, 'utf8').split('\n');
+    let at = 0;
+    for (const cmd of shown) {
+      at = lines.indexOf(cmd, at) + 1;
+      expect(at, `README's (gdb) ${cmd} is not run here, in that order`).toBeGreaterThan(0);
+    }
     const gdb = spawnSync('timeout', ['100', 'gdb', '-nx', '-batch', '-x', script, elf], { encoding: 'utf8', timeout: 110_000 });
     const words = gdb.stdout + gdb.stderr;
     if (process.env.SHOW_GDB) console.log(words);
@@ -159,6 +171,7 @@ describe.runIf(oracle('gdb'))('gdb reverse execution on the kernel (forklab run 
     const atCopy = between('AT-COPY', 'IN-COPY-MEM');
     expect(atCopy).toMatch(new RegExp(`#0  ${hex8(addr('copy_process'))} in copy_process \\(\\)\n#1  ${hex8(inSysFork + 5)} in sys_fork \\(\\)`));
     expect(atCopy).toContain('copy_process in section .text');
+    expect(atCopy).toMatch(new RegExp(`=> ${hex(addr('copy_process'))} <copy_process>:\\s+push\\s+%ebp`));
     expect(between('IN-COPY-MEM', 'BACK-1')).toMatch(/copy_mem \+ \d+ in section \.text/);
     // reverse-finish: back to the call instruction in the caller, twice up the chain
     const back1 = between('BACK-1', 'BACK-2');
