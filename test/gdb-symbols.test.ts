@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, type BuiltImage } from '../tools/build-image';
-import { formatSymbolMap } from '../tools/asm';
+import { assemble, formatSymbolMap } from '../tools/asm';
 import { oracle } from './oracle';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -25,6 +25,17 @@ beforeAll(() => {
   elfPath = join(dir, 'forklab.elf');
   writeFileSync(elfPath, built.elf);
 }, 30_000);
+
+describe('which labels name data (the assembler, for the ELF\'s OBJECT/FUNC types)', () => {
+  it('a label is data when the first statement after it lays down data, also under times or after align', () => {
+    const r = assemble([
+      'bits 32', 'code: nop', '.loop: jmp .loop', 'msg: db "hi", 0', 'both:', 'also: dd 1', 'padded:', 'align 16', 'table: times 4 dw 0',
+      'buf: resb 8', 'sled: times 3 nop', 'last_code:', 'section .data', 'var: dd 7',
+    ].join('\n'));
+    expect(r.errors).toEqual([]);
+    expect([...r.dataLabels].sort()).toEqual(['also', 'both', 'buf', 'msg', 'padded', 'table', 'var']);
+  });
+});
 
 describe.runIf(oracle('readelf', 'nm', 'objcopy'))('the ELF symbol file, read by binutils', () => {
   it('readelf -a reads it cleanly: ELF32 i386 ET_EXEC, one PT_LOAD over the system at 0, .text, .symtab', () => {
