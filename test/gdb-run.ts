@@ -6,18 +6,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage } from '../tools/build-image';
 
-/** Our kernel's image written to a new temporary folder, and its symbols' addresses. */
-export function kernelOnDisk(root: string, tag: string): { dir: string; img: string; addr(name: string): number } {
+/** Our kernel's image and its ELF symbol file written to a new temporary folder, its
+ *  symbols' addresses, and the system's bytes (at their run address, 0). */
+export function kernelOnDisk(root: string, tag: string): { dir: string; img: string; elf: string; system: Uint8Array; addr(name: string): number } {
   const dir = mkdtempSync(join(tmpdir(), `forklab-${tag}-`));
-  const { image, symbols } = buildImage(root);
+  const { image, symbols, elf: elfBytes, systemBytes } = buildImage(root);
   const img = join(dir, 'forklab.img');
   writeFileSync(img, image);
+  const elf = join(dir, 'forklab.elf');
+  writeFileSync(elf, elfBytes);
+  const system = image.subarray(5 * 512, 5 * 512 + systemBytes); // after the boot sector and setup
   const addr = (name: string) => {
     const s = symbols.find((x) => x.name === name);
     if (!s) throw new Error(`no symbol ${name}`);
     return s.address;
   };
-  return { dir, img, addr };
+  return { dir, img, elf, system, addr };
 }
 
 export interface GdbRun {

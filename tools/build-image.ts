@@ -1,11 +1,13 @@
 // `forklab build`: assembles boot/ and kernel/ with our assembler into a bootable 1.44 MB
 // floppy image, as Linux 0.11's tools/build did: the boot sector (told the system's size
 // in 16-byte units, SYSSIZE), four setup sectors, then the system; plus the kernel's
-// symbol map ("XXXXXXXX name", sorted by address) for the debugger and kernel/inspect.
+// symbol map ("XXXXXXXX name", sorted by address) for the debugger and kernel/inspect, and
+// the same symbols in an ELF file over the system at its run address, for gdb.
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { assembleFile, formatErrors, formatSymbolMap, type SymbolEntry } from './asm';
 import { parseCommandArgs, UsageError } from './cli-util';
+import { writeElf } from './elf-writer';
 
 export const FLOPPY_SIZE = 1474560;
 const SETUP_SECTORS = 4;
@@ -16,6 +18,8 @@ export interface BuiltImage {
   image: Uint8Array;
   symbols: SymbolEntry[];
   systemBytes: number;
+  /** The system (run at linear 0, where head.asm moves it) and its symbols as an ELF file for gdb. */
+  elf: Uint8Array;
 }
 
 function assembleOrThrow(root: string, file: string, defines: Record<string, string> = {}) {
@@ -43,7 +47,8 @@ export function buildImage(root: string, defines: Record<string, string> = {}): 
   image.set(setup.bytes, 512);
   image.set(system.bytes, 512 + setup.bytes.length);
   const symbols = system.symbols.filter((s) => !s.name.startsWith('..@'));
-  return { image, symbols, systemBytes: system.bytes.length };
+  const elf = writeElf(system.bytes, 0, symbols.map((s) => ({ ...s, data: system.dataLabels.has(s.name) })));
+  return { image, symbols, systemBytes: system.bytes.length, elf };
 }
 
 /** Newest modification time of the sources the image is built from. */
@@ -72,11 +77,12 @@ export async function buildCommand(args: string[]): Promise<number> {
   if (values.help) {
     process.stdout.write(`usage: forklab build [-o DIR] [--if-needed]
 
-Assembles boot/ and kernel/ with forklab's assembler into DIR/forklab.img (a 1.44 MB floppy)
-and DIR/kernel.map (the kernel's symbols).
+Assembles boot/ and kernel/ with forklab's assembler into DIR/forklab.img (a 1.44 MB floppy),
+DIR/kernel.map (the kernel's symbols) and DIR/forklab.elf (the kernel with its symbols, for
+gdb: gdb DIR/forklab.elf -ex 'target remote :1234').
 
   -o, --output DIR   where to write them (default: build)
-  --if-needed        do nothing when both are newer than every source file
+  --if-needed        do nothing when all three are newer than every source file
   -h, --help         this help
 `);
     return 0;
@@ -86,19 +92,21 @@ and DIR/kernel.map (the kernel's symbols).
   const out = resolve(values.output ?? join(root, 'build'));
   const imgPath = join(out, 'forklab.img');
   const mapPath = join(out, 'kernel.map');
+  const elfPath = join(out, 'forklab.elf');
   if (values['if-needed']) {
     try {
-      const built = Math.min(statSync(imgPath).mtimeMs, statSync(mapPath).mtimeMs);
+      const built = Math.min(...[imgPath, mapPath, elfPath].map((p) => statSync(p).mtimeMs));
       if (built >= newestSource(root)) return 0;
     } catch {
       // not built yet
     }
   }
   const t0 = performance.now();
-  const { image, symbols, systemBytes } = buildImage(root);
+  const { image, symbols, systemBytes, elf } = buildImage(root);
   mkdirSync(out, { recursive: true });
   writeFileSync(imgPath, image);
   writeFileSync(mapPath, formatSymbolMap(symbols));
+  writeFileSync(elfPath, elf);
   const ms = (performance.now() - t0).toFixed(0);
   process.stderr.write(`built ${imgPath} (system ${systemBytes} bytes, ${symbols.length} symbols) in ${ms} ms\n`);
   return 0;

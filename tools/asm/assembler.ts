@@ -20,6 +20,9 @@ export interface AssembleResult {
   symbols: SymbolEntry[];
   errors: AsmError[];
   passes: number;
+  /** Labels whose first statement is data (db/dw/.../resb/...), not an instruction: the
+   *  image builder types them OBJECT, the others FUNC, in its ELF symbol file. */
+  dataLabels: Set<string>;
 }
 
 const MAX_PASSES = 40;
@@ -121,6 +124,9 @@ export class Assembler {
   private org = 0;
   private cur!: Section;
   private prevLabel = '';
+  /** Labels waiting for the statement that says whether they name code or data. */
+  private pendingLabels: string[] = [];
+  private dataLabels = new Set<string>();
   private errors: AsmError[] = [];
   private changed = false;
   private forwardRefs = false;
@@ -200,7 +206,7 @@ export class Assembler {
     const fileOrder = new Map<string, number>();
     for (const e of errors) if (!fileOrder.has(e.file)) fileOrder.set(e.file, fileOrder.size);
     errors.sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.col - b.col);
-    return { bytes: this.image(), symbols: this.symbolMap(), errors, passes: this.pass };
+    return { bytes: this.image(), symbols: this.symbolMap(), errors, passes: this.pass, dataLabels: this.dataLabels };
   }
 
   /** Places the sections for the next pass; true when a start moved. */
@@ -249,6 +255,8 @@ export class Assembler {
       s.size = 0;
     }
     this.prevLabel = '';
+    this.pendingLabels = [];
+    this.dataLabels = new Set();
     this.errors = [];
     this.changed = false;
     this.forwardRefs = false;
@@ -413,6 +421,7 @@ export class Assembler {
       }
     }
     if (i >= toks.length) return;
+    this.settlePendingLabels(toks, i);
     // A line assembles to the same bytes as in the last pass when the symbols it used (and,
     // if it used `$` or `$$`, its address) are unchanged: reuse them.
     const cached = this.cache[this.lineIndex];
@@ -465,7 +474,22 @@ export class Assembler {
     if (REGS.has(t.text.toLowerCase())) throw new LineError(`'${t.text}' is a register, not a label name`, t.col);
     // In `absolute` space (struc fields) a label is a plain number.
     if (this.cur.index < 0) this.define(t.text, this.here(), false, t.col, true);
-    else this.define(t.text, this.here(), true, t.col);
+    else {
+      this.define(t.text, this.here(), true, t.col);
+      this.pendingLabels.push(this.qualify(t.text));
+    }
+  }
+
+  /** The first statement after a label that lays down bytes says what the label names: data
+   *  (db/dw/.../resb/..., also under times) or code. Directives such as align wait. */
+  private settlePendingLabels(toks: Token[], i: number): void {
+    if (!this.pendingLabels.length || toks[i].kind !== 'id') return;
+    const w = toks[i].text.toLowerCase();
+    if (w === 'section' || w === 'segment' || w === 'absolute') this.pendingLabels = []; // the label ended a section
+    if (w !== 'times' && DIRECTIVES.has(w)) return;
+    const isData = toks.slice(i).some((t) => t.kind === 'id' && (t.text.toLowerCase() in DATA || t.text.toLowerCase() in RES));
+    if (isData) for (const name of this.pendingLabels) this.dataLabels.add(name);
+    this.pendingLabels = [];
   }
 
   private instructionOrDirective(toks: Token[], i: number, times: number): void {

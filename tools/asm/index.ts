@@ -27,6 +27,8 @@ export interface AssembleOptions {
 export interface AssembleOutput {
   bytes: Uint8Array;
   symbols: SymbolEntry[];
+  /** Labels that name data rather than code (see the assembler's AssembleResult). */
+  dataLabels: Set<string>;
   errors: AsmError[];
   warnings: AsmError[];
 }
@@ -79,7 +81,7 @@ export function assemble(source: string, opts: AssembleOptions = {}): AssembleOu
   const fileOrder = new Map<string, number>();
   for (const e of errors) if (!fileOrder.has(e.file)) fileOrder.set(e.file, fileOrder.size);
   errors.sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.col - b.col);
-  return { bytes: errors.length ? new Uint8Array(0) : res.bytes, symbols: res.symbols, errors, warnings: pre.warnings };
+  return { bytes: errors.length ? new Uint8Array(0) : res.bytes, symbols: res.symbols, dataLabels: res.dataLabels, errors, warnings: pre.warnings };
 }
 
 /** Assembles a file; a missing file is one error, like any other. */
@@ -88,7 +90,7 @@ export function assembleFile(file: string, opts: Omit<AssembleOptions, 'fileName
   const text = read(file);
   if (text === undefined) {
     return {
-      bytes: new Uint8Array(0), symbols: [], warnings: [],
+      bytes: new Uint8Array(0), symbols: [], dataLabels: new Set(), warnings: [],
       errors: [{ file, line: 0, col: 0, message: `cannot read '${file}'`, text: '' }],
     };
   }
