@@ -248,7 +248,8 @@ describe.runIf(oracle('chromium') && haveKit())('Linux 0.11 in the page in Chrom
     await page.waitForFunction(() => !/ls/.test(document.querySelector('#screen')?.textContent ?? ''));
     await waitText(page, '#screen', /\[\/usr\/root\]# /);
     expect(await text('#image-name')).toBe('hdc-0.11.img.gz + Image (Linux 0.11)'); // the files in the order the picker gives them
-    expect(await text('#timeline')).toMatch(/pid 1 {2}fork: child pid 4 in slot 2 \(0x08000000\)/);
+    // (the timeline follows the screen by up to a kernel message: wait for it, as above)
+    await waitText(page, '#timeline', /pid 1 {2}fork: child pid 4 in slot 2 \(0x08000000\)/);
     expect(errors).toEqual([]);
   }, 120_000);
 });
