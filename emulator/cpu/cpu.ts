@@ -1,8 +1,11 @@
 // The i386 CPU core: registers, lazy flags, segment caches, memory access through the TLB,
-// decoded-block cache, run loop and exception delivery. Instruction semantics live in
-// handlers.ts; descriptor checks, far transfers, gates and task switches in
-// ../mmu/protected.ts; virtual-8086 mode in v86.ts; DR6/DR7.GD, the TSS T bit and RF in
-// debug-traps.ts; the page walk in ../mmu/paging.ts.
+// decoded-block cache and run loop. Instruction semantics live in handlers/ (by family); far
+// JMP/CALL/RET and call gates in far-transfer.ts; interrupt and exception delivery and IRET
+// in interrupts.ts (with the inner-stack switch of stack-switch.ts); task switches in
+// task-switch.ts; LLDT/LTR/LAR/LSL/VERR/VERW in descriptor-insns.ts; virtual-8086 mode in
+// v86.ts; DR6/DR7.GD, the TSS T bit and RF in debug-traps.ts; descriptor fields in
+// ../mmu/descriptor.ts; protected-mode segment loads in ../mmu/segments.ts; the page walk
+// in ../mmu/paging.ts.
 //
 // Embedding:
 //   const mem = new PhysicalMemory(16 << 20);          // ../memory.ts (ROM/MMIO pages, A20)
@@ -17,7 +20,7 @@
 // control transfer, a mode change, port I/O, 32 instructions or the page end), cached by RAM
 // offset and invalidated through PhysicalMemory's per-page code generations. Blocks chain
 // across near branches; the chain ends at mode changes, port I/O and pending interrupts.
-// Faults throw the preallocated FAULT; the run loop restores EIP/ESP of the instruction and
+// Faults throw the CPU's preallocated faultState; the run loop restores EIP/ESP of the instruction and
 // delivers it (double fault, triple fault). Observers: with a before-instruction hook, TF or
 // DR7 breakpoints the loop runs one instruction at a time; memory hooks and data breakpoints
 // route every data access through the slow path; none of this costs anything when absent.
@@ -33,23 +36,26 @@ import { FORMS } from './opcodes';
 import { PhysicalMemory } from '../memory';
 import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
-  ES, CS, SS, DS, FS, GS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
+  CS, SS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
   CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
-  T_RAMW, T_NEVER, GP, SSV, DB, DF_V, PFV, NP, TS_V, DE, UD, NMI as NMI_V,
+  T_RAMW, T_NEVER, GP, SSV, DB, UD, NMI as NMI_V,
 } from './consts';
 import { DR6_BS, DR6_BT } from './debug-traps';
 import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
 import { walk } from '../mmu/paging';
-import { deliverProtected } from '../mmu/protected';
+import { deliverException, deliverInterrupt } from './interrupts';
+import { TransferScratch } from './stack-switch';
+import { descAR, descBase, descLimit } from '../mmu/descriptor';
+import { loadSegProtected } from '../mmu/segments';
 import { loadSegV86, lockChecked } from './v86';
 
-/** What a CPU exception looks like in flight: one preallocated object, thrown. */
+/** What a CPU exception looks like in flight: one preallocated object per CPU
+ *  (Cpu.faultState), thrown. */
 export class CpuFault {
   vector = 0;
   code = 0;
   hasCode = false;
 }
-export const FAULT = new CpuFault();
 
 export type StopReason =
   /** the instruction budget ran out */
@@ -113,7 +119,8 @@ class SlowSource implements CodeSource {
   }
 }
 
-// Built on first use (not at module load: handlers.ts and the MMU import this module).
+// The handler table and its STOP/CHAIN attributes: built once, by the first Cpu, shared and
+// never written after (immutable, so two machines may share it).
 let HANDLERS: Handler[] = [];
 const STOP = new Uint8Array(FORMS.length);
 /** 'stop' forms after which block chaining may continue (near branches). */
@@ -404,10 +411,11 @@ export class Cpu {
   // faults
 
   fault(vector: number, code = 0, hasCode = false): never {
-    FAULT.vector = vector;
-    FAULT.code = code & 0xffff;
-    FAULT.hasCode = hasCode && this.pe;
-    throw FAULT;
+    const f = this.faultState;
+    f.vector = vector;
+    f.code = code & 0xffff;
+    f.hasCode = hasCode && this.pe;
+    throw f;
   }
   gp(code = 0): never {
     return this.fault(GP, code, true);
@@ -481,12 +489,25 @@ export class Cpu {
   /** MOV/POP Sreg, LxS: loads a data or stack segment register with the mode's checks. */
   loadSeg(s: number, v: number): void {
     if (this.realAddressing) this.loadSegReal(s, v);
-    else this.loadSegProtected(s, v & 0xffff);
+    else loadSegProtected(this, s, v & 0xffff);
   }
 
+  // Scratch of one instruction, per CPU (never module-level: an observer hook of one machine
+  // may run another machine in the middle of an instruction).
   // descriptor scratch (filled by readDescriptor)
   dLo = 0;
   dHi = 0;
+  /** The fault in flight (thrown by fault()). */
+  readonly faultState = new CpuFault();
+  /** Protected-mode control transfers: gate target, inner stack, task image (stack-switch.ts). */
+  readonly xfer = new TransferScratch();
+  /** 32x32 multiply: low and high halves; 64/32 divide: quotient and remainder (handlers). */
+  mulLo = 0;
+  mulHi = 0;
+  divQ = 0;
+  divR = 0;
+  /** The offset of a far pointer read from memory (far JMP/CALL, LxS). */
+  farOff = 0;
 
   /** Reads the descriptor for `selector` into dLo/dHi; throws `vec`(selector) when outside
    *  its table. */
@@ -508,16 +529,6 @@ export class Cpu {
   descAddr(selector: number): number {
     return ((selector & 4 ? this.ldtBase : this.gdtBase) + (selector & 0xfff8)) | 0;
   }
-  static descBase(lo: number, hi: number): number {
-    return ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) | 0;
-  }
-  static descLimit(lo: number, hi: number): number {
-    const l = (lo & 0xffff) | (hi & 0xf0000);
-    return hi & 0x800000 ? l * 4096 + 0xfff : l;
-  }
-  static descAR(hi: number): number {
-    return (hi >>> 8) & 0xf0ff;
-  }
 
   /** Sets the accessed bit of the descriptor in dLo/dHi if clear. */
   setAccessed(selector: number): void {
@@ -527,37 +538,10 @@ export class Cpu {
     }
   }
 
-  loadSegProtected(s: number, v: number): void {
-    const rpl = v & 3;
-    if ((v & 0xfffc) === 0) {
-      if (s === SS) this.gp(0);
-      this.setSegCache(s, v, 0, 0, 0);
-      return;
-    }
-    this.readDescriptor(v);
-    const hi = this.dHi;
-    const ar = Cpu.descAR(hi);
-    const dpl = (ar >> 5) & 3;
-    const type = ar & 0x1f;
-    if (s === SS) {
-      // writable data segment, RPL = DPL = CPL
-      if ((type & 0x1a) !== 0x12 || rpl !== this.cpl || dpl !== this.cpl) this.gp(v & 0xfffc);
-      if ((ar & 0x80) === 0) this.fault(SSV, v & 0xfffc, true);
-    } else {
-      // data or readable code
-      if ((type & 0x10) === 0 || (type & 0x1a) === 0x18) this.gp(v & 0xfffc);
-      // data and non-conforming code: DPL >= max(CPL, RPL)
-      if ((type & 0x1c) !== 0x1c && (dpl < this.cpl || dpl < rpl)) this.gp(v & 0xfffc);
-      if ((ar & 0x80) === 0) this.fault(NP, v & 0xfffc, true);
-    }
-    this.setAccessed(v);
-    this.setSegCache(s, v, Cpu.descBase(this.dLo, this.dHi), Cpu.descLimit(this.dLo, this.dHi), Cpu.descAR(this.dHi));
-  }
-
   /** Loads CS from a code descriptor already in dLo/dHi (checks done by the caller). */
   loadCsDesc(selector: number, cpl: number): void {
     this.setAccessed(selector);
-    this.setSegCache(CS, (selector & 0xfffc) | cpl, Cpu.descBase(this.dLo, this.dHi), Cpu.descLimit(this.dLo, this.dHi), Cpu.descAR(this.dHi));
+    this.setSegCache(CS, (selector & 0xfffc) | cpl, descBase(this.dLo, this.dHi), descLimit(this.dLo, this.dHi), descAR(this.dHi));
     this.setCpl(cpl);
   }
 
@@ -565,18 +549,6 @@ export class Cpu {
     if (cpl !== this.cpl) {
       this.cpl = cpl;
       this.updateAccessMasks();
-    }
-  }
-
-  /** After a privilege drop: data segments the new CPL may not use become null. */
-  nullifyOuterSegments(): void {
-    for (const s of [ES, DS, FS, GS]) {
-      const ar = this.segAR[s];
-      const type = ar & 0x1f;
-      const dpl = (ar >> 5) & 3;
-      if ((ar & 0x80) === 0) continue;
-      const dataOrNonConf = (type & 0x18) !== 0x18 || (type & 4) === 0;
-      if (dataOrNonConf && dpl < this.cpl) this.setSegCache(s, 0, 0, 0, 0);
     }
   }
 
@@ -1019,56 +991,12 @@ export class Cpu {
   /** Delivers interrupt `vector`. software: INT n / INT3 / INTO (privilege checked against
    *  the gate DPL in protected mode); EIP must already be the return address. */
   interrupt(vector: number, software: boolean, hasCode: boolean, code: number): void {
-    if (this.hooks?.interrupt) this.hooks.interrupt(vector, software, code);
-    this.halted = false;
-    if (!this.pe) {
-      if (vector * 4 + 3 > this.idtLimit) this.gp(0);
-      const flags = this.getFlags();
-      const ent = (this.idtBase + vector * 4) | 0;
-      const ip = this.sysRead16(ent);
-      const cs = this.sysRead16((ent + 2) | 0);
-      this.push16(flags);
-      this.push16(this.sel[CS]);
-      this.push16(this.eip);
-      this.flagsVal &= ~(IF | TF | RF);
-      this.loadSegReal(CS, cs);
-      this.eip = ip;
-    } else {
-      deliverProtected(this, vector, software, hasCode, code);
-    }
-  }
-
-  private static contributory(v: number): boolean {
-    return v === DE || (v >= TS_V && v <= GP);
+    deliverInterrupt(this, vector, software, hasCode, code);
   }
 
   /** Delivers an exception (after a fault object was caught), with double/triple fault. */
   raiseException(vector: number, hasCode: boolean, code: number): void {
-    this.lastException = vector;
-    const esp = this.regs[ESP];
-    try {
-      this.interrupt(vector, false, hasCode, code);
-    } catch (e) {
-      if (e !== FAULT) throw e;
-      this.regs[ESP] = esp;
-      const v2 = FAULT.vector;
-      if (vector === DF_V) {
-        this.tripleFault();
-        return;
-      }
-      const first = Cpu.contributory(vector) ? 1 : vector === PFV ? 2 : 0;
-      const second = Cpu.contributory(v2) ? 1 : v2 === PFV ? 2 : 0;
-      if ((first === 1 && second === 1) || (first === 2 && second !== 0)) {
-        try {
-          this.interrupt(DF_V, false, true, 0);
-        } catch (e3) {
-          if (e3 !== FAULT) throw e3;
-          this.tripleFault();
-        }
-      } else {
-        this.raiseException(v2, FAULT.hasCode, FAULT.code);
-      }
-    }
+    deliverException(this, vector, hasCode, code);
   }
 
   /** The state when the CPU shut down (triple fault), for the machine's report. */
@@ -1306,7 +1234,8 @@ export class Cpu {
   }
 
   private onFault(e: unknown): void {
-    if (e !== FAULT) throw e;
+    const f = this.faultState;
+    if (e !== f) throw e;
     this.eip = this.curEip;
     this.regs[ESP] = this.startEsp;
     // a faulting instruction counts as executed (so a guest in a fault loop still uses up
@@ -1314,7 +1243,7 @@ export class Cpu {
     this.icount++;
     // every fault's EFLAGS image has RF (see debug-traps.ts)
     this.flagsVal |= RF;
-    this.raiseException(FAULT.vector, FAULT.hasCode, FAULT.code);
+    this.raiseException(f.vector, f.hasCode, f.code);
   }
 
   /**
@@ -1601,12 +1530,12 @@ export class Cpu {
       try {
         this.readDescriptor(value);
       } catch (e) {
-        if (e === FAULT) return false;
+        if (e === this.faultState) return false;
         throw e;
       }
-      const ar = Cpu.descAR(this.dHi);
+      const ar = descAR(this.dHi);
       if ((ar & 0x80) === 0) return false;
-      this.setSegCache(sg, value, Cpu.descBase(this.dLo, this.dHi), Cpu.descLimit(this.dLo, this.dHi), ar);
+      this.setSegCache(sg, value, descBase(this.dLo, this.dHi), descLimit(this.dLo, this.dHi), ar);
       if (sg === CS) this.setCpl(value & 3);
       return true;
     }

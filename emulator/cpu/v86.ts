@@ -5,7 +5,7 @@
 // TSS bitmap.
 // Entered by IRET from ring 0 with VM in the EFLAGS image, or by a task switch to a TSS
 // whose EFLAGS has VM; left by an interrupt or exception through a ring-0 gate
-// (deliverProtected in ../mmu/protected.ts pushes the V86 frame and zeroes DS ES FS GS).
+// (deliverProtected in interrupts.ts pushes the V86 frame and zeroes DS ES FS GS).
 
 import type { Cpu } from './cpu';
 import type { Handler } from './handlers';
