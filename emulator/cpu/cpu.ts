@@ -42,6 +42,7 @@ import {
 } from './consts';
 import { DR6_BS, DR6_BT } from './debug-traps';
 import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
+import { CALL_ON, JMP_ON } from './handlers/control';
 import { walk } from '../mmu/paging';
 import { deliverException, deliverInterrupt } from './interrupts';
 import { TransferScratch } from './stack-switch';
@@ -125,9 +126,12 @@ let HANDLERS: Handler[] = [];
 const STOP = new Uint8Array(FORMS.length);
 /** 'stop' forms after which block chaining may continue (near branches). */
 const CHAIN = new Uint8Array(FORMS.length);
+/** Direct JMP and CALL forms a block goes on through (to a target in the same page). */
+const THROUGH = new Uint8Array(FORMS.length);
 function initTables(): void {
   if (HANDLERS.length) return;
   HANDLERS = buildHandlers();
+  for (const f of FORMS) if (['jmp rel8', 'jmp relv', 'call relv'].includes(`${f.mnemonic} ${f.operands.join(',')}`)) THROUGH[f.id] = 1;
   for (const f of FORMS) if (f.attrs.has('stop') || IO_FORM[f.id]) STOP[f.id] = 1;
   for (const f of FORMS) {
     const m = f.mnemonic;
@@ -1078,8 +1082,10 @@ export class Cpu {
           const ins = insns[i];
           start = eip;
           this.startEsp = regs[ESP];
-          this.eip = eip = eip + ins.length;
+          this.eip = eip + ins.length;
           fns[i](this, ins);
+          // (a block goes on through direct jumps and calls: the next instruction is at EIP)
+          eip = this.eip;
           i++;
           // exact at every instruction, not added at the block's end: port I/O (the devices'
           // time) and interrupt, memory or port hooks read it in the middle of a block
@@ -1136,7 +1142,10 @@ export class Cpu {
     src.start = 0;
     b.tag = -1;
     b.page2 = -1;
-    let n = 0, off = 0;
+    // off: offset of the next instruction from the block's start; it jumps back or ahead
+    // when the block goes on through an unconditional jump or call (runStart: where the
+    // current straight run of bytes began, end: the furthest byte decoded)
+    let n = 0, off = 0, runStart = 0, end = 0;
     const bits = big ? 32 : 16;
     for (;;) {
       let ins = b.insns[n];
@@ -1151,19 +1160,39 @@ export class Cpu {
         if (n === 0) return src.over && toPageEnd < this.csEnd - eip && this.buildCrossing(b, ram, eip, big, lin);
         break;
       }
-      b.fns[n] = this.handlerFor(ins);
       n++;
       off += ins.length;
-      if (ins.form === null || STOP[ins.form.id] || n >= BLOCK_MAX || off >= src.avail) break;
+      if (off > end) end = off;
+      const f = ins.form;
+      const to = f !== null && THROUGH[f.id] === 1 && !ins.lock && n < BLOCK_MAX ? this.jumpInPage(ins, eip + off, lin - eip) : -1;
+      if (to >= 0) {
+        // the block goes on at the target: its handler ends the block should EIP wrap
+        b.fns[n - 1] = f!.mnemonic === 'call' ? CALL_ON : JMP_ON;
+        this.mem.markCode(ram + runStart, off - runStart);
+        off = runStart = to - eip;
+        continue;
+      }
+      b.fns[n - 1] = this.handlerFor(ins);
+      if (f === null || STOP[f.id] || n >= BLOCK_MAX || off >= src.avail) break;
     }
     b.n = n;
-    b.len = off;
+    b.len = end;
     const last = b.insns[n - 1].form;
     b.exit = last === null || (STOP[last.id] === 1 && CHAIN[last.id] === 0);
-    this.mem.markCode(ram, off);
+    this.mem.markCode(ram + runStart, off - runStart);
     b.gen = this.mem.codeGen[ram >>> 12];
     b.tag = ram * 2 + big;
     return true;
+  }
+
+  /** The target EIP of the direct JMP/CALL `ins` ending at `next`, when a block may go on
+   *  there: in the same linear page (so the same RAM page, covered by the block's code
+   *  generation), within the CS limit, and reached without wrapping EIP; else -1. */
+  private jumpInPage(ins: Insn, next: number, csBase: number): number {
+    const raw = next + ins.imm;
+    const to = ins.op32 ? raw >>> 0 : raw & 0xffff;
+    if (to !== raw || to >= this.csEnd) return -1;
+    return ((csBase + to) ^ (csBase + next - ins.length)) >>> 12 === 0 ? to : -1;
   }
 
   /** A block of the one instruction at `ram` that continues in the next linear page. */
