@@ -87,6 +87,17 @@ class Block {
   gen2 = -1;
   insns: Insn[] = [];
   fns: Handler[] = [];
+  /** RAM page of the first instruction */
+  page = 0;
+  /** Chaining (execBlock): the blocks that followed this one at EIP eipA / eipB (-1: none),
+   *  with the tags they had then; valid while the Cpu's chainEpoch is linkEpoch. */
+  linkEpoch = -1;
+  eipA = -1;
+  eipB = -1;
+  nextA: Block | null = null;
+  nextB: Block | null = null;
+  tagA = -1;
+  tagB = -1;
 }
 
 /** Reads instruction bytes for block building from RAM: `first` bytes at `base`, the rest
@@ -249,6 +260,9 @@ export class Cpu {
   private fetchBase = 0;
   private curPageGen = 0;
   private curPage = -1;
+  /** Block links (execBlock) are followed only within the epoch they were made in: a new
+   *  chain and every TLB change start a new one. */
+  private chainEpoch = 0;
 
   constructor(mem: PhysicalMemory, io: IoBus = NULL_IO, irq: InterruptLine | null = null, options: CpuOptions = {}) {
     initTables();
@@ -569,11 +583,13 @@ export class Cpu {
     }
     this.tlbCount = 0;
     this.mapGen = this.mem.mapGeneration;
+    this.chainEpoch++;
   }
 
   /** Drops the TLB entry of one linear page (INVLPG is a 486 instruction; used internally). */
   flushTlbPage(lin: number): void {
     this.tlb[lin >>> 12] = 0;
+    this.chainEpoch++;
   }
 
   updateAccessMasks(): void {
@@ -618,6 +634,8 @@ export class Cpu {
     if (this.tlbCount < this.tlbList.length) this.tlbList[this.tlbCount++] = lp;
     else this.tlbOverflow = true;
     this.tlb[lp] = (ram >= 0 ? ram : 0) | bits;
+    // (a refill may map the page elsewhere: block links made before it are not followed)
+    this.chainEpoch++;
     this.tlbPhys[lp] = phys;
     return phys | (lin & 0xfff);
   }
@@ -1042,35 +1060,51 @@ export class Cpu {
     let i = 0;
     // start of the executing instruction (kept in a local; stored in curEip on a fault)
     let start = -1;
+    // the block that ran last in this chain (its links lead to the next), and a new epoch:
+    // links made before this call are not followed (CS, CPL or the TLB may have changed)
+    let prev: Block | null = null;
+    this.chainEpoch++;
     try {
       for (;;) {
         let eip = this.eip;
         this.curEip = eip;
         start = -1;
         this.startEsp = regs[ESP];
-        const lin = (csBase + eip) | 0;
-        let e = tlb[lin >>> 12];
-        if ((e & nr) !== nr) {
-          this.translate(lin, false, this.cpl === 3);
-          e = tlb[lin >>> 12];
+        // Chained: the block that followed the previous one at this EIP, found without the
+        // lookup below. The link holds while its epoch does (this chain, no TLB change since:
+        // so the same CS, CPL, paging), the block still has its tag (the cache slot was not
+        // reused) and code generation (its page was not written), and fits the CS limit.
+        let b: Block | null = null;
+        if (prev !== null && prev.linkEpoch === this.chainEpoch) {
+          if (prev.eipA === eip) b = prev.nextA!.tag === prev.tagA ? prev.nextA : null;
+          else if (prev.eipB === eip) b = prev.nextB!.tag === prev.tagB ? prev.nextB : null;
+          if (b !== null && (b.gen !== codeGen[b.page] || eip + b.len > csEnd)) b = null;
         }
-        if ((e & T_RAM) === 0 || eip >= csEnd) {
-          this.execSlowOne();
-          return;
-        }
-        const ram = (e & ~0xfff) | (lin & 0xfff);
-        const tag = ram * 2 + big;
-        const slot = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
-        let b = cache[slot];
-        if (b === undefined) b = cache[slot] = new Block();
-        const page = ram >>> 12;
-        if (b.tag !== tag || b.gen !== codeGen[page] || eip + b.len > csEnd) {
-          // (a page-crossing block never passes the test above: it is checked here)
-          if (!(b.tag === tag && this.crossingValid(b, eip, lin)) && !this.buildBlock(b, ram, eip, big, lin)) {
+        if (b === null) {
+          const lin: number = (csBase + eip) | 0;
+          let e: number = tlb[lin >>> 12];
+          if ((e & nr) !== nr) {
+            this.translate(lin, false, this.cpl === 3);
+            e = tlb[lin >>> 12];
+          }
+          if ((e & T_RAM) === 0 || eip >= csEnd) {
             this.execSlowOne();
             return;
           }
+          const ram: number = (e & ~0xfff) | (lin & 0xfff);
+          const tag = ram * 2 + big;
+          const slot: number = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
+          b = cache[slot] ?? (cache[slot] = new Block());
+          if (b.tag !== tag || b.gen !== codeGen[ram >>> 12] || eip + b.len > csEnd) {
+            // (a page-crossing block never passes the test above: it is checked here)
+            if (!(b.tag === tag && this.crossingValid(b, eip, lin)) && !this.buildBlock(b, ram, eip, big, lin)) {
+              this.execSlowOne();
+              return;
+            }
+          }
+          if (prev !== null) this.link(prev, eip, b);
         }
+        const page = b.page;
         const insns = b.insns, fns = b.fns;
         let n = b.n;
         const budget = end - this.icount;
@@ -1093,6 +1127,7 @@ export class Cpu {
           if (this.blockBreak) break;
         }
         start = -1;
+        prev = b;
         if (this.blockBreak || b.exit || this.icount >= end) break;
         if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
       }
@@ -1102,6 +1137,21 @@ export class Cpu {
       if (start >= 0) this.curEip = start;
       throw err;
     }
+  }
+
+  /** Links `next` as the successor of `prev` at EIP `eip` (two exits: the newest replaces
+   *  the older of the two). */
+  private link(prev: Block, eip: number, next: Block): void {
+    if (prev.linkEpoch !== this.chainEpoch) {
+      prev.linkEpoch = this.chainEpoch;
+      prev.eipA = prev.eipB = -1;
+    }
+    prev.eipB = prev.eipA;
+    prev.nextB = prev.nextA;
+    prev.tagB = prev.tagA;
+    prev.eipA = eip;
+    prev.nextA = next;
+    prev.tagA = next.tag;
   }
 
   /** Start of the instruction `ins` that is executing (for handlers that restart it). */
@@ -1181,6 +1231,7 @@ export class Cpu {
     b.exit = last === null || (STOP[last.id] === 1 && CHAIN[last.id] === 0);
     this.mem.markCode(ram + runStart, off - runStart);
     b.gen = this.mem.codeGen[ram >>> 12];
+    b.page = ram >>> 12;
     b.tag = ram * 2 + big;
     return true;
   }
@@ -1221,6 +1272,7 @@ export class Cpu {
     b.gen1 = this.mem.codeGen[ram >>> 12];
     b.page2 = page2;
     b.gen2 = this.mem.codeGen[page2];
+    b.page = ram >>> 12;
     b.tag = ram * 2 + big;
     return true;
   }
