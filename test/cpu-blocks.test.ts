@@ -44,6 +44,34 @@ describe.runIf(HAS_NASM)('decoded blocks: chaining and continued blocks', () => 
     expect(e.log(2)).toBe(9);
   });
 
+  it('a block kept after a write next to it (data sharing its code lines) still sees a later write to its code', () => {
+    // the counter sits right after f's code, in the same 32-byte line: every increment
+    // invalidates the page, and f's block is kept because its bytes did not change; it must
+    // be marked as code again, so that patching f afterwards is seen
+    const e = env(`
+        mov ecx, 100
+        xor ebx, ebx
+    l1: call f
+        add ebx, eax
+        cmp ecx, 50
+        jne skip
+        mov byte [f + 1], 4       ; halfway through: f now returns 4
+    skip:
+        dec ecx
+        jnz l1
+        mov [${LOG}], ebx         ; 51 x 3 (ECX 100..50) + 49 x 4
+        mov eax, [counter]
+        mov [${LOG + 4}], eax
+        hlt
+    f:  mov eax, 3
+        inc dword [counter]
+        ret
+    counter: dd 0`);
+    runSliced(e, 1_000_000);
+    expect(e.log(1)).toBe(100);
+    expect(e.log(0)).toBe(51 * 3 + 49 * 4);
+  });
+
   it('a page map change seen by a TLB refill in the middle of a chain is followed by the next block', () => {
     // far_page's PTE is pointed at a copy (returning 2) without a TLB flush; the first write
     // to the page re-walks (the entry came from a read: no dirty bit yet) and refills the TLB

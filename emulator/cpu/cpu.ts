@@ -89,6 +89,11 @@ class Block {
   fns: Handler[] = [];
   /** RAM page of the first instruction */
   page = 0;
+  /** The bytes decoded, as runs (offset from the block's start, length: a run ends at a
+   *  direct JMP/CALL the block goes on through) and a copy of them: when the page is written
+   *  elsewhere (data sharing a page with code), the block is kept if its bytes are unchanged. */
+  runs: number[] = [];
+  bytes: Uint8Array | null = null;
   /** Chaining (execBlock): the blocks that followed this one at EIP eipA / eipB (-1: none),
    *  with the tags they had then; valid while the Cpu's chainEpoch is linkEpoch. */
   linkEpoch = -1;
@@ -1096,8 +1101,10 @@ export class Cpu {
           const slot: number = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
           b = cache[slot] ?? (cache[slot] = new Block());
           if (b.tag !== tag || b.gen !== codeGen[ram >>> 12] || eip + b.len > csEnd) {
-            // (a page-crossing block never passes the test above: it is checked here)
-            if (!(b.tag === tag && this.crossingValid(b, eip, lin)) && !this.buildBlock(b, ram, eip, big, lin)) {
+            // the same tag: a page-crossing block (never passes the test above), a block whose
+            // page was written elsewhere (data next to code), or a CS limit change
+            const keep = b.tag === tag && (this.crossingValid(b, eip, lin) || (eip + b.len <= csEnd && this.unchanged(b, ram)));
+            if (!keep && !this.buildBlock(b, ram, eip, big, lin)) {
               this.execSlowOne();
               return;
             }
@@ -1196,6 +1203,7 @@ export class Cpu {
     // when the block goes on through an unconditional jump or call (runStart: where the
     // current straight run of bytes began, end: the furthest byte decoded)
     let n = 0, off = 0, runStart = 0, end = 0;
+    b.runs.length = 0;
     const bits = big ? 32 : 16;
     for (;;) {
       let ins = b.insns[n];
@@ -1218,7 +1226,7 @@ export class Cpu {
       if (to >= 0) {
         // the block goes on at the target: its handler ends the block should EIP wrap
         b.fns[n - 1] = f!.mnemonic === 'call' ? CALL_ON : JMP_ON;
-        this.mem.markCode(ram + runStart, off - runStart);
+        this.addRun(b, ram, runStart, off - runStart);
         off = runStart = to - eip;
         continue;
       }
@@ -1229,10 +1237,38 @@ export class Cpu {
     b.len = end;
     const last = b.insns[n - 1].form;
     b.exit = last === null || (STOP[last.id] === 1 && CHAIN[last.id] === 0);
-    this.mem.markCode(ram + runStart, off - runStart);
+    this.addRun(b, ram, runStart, off - runStart);
     b.gen = this.mem.codeGen[ram >>> 12];
     b.page = ram >>> 12;
     b.tag = ram * 2 + big;
+    return true;
+  }
+
+  /** Records the run of `len` decoded bytes at offset `at` of the block at `ram`, and marks
+   *  them as code (a write to them invalidates the page's blocks). */
+  private addRun(b: Block, ram: number, at: number, len: number): void {
+    let used = 0;
+    for (let k = 1; k < b.runs.length; k += 2) used += b.runs[k];
+    const bytes = b.bytes ?? (b.bytes = new Uint8Array(BLOCK_MAX * MAX_INSN_LENGTH));
+    bytes.set(this.u8.subarray(ram + at, ram + at + len), used);
+    b.runs.push(at, len);
+    this.mem.markCode(ram + at, len);
+  }
+
+  /** The block at `ram` was decoded from the bytes that are there now (its page was written
+   *  since, elsewhere): it becomes valid for the page's new code generation, its bytes marked
+   *  as code again. False for a block that crosses a page or whose bytes changed. */
+  private unchanged(b: Block, ram: number): boolean {
+    if (b.page2 >= 0) return false;
+    const runs = b.runs, bytes = b.bytes!, u8 = this.u8;
+    let used = 0;
+    for (let r = 0; r < runs.length; r += 2) {
+      const at = ram + runs[r], len = runs[r + 1];
+      for (let k = 0; k < len; k++) if (u8[at + k] !== bytes[used + k]) return false;
+      used += len;
+    }
+    for (let r = 0; r < runs.length; r += 2) this.mem.markCode(ram + runs[r], runs[r + 1]);
+    b.gen = this.mem.codeGen[ram >>> 12];
     return true;
   }
 
