@@ -7,6 +7,28 @@
 import { describe, expect, it } from 'vitest';
 import { HAS_NASM, env, expectHalted, LOG, PD, PT, type Env } from './cpu-env';
 
+/** Guest code: calls `fn` 100 times in a loop (so its block gets chained), then stores EAX
+ *  at `log`. */
+function callLoop(label: string, fn: string, log: number): string {
+  return `mov ecx, 100\n${label}: call ${fn}\n dec ecx\n jnz ${label}\n mov [${log}], eax`;
+}
+
+/** Guest code: a page of its own whose code returns 1 (mov eax, imm32: B8 id; ret). */
+const FAR_PAGE = `
+        align 4096
+    far_page:
+        mov eax, 1
+        ret`;
+
+/** Copies far_page's code to the frame `copy`, returning `value` there instead. */
+function copyFarPage(e: Env, copy: number, value: number): number {
+  const page = e.sym('far_page');
+  expect(page & 0xfff).toBe(0);
+  for (let k = 0; k < 16; k++) e.mem.write8(copy + k, e.mem.read8(page + k));
+  e.mem.write32(copy + 1, value);
+  return page;
+}
+
 /** Runs the guest to its HLT in slices of `slice` instructions (the machine's way). */
 function runSliced(e: Env, slice: number): void {
   let r;
@@ -77,11 +99,7 @@ describe.runIf(HAS_NASM)('decoded blocks: chaining and continued blocks', () => 
     // to the page re-walks (the entry came from a read: no dirty bit yet) and refills the TLB
     // with the copy, as a lookup of the next block would see: so must a chained block
     const e = env(`
-        mov ecx, 100
-    l1: call far_page
-        dec ecx
-        jnz l1
-        mov [${LOG}], eax
+        ${callLoop('l1', 'far_page', LOG)}
         mov eax, [pte]
         mov dword [eax], 0x200000 | 7
         mov ecx, 100
@@ -94,14 +112,8 @@ describe.runIf(HAS_NASM)('decoded blocks: chaining and continued blocks', () => 
         jnz l2
         mov [${LOG + 4}], eax
         hlt
-    pte: dd 0
-        align 4096
-    far_page:
-        mov eax, 1
-        ret`, { paging: true, symbols: ['far_page', 'pte'] });
-    const page = e.sym('far_page');
-    for (let k = 0; k < 16; k++) e.mem.write8(0x200000 + k, e.mem.read8(page + k));
-    e.mem.write32(0x200000 + 1, 2);
+    pte: dd 0${FAR_PAGE}`, { paging: true, symbols: ['far_page', 'pte'] });
+    const page = copyFarPage(e, 0x200000, 2);
     e.mem.write32(e.sym('pte'), PT + (page >>> 12) * 4);
     runSliced(e, 1_000_000);
     expect(e.log(0)).toBe(1);
@@ -111,30 +123,19 @@ describe.runIf(HAS_NASM)('decoded blocks: chaining and continued blocks', () => 
 
   it('a CR3 switch between chained blocks runs the code the new page map shows', () => {
     const e = env(`
-        mov ecx, 100
-    l1: call far_page             ; chained: returns 1 under the first page map
-        dec ecx
-        jnz l1
-        mov [${LOG}], eax
+        ${callLoop('l1', 'far_page', LOG)} ; chained: returns 1 under the first page map
         mov eax, [pd2]
         mov cr3, eax
         call far_page             ; the same linear code now maps to the copy that returns 2
         mov [${LOG + 4}], eax
         hlt
-    pd2: dd 0
-        align 4096
-    far_page:
-        mov eax, 1
-        ret`, { paging: true, symbols: ['far_page', 'pd2'] });
-    const page = e.sym('far_page');
-    expect(page & 0xfff).toBe(0);
+    pd2: dd 0${FAR_PAGE}`, { paging: true, symbols: ['far_page', 'pd2'] });
     // a second page directory and table: the same identity map but far_page's page → 0x200000
     const PD2 = 0x102000, PT2 = 0x103000, COPY = 0x200000;
+    const page = copyFarPage(e, COPY, 2);
     for (let k = 0; k < 1024; k++) e.mem.write32(PT2 + k * 4, e.mem.read32(PT + k * 4));
     e.mem.write32(PD2, PT2 | 7);
     e.mem.write32(PT2 + (page >>> 12) * 4, COPY | 7);
-    for (let k = 0; k < 16; k++) e.mem.write8(COPY + k, e.mem.read8(page + k));
-    e.mem.write32(COPY + 1, 2);
     e.mem.write32(e.sym('pd2'), PD2);
     expect(e.mem.read32(PD) & ~0xfff).toBe(PT);
     runSliced(e, 1_000_000);
@@ -149,17 +150,9 @@ describe.runIf(HAS_NASM)('decoded blocks: chaining and continued blocks', () => 
     // keeps the old code.
     const COPY = 0x200000;
     const e = env(`
-        mov ecx, 100
-    l1: call code
-        dec ecx
-        jnz l1
-        mov [${LOG}], eax
+        ${callLoop('l1', 'code', LOG)}
         mov dword [code + 1], 3   ; copy-on-write split
-        mov ecx, 100
-    l2: call code
-        dec ecx
-        jnz l2
-        mov [${LOG + 4}], eax
+        ${callLoop('l2', 'code', LOG + 4)}
         hlt
     pf: push eax
         push ecx

@@ -10,9 +10,9 @@
 import type { Insn } from '../decoder';
 import { FORMS, type Form } from '../opcodes';
 import type { Cpu } from '../cpu';
-import { ARITH, LZ_ADD, LZ_LOGIC, LZ_SUB, UD } from '../consts';
+import { LZ_ADD, LZ_LOGIC, LZ_SUB, UD } from '../consts';
 import type { Handler } from './operands';
-import { addAlu, alu16, alu32, incdec, logicFlags } from './alu';
+import { addAlu, alu16, alu32, incdec, logicFlags, setArith } from './alu';
 import { addShifts, shift } from './shift';
 import { R8 } from './operands';
 import { addMulDiv } from './muldiv';
@@ -96,20 +96,10 @@ export function buildHandlers(): Handler[] {
 // specialised handlers: chosen per decoded instruction (operand size, register or memory)
 // for the most frequent forms, so the hot path skips those tests
 
-/** The lazy flags of a 32-bit add, subtract or logic result (what alu32 records). */
-function setArith32(c: Cpu, a: number, b: number, r: number, k: number): void {
-  c.lzOp = k;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = r;
-  c.lzTop = 31;
-  c.lazy = ARITH;
-}
-
 function aluRR32(op: number, toReg: boolean): Handler | null {
   // toReg: 'rv,rmv' (destination in reg), else 'rmv,rv' (destination in rm)
   const set = (c: Cpu, i: Insn, a: number, b: number, r: number, k: number): void => {
-    setArith32(c, a, b, r, k);
+    setArith(c, a, b, r, k, 31);
     if (toReg) c.regs[i.reg] = r;
     else c.regs[i.rm] = r;
   };
@@ -134,12 +124,12 @@ function aluRR32(op: number, toReg: boolean): Handler | null {
  *  a register operand: add/or/and/sub/xor/cmp reg, imm); adc/sbb stay generic. */
 function aluRI32(op: number): Handler | null {
   switch (op) {
-    case 0: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = (a + b) | 0; setArith32(c, a, b, r, LZ_ADD); c.regs[i.rm] = r; };
-    case 1: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = a | b; setArith32(c, a, b, r, LZ_LOGIC); c.regs[i.rm] = r; };
-    case 4: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = a & b; setArith32(c, a, b, r, LZ_LOGIC); c.regs[i.rm] = r; };
-    case 5: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = (a - b) | 0; setArith32(c, a, b, r, LZ_SUB); c.regs[i.rm] = r; };
-    case 6: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = a ^ b; setArith32(c, a, b, r, LZ_LOGIC); c.regs[i.rm] = r; };
-    case 7: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0; setArith32(c, a, b, (a - b) | 0, LZ_SUB); };
+    case 0: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = (a + b) | 0; setArith(c, a, b, r, LZ_ADD, 31); c.regs[i.rm] = r; };
+    case 1: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = a | b; setArith(c, a, b, r, LZ_LOGIC, 31); c.regs[i.rm] = r; };
+    case 4: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = a & b; setArith(c, a, b, r, LZ_LOGIC, 31); c.regs[i.rm] = r; };
+    case 5: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = (a - b) | 0; setArith(c, a, b, r, LZ_SUB, 31); c.regs[i.rm] = r; };
+    case 6: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = a ^ b; setArith(c, a, b, r, LZ_LOGIC, 31); c.regs[i.rm] = r; };
+    case 7: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0; setArith(c, a, b, (a - b) | 0, LZ_SUB, 31); };
     default: return null;
   }
 }
