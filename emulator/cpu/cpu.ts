@@ -17,9 +17,13 @@
 //   stops or calls cpu.reset() (a PC resets).
 //
 // Execution: instructions are decoded once per physical address into blocks (ended by a
-// control transfer, a mode change, port I/O, 32 instructions or the page end), cached by RAM
-// offset and invalidated through PhysicalMemory's per-page code generations. Blocks chain
-// across near branches; the chain ends at mode changes, port I/O and pending interrupts.
+// control transfer, a mode change, port I/O, 32 instructions or the page end; a direct JMP or
+// CALL to the same page does not end one: the block goes on at the target), cached by RAM
+// offset and invalidated through PhysicalMemory's per-page code generations (a block whose
+// own bytes did not change is kept). Blocks chain across near branches, each remembering the
+// blocks that followed it at two exits (followed without the lookup within one chain and no
+// TLB change); the chain ends at mode changes, port I/O and pending interrupts. execBlock is
+// the loop: one lookup or link per block, then the handlers of its instructions.
 // Faults throw the CPU's preallocated faultState; the run loop restores EIP/ESP of the instruction and
 // delivers it (double fault, triple fault). Observers: with a before-instruction hook, TF or
 // DR7 breakpoints the loop runs one instruction at a time; memory hooks and data breakpoints
