@@ -5,7 +5,9 @@
 // page), and interrupts must still be taken where the one-at-a-time path takes them.
 
 import { describe, expect, it } from 'vitest';
-import { HAS_NASM, env, expectHalted, LOG, PD, PT, type Env } from './cpu-env';
+import { HAS_NASM, desc, env, expectHalted, LOG, PD, PT, type Env } from './cpu-env';
+
+const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 
 /** Guest code: calls `fn` 100 times in a loop (so its block gets chained), then stores EAX
  *  at `log`. */
@@ -29,11 +31,11 @@ function copyFarPage(e: Env, copy: number, value: number): number {
   return page;
 }
 
-/** Runs the guest to its HLT in slices of `slice` instructions (the machine's way). */
+/** Runs the guest to its HLT in slices of `slice` instructions (the machine's way); a guest
+ *  still running after 20 million instructions fails the test. */
 function runSliced(e: Env, slice: number): void {
-  let r;
-  do r = e.cpu.run(slice);
-  while (r === 'budget');
+  let r = e.cpu.run(slice);
+  while (r === 'budget' && e.cpu.icount < 20_000_000) r = e.cpu.run(slice);
   expectHalted(e, r);
 }
 
@@ -188,6 +190,29 @@ describe.runIf(HAS_NASM)('decoded blocks: chaining and continued blocks', () => 
     expect(e.log(1)).toBe(3);
     expect(e.mem.read32(code + 1)).toBe(1);
     expect(e.mem.read32(COPY + 1)).toBe(3);
+  });
+
+  it('a continued 16-bit JMP that wraps IP when the same bytes run at another EIP ends the block there', () => {
+    // w's block is first decoded under a code segment based at 10000h (EIP < 10000h: the o16
+    // JMP to t is continued in the block); run again under the flat CS (EIP > FFFFh), the same
+    // block's JMP wraps IP to t - 10000h, a low address, as the CPU does
+    const e = env(`
+        jmp 0x58:(w - 0x10000)
+    back:
+        mov eax, w
+        jmp eax                   ; (indirect: w's own block is looked up, not continued into)
+    w:  jmp word t
+        nop
+    t:  mov dword [${LOG}], 1
+        jmp 0x08:back`, { symbols: ['t'] });
+    desc(e.mem, 0x58, 0x10000, 0xfffff, 0x9a, 0xc); // 32-bit ring-0 code based at 10000h
+    const low = e.sym('t') & 0xffff;
+    // at the wrapped target: mov dword [LOG+4], 2; cli; hlt
+    e.mem.load(low, new Uint8Array([0xc7, 0x05, ...le32(LOG + 4), ...le32(2), 0xfa, 0xf4]));
+    runSliced(e, 1_000_000);
+    expect(e.log(0)).toBe(1);
+    expect(e.log(1)).toBe(2);
+    expect(e.cpu.eip).toBe(low + 12);
   });
 
   it('an interrupt raised while blocks are chained is taken at the same instruction as one at a time', () => {
