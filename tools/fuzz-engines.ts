@@ -11,8 +11,9 @@
 // forms (shifts, MUL/DIV, XCHG, SETcc, string moves, PUSHF/POPF) and code that rewrites an
 // immediate of its own loop (self-modifying code). Memory faults come from read-only and
 // absent data pages. Every exception vector leads to a handler that resumes at the next
-// chunk; a timer interrupt line fires every few hundred instructions (IF is set), so
-// interrupts must be taken at the same instruction count by both engines.
+// chunk; a timer interrupt line fires every few hundred instructions (IF is set), at the end
+// of a run() slice as the PC's devices raise theirs, so interrupts must be taken at the same
+// instruction count by both engines (whatever their blocks).
 // Modes: real mode, 32-bit ring 0 with paging, ring 3 with paging.
 
 import { PhysicalMemory } from '../emulator/memory';
@@ -379,7 +380,11 @@ export function runCase(seed: number, mode: FuzzMode, engine: Engine, budget: nu
   const end = cpu.icount + budget;
   // in slices, as a machine runs it: a slice boundary must not change anything either
   while (cpu.icount < end) {
-    reason = cpu.run(Math.min(end - cpu.icount, 97 + (cpu.icount % 389)));
+    // the timer raises its line at a slice's end, as a machine's devices do (an event due
+    // inside a slice ends the slice there): where blocks end is no one's business. While it
+    // is pending, one instruction at a time: its next period starts when it is taken.
+    const toTimer = (cpu.irq as Timer).next - cpu.icount;
+    reason = cpu.run(Math.min(end - cpu.icount, 97 + (cpu.icount % 389), toTimer > 0 ? toTimer : 1));
     if (reason !== 'budget') break;
   }
   return {

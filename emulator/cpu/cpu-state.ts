@@ -18,7 +18,7 @@ export const CPU_NOT_SAVED = [
   'r8', 'r16', 'u8', 'u16', 'i32', 'codePage',
   // translation and decode caches
   'tlb', 'tlbPhys', 'tlbList', 'tlbCount', 'tlbOverflow', 'mapGen',
-  'cache', 'ramSrc', 'slowSrc', 'slowInsn', 'fetchBase', 'curPage', 'curPageGen',
+  'cache', 'ramSrc', 'slowSrc', 'slowInsn', 'fetchBase', 'curPage', 'curPageGen', 'chainEpoch',
   'rmwLin', 'rmwPa', // one read-modify-write's scratch (which path it took depends on the TLB)
   // the execution engine and its compiled code (a state runs the same on either engine)
   'engine', 'jitThreshold', 'codeCache', 'linkEpoch',

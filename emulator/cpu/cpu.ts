@@ -17,17 +17,22 @@
 //   stops or calls cpu.reset() (a PC resets).
 //
 // Execution: instructions are decoded once per physical address into blocks (ended by a
-// control transfer, a mode change, port I/O, 32 instructions or the page end), cached by RAM
-// offset and invalidated through PhysicalMemory's per-page code generations. Blocks chain
-// across near branches; the chain ends at mode changes, port I/O and pending interrupts.
+// control transfer, a mode change, port I/O, 32 instructions or the page end; a direct JMP or
+// CALL to the same page does not end one: the block goes on at the target), cached by RAM
+// offset and invalidated through PhysicalMemory's per-page code generations (a block whose
+// own bytes did not change is kept). Blocks chain across near branches, each remembering the
+// blocks that followed it at two exits (followed without the lookup within one chain and no
+// TLB change); the chain ends at mode changes, port I/O and pending interrupts. execBlock is
+// the loop: one lookup or link per block, then the handlers of its instructions.
 // Faults throw the CPU's preallocated faultState; the run loop restores EIP/ESP of the instruction and
 // delivers it (double fault, triple fault). Observers: with a before-instruction hook, TF or
 // DR7 breakpoints the loop runs one instruction at a time; memory hooks and data breakpoints
 // route every data access through the slow path; none of this costs anything when absent.
 // With the jit engine a block run JIT_THRESHOLD times is compiled to a JavaScript function
-// (jit/compiler.ts) that keeps the interpreter's contract, and compiled blocks run linked
-// to the compiled blocks after them; in the one-at-a-time loop and on the slow memory path
-// the interpreter runs.
+// (jit/compiler.ts) that keeps the interpreter's contract; it runs in place of the block's
+// handlers, through the same lookup and links (on this engine blocks do not go on through
+// jumps: the compiler takes straight blocks). In the one-at-a-time loop and on the slow
+// memory path the interpreter runs.
 //
 // Undefined flags (documented choices): logic ops (AND/OR/XOR/TEST) clear AF; MUL/IMUL set
 // SF/ZF/PF from the low half of the result and clear AF; DIV/IDIV leave all flags unchanged;
@@ -46,6 +51,7 @@ import {
 } from './consts';
 import { DR6_BS, DR6_BT } from './debug-traps';
 import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
+import { CALL_ON, JMP_ON } from './handlers/control';
 import { walk } from '../mmu/paging';
 import { deliverException, deliverInterrupt } from './interrupts';
 import { TransferScratch } from './stack-switch';
@@ -106,32 +112,22 @@ class Block implements JitHolder {
   hits = 0;
   jit: CompiledBlock | null = null;
   jitSlot = -1;
-  /** compiled blocks run after this one (by their EIP), valid in chain epoch linkEpoch */
+  /** RAM page of the first instruction */
+  page = 0;
+  /** The bytes decoded, as runs (offset from the block's start, length: a run ends at a
+   *  direct JMP/CALL the block goes on through) and a copy of them: when the page is written
+   *  elsewhere (data sharing a page with code), the block is kept if its bytes are unchanged. */
+  runs: number[] = [];
+  bytes: Uint8Array | null = null;
+  /** Chaining (execBlock): the blocks that followed this one at EIP eipA / eipB (-1: none),
+   *  with the tags they had then; valid while the Cpu's chainEpoch is linkEpoch. */
   linkEpoch = -1;
-  l0: Block | null = null;
-  l0Eip = -1;
-  l0Tag = -1;
-  l1: Block | null = null;
-  l1Eip = -1;
-  l1Tag = -1;
-}
-
-/** Remembers that compiled block `b` (tag as now) runs after `prev` when EIP is `eip`. */
-function linkBlocks(prev: Block, eip: number, b: Block, epoch: number): void {
-  if (prev.linkEpoch !== epoch) {
-    prev.linkEpoch = epoch;
-    prev.l0 = prev.l1 = null;
-    prev.l0Eip = prev.l1Eip = -1;
-  }
-  if (prev.l0 === null || prev.l0Eip === eip) {
-    prev.l0 = b;
-    prev.l0Eip = eip;
-    prev.l0Tag = b.tag;
-  } else {
-    prev.l1 = b;
-    prev.l1Eip = eip;
-    prev.l1Tag = b.tag;
-  }
+  eipA = -1;
+  eipB = -1;
+  nextA: Block | null = null;
+  nextB: Block | null = null;
+  tagA = -1;
+  tagB = -1;
 }
 
 /** Reads instruction bytes for block building from RAM: `first` bytes at `base`, the rest
@@ -171,9 +167,12 @@ let HANDLERS: Handler[] = [];
 const STOP = new Uint8Array(FORMS.length);
 /** 'stop' forms after which block chaining may continue (near branches). */
 const CHAIN = new Uint8Array(FORMS.length);
+/** Direct JMP and CALL forms a block goes on through (to a target in the same page). */
+const THROUGH = new Uint8Array(FORMS.length);
 function initTables(): void {
   if (HANDLERS.length) return;
   HANDLERS = buildHandlers();
+  for (const f of FORMS) if (['jmp rel8', 'jmp relv', 'call relv'].includes(`${f.mnemonic} ${f.operands.join(',')}`)) THROUGH[f.id] = 1;
   for (const f of FORMS) if (f.attrs.has('stop') || IO_FORM[f.id]) STOP[f.id] = 1;
   for (const f of FORMS) {
     const m = f.mnemonic;
@@ -299,6 +298,9 @@ export class Cpu {
   private fetchBase = 0;
   private curPageGen = 0;
   private curPage = -1;
+  /** Block links (execBlock) are followed only within the epoch they were made in: a new
+   *  chain and every TLB change start a new one. */
+  private chainEpoch = 0;
 
   constructor(mem: PhysicalMemory, io: IoBus = NULL_IO, irq: InterruptLine | null = null, options: CpuOptions = {}) {
     initTables();
@@ -612,7 +614,6 @@ export class Cpu {
   // TLB and translation
 
   flushTlb(): void {
-    this.linkEpoch++;
     if (this.tlbOverflow) {
       this.tlb.fill(0);
       this.tlbOverflow = false;
@@ -622,12 +623,13 @@ export class Cpu {
     }
     this.tlbCount = 0;
     this.mapGen = this.mem.mapGeneration;
+    this.chainEpoch++;
   }
 
   /** Drops the TLB entry of one linear page (INVLPG is a 486 instruction; used internally). */
   flushTlbPage(lin: number): void {
-    this.linkEpoch++;
     this.tlb[lin >>> 12] = 0;
+    this.chainEpoch++;
   }
 
   updateAccessMasks(): void {
@@ -672,6 +674,8 @@ export class Cpu {
     if (this.tlbCount < this.tlbList.length) this.tlbList[this.tlbCount++] = lp;
     else this.tlbOverflow = true;
     this.tlb[lp] = (ram >= 0 ? ram : 0) | bits;
+    // (a refill may map the page elsewhere: block links made before it are not followed)
+    this.chainEpoch++;
     this.tlbPhys[lp] = phys;
     return phys | (lin & 0xfff);
   }
@@ -1096,42 +1100,56 @@ export class Cpu {
     // compiled blocks run when no observer needs the one-at-a-time loop or the slow memory
     // path (those fall back to the interpreter)
     const jit = this.engine === 'jit' && !this.slowStep && !this.slowMem;
-    // the compiled block that ran last, to link to the next one
-    let prev: Block | null = null;
-    // links hold within one chain: CS and the code's mapping are the same throughout
-    if (jit) this.linkEpoch++;
     let i = 0;
     // start of the executing instruction (kept in a local; stored in curEip on a fault)
     let start = -1;
+    // the block that ran last in this chain (its links lead to the next), and a new epoch:
+    // links made before this call are not followed (CS, CPL or the TLB may have changed)
+    let prev: Block | null = null;
+    this.chainEpoch++;
     try {
       for (;;) {
         let eip = this.eip;
         this.curEip = eip;
         start = -1;
         this.startEsp = regs[ESP];
-        const lin = (csBase + eip) | 0;
-        let e = tlb[lin >>> 12];
-        if ((e & nr) !== nr) {
-          this.translate(lin, false, this.cpl === 3);
-          e = tlb[lin >>> 12];
+        // Chained: the block that followed the previous one at this EIP, found without the
+        // lookup below. The link holds while its epoch does (this chain, no TLB change since:
+        // so the same CS, CPL, paging), the block still has its tag (the cache slot was not
+        // reused) and code generation (its page was not written), and fits the CS limit.
+        let b: Block | null = null;
+        if (prev !== null && prev.linkEpoch === this.chainEpoch) {
+          if (prev.eipA === eip) b = prev.nextA!.tag === prev.tagA ? prev.nextA : null;
+          else if (prev.eipB === eip) b = prev.nextB!.tag === prev.tagB ? prev.nextB : null;
+          if (b !== null && (b.gen !== codeGen[b.page] || eip + b.len > csEnd)) b = null;
         }
-        if ((e & T_RAM) === 0 || eip >= csEnd) {
-          this.execSlowOne();
-          return;
-        }
-        const ram = (e & ~0xfff) | (lin & 0xfff);
-        const tag = ram * 2 + big;
-        const slot = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
-        let b = cache[slot];
-        if (b === undefined) b = cache[slot] = new Block();
-        const page = ram >>> 12;
-        if (b.tag !== tag || b.gen !== codeGen[page] || eip + b.len > csEnd) {
-          // (a page-crossing block never passes the test above: it is checked here)
-          if (!(b.tag === tag && this.crossingValid(b, eip, lin)) && !this.buildBlock(b, ram, eip, big, lin)) {
+        if (b === null) {
+          const lin: number = (csBase + eip) | 0;
+          let e: number = tlb[lin >>> 12];
+          if ((e & nr) !== nr) {
+            this.translate(lin, false, this.cpl === 3);
+            e = tlb[lin >>> 12];
+          }
+          if ((e & T_RAM) === 0 || eip >= csEnd) {
             this.execSlowOne();
             return;
           }
+          const ram: number = (e & ~0xfff) | (lin & 0xfff);
+          const tag = ram * 2 + big;
+          const slot: number = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
+          b = cache[slot] ?? (cache[slot] = new Block());
+          if (b.tag !== tag || b.gen !== codeGen[ram >>> 12] || eip + b.len > csEnd) {
+            // the same tag: a page-crossing block (never passes the test above), a block whose
+            // page was written elsewhere (data next to code), or a CS limit change
+            const keep = b.tag === tag && (this.crossingValid(b, eip, lin) || (eip + b.len <= csEnd && this.unchanged(b, ram)));
+            if (!keep && !this.buildBlock(b, ram, eip, big, lin)) {
+              this.execSlowOne();
+              return;
+            }
+          }
+          if (prev !== null) this.link(prev, eip, b);
         }
+        const page = b.page;
         const insns = b.insns, fns = b.fns;
         let n = b.n;
         const budget = end - this.icount;
@@ -1140,18 +1158,22 @@ export class Cpu {
         this.curPage = page;
         this.curPageGen = b.gen;
         if (jit && n === b.n && (b.jit !== null || (++b.hits >= this.jitThreshold && this.compile(b)))) {
-          if (prev !== null) linkBlocks(prev, eip, b, this.linkEpoch);
-          prev = this.runCompiled(b, eip, end);
-          if (prev === null) break;
+          // a compiled block runs whole (it fits the budget); the chain goes on as after an
+          // interpreted block, through the same links
+          b.jit!(this, eip);
+          prev = b;
+          if (this.blockBreak || b.exit || this.icount >= end) break;
+          if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
           continue;
         }
-        prev = null;
         for (i = 0; i < n; ) {
           const ins = insns[i];
           start = eip;
           this.startEsp = regs[ESP];
-          this.eip = eip = eip + ins.length;
+          this.eip = eip + ins.length;
           fns[i](this, ins);
+          // (a block goes on through direct jumps and calls: the next instruction is at EIP)
+          eip = this.eip;
           i++;
           // exact at every instruction, not added at the block's end: port I/O (the devices'
           // time) and interrupt, memory or port hooks read it in the middle of a block
@@ -1159,6 +1181,7 @@ export class Cpu {
           if (this.blockBreak) break;
         }
         start = -1;
+        prev = b;
         if (this.blockBreak || b.exit || this.icount >= end) break;
         if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
       }
@@ -1170,44 +1193,30 @@ export class Cpu {
     }
   }
 
-  /** Runs compiled block b from eip, then the compiled blocks linked after it, without the
-   *  lookup of execBlock, as long as each is the block the lookup would find and fits in
-   *  the budget. Null: the chain ends (as execBlock's tests after a block); else the last
-   *  block run, whose successor execBlock looks up (and links). */
-  private runCompiled(b: Block, eip: number, end: number): Block | null {
-    const codeGen = this.mem.codeGen;
-    for (;;) {
-      b.jit!(this, eip);
-      if (this.blockBreak || b.exit || this.icount >= end) return null;
-      if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) return null;
-      eip = this.eip;
-      let s: Block | null = null, tag = -1;
-      if (b.linkEpoch === this.linkEpoch) {
-        if (b.l0Eip === eip) {
-          s = b.l0;
-          tag = b.l0Tag;
-        } else if (b.l1Eip === eip) {
-          s = b.l1;
-          tag = b.l1Tag;
-        }
-      }
-      // (tag: the same RAM bytes; gen: unchanged since decoded; jit: not evicted)
-      if (s === null || s.tag !== tag || s.jit === null || s.gen !== codeGen[tag >>> 13] || s.n > end - this.icount) return b;
-      this.curEip = eip;
-      this.startEsp = this.regs[ESP];
-      this.curPage = tag >>> 13;
-      this.curPageGen = s.gen;
-      b = s;
-    }
-  }
-  /** chain epoch: links made in another chain or before a TLB flush are not followed */
-  private linkEpoch = 0;
-
-  /** Compiles a hot block (not a page-crossing one: one instruction, nothing to gain). */
+  /** Compiles a hot block: not a page-crossing one (one instruction, nothing to gain), nor one
+   *  that goes on through a jump (the compiler numbers instructions by their offsets). */
   private compile(b: Block): boolean {
-    if (b.page2 >= 0) return false;
+    if (b.page2 >= 0 || b.runs.length > 2) {
+      b.hits = -0x40000000; // (not again until rebuilt)
+      return false;
+    }
     this.codeCache.add(b, compileBlock(b.insns, b.fns, b.n));
     return true;
+  }
+
+  /** Links `next` as the successor of `prev` at EIP `eip` (two exits: the newest replaces
+   *  the older of the two). */
+  private link(prev: Block, eip: number, next: Block): void {
+    if (prev.linkEpoch !== this.chainEpoch) {
+      prev.linkEpoch = this.chainEpoch;
+      prev.eipA = prev.eipB = -1;
+    }
+    prev.eipB = prev.eipA;
+    prev.nextB = prev.nextA;
+    prev.tagB = prev.tagA;
+    prev.eipA = eip;
+    prev.nextA = next;
+    prev.tagA = next.tag;
   }
 
   /** Start of the instruction `ins` that is executing (for handlers that restart it). */
@@ -1250,7 +1259,11 @@ export class Cpu {
     b.page2 = -1;
     b.hits = 0;
     b.jit = null;
-    let n = 0, off = 0;
+    // off: offset of the next instruction from the block's start; it jumps back or ahead
+    // when the block goes on through an unconditional jump or call (runStart: where the
+    // current straight run of bytes began, end: the furthest byte decoded)
+    let n = 0, off = 0, runStart = 0, end = 0;
+    b.runs.length = 0;
     const bits = big ? 32 : 16;
     for (;;) {
       let ins = b.insns[n];
@@ -1265,19 +1278,69 @@ export class Cpu {
         if (n === 0) return src.over && toPageEnd < this.csEnd - eip && this.buildCrossing(b, ram, eip, big, lin);
         break;
       }
-      b.fns[n] = this.handlerFor(ins);
       n++;
       off += ins.length;
-      if (ins.form === null || STOP[ins.form.id] || n >= BLOCK_MAX || off >= src.avail) break;
+      if (off > end) end = off;
+      const f = ins.form;
+      // (on the jit engine blocks stay straight: the compiler numbers instructions by offset)
+      const to = f !== null && THROUGH[f.id] === 1 && !ins.lock && n < BLOCK_MAX && this.engine !== 'jit' ? this.jumpInPage(ins, eip + off, lin - eip) : -1;
+      if (to >= 0) {
+        // the block goes on at the target: its handler ends the block should EIP wrap
+        b.fns[n - 1] = f!.mnemonic === 'call' ? CALL_ON : JMP_ON;
+        this.addRun(b, ram, runStart, off - runStart);
+        off = runStart = to - eip;
+        continue;
+      }
+      b.fns[n - 1] = this.handlerFor(ins);
+      if (f === null || STOP[f.id] || n >= BLOCK_MAX || off >= src.avail) break;
     }
     b.n = n;
-    b.len = off;
+    b.len = end;
     const last = b.insns[n - 1].form;
     b.exit = last === null || (STOP[last.id] === 1 && CHAIN[last.id] === 0);
-    this.mem.markCode(ram, off);
+    this.addRun(b, ram, runStart, off - runStart);
     b.gen = this.mem.codeGen[ram >>> 12];
+    b.page = ram >>> 12;
     b.tag = ram * 2 + big;
     return true;
+  }
+
+  /** Records the run of `len` decoded bytes at offset `at` of the block at `ram`, and marks
+   *  them as code (a write to them invalidates the page's blocks). */
+  private addRun(b: Block, ram: number, at: number, len: number): void {
+    let used = 0;
+    for (let k = 1; k < b.runs.length; k += 2) used += b.runs[k];
+    const bytes = b.bytes ?? (b.bytes = new Uint8Array(BLOCK_MAX * MAX_INSN_LENGTH));
+    bytes.set(this.u8.subarray(ram + at, ram + at + len), used);
+    b.runs.push(at, len);
+    this.mem.markCode(ram + at, len);
+  }
+
+  /** The block at `ram` was decoded from the bytes that are there now (its page was written
+   *  since, elsewhere): it becomes valid for the page's new code generation, its bytes marked
+   *  as code again. False for a block that crosses a page or whose bytes changed. */
+  private unchanged(b: Block, ram: number): boolean {
+    if (b.page2 >= 0) return false;
+    const runs = b.runs, bytes = b.bytes!, u8 = this.u8;
+    let used = 0;
+    for (let r = 0; r < runs.length; r += 2) {
+      const at = ram + runs[r], len = runs[r + 1];
+      for (let k = 0; k < len; k++) if (u8[at + k] !== bytes[used + k]) return false;
+      used += len;
+    }
+    for (let r = 0; r < runs.length; r += 2) this.mem.markCode(ram + runs[r], runs[r + 1]);
+    b.gen = this.mem.codeGen[ram >>> 12];
+    return true;
+  }
+
+  /** The target EIP of the direct JMP/CALL `ins` ending at `next`, when a block may go on
+   *  there: in the same linear page (so the same RAM page, covered by the block's code
+   *  generation), within the CS limit, and reached without wrapping EIP; else -1. */
+  private jumpInPage(ins: Insn, next: number, csBase: number): number {
+    const raw = next + ins.imm;
+    const to = ins.op32 ? raw >>> 0 : raw & 0xffff;
+    if (to !== raw || to >= this.csEnd) return -1;
+    return ((csBase + to) ^ (csBase + next - ins.length)) >>> 12 === 0 ? to : -1;
   }
 
   /** A block of the one instruction at `ram` that continues in the next linear page. */
@@ -1308,6 +1371,7 @@ export class Cpu {
     b.gen1 = this.mem.codeGen[ram >>> 12];
     b.page2 = page2;
     b.gen2 = this.mem.codeGen[page2];
+    b.page = ram >>> 12;
     b.tag = ram * 2 + big;
     return true;
   }

@@ -6,6 +6,17 @@ import type { AddHandler, Handler } from './operands';
 import { CF, ARITH, LZ_ADD, LZ_SUB, LZ_LOGIC } from '../consts';
 import { R8, commitRm16, commitRm32, commitRm8, rm16, rm32, rm8, rmwRm16, rmwRm32, rmwRm8 } from './operands';
 
+/** Records the lazy flags of an add, subtract or logic result (operands a, b; kind k: LZ_*;
+ *  top: the sign bit, 7/15/31). */
+export function setArith(c: Cpu, a: number, b: number, r: number, k: number, top: number): void {
+  c.lzOp = k;
+  c.lzA = a;
+  c.lzB = b;
+  c.lzRes = r;
+  c.lzTop = top;
+  c.lazy = ARITH;
+}
+
 export function alu8(c: Cpu, op: number, a: number, b: number): number {
   let r: number, k: number;
   switch (op) {
@@ -17,12 +28,7 @@ export function alu8(c: Cpu, op: number, a: number, b: number): number {
     case 6: r = a ^ b; k = LZ_LOGIC; break;
     default: r = (a - b) & 0xff; k = LZ_SUB; break;
   }
-  c.lzOp = k;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = r;
-  c.lzTop = 7;
-  c.lazy = ARITH;
+  setArith(c, a, b, r, k, 7);
   return r;
 }
 export function alu16(c: Cpu, op: number, a: number, b: number): number {
@@ -36,12 +42,7 @@ export function alu16(c: Cpu, op: number, a: number, b: number): number {
     case 6: r = a ^ b; k = LZ_LOGIC; break;
     default: r = (a - b) & 0xffff; k = LZ_SUB; break;
   }
-  c.lzOp = k;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = r;
-  c.lzTop = 15;
-  c.lazy = ARITH;
+  setArith(c, a, b, r, k, 15);
   return r;
 }
 export function alu32(c: Cpu, op: number, a: number, b: number): number {
@@ -55,12 +56,7 @@ export function alu32(c: Cpu, op: number, a: number, b: number): number {
     case 6: r = a ^ b; k = LZ_LOGIC; break;
     default: r = (a - b) | 0; k = LZ_SUB; break;
   }
-  c.lzOp = k;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = r;
-  c.lzTop = 31;
-  c.lazy = ARITH;
+  setArith(c, a, b, r, k, 31);
   return r;
 }
 

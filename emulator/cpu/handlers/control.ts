@@ -29,6 +29,23 @@ const loopH = (kind: number): Handler => (c, i) => {
   c.jumpNear(nextIp(c, i, i.imm));
 };
 
+// A direct JMP or CALL in the middle of a block that goes on at its target (cpu.ts
+// buildBlock): the block was decoded for a target reached without wrapping IP, so a wrap
+// (the same bytes run at another EIP) ends the block and the next is looked up at EIP.
+export const JMP_ON: Handler = (c, i) => {
+  const t = nextIp(c, i, i.imm);
+  const wrapped = t !== c.eip + i.imm;
+  c.jumpNear(t);
+  if (wrapped) c.blockBreak = true;
+};
+export const CALL_ON: Handler = (c, i) => {
+  const t = nextIp(c, i, i.imm);
+  const wrapped = t !== c.eip + i.imm;
+  pushV(c, i, c.eip);
+  c.jumpNear(t);
+  if (wrapped) c.blockBreak = true;
+};
+
 export function addControl(add: AddHandler): void {
   const CC = ['o', 'no', 'c', 'nc', 'z', 'nz', 'na', 'a', 's', 'ns', 'pe', 'po', 'l', 'nl', 'ng', 'g'];
   CC.forEach((cc, n) => {

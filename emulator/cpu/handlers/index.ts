@@ -10,10 +10,11 @@
 import type { Insn } from '../decoder';
 import { FORMS, type Form } from '../opcodes';
 import type { Cpu } from '../cpu';
-import { ARITH, LZ_ADD, LZ_LOGIC, LZ_SUB, UD } from '../consts';
+import { LZ_ADD, LZ_LOGIC, LZ_SUB, UD } from '../consts';
 import type { Handler } from './operands';
-import { addAlu, alu16, alu32, incdec } from './alu';
-import { addShifts } from './shift';
+import { addAlu, alu16, alu32, incdec, logicFlags, setArith } from './alu';
+import { addShifts, shift } from './shift';
+import { R8 } from './operands';
 import { addMulDiv } from './muldiv';
 import { addStrings } from './string';
 import { addBcdAndFlags } from './bcd';
@@ -98,12 +99,7 @@ export function buildHandlers(): Handler[] {
 function aluRR32(op: number, toReg: boolean): Handler | null {
   // toReg: 'rv,rmv' (destination in reg), else 'rmv,rv' (destination in rm)
   const set = (c: Cpu, i: Insn, a: number, b: number, r: number, k: number): void => {
-    c.lzOp = k;
-    c.lzA = a;
-    c.lzB = b;
-    c.lzRes = r;
-    c.lzTop = 31;
-    c.lazy = ARITH;
+    setArith(c, a, b, r, k, 31);
     if (toReg) c.regs[i.reg] = r;
     else c.regs[i.rm] = r;
   };
@@ -124,11 +120,26 @@ function aluRR32(op: number, toReg: boolean): Handler | null {
   }
 }
 
+/** ALU op with a 32-bit register destination and an immediate ('rmv,immv' / 'rmv,simm8' with
+ *  a register operand: add/or/and/sub/xor/cmp reg, imm); adc/sbb stay generic. */
+function aluRI32(op: number): Handler | null {
+  switch (op) {
+    case 0: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = (a + b) | 0; setArith(c, a, b, r, LZ_ADD, 31); c.regs[i.rm] = r; };
+    case 1: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = a | b; setArith(c, a, b, r, LZ_LOGIC, 31); c.regs[i.rm] = r; };
+    case 4: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = a & b; setArith(c, a, b, r, LZ_LOGIC, 31); c.regs[i.rm] = r; };
+    case 5: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = (a - b) | 0; setArith(c, a, b, r, LZ_SUB, 31); c.regs[i.rm] = r; };
+    case 6: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0, r = a ^ b; setArith(c, a, b, r, LZ_LOGIC, 31); c.regs[i.rm] = r; };
+    case 7: return (c, i) => { const a = c.regs[i.rm], b = i.imm | 0; setArith(c, a, b, (a - b) | 0, LZ_SUB, 31); };
+    default: return null;
+  }
+}
+
 /** Per form id: picks a faster handler for one decoded instruction, or null. */
 export const SPECIAL: (((i: Insn) => Handler | null) | undefined)[] = [];
 
 function buildSpecial(): void {
   const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
+  const SHIFTS = ['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sal', 'sar'];
   for (const f of FORMS) {
     if (f.attrs.has('asm') || f.attrs.has('prefix')) continue;
     const key = `${f.mnemonic} ${f.operands.join(',')}`;
@@ -139,10 +150,64 @@ function buildSpecial(): void {
       const rr16: Handler = toReg
         ? (c, i) => { const r = alu16(c, op, c.r16[i.reg << 1], c.r16[i.rm << 1]); if (op !== 7) c.r16[i.reg << 1] = r; }
         : (c, i) => { const r = alu16(c, op, c.r16[i.rm << 1], c.r16[i.reg << 1]); if (op !== 7) c.r16[i.rm << 1] = r; };
-      SPECIAL[f.id] = (i) => (i.hasMem || i.lock ? null : i.op32 ? rr : rr16);
+      // add [m],r and the like read, modify and write the 32-bit memory operand directly
+      const mr: Handler | null = toReg ? null : op === 7
+        ? (c, i) => void alu32(c, op, c.rd32(i.seg, c.ea(i)), c.regs[i.reg])
+        : (c, i) => c.commit32(alu32(c, op, c.rmw32(i.seg, c.ea(i)), c.regs[i.reg]));
+      SPECIAL[f.id] = (i) => (i.lock ? null : i.hasMem ? (i.op32 ? mr : null) : i.op32 ? rr : rr16);
+      continue;
+    }
+    if (op >= 0 && (key.endsWith(' rmv,immv') || key.endsWith(' rmv,simm8'))) {
+      const ri = aluRI32(op);
+      const mi: Handler = op === 7
+        ? (c, i) => void alu32(c, op, c.rd32(i.seg, c.ea(i)), i.imm | 0)
+        : (c, i) => c.commit32(alu32(c, op, c.rmw32(i.seg, c.ea(i)), i.imm | 0));
+      SPECIAL[f.id] = (i) => (i.lock || !i.op32 ? null : i.hasMem ? mi : ri);
+      continue;
+    }
+    const sh = SHIFTS.indexOf(f.mnemonic);
+    if (sh >= 0 && (key.endsWith(' rmv,1') || key.endsWith(' rmv,imm8'))) {
+      // shifts and rotates of a register by a constant count
+      const one = key.endsWith(',1');
+      const r32: Handler = one
+        ? (c, i) => { c.regs[i.rm] = shift(c, sh, c.regs[i.rm], 1, 32); }
+        : (c, i) => { c.regs[i.rm] = shift(c, sh, c.regs[i.rm], i.imm & 31, 32); };
+      const r16: Handler = one
+        ? (c, i) => { c.r16[i.rm << 1] = shift(c, sh, c.r16[i.rm << 1], 1, 16); }
+        : (c, i) => { c.r16[i.rm << 1] = shift(c, sh, c.r16[i.rm << 1], i.imm & 31, 16); };
+      SPECIAL[f.id] = (i) => (i.hasMem ? null : i.op32 ? r32 : r16);
       continue;
     }
     switch (key) {
+      case 'inc rmv': case 'dec rmv': {
+        const dec = f.mnemonic === 'dec';
+        const m32: Handler = (c, i) => c.commit32(incdec(c, c.rmw32(i.seg, c.ea(i)), dec, 31));
+        const m16: Handler = (c, i) => c.commit16(incdec(c, c.rmw16(i.seg, c.ea(i)), dec, 15));
+        SPECIAL[f.id] = (i) => (i.lock || !i.hasMem ? null : i.op32 ? m32 : m16);
+        break;
+      }
+      case 'test rmv,immv': {
+        const r32: Handler = (c, i) => logicFlags(c, c.regs[i.rm] & i.imm, 31);
+        SPECIAL[f.id] = (i) => (i.hasMem || !i.op32 ? null : r32);
+        break;
+      }
+      case 'test rmv,rv': {
+        const r32: Handler = (c, i) => logicFlags(c, c.regs[i.rm] & c.regs[i.reg], 31);
+        SPECIAL[f.id] = (i) => (i.hasMem || !i.op32 ? null : r32);
+        break;
+      }
+      case 'movzx rv,rm8': {
+        const r32: Handler = (c, i) => { c.regs[i.reg] = c.r8[R8[i.rm]]; };
+        const m32: Handler = (c, i) => { c.regs[i.reg] = c.rd8(i.seg, c.ea(i)); };
+        SPECIAL[f.id] = (i) => (!i.op32 ? null : i.hasMem ? m32 : r32);
+        break;
+      }
+      case 'movzx rv,rm16': {
+        const r32: Handler = (c, i) => { c.regs[i.reg] = c.r16[i.rm << 1]; };
+        const m32: Handler = (c, i) => { c.regs[i.reg] = c.rd16(i.seg, c.ea(i)); };
+        SPECIAL[f.id] = (i) => (!i.op32 ? null : i.hasMem ? m32 : r32);
+        break;
+      }
       case 'mov rv,rmv': {
         const rr: Handler = (c, i) => { c.regs[i.reg] = c.regs[i.rm]; };
         const rm: Handler = (c, i) => { c.regs[i.reg] = c.rd32(i.seg, c.ea(i)); };
