@@ -75,7 +75,45 @@ function ea(i: Insn): string {
 
 /** Source of the r/m operand of width w (a read). */
 function rmRead(i: Insn, w: number): string {
-  return i.hasMem ? `c.rd${w}(${i.seg}, ${ea(i)})` : reg(i.rm, w);
+  return i.hasMem ? memRead(w, i.seg, ea(i)) : reg(i.rm, w);
+}
+
+// The memory fast path inline, for bytes and aligned dwords: the Cpu's rd/wr/rmw tests
+// (segment limits, the TLB entry's rights, a write to a code page) written out over the
+// function's locals, with the Cpu's method (which repeats the tests, faults or takes the
+// slow path) when any fails. Temporaries o (offset), l (linear), e (TLB entry), p (RAM
+// address) are the function's: an instruction has one memory operand.
+
+/** The fast-path test of an access of w bits at segment s, offset expression `addr`, with
+ *  the rights `need` ('R' or 'W'); sets p. */
+function fastTest(w: number, s: number, addr: string, need: 'R' | 'W'): string {
+  const align = w === 32 ? ' && (l & 3) === 0' : '';
+  const code = need === 'W' ? ` && cp[p >>> 12] === 0` : '';
+  return `(o = ${addr}, l = (sb[${s}] + o) | 0, e = tlb[l >>> 12], p = (e & ~0xfff) | (l & 0xfff), ` +
+    `o >= smin[${s}] && o + ${w >> 3} <= send${need}[${s}] && (e & c.need${need}) === c.need${need}${align}${code})`;
+}
+function ramAt(w: number): string {
+  return w === 32 ? 'i32[p >>> 2]' : 'u8[p]';
+}
+/** A read of w bits (an expression). */
+function memRead(w: number, s: number, addr: string): string {
+  if (w === 16) return `c.rd16(${s}, ${addr})`;
+  return `(${fastTest(w, s, addr, 'R')} ? ${ramAt(w)} : c.rd${w}(${s}, o))`;
+}
+/** A write of w bits of `v` (a statement; v has no side effects and is evaluated once). */
+function memWrite(w: number, s: number, addr: string, v: string): string {
+  if (w === 16) return `c.wr16(${s}, ${addr}, ${v});`;
+  return `if (${fastTest(w, s, addr, 'W')}) ${ramAt(w)} = ${v}; else c.wr${w}(${s}, o, ${v});`;
+}
+/** The read of a read-modify-write (an expression; memCommit writes). */
+function memRmw(w: number, s: number, addr: string): string {
+  if (w === 16) return `c.rmw16(${s}, ${addr})`;
+  return `(${fastTest(w, s, addr, 'W')} ? (c.rmwPa = p, ${ramAt(w)}) : (p = -1, c.rmw${w}(${s}, o)))`;
+}
+/** The write of a read-modify-write's result x (p: as memRmw left it). */
+function memCommit(w: number): string {
+  if (w === 16) return 'c.commit16(x);';
+  return `if (p >= 0) ${ramAt(w)} = x; else c.commit${w}(x);`;
 }
 
 /** The lazy-flag stores of an ALU result x of operands a, b (as alu8/16/32). */
@@ -109,15 +147,15 @@ function alu(i: Insn, op: number, w: number, dst: 'rm' | 'reg' | 'acc', b: strin
   const top = w - 1;
   const cmp = op === 7;
   if (dst === 'rm' && i.hasMem) {
-    const a = cmp ? `c.rd${w}(${i.seg}, ${ea(i)})` : `c.rmw${w}(${i.seg}, ${ea(i)})`;
-    const commit = cmp ? '' : ` c.commit${w}(x);`;
+    const a = cmp ? memRead(w, i.seg, ea(i)) : memRmw(w, i.seg, ea(i));
+    const commit = cmp ? '' : ` ${memCommit(w)}`;
     return { kind: Kind.Mem, code: `{ const a = ${a}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${commit} }`, esp: false };
   }
   const dreg = dst === 'rm' ? i.rm : dst === 'reg' ? i.reg : 0;
   const d = reg(dreg, w);
   const store = cmp ? '' : ` ${d} = x;`;
   return {
-    kind: b.startsWith('c.rd') ? Kind.Mem : Kind.Pure,
+    kind: dst === 'reg' && i.hasMem ? Kind.Mem : Kind.Pure,
     code: `{ const a = ${d}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${store} }`,
     esp: !cmp && writesEsp(dreg, w),
   };
@@ -169,10 +207,10 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     case 'mov rv,rmv': return toReg(i.reg, vw(i), rmRead(i, vw(i)), i.hasMem);
     case 'mov r8,imm8': return toReg(i.opReg, 8, `${i.imm}`, false);
     case 'mov rv,immv': return toReg(i.opReg, vw(i), `${i.imm}`, false);
-    case 'mov al,moffs8': return toReg(0, 8, `c.rd8(${i.seg}, ${moffs(i)})`, true);
-    case 'mov eAX,moffsv': return toReg(0, vw(i), `c.rd${vw(i)}(${i.seg}, ${moffs(i)})`, true);
-    case 'mov moffs8,al': return { kind: Kind.Mem, code: `c.wr8(${i.seg}, ${moffs(i)}, r8[0]);`, esp: false };
-    case 'mov moffsv,eAX': return { kind: Kind.Mem, code: `c.wr${vw(i)}(${i.seg}, ${moffs(i)}, ${reg(0, vw(i))});`, esp: false };
+    case 'mov al,moffs8': return toReg(0, 8, memRead(8, i.seg, moffs(i)), true);
+    case 'mov eAX,moffsv': return toReg(0, vw(i), memRead(vw(i), i.seg, moffs(i)), true);
+    case 'mov moffs8,al': return { kind: Kind.Mem, code: memWrite(8, i.seg, moffs(i), 'r8[0]'), esp: false };
+    case 'mov moffsv,eAX': return { kind: Kind.Mem, code: memWrite(vw(i), i.seg, moffs(i), reg(0, vw(i))), esp: false };
     case 'movzx rv,rm8': return toReg(i.reg, vw(i), rmRead(i, 8), i.hasMem);
     case 'movzx rv,rm16': return toReg(i.reg, vw(i), rmRead(i, 16), i.hasMem);
     case 'movsx rv,rm8': return toReg(i.reg, vw(i), `((${rmRead(i, 8)}) << 24) >> 24`, i.hasMem);
@@ -199,8 +237,8 @@ function inline(i: Insn, key: string, next: string): Piece | null {
  *  shift() (a count of 0 changes nothing but still accesses memory: left to the handler). */
 function shift32(i: Insn, m: string, n: number): Piece | null {
   if (n === 0) return null;
-  const read = i.hasMem ? `c.rmw32(${i.seg}, ${ea(i)})` : `r[${i.rm}]`;
-  const store = i.hasMem ? 'c.commit32(x);' : `r[${i.rm}] = x;`;
+  const read = i.hasMem ? memRmw(32, i.seg, ea(i)) : `r[${i.rm}]`;
+  const store = i.hasMem ? memCommit(32) : `r[${i.rm}] = x;`;
   let calc: string;
   if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; c.setResultFlags(x, 31, cf, ${n === 1 ? '(v >>> 31) & 1' : '0'}, 0);`;
   else if (m === 'sar') calc = `const cf = (v >> ${n - 1}) & 1; const x = v >> ${n}; c.setResultFlags(x, 31, cf, 0, 0);`;
@@ -222,7 +260,7 @@ function toReg(n: number, w: number, v: string, mem: boolean): Piece {
   return { kind: mem ? Kind.Mem : Kind.Pure, code: `${reg(n, w)} = ${v};`, esp: writesEsp(n, w) };
 }
 function mov(i: Insn, w: number, v: string): Piece {
-  if (i.hasMem) return { kind: Kind.Mem, code: `c.wr${w}(${i.seg}, ${ea(i)}, ${v});`, esp: false };
+  if (i.hasMem) return { kind: Kind.Mem, code: memWrite(w, i.seg, ea(i), v), esp: false };
   return toReg(i.rm, w, v, false);
 }
 function test(i: Insn, w: number, a: string, b: string): Piece {
@@ -238,9 +276,9 @@ function test(i: Insn, w: number, a: string, b: string): Piece {
  *  register expression, or null for the r/m operand n. */
 function incdec(i: Insn, dec: boolean, w: number, src: string | null, n: number): Piece {
   const mem = src === null && i.hasMem;
-  const read = mem ? `c.rmw${w}(${i.seg}, ${ea(i)})` : src ?? reg(n, w);
+  const read = mem ? memRmw(w, i.seg, ea(i)) : src ?? reg(n, w);
   const r = w === 32 ? `(v ${dec ? '-' : '+'} 1) | 0` : `(v ${dec ? '-' : '+'} 1) & ${(1 << w) - 1}`;
-  const store = mem ? `c.commit${w}(x);` : `${src ?? reg(n, w)} = x;`;
+  const store = mem ? memCommit(w) : `${src ?? reg(n, w)} = x;`;
   return {
     kind: mem ? Kind.Mem : Kind.Pure,
     code: `{ const v = ${read}; c.materialize(${CF}); const x = ${r}; c.lzOp = ${dec ? LZ_SUB : LZ_ADD}; ` +
@@ -304,12 +342,16 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
   const body = out.join('\n');
   // only the Insns of handler calls, and the register views the code uses
   const consts = insns.slice(0, n).map((_, k) => `i${k} = ins[${k}]`).filter((d) => body.includes(`, ${d.slice(0, d.indexOf(' '))})`));
-  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8'].filter((v) => body.includes(`${v.slice(0, v.indexOf(' '))}[`));
+  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8', 'u8 = c.u8', 'i32 = c.i32', 'tlb = c.tlb', 'cp = c.codePage',
+    'sb = c.segBase', 'smin = c.segMin', 'sendR = c.segEndR', 'sendW = c.segEndW']
+    .filter((v) => body.includes(`${v.slice(0, v.indexOf(' '))}[`));
+  // the memory fast path's temporaries
+  const temps = body.includes('(o = ') ? ', o = 0, l = 0, e = 0, p = 0' : '';
   const source =
     `${consts.length ? `const ${consts.join(', ')};\n` : ''}return function block(c, E) {\n` +
-    `const ${[...views, 'ic = c.icount'].join(', ')};\nlet k = 0;\ntry {\n` +
+    `const ${[...views, 'ic = c.icount'].join(', ')};\nlet k = 0${temps};\ntry {\n` +
     body +
-    '\n} catch (e) { c.curEip = E + offs[k]; c.icount = ic + k; throw e; }\n};';
+    '\n} catch (err) { c.curEip = E + offs[k]; c.icount = ic + k; throw err; }\n};';
   return { source, offsets: offs, inlined };
 }
 
