@@ -358,17 +358,40 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
 /** Compiled factories by source: identical blocks (the same code at another address, or
  *  rebuilt after an invalidation that did not change them) share one V8 function. */
 const factories = new Map<string, Factory>();
+/** The same, by the Insn fields the source is made of (blockKey): a block decoded again
+ *  (a copy-on-write copy of a code page, a page written and rebuilt) finds its factory
+ *  without building the source, which costs far more than the key. */
+const byKey = new Map<string, { f: Factory; offsets: Int32Array }>();
 const FACTORY_MAX = 8192;
+
+/** Every Insn field blockSource reads, for the first n instructions: equal keys give equal
+ *  sources. */
+export function blockKey(insns: readonly Insn[], n: number): string {
+  let k = '';
+  for (let j = 0; j < n; j++) {
+    const i = insns[j];
+    k += `${i.form === null ? -1 : i.form.id},${i.length},${+i.lock}${+i.op32}${+i.ad32}${+i.hasMem},${i.reg},${i.rm},${i.opReg},` +
+      `${i.seg},${i.base},${i.index},${i.scale},${i.disp},${i.imm};`;
+  }
+  return k;
+}
 
 /** Compiles the first n instructions of a block. */
 export function compileBlock(insns: readonly Insn[], fns: readonly Handler[], n: number): CompiledBlock {
-  const { source, offsets } = blockSource(insns, n);
-  let f = factories.get(source);
-  if (f === undefined) {
-    if (factories.size >= FACTORY_MAX) factories.clear();
-    f = new Function('h', 'ins', 'offs', source) as Factory;
-    factories.set(source, f);
+  const key = blockKey(insns, n);
+  let entry = byKey.get(key);
+  if (entry === undefined) {
+    const { source, offsets } = blockSource(insns, n);
+    let f = factories.get(source);
+    if (f === undefined) {
+      if (factories.size >= FACTORY_MAX) factories.clear();
+      f = new Function('h', 'ins', 'offs', source) as Factory;
+      factories.set(source, f);
+    }
+    if (byKey.size >= FACTORY_MAX) byKey.clear();
+    entry = { f, offsets };
+    byKey.set(key, entry);
   }
   // the handlers and Insns as they are now: a block that is rebuilt drops this function
-  return f(fns.slice(0, n), insns.slice(0, n), offsets);
+  return entry.f(fns.slice(0, n), insns.slice(0, n), entry.offsets);
 }
