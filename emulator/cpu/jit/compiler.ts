@@ -50,11 +50,27 @@ const enum Kind {
   Branch,
 }
 
+/** What an inline instruction does to the lazy flags (for the dead-flags pass). */
+const enum Flags {
+  /** reads them, or may be observed (a fault, a handler): the flags before it are live */
+  Read,
+  /** neither reads nor writes them */
+  None,
+  /** writes lzOp, lzRes, lzTop and lazy, reads nothing (TEST: lzA/lzB are left alone) */
+  Logic,
+  /** writes every lazy-flag field, reads nothing (the ALU forms but ADC/SBB) */
+  Full,
+}
+
 interface Piece {
   kind: Kind;
   code: string;
   /** may change ESP */
   esp: boolean;
+  /** Flags.Read when absent */
+  flags?: Flags;
+  /** the code when no one reads the flags it writes before they are overwritten */
+  dead?: string;
 }
 
 /** Source of an n-bit general register (n = 8, 16, 32). */
@@ -154,10 +170,15 @@ function alu(i: Insn, op: number, w: number, dst: 'rm' | 'reg' | 'acc', b: strin
   const dreg = dst === 'rm' ? i.rm : dst === 'reg' ? i.reg : 0;
   const d = reg(dreg, w);
   const store = cmp ? '' : ` ${d} = x;`;
+  const mem = dst === 'reg' && i.hasMem;
+  // ADC and SBB read CF
+  const full = !mem && op !== 2 && op !== 3;
   return {
-    kind: dst === 'reg' && i.hasMem ? Kind.Mem : Kind.Pure,
+    kind: mem ? Kind.Mem : Kind.Pure,
     code: `{ const a = ${d}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${store} }`,
     esp: !cmp && writesEsp(dreg, w),
+    flags: full ? Flags.Full : Flags.Read,
+    dead: full ? (cmp ? '' : `{ const a = ${d}, b = ${b}; ${d} = ${expr}; }`) : undefined,
   };
 }
 
@@ -216,7 +237,7 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     case 'movsx rv,rm8': return toReg(i.reg, vw(i), `((${rmRead(i, 8)}) << 24) >> 24`, i.hasMem);
     case 'movsx rv,rm16': return toReg(i.reg, vw(i), `((${rmRead(i, 16)}) << 16) >> 16`, i.hasMem);
     case 'lea rv,m': return i.hasMem ? toReg(i.reg, vw(i), ea(i), false) : null;
-    case 'nop -': return { kind: Kind.Pure, code: '', esp: false };
+    case 'nop -': return { kind: Kind.Pure, code: '', esp: false, flags: Flags.None };
     case 'push rv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${reg(i.opReg, vw(i))});`, esp: true };
     case 'pop rv': return { kind: Kind.Mem, code: `{ const v = c.pop${vw(i)}(); ${reg(i.opReg, vw(i))} = v; }`, esp: true };
     case 'push simm8': case 'push immv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${i.imm});`, esp: true };
@@ -257,7 +278,7 @@ function moffs(i: Insn): string {
   return `${i.ad32 ? i.imm >>> 0 : i.imm & 0xffff}`;
 }
 function toReg(n: number, w: number, v: string, mem: boolean): Piece {
-  return { kind: mem ? Kind.Mem : Kind.Pure, code: `${reg(n, w)} = ${v};`, esp: writesEsp(n, w) };
+  return { kind: mem ? Kind.Mem : Kind.Pure, code: `${reg(n, w)} = ${v};`, esp: writesEsp(n, w), flags: mem ? Flags.Read : Flags.None };
 }
 function mov(i: Insn, w: number, v: string): Piece {
   if (i.hasMem) return { kind: Kind.Mem, code: memWrite(w, i.seg, ea(i), v), esp: false };
@@ -270,6 +291,8 @@ function test(i: Insn, w: number, a: string, b: string): Piece {
     kind: i.hasMem ? Kind.Mem : Kind.Pure,
     code: `{ const x = ${x}; c.lzOp = ${LZ_LOGIC}; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH}; }`,
     esp: false,
+    flags: i.hasMem ? Flags.Read : Flags.Logic,
+    dead: i.hasMem ? undefined : '',
   };
 }
 /** INC/DEC: CF kept (materialised after the read, as the handlers' incdec), the rest lazy. `src` is a
@@ -296,6 +319,31 @@ function formKey(i: Insn): string {
   return k;
 }
 
+/**
+ * The dead-flags pass: which register-only instructions write flags that no one sees (the
+ * next instructions overwrite them before anything reads them, faults or leaves the
+ * block) and so need only their result. Two kinds of liveness, backwards from the block's
+ * exit (where all is live): lzOp/lzRes/lzTop/lazy (overwritten by TEST and the ALU forms)
+ * and lzA/lzB (by the ALU forms only; TEST leaves them), so that the CPU's lazy-flag
+ * fields, not only the flags, end as the interpreter leaves them.
+ */
+function deadFlags(pieces: readonly (Piece | null)[]): boolean[] {
+  const dead = pieces.map(() => false);
+  let live = true, liveAB = true;
+  for (let k = pieces.length - 1; k >= 0; k--) {
+    const p = pieces[k];
+    const f = p === null || p.kind !== Kind.Pure ? Flags.Read : p.flags ?? Flags.Read;
+    if (f === Flags.Full) {
+      dead[k] = !live && !liveAB;
+      live = liveAB = false;
+    } else if (f === Flags.Logic) {
+      dead[k] = !live;
+      live = false;
+    } else if (f === Flags.Read) live = liveAB = true;
+  }
+  return dead;
+}
+
 /** The function body of a block of n instructions (see the contract at the top). */
 export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inlined: number } {
   const offs = new Int32Array(n + 1);
@@ -306,10 +354,11 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
   let espDirty = false;
   let inlined = 0;
   let ended = false;
+  const pieces = insns.slice(0, n).map((i, k) => (i.form === null || i.lock ? null : inline(i, formKey(i), `E + ${offs[k + 1]}`)));
+  const dead = deadFlags(pieces);
   for (let k = 0; k < n; k++) {
-    const i = insns[k];
     const next = `E + ${offs[k + 1]}`;
-    const p = i.form === null || i.lock ? null : inline(i, formKey(i), next);
+    const p = pieces[k];
     const kind = p === null ? Kind.Call : p.kind;
     if (p !== null) inlined++;
     if (kind !== Kind.Pure) {
@@ -329,7 +378,7 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
       if (k === n - 1) ended = true;
       continue;
     }
-    out.push(p.code);
+    out.push(dead[k] ? p.dead! : p.code);
     if (p.esp) espDirty = true;
     if (kind === Kind.Branch) {
       ended = true;
