@@ -4,8 +4,8 @@
 // and the golden fork trace (test/fixtures/trace/fork.trace) is recorded byte for byte after
 // booting on the jit engine (the recorder's hook runs the instructions it sees on the
 // interpreter: the jit's part is bringing the machine to the fork in exactly the same state).
-// The conformance suites (test386, SST286, the host-CPU differential, Linux 0.11) run on the
-// default engine in their own files.
+// The conformance suites (test386, SST286, the host-CPU differential) run on both engines in
+// their own files, Linux 0.11 on the default engine.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { join, resolve } from 'node:path';
@@ -25,10 +25,10 @@ beforeAll(() => {
   ({ image, symbols } = buildImage(ROOT));
 }, 60_000);
 
-/** The kernel's PC; the jit compiles a block on its 16th run (not its 4096th), so that
+/** The kernel's PC; the jit compiles a block on its first run (not its 4096th), so that
  *  compiled code runs through most of the boot and the demo. */
 function machine(engine: Engine, serial: number[] = []): Machine {
-  return new Machine({ fda: new DiskImage(image.slice(), floppyGeometry(image.length)!), onSerial: (b) => serial.push(b), engine, jitThreshold: 16 });
+  return new Machine({ fda: new DiskImage(image.slice(), floppyGeometry(image.length)!), onSerial: (b) => serial.push(b), engine, jitThreshold: 1 });
 }
 
 describe('engines: the PC', () => {

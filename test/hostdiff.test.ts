@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PhysicalMemory } from '../emulator/memory';
-import { Cpu } from '../emulator/cpu/cpu';
+import { Cpu, type Engine } from '../emulator/cpu/cpu';
 import { DS, ES, SS, FS, GS } from '../emulator/cpu/consts';
 import { oracle, IN_CI } from './oracle';
 
@@ -407,7 +407,7 @@ function build(p: Program): Built {
 
 /** Loads the static ELF into a flat 32-bit machine and runs it until its first system call
  *  (write: the results are then in memory). Returns the bytes the program would write. */
-function emulate(elf: Uint8Array, length: number): Uint8Array {
+function emulate(elf: Uint8Array, length: number, engine: Engine): { out: Uint8Array; compiled: number } {
   const dv = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
   const mem = new PhysicalMemory(32 << 20);
   const entry = dv.getUint32(0x18, true);
@@ -418,7 +418,8 @@ function emulate(elf: Uint8Array, length: number): Uint8Array {
     const off = dv.getUint32(at + 4, true), vaddr = dv.getUint32(at + 8, true), filesz = dv.getUint32(at + 16, true);
     mem.load(vaddr, elf.subarray(off, off + filesz));
   }
-  const cpu = new Cpu(mem);
+  // the jit compiles a block on its first run: every sequence runs compiled
+  const cpu = new Cpu(mem, undefined, null, { engine, jitThreshold: 1 });
   // flat ring-0 segments (the code uses none of the privileged state); INT 0x80 → HLT
   const gdt = 0x1000;
   mem.write32(gdt + 8, 0x0000ffff);
@@ -446,18 +447,30 @@ function emulate(elf: Uint8Array, length: number): Uint8Array {
   const out = new Uint8Array(length);
   const src = cpu.regs[1] >>> 0;
   for (let k = 0; k < length; k++) out[k] = mem.read8(src + k);
-  return out;
+  return { out, compiled: cpu.codeCache.added };
+}
+
+/** The program and the host's results, built once for both engines. */
+let built: { p: Program; elf: Uint8Array; native: Uint8Array } | null = null;
+function program(): { p: Program; elf: Uint8Array; native: Uint8Array } {
+  if (built === null) {
+    const p = generate(SEED, COUNT);
+    built = { p, ...build(p) };
+  }
+  return built;
 }
 
 const FLAG_NAMES: [number, string][] = [[O, 'OF'], [S, 'SF'], [Z, 'ZF'], [A, 'AF'], [P, 'PF'], [C, 'CF'], [0x400, 'DF']];
 
-describe.runIf(canRun32())('host-CPU differential', () => {
+// on each engine (DESIGN decision 11)
+describe.runIf(canRun32()).each(['interp', 'jit'] as Engine[])('host-CPU differential (%s engine)', (engine) => {
   it(`${COUNT} random user-mode instruction sequences (seed ${SEED}) match the host CPU`, () => {
-    const p = generate(SEED, COUNT);
-    const { elf, native } = build(p);
+    const { p, elf, native } = program();
     const total = COUNT * (WINDOW + RESULT);
     expect(native.length).toBe(total);
-    const ours = emulate(elf, total);
+    const { out: ours, compiled } = emulate(elf, total, engine);
+    if (engine === 'jit') expect(compiled).toBeGreaterThan(1000);
+    else expect(compiled).toBe(0);
     const failures: string[] = [];
     const rv = (buf: Uint8Array, at: number) => (buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24)) >>> 0;
     const names = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];

@@ -31,7 +31,7 @@ import { gunzipSync } from 'node:zlib';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PhysicalMemory } from '../emulator/memory';
-import { Cpu } from '../emulator/cpu/cpu';
+import { Cpu, type Engine } from '../emulator/cpu/cpu';
 import { CS } from '../emulator/cpu/consts';
 import { IN_CI } from './oracle';
 
@@ -238,10 +238,13 @@ function hex(v: number): string {
   return (v >>> 0).toString(16);
 }
 
-describe.runIf(present)('sst286: 80286 real-mode single-step tests', () => {
+// On each engine (DESIGN decision 11); the jit compiles each test's block on its first run,
+// so every test runs compiled (a compile per test: the jit run takes about 3 times as long).
+describe.runIf(present).each(['interp', 'jit'] as Engine[])('sst286: 80286 real-mode single-step tests (%s engine)', (engine) => {
   it('passes every test of the sample (97,500) but the known failures, each with its reason', () => {
     const mem = new PhysicalMemory(0x200000);
-    const cpu = new TestCpu(mem, new Io());
+    const cpu = new TestCpu(mem, new Io(), null, { engine, jitThreshold: 1 });
+    stringRestore = 0;
     const files = readdirSync(resolve(DIR, 'tests')).filter((f) => f.endsWith('.jsonl.gz')).sort();
     let total = 0, pass = 0, accepted = 0;
     const skipped = new Map<string, number>();
@@ -278,12 +281,14 @@ describe.runIf(present)('sst286: 80286 real-mode single-step tests', () => {
       }
     }
     const rate = pass / total;
-    const lines = [`sst286: ${pass}/${total} passed (${(rate * 100).toFixed(3)}%), ${accepted} accepted #SS-for-#GP (SS-relative at FFFF), ${stringRestore} string faults at FFFF compared with the 386's SI/DI/CX`];
+    const lines = [`sst286 (${engine}): ${pass}/${total} passed (${(rate * 100).toFixed(3)}%), ${accepted} accepted #SS-for-#GP (SS-relative at FFFF), ${stringRestore} string faults at FFFF compared with the 386's SI/DI/CX`];
     for (const [r, n] of skipped) lines.push(`  skipped ${n}: ${r}`);
     for (const [stem, { n, first }] of [...failByFile].sort((a, b) => b[1].n - a[1].n)) lines.push(`  FAIL ${stem}: ${n}, first ${first}`);
     for (const [id, why] of KNOWN_FAILURES) lines.push(`  known failure ${id}: ${why}`);
     console.log(lines.join('\n'));
     expect(total).toBeGreaterThan(95000);
+    if (engine === 'jit') expect(cpu.codeCache.added).toBeGreaterThan(total / 2);
+    else expect(cpu.codeCache.added).toBe(0);
     const unexpected = [...failed].filter(([id]) => !KNOWN_FAILURES.has(id)).map(([id, what]) => `${id} ${what}`);
     expect(unexpected, 'failures not in KNOWN_FAILURES').toEqual([]);
     const fixed = [...KNOWN_FAILURES.keys()].filter((id) => !failed.has(id));

@@ -50,11 +50,27 @@ const enum Kind {
   Branch,
 }
 
+/** What an inline instruction does to the lazy flags (for the dead-flags pass). */
+const enum Flags {
+  /** reads them, or may be observed (a fault, a handler): the flags before it are live */
+  Read,
+  /** neither reads nor writes them */
+  None,
+  /** writes lzOp, lzRes, lzTop and lazy, reads nothing (TEST: lzA/lzB are left alone) */
+  Logic,
+  /** writes every lazy-flag field, reads nothing (the ALU forms but ADC/SBB) */
+  Full,
+}
+
 interface Piece {
   kind: Kind;
   code: string;
   /** may change ESP */
   esp: boolean;
+  /** Flags.Read when absent */
+  flags?: Flags;
+  /** the code when no one reads the flags it writes before they are overwritten */
+  dead?: string;
 }
 
 /** Source of an n-bit general register (n = 8, 16, 32). */
@@ -75,7 +91,45 @@ function ea(i: Insn): string {
 
 /** Source of the r/m operand of width w (a read). */
 function rmRead(i: Insn, w: number): string {
-  return i.hasMem ? `c.rd${w}(${i.seg}, ${ea(i)})` : reg(i.rm, w);
+  return i.hasMem ? memRead(w, i.seg, ea(i)) : reg(i.rm, w);
+}
+
+// The memory fast path inline, for bytes and aligned dwords: the Cpu's rd/wr/rmw tests
+// (segment limits, the TLB entry's rights, a write to a code page) written out over the
+// function's locals, with the Cpu's method (which repeats the tests, faults or takes the
+// slow path) when any fails. Temporaries o (offset), l (linear), e (TLB entry), p (RAM
+// address) are the function's: an instruction has one memory operand.
+
+/** The fast-path test of an access of w bits at segment s, offset expression `addr`, with
+ *  the rights `need` ('R' or 'W'); sets p. */
+function fastTest(w: number, s: number, addr: string, need: 'R' | 'W'): string {
+  const align = w === 32 ? ' && (l & 3) === 0' : '';
+  const code = need === 'W' ? ` && cp[p >>> 12] === 0` : '';
+  return `(o = ${addr}, l = (sb[${s}] + o) | 0, e = tlb[l >>> 12], p = (e & ~0xfff) | (l & 0xfff), ` +
+    `o >= smin[${s}] && o + ${w >> 3} <= send${need}[${s}] && (e & c.need${need}) === c.need${need}${align}${code})`;
+}
+function ramAt(w: number): string {
+  return w === 32 ? 'i32[p >>> 2]' : 'u8[p]';
+}
+/** A read of w bits (an expression). */
+function memRead(w: number, s: number, addr: string): string {
+  if (w === 16) return `c.rd16(${s}, ${addr})`;
+  return `(${fastTest(w, s, addr, 'R')} ? ${ramAt(w)} : c.rd${w}(${s}, o))`;
+}
+/** A write of w bits of `v` (a statement; v has no side effects and is evaluated once). */
+function memWrite(w: number, s: number, addr: string, v: string): string {
+  if (w === 16) return `c.wr16(${s}, ${addr}, ${v});`;
+  return `if (${fastTest(w, s, addr, 'W')}) ${ramAt(w)} = ${v}; else c.wr${w}(${s}, o, ${v});`;
+}
+/** The read of a read-modify-write (an expression; memCommit writes). */
+function memRmw(w: number, s: number, addr: string): string {
+  if (w === 16) return `c.rmw16(${s}, ${addr})`;
+  return `(${fastTest(w, s, addr, 'W')} ? (c.rmwPa = p, ${ramAt(w)}) : (p = -1, c.rmw${w}(${s}, o)))`;
+}
+/** The write of a read-modify-write's result x (p: as memRmw left it). */
+function memCommit(w: number): string {
+  if (w === 16) return 'c.commit16(x);';
+  return `if (p >= 0) ${ramAt(w)} = x; else c.commit${w}(x);`;
 }
 
 /** The lazy-flag stores of an ALU result x of operands a, b (as alu8/16/32). */
@@ -109,17 +163,22 @@ function alu(i: Insn, op: number, w: number, dst: 'rm' | 'reg' | 'acc', b: strin
   const top = w - 1;
   const cmp = op === 7;
   if (dst === 'rm' && i.hasMem) {
-    const a = cmp ? `c.rd${w}(${i.seg}, ${ea(i)})` : `c.rmw${w}(${i.seg}, ${ea(i)})`;
-    const commit = cmp ? '' : ` c.commit${w}(x);`;
+    const a = cmp ? memRead(w, i.seg, ea(i)) : memRmw(w, i.seg, ea(i));
+    const commit = cmp ? '' : ` ${memCommit(w)}`;
     return { kind: Kind.Mem, code: `{ const a = ${a}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${commit} }`, esp: false };
   }
   const dreg = dst === 'rm' ? i.rm : dst === 'reg' ? i.reg : 0;
   const d = reg(dreg, w);
   const store = cmp ? '' : ` ${d} = x;`;
+  const mem = dst === 'reg' && i.hasMem;
+  // ADC and SBB read CF
+  const full = !mem && op !== 2 && op !== 3;
   return {
-    kind: b.startsWith('c.rd') ? Kind.Mem : Kind.Pure,
+    kind: mem ? Kind.Mem : Kind.Pure,
     code: `{ const a = ${d}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${store} }`,
     esp: !cmp && writesEsp(dreg, w),
+    flags: full ? Flags.Full : Flags.Read,
+    dead: full ? (cmp ? '' : `{ const a = ${d}, b = ${b}; ${d} = ${expr}; }`) : undefined,
   };
 }
 
@@ -169,16 +228,16 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     case 'mov rv,rmv': return toReg(i.reg, vw(i), rmRead(i, vw(i)), i.hasMem);
     case 'mov r8,imm8': return toReg(i.opReg, 8, `${i.imm}`, false);
     case 'mov rv,immv': return toReg(i.opReg, vw(i), `${i.imm}`, false);
-    case 'mov al,moffs8': return toReg(0, 8, `c.rd8(${i.seg}, ${moffs(i)})`, true);
-    case 'mov eAX,moffsv': return toReg(0, vw(i), `c.rd${vw(i)}(${i.seg}, ${moffs(i)})`, true);
-    case 'mov moffs8,al': return { kind: Kind.Mem, code: `c.wr8(${i.seg}, ${moffs(i)}, r8[0]);`, esp: false };
-    case 'mov moffsv,eAX': return { kind: Kind.Mem, code: `c.wr${vw(i)}(${i.seg}, ${moffs(i)}, ${reg(0, vw(i))});`, esp: false };
+    case 'mov al,moffs8': return toReg(0, 8, memRead(8, i.seg, moffs(i)), true);
+    case 'mov eAX,moffsv': return toReg(0, vw(i), memRead(vw(i), i.seg, moffs(i)), true);
+    case 'mov moffs8,al': return { kind: Kind.Mem, code: memWrite(8, i.seg, moffs(i), 'r8[0]'), esp: false };
+    case 'mov moffsv,eAX': return { kind: Kind.Mem, code: memWrite(vw(i), i.seg, moffs(i), reg(0, vw(i))), esp: false };
     case 'movzx rv,rm8': return toReg(i.reg, vw(i), rmRead(i, 8), i.hasMem);
     case 'movzx rv,rm16': return toReg(i.reg, vw(i), rmRead(i, 16), i.hasMem);
     case 'movsx rv,rm8': return toReg(i.reg, vw(i), `((${rmRead(i, 8)}) << 24) >> 24`, i.hasMem);
     case 'movsx rv,rm16': return toReg(i.reg, vw(i), `((${rmRead(i, 16)}) << 16) >> 16`, i.hasMem);
     case 'lea rv,m': return i.hasMem ? toReg(i.reg, vw(i), ea(i), false) : null;
-    case 'nop -': return { kind: Kind.Pure, code: '', esp: false };
+    case 'nop -': return { kind: Kind.Pure, code: '', esp: false, flags: Flags.None };
     case 'push rv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${reg(i.opReg, vw(i))});`, esp: true };
     case 'pop rv': return { kind: Kind.Mem, code: `{ const v = c.pop${vw(i)}(); ${reg(i.opReg, vw(i))} = v; }`, esp: true };
     case 'push simm8': case 'push immv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${i.imm});`, esp: true };
@@ -199,8 +258,8 @@ function inline(i: Insn, key: string, next: string): Piece | null {
  *  shift() (a count of 0 changes nothing but still accesses memory: left to the handler). */
 function shift32(i: Insn, m: string, n: number): Piece | null {
   if (n === 0) return null;
-  const read = i.hasMem ? `c.rmw32(${i.seg}, ${ea(i)})` : `r[${i.rm}]`;
-  const store = i.hasMem ? 'c.commit32(x);' : `r[${i.rm}] = x;`;
+  const read = i.hasMem ? memRmw(32, i.seg, ea(i)) : `r[${i.rm}]`;
+  const store = i.hasMem ? memCommit(32) : `r[${i.rm}] = x;`;
   let calc: string;
   if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; c.setResultFlags(x, 31, cf, ${n === 1 ? '(v >>> 31) & 1' : '0'}, 0);`;
   else if (m === 'sar') calc = `const cf = (v >> ${n - 1}) & 1; const x = v >> ${n}; c.setResultFlags(x, 31, cf, 0, 0);`;
@@ -219,10 +278,10 @@ function moffs(i: Insn): string {
   return `${i.ad32 ? i.imm >>> 0 : i.imm & 0xffff}`;
 }
 function toReg(n: number, w: number, v: string, mem: boolean): Piece {
-  return { kind: mem ? Kind.Mem : Kind.Pure, code: `${reg(n, w)} = ${v};`, esp: writesEsp(n, w) };
+  return { kind: mem ? Kind.Mem : Kind.Pure, code: `${reg(n, w)} = ${v};`, esp: writesEsp(n, w), flags: mem ? Flags.Read : Flags.None };
 }
 function mov(i: Insn, w: number, v: string): Piece {
-  if (i.hasMem) return { kind: Kind.Mem, code: `c.wr${w}(${i.seg}, ${ea(i)}, ${v});`, esp: false };
+  if (i.hasMem) return { kind: Kind.Mem, code: memWrite(w, i.seg, ea(i), v), esp: false };
   return toReg(i.rm, w, v, false);
 }
 function test(i: Insn, w: number, a: string, b: string): Piece {
@@ -232,15 +291,17 @@ function test(i: Insn, w: number, a: string, b: string): Piece {
     kind: i.hasMem ? Kind.Mem : Kind.Pure,
     code: `{ const x = ${x}; c.lzOp = ${LZ_LOGIC}; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH}; }`,
     esp: false,
+    flags: i.hasMem ? Flags.Read : Flags.Logic,
+    dead: i.hasMem ? undefined : '',
   };
 }
 /** INC/DEC: CF kept (materialised after the read, as the handlers' incdec), the rest lazy. `src` is a
  *  register expression, or null for the r/m operand n. */
 function incdec(i: Insn, dec: boolean, w: number, src: string | null, n: number): Piece {
   const mem = src === null && i.hasMem;
-  const read = mem ? `c.rmw${w}(${i.seg}, ${ea(i)})` : src ?? reg(n, w);
+  const read = mem ? memRmw(w, i.seg, ea(i)) : src ?? reg(n, w);
   const r = w === 32 ? `(v ${dec ? '-' : '+'} 1) | 0` : `(v ${dec ? '-' : '+'} 1) & ${(1 << w) - 1}`;
-  const store = mem ? `c.commit${w}(x);` : `${src ?? reg(n, w)} = x;`;
+  const store = mem ? memCommit(w) : `${src ?? reg(n, w)} = x;`;
   return {
     kind: mem ? Kind.Mem : Kind.Pure,
     code: `{ const v = ${read}; c.materialize(${CF}); const x = ${r}; c.lzOp = ${dec ? LZ_SUB : LZ_ADD}; ` +
@@ -258,6 +319,31 @@ function formKey(i: Insn): string {
   return k;
 }
 
+/**
+ * The dead-flags pass: which register-only instructions write flags that no one sees (the
+ * next instructions overwrite them before anything reads them, faults or leaves the
+ * block) and so need only their result. Two kinds of liveness, backwards from the block's
+ * exit (where all is live): lzOp/lzRes/lzTop/lazy (overwritten by TEST and the ALU forms)
+ * and lzA/lzB (by the ALU forms only; TEST leaves them), so that the CPU's lazy-flag
+ * fields, not only the flags, end as the interpreter leaves them.
+ */
+function deadFlags(pieces: readonly (Piece | null)[]): boolean[] {
+  const dead = pieces.map(() => false);
+  let live = true, liveAB = true;
+  for (let k = pieces.length - 1; k >= 0; k--) {
+    const p = pieces[k];
+    const f = p === null || p.kind !== Kind.Pure ? Flags.Read : p.flags ?? Flags.Read;
+    if (f === Flags.Full) {
+      dead[k] = !live && !liveAB;
+      live = liveAB = false;
+    } else if (f === Flags.Logic) {
+      dead[k] = !live;
+      live = false;
+    } else if (f === Flags.Read) live = liveAB = true;
+  }
+  return dead;
+}
+
 /** The function body of a block of n instructions (see the contract at the top). */
 export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inlined: number } {
   const offs = new Int32Array(n + 1);
@@ -268,10 +354,11 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
   let espDirty = false;
   let inlined = 0;
   let ended = false;
+  const pieces = insns.slice(0, n).map((i, k) => (i.form === null || i.lock ? null : inline(i, formKey(i), `E + ${offs[k + 1]}`)));
+  const dead = deadFlags(pieces);
   for (let k = 0; k < n; k++) {
-    const i = insns[k];
     const next = `E + ${offs[k + 1]}`;
-    const p = i.form === null || i.lock ? null : inline(i, formKey(i), next);
+    const p = pieces[k];
     const kind = p === null ? Kind.Call : p.kind;
     if (p !== null) inlined++;
     if (kind !== Kind.Pure) {
@@ -291,7 +378,7 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
       if (k === n - 1) ended = true;
       continue;
     }
-    out.push(p.code);
+    out.push(dead[k] ? p.dead! : p.code);
     if (p.esp) espDirty = true;
     if (kind === Kind.Branch) {
       ended = true;
@@ -304,29 +391,56 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
   const body = out.join('\n');
   // only the Insns of handler calls, and the register views the code uses
   const consts = insns.slice(0, n).map((_, k) => `i${k} = ins[${k}]`).filter((d) => body.includes(`, ${d.slice(0, d.indexOf(' '))})`));
-  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8'].filter((v) => body.includes(`${v.slice(0, v.indexOf(' '))}[`));
+  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8', 'u8 = c.u8', 'i32 = c.i32', 'tlb = c.tlb', 'cp = c.codePage',
+    'sb = c.segBase', 'smin = c.segMin', 'sendR = c.segEndR', 'sendW = c.segEndW']
+    .filter((v) => body.includes(`${v.slice(0, v.indexOf(' '))}[`));
+  // the memory fast path's temporaries
+  const temps = body.includes('(o = ') ? ', o = 0, l = 0, e = 0, p = 0' : '';
   const source =
     `${consts.length ? `const ${consts.join(', ')};\n` : ''}return function block(c, E) {\n` +
-    `const ${[...views, 'ic = c.icount'].join(', ')};\nlet k = 0;\ntry {\n` +
+    `const ${[...views, 'ic = c.icount'].join(', ')};\nlet k = 0${temps};\ntry {\n` +
     body +
-    '\n} catch (e) { c.curEip = E + offs[k]; c.icount = ic + k; throw e; }\n};';
+    '\n} catch (err) { c.curEip = E + offs[k]; c.icount = ic + k; throw err; }\n};';
   return { source, offsets: offs, inlined };
 }
 
 /** Compiled factories by source: identical blocks (the same code at another address, or
  *  rebuilt after an invalidation that did not change them) share one V8 function. */
 const factories = new Map<string, Factory>();
+/** The same, by the Insn fields the source is made of (blockKey): a block decoded again
+ *  (a copy-on-write copy of a code page, a page written and rebuilt) finds its factory
+ *  without building the source, which costs far more than the key. */
+const byKey = new Map<string, { f: Factory; offsets: Int32Array }>();
 const FACTORY_MAX = 8192;
+
+/** Every Insn field blockSource reads, for the first n instructions: equal keys give equal
+ *  sources. */
+export function blockKey(insns: readonly Insn[], n: number): string {
+  let k = '';
+  for (let j = 0; j < n; j++) {
+    const i = insns[j];
+    k += `${i.form === null ? -1 : i.form.id},${i.length},${+i.lock}${+i.op32}${+i.ad32}${+i.hasMem},${i.reg},${i.rm},${i.opReg},` +
+      `${i.seg},${i.base},${i.index},${i.scale},${i.disp},${i.imm};`;
+  }
+  return k;
+}
 
 /** Compiles the first n instructions of a block. */
 export function compileBlock(insns: readonly Insn[], fns: readonly Handler[], n: number): CompiledBlock {
-  const { source, offsets } = blockSource(insns, n);
-  let f = factories.get(source);
-  if (f === undefined) {
-    if (factories.size >= FACTORY_MAX) factories.clear();
-    f = new Function('h', 'ins', 'offs', source) as Factory;
-    factories.set(source, f);
+  const key = blockKey(insns, n);
+  let entry = byKey.get(key);
+  if (entry === undefined) {
+    const { source, offsets } = blockSource(insns, n);
+    let f = factories.get(source);
+    if (f === undefined) {
+      if (factories.size >= FACTORY_MAX) factories.clear();
+      f = new Function('h', 'ins', 'offs', source) as Factory;
+      factories.set(source, f);
+    }
+    if (byKey.size >= FACTORY_MAX) byKey.clear();
+    entry = { f, offsets };
+    byKey.set(key, entry);
   }
   // the handlers and Insns as they are now: a block that is rebuilt drops this function
-  return f(fns.slice(0, n), insns.slice(0, n), offsets);
+  return entry.f(fns.slice(0, n), insns.slice(0, n), entry.offsets);
 }
