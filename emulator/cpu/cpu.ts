@@ -88,7 +88,7 @@ export const JIT_THRESHOLD = 4096;
 /** The execution engines: both give the same results (DESIGN decision 11). */
 export const ENGINES = ['jit', 'interp'] as const;
 export type Engine = (typeof ENGINES)[number];
-/** The interpreter: the jit runs the CPU loops 2.2 times as fast, but the kernel's fork demo
+/** The interpreter: the jit runs the CPU loops 1.6 to 2.1 times as fast, but the kernel's fork demo
  *  and Linux 0.11's boot to its prompt no faster (their code is not hot enough for long
  *  enough to repay compiling it) — see the bench. */
 export const DEFAULT_ENGINE: Engine = 'interp';
