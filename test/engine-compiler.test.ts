@@ -1,13 +1,16 @@
 // What the block compiler writes for a block (the engines' equivalence is the fuzz's and the
 // other engine tests' business): the dead-flags pass drops only the lazy-flag stores no one
-// can see, and the memory fast path is written out inline.
+// can see, and the memory fast path is written out inline. And a block that goes on through
+// a direct CALL/JMP: its instructions numbered from the target on, a fault after the CALL and
+// an IP wrap at the JMP leaving the state the interpreter leaves.
 
 import { describe, expect, it } from 'vitest';
 import { PhysicalMemory } from '../emulator/memory';
-import { Cpu } from '../emulator/cpu/cpu';
+import { Cpu, type Engine } from '../emulator/cpu/cpu';
 import { decode, Insn } from '../emulator/cpu/decoder';
 import { blockKey, blockSource } from '../emulator/cpu/jit/compiler';
 import { assemble, formatError } from '../tools/asm/index';
+import { enterFlatProtectedMode } from '../tools/fuzz-engines';
 
 new Cpu(new PhysicalMemory(1 << 20)); // builds the decoder's tables
 
@@ -23,6 +26,29 @@ function block(src: string): Insn[] {
     at += i.length;
   }
   return insns;
+}
+
+/** The instructions at the given byte offsets of the 32-bit code `src` (a block that goes on
+ *  through a jump, as Cpu.buildBlock decodes it). */
+function at(src: string, offsets: number[]): Insn[] {
+  const out = assemble(`bits 32\n${src}`);
+  if (out.errors.length) throw new Error(out.errors.map(formatError).join('\n'));
+  return offsets.map((o) => decode({ codeByte: (k) => out.bytes[o + k] }, 32, new Insn()));
+}
+
+/** A CPU running `code` (at 0x10000, its first block compiled on its first run on the jit),
+ *  prepared by `setup`, to its HLT; its state. */
+function runOn(engine: Engine, code: Uint8Array, setup: (cpu: Cpu, mem: PhysicalMemory) => void): Cpu {
+  const mem = new PhysicalMemory(16 << 20);
+  mem.load(0x10000, code);
+  const cpu = new Cpu(mem, undefined, null, { engine, jitThreshold: 1 });
+  setup(cpu, mem);
+  const r = cpu.run(100_000);
+  if (r !== 'halted') throw new Error(`stopped with ${r}\n${cpu.dumpState()}`);
+  return cpu;
+}
+function snapshot(cpu: Cpu): object {
+  return { ...cpu.state(), flags: cpu.getFlags(), icount: cpu.icount, cr2: cpu.cr2 };
 }
 
 /** The number of ALU results whose flags the source stores (one c.lzA store each). */
@@ -71,5 +97,95 @@ describe('block compiler', () => {
     const a = block('add eax, 1\njmp $'), b = block('add eax, 2\njmp $'), c = block('add eax, 1\njmp $');
     expect(blockKey(a, 2)).not.toBe(blockKey(b, 2));
     expect(blockKey(a, 2)).toBe(blockKey(c, 2));
+  });
+});
+
+describe('block compiler: blocks that go on through a direct CALL or JMP', () => {
+  it('numbers the instructions after a continued CALL from its target', () => {
+    // mov ebx,1 (5 bytes) / call f (5) / hlt (1) / f: add ebx,2 (3) / mov eax,[...] (5)
+    const insns = at('mov ebx, 1\ncall f\nhlt\nf: add ebx, 2\nmov eax, [0x900000]\nhlt', [0, 5, 11, 14, 19]);
+    expect(Array.from(blockSource(insns, 5).offsets)).toEqual([0, 5, 11, 14, 19, 20]);
+  });
+
+  // flat 32-bit ring 0 with paging (the first 8 MB mapped), #PF handled by a HLT
+  const GDT = 0x1000, PD = 0x2000, PT = 0x3000;
+  const code = (() => {
+    const out = assemble(`bits 32
+org 0x10000
+      mov ebx, 1
+      call f
+      hlt
+f:    add ebx, 2
+      push ebx
+      mov eax, [0x900000]
+      hlt
+pf:   hlt`);
+    if (out.errors.length) throw new Error(out.errors.map(formatError).join('\n'));
+    return out.bytes;
+  })();
+  const flatPaged = (cpu: Cpu, mem: PhysicalMemory): void => {
+    mem.write32(GDT + 8, 0x0000ffff);
+    mem.write32(GDT + 12, 0x00cf9a00);
+    mem.write32(GDT + 16, 0x0000ffff);
+    mem.write32(GDT + 20, 0x00cf9200);
+    const pf = 0x10000 + code.length - 1;
+    mem.write32(14 * 8, (0x08 << 16) | (pf & 0xffff));
+    mem.write32(14 * 8 + 4, (pf & 0xffff0000) | 0x8e00);
+    mem.write32(PD, PT | 3);
+    mem.write32(PD + 4, (PT + 0x1000) | 3);
+    for (let p = 0; p < 2048; p++) mem.write32(PT + p * 4, (p << 12) | 3);
+    enterFlatProtectedMode(cpu, GDT, 0x17);
+    cpu.setCr3(PD);
+    cpu.setCr0(0x80000001);
+    cpu.eip = 0x10000;
+    cpu.regs[4] = 0x9000;
+    cpu.setFlags(2, 0xffff);
+  };
+
+  it('a fault after a continued CALL: EIP, ESP, CR2 and icount as the interpreter', () => {
+    const [interp, jit] = (['interp', 'jit'] as Engine[]).map((e) => runOn(e, code, flatPaged));
+    // the whole block (mov, call, add, push, mov) was compiled and faulted at its 5th instruction
+    expect(jit.codeCache.added).toBeGreaterThan(0);
+    expect(interp.codeCache.added).toBe(0);
+    for (const cpu of [interp, jit]) {
+      const esp = cpu.regs[4] >>> 0;
+      // the return address, EBX, then the #PF frame: error code, EIP of the faulting MOV
+      expect(esp).toBe(0x9000 - 8 - 16);
+      expect(cpu.mem.read32(esp + 4)).toBe(0x10000 + 5 + 5 + 1 + 3 + 1);
+      expect(cpu.mem.read32(0x9000 - 4)).toBe(0x10000 + 10);
+      expect(cpu.mem.read32(0x9000 - 8)).toBe(3);
+      expect(cpu.cr2 >>> 0).toBe(0x900000);
+      // mov, call, add, push; the faulting mov counts as executed (Cpu.onFault); the HLT
+      expect(cpu.icount).toBe(4 + 1 + 1);
+    }
+    expect(snapshot(jit)).toEqual(snapshot(interp));
+  });
+
+  it('a continued JMP whose target wraps IP when the block runs at another EIP ends the block there', () => {
+    // real mode; at 1000:0010 (linear 10010h): inc ax / jmp back (to 1000:0000) ... the same
+    // bytes reached again as 1001:0000, where the JMP's target wraps to FFF0h (linear 20000h)
+    const out = assemble(`bits 16
+org 0
+back: inc bx
+      jmp 0x1001:0x0000
+      times 0x10 - ($ - $$) db 0x90
+start: inc ax
+      jmp back`);
+    if (out.errors.length) throw new Error(out.errors.map(formatError).join('\n'));
+    const states = (['interp', 'jit'] as Engine[]).map((e) => {
+      const cpu = runOn(e, out.bytes, (c, mem) => {
+        mem.load(0x20000, Uint8Array.from([0x41, 0xf4])); // inc cx / hlt
+        c.setRealMode(0x1000, 0x10);
+        c.regs[4] = 0x8000;
+      });
+      // inc ax, jmp, inc bx, jmp far; inc ax, jmp (wraps); inc cx, hlt
+      expect(cpu.regs[0] & 0xffff, e).toBe(2);
+      expect(cpu.regs[3] & 0xffff, e).toBe(1);
+      expect(cpu.regs[1] & 0xffff, e).toBe(1);
+      expect(cpu.icount, e).toBe(8);
+      if (e === 'jit') expect(cpu.codeCache.added).toBeGreaterThan(0);
+      return snapshot(cpu);
+    });
+    expect(states[1]).toEqual(states[0]);
   });
 });

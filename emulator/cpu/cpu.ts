@@ -30,9 +30,8 @@
 // route every data access through the slow path; none of this costs anything when absent.
 // With the jit engine a block run JIT_THRESHOLD times is compiled to a JavaScript function
 // (jit/compiler.ts) that keeps the interpreter's contract; it runs in place of the block's
-// handlers, through the same lookup and links (on this engine blocks do not go on through
-// jumps: the compiler takes straight blocks). In the one-at-a-time loop and on the slow
-// memory path the interpreter runs.
+// handlers, through the same lookup and links (both engines decode the same blocks). In the
+// one-at-a-time loop and on the slow memory path the interpreter runs.
 //
 // Undefined flags (documented choices): logic ops (AND/OR/XOR/TEST) clear AF; MUL/IMUL set
 // SF/ZF/PF from the low half of the result and clear AF; DIV/IDIV leave all flags unchanged;
@@ -1193,10 +1192,9 @@ export class Cpu {
     }
   }
 
-  /** Compiles a hot block: not a page-crossing one (one instruction, nothing to gain), nor one
-   *  that goes on through a jump (the compiler numbers instructions by their offsets). */
+  /** Compiles a hot block: not a page-crossing one (one instruction, nothing to gain). */
   private compile(b: Block): boolean {
-    if (b.page2 >= 0 || b.runs.length > 2) {
+    if (b.page2 >= 0) {
       b.hits = -0x40000000; // (not again until rebuilt)
       return false;
     }
@@ -1282,8 +1280,7 @@ export class Cpu {
       off += ins.length;
       if (off > end) end = off;
       const f = ins.form;
-      // (on the jit engine blocks stay straight: the compiler numbers instructions by offset)
-      const to = f !== null && THROUGH[f.id] === 1 && !ins.lock && n < BLOCK_MAX && this.engine !== 'jit' ? this.jumpInPage(ins, eip + off, lin - eip) : -1;
+      const to = f !== null && THROUGH[f.id] === 1 && !ins.lock && n < BLOCK_MAX ? this.jumpInPage(ins, eip + off, lin - eip) : -1;
       if (to >= 0) {
         // the block goes on at the target: its handler ends the block should EIP wrap
         b.fns[n - 1] = f!.mnemonic === 'call' ? CALL_ON : JMP_ON;

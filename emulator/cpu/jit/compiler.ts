@@ -1,7 +1,8 @@
 // The block compiler: a decoded block (the interpreter's Insn[] and their handlers) becomes
 // one JavaScript function, built with `new Function`. The frequent instruction forms are
 // written out inline (register moves, ALU, TEST, INC/DEC, LEA, MOVZX/MOVSX, 32-bit shifts by
-// a constant, PUSH/POP, near branches, memory operands through the Cpu's TLB fast path:
+// a constant, PUSH/POP, near branches (a direct JMP/CALL the block goes on through, too),
+// memory operands through the Cpu's TLB fast path:
 // rd*/wr*/rmw*); every other instruction calls
 // its interpreter handler directly, with its Insn as a closed-over constant.
 //
@@ -48,6 +49,9 @@ const enum Kind {
   Call,
   /** an inline near branch (ends the block; sets c.eip) */
   Branch,
+  /** a direct JMP/CALL the block goes on through (Cpu.buildBlock): the next instruction is
+   *  at its target; it ends the block, as JMP_ON/CALL_ON do, when the target wraps IP */
+  On,
 }
 
 /** What an inline instruction does to the lazy flags (for the dead-flags pass). */
@@ -187,6 +191,21 @@ function vw(i: Insn): number {
   return i.op32 ? 32 : 16;
 }
 
+/** A direct JMP or CALL in the middle of a block: the interpreter's JMP_ON/CALL_ON inline.
+ *  `next` is the address after it; `k` its index. */
+function jumpOn(i: Insn, key: string, next: string, k: number): Piece | null {
+  if (key !== 'jmp rel8' && key !== 'jmp relv' && key !== 'call relv') return null;
+  const raw = `${next} + ${i.imm}`;
+  const t = i.op32 ? `(${raw}) >>> 0` : `(${raw}) & 0xffff`;
+  const push = key === 'call relv' ? ` c.push${vw(i)}(${next});` : '';
+  // a wrap, or the push writing the block's own page, ends the block at the target
+  return {
+    kind: Kind.On,
+    code: `{ const t = ${t};${push} c.jumpNear(t); if (t !== ${raw} || c.blockBreak) { c.icount = ic + ${k + 1}; return; } }`,
+    esp: push !== '',
+  };
+}
+
 /** The inline code of one instruction, or null (it calls its handler). `next` is the
  *  expression of the address after it. */
 function inline(i: Insn, key: string, next: string): Piece | null {
@@ -241,7 +260,7 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     case 'push rv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${reg(i.opReg, vw(i))});`, esp: true };
     case 'pop rv': return { kind: Kind.Mem, code: `{ const v = c.pop${vw(i)}(); ${reg(i.opReg, vw(i))} = v; }`, esp: true };
     case 'push simm8': case 'push immv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${i.imm});`, esp: true };
-    // near branches (always a block's last instruction)
+    // near branches that end the block (its last instruction)
     case 'jmp rel8': case 'jmp relv': return branch(`c.jumpNear(${target(i, next)});`, false);
     case 'jmp rmv': return branch(`c.jumpNear(${i.op32 ? `${rmRead(i, 32)} >>> 0` : rmRead(i, 16)});`, false);
     case 'call relv': return branch(`{ const t = ${target(i, next)}; c.push${vw(i)}(${next}); c.jumpNear(t); }`, true);
@@ -346,18 +365,29 @@ function deadFlags(pieces: readonly (Piece | null)[]): boolean[] {
 
 /** The function body of a block of n instructions (see the contract at the top). */
 export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inlined: number } {
-  const offs = new Int32Array(n + 1);
-  for (let k = 0; k < n; k++) offs[k + 1] = offs[k] + insns[k].length;
+  // offs[k]: instruction k's offset from the block's start; after[k]: of the byte after it.
+  // A direct JMP/CALL that is not the last instruction is one the block goes on through
+  // (every other branch ends a block): the next instruction is at its target, which
+  // Cpu.buildBlock took only when reached without wrapping IP.
+  const offs = new Int32Array(n + 1), after = new Int32Array(n);
+  const pieces: (Piece | null)[] = [];
+  for (let k = 0; k < n; k++) {
+    const i = insns[k];
+    after[k] = offs[k] + i.length;
+    const next = `E + ${after[k]}`;
+    const p = i.form === null || i.lock ? null : (k < n - 1 ? jumpOn(i, formKey(i), next, k) : null) ?? inline(i, formKey(i), next);
+    pieces.push(p);
+    offs[k + 1] = p !== null && p.kind === Kind.On ? after[k] + i.imm : after[k];
+  }
   const out: string[] = [];
   // c.icount is exact for the instructions before index `synced`; ESP in c.startEsp is stale
   let synced = 0;
   let espDirty = false;
   let inlined = 0;
   let ended = false;
-  const pieces = insns.slice(0, n).map((i, k) => (i.form === null || i.lock ? null : inline(i, formKey(i), `E + ${offs[k + 1]}`)));
   const dead = deadFlags(pieces);
   for (let k = 0; k < n; k++) {
-    const next = `E + ${offs[k + 1]}`;
+    const next = `E + ${after[k]}`;
     const p = pieces[k];
     const kind = p === null ? Kind.Call : p.kind;
     if (p !== null) inlined++;
