@@ -1157,29 +1157,26 @@ export class Cpu {
         this.curPage = page;
         this.curPageGen = b.gen;
         if (jit && n === b.n && (b.jit !== null || (++b.hits >= this.jitThreshold && this.compile(b)))) {
-          // a compiled block runs whole (it fits the budget); the chain goes on as after an
-          // interpreted block, through the same links
+          // a compiled block runs whole (it fits the budget) in place of the handlers below;
+          // the chain goes on as after an interpreted block, through the same links
           b.jit!(this, eip);
-          prev = b;
-          if (this.blockBreak || b.exit || this.icount >= end) break;
-          if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
-          continue;
+        } else {
+          for (i = 0; i < n; ) {
+            const ins = insns[i];
+            start = eip;
+            this.startEsp = regs[ESP];
+            this.eip = eip + ins.length;
+            fns[i](this, ins);
+            // (a block goes on through direct jumps and calls: the next instruction is at EIP)
+            eip = this.eip;
+            i++;
+            // exact at every instruction, not added at the block's end: port I/O (the devices'
+            // time) and interrupt, memory or port hooks read it in the middle of a block
+            this.icount++;
+            if (this.blockBreak) break;
+          }
+          start = -1;
         }
-        for (i = 0; i < n; ) {
-          const ins = insns[i];
-          start = eip;
-          this.startEsp = regs[ESP];
-          this.eip = eip + ins.length;
-          fns[i](this, ins);
-          // (a block goes on through direct jumps and calls: the next instruction is at EIP)
-          eip = this.eip;
-          i++;
-          // exact at every instruction, not added at the block's end: port I/O (the devices'
-          // time) and interrupt, memory or port hooks read it in the middle of a block
-          this.icount++;
-          if (this.blockBreak) break;
-        }
-        start = -1;
         prev = b;
         if (this.blockBreak || b.exit || this.icount >= end) break;
         if ((this.flagsVal & IF) !== 0 && this.irq !== null && this.irq.hasInterrupt()) break;
