@@ -90,7 +90,7 @@ describe('assembler errors', () => {
 });
 
 describe('forklab asm (command line)', () => {
-  const root = join(__dirname, '..');
+  const root = join(import.meta.dirname, '..');
   let dir = '';
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'forklab-asm-cli-'));

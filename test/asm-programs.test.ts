@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { assembleFile, type AssembleOutput } from '../tools/asm/index';
 import { oracle } from './oracle';
 
-const ROOT = join(__dirname, '..');
-const FIX = join(__dirname, 'fixtures/asm');
+const ROOT = join(import.meta.dirname, '..');
+const FIX = join(import.meta.dirname, 'fixtures/asm');
 const HAVE_NASM = oracle('nasm');
 
 function nasm(file: string, args: string[] = [], cwd = ROOT): Buffer {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { assemble, formatSymbolMap } from '../tools/asm/index';
 import { oracle } from './oracle';
 
-const INC = join(__dirname, 'fixtures/asm/inc');
+const INC = join(import.meta.dirname, 'fixtures/asm/inc');
 const HAVE_NASM = oracle('nasm');
 
 function nasm(src: string): string {

@@ -12,7 +12,7 @@ import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { oracle } from './oracle';
 
-const SOURCE = join(__dirname, 'fixtures/bios/biostest.asm');
+const SOURCE = join(import.meta.dirname, 'fixtures/bios/biostest.asm');
 
 /** The test floppy: the program in track 0, and LBA n (n >= 18) filled with n & 0xff. */
 function buildImage(): Uint8Array {

@@ -10,7 +10,7 @@ import { machineDebugTarget } from '../emulator/debug/machine-target';
 import { serveGdb } from '../emulator/debug/gdb-serve';
 
 function machine(onSerial?: (b: number) => void): Machine {
-  const src = join(__dirname, 'fixtures/bios/biostest.asm');
+  const src = join(import.meta.dirname, 'fixtures/bios/biostest.asm');
   const img = new Uint8Array(1474560);
   img.set(assemble(readFileSync(src, 'utf8'), { fileName: src }).bytes);
   return new Machine({ fda: new DiskImage(img, floppyGeometry(img.length)!), onSerial });

@@ -17,7 +17,7 @@ import { SymbolMap } from '../emulator/debug/symbols';
 import { buildImage } from '../tools/build-image';
 import { Golden } from './golden';
 
-const ROOT = resolve(__dirname, '..');
+const ROOT = resolve(import.meta.dirname, '..');
 let image: Uint8Array;
 let symbols: { name: string; address: number }[];
 

@@ -203,7 +203,7 @@ describe.runIf(oracle('gdb'))('the real gdb on the real CPU', () => {
 describe.runIf(oracle('gdb', 'nasm'))('the real gdb on the whole PC', () => {
   it('follows test/fixtures/trace/qemu-bios.asm into protected mode and sees it exit', async () => {
     const bin = join(dir, 'bios.bin');
-    execFileSync('nasm', ['-f', 'bin', join(__dirname, 'fixtures', 'trace', 'qemu-bios.asm'), '-o', bin]);
+    execFileSync('nasm', ['-f', 'bin', join(import.meta.dirname, 'fixtures', 'trace', 'qemu-bios.asm'), '-o', bin]);
     const m = new Machine({ memorySize: 1 << 20, firmware: new Uint8Array(readFileSync(bin)) });
     m.cpu.setRealMode(0xf000, 0);
     let stopped: unknown = null;

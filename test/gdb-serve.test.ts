@@ -14,7 +14,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function machine(): Machine {
   const bin = join(dir, 'bios.bin');
-  execFileSync('nasm', ['-f', 'bin', join(__dirname, 'fixtures', 'trace', 'qemu-bios.asm'), '-o', bin]);
+  execFileSync('nasm', ['-f', 'bin', join(import.meta.dirname, 'fixtures', 'trace', 'qemu-bios.asm'), '-o', bin]);
   const m = new Machine({ memorySize: 1 << 20, firmware: new Uint8Array(readFileSync(bin)) });
   m.cpu.setRealMode(0xf000, 0);
   return m;

@@ -54,7 +54,7 @@ describe('SymbolMap', () => {
 
 describe('kernel profiles', () => {
   it("detects forklab's kernel from its map; names are looked up; unknown names and maps are one line", () => {
-    const ours = new SymbolMap(buildImage(resolve(__dirname, '..')).symbols);
+    const ours = new SymbolMap(buildImage(resolve(import.meta.dirname, '..')).symbols);
     expect(detectProfile(ours)).toBe(FORKLAB);
     expect(profileByName('linux-0.11')).toBe(LINUX_011);
     expect(() => profileByName('minix')).toThrow(/^unknown kernel profile 'minix' \(known: forklab, linux-0\.11\)$/);

@@ -11,7 +11,7 @@ import { parseTextLine, type TraceRecord } from '../emulator/debug/trace-format'
 import { BOOT_BUDGET, haveKit, kitSymbols, linuxMachine } from './linux011-kit';
 import { Golden, UPDATE_GOLDEN } from './golden';
 
-const GOLDEN = join(resolve(__dirname, '..'), 'test', 'fixtures', 'trace', 'linux011-fork.trace.gz');
+const GOLDEN = join(resolve(import.meta.dirname, '..'), 'test', 'fixtures', 'trace', 'linux011-fork.trace.gz');
 const COMMENTS = [
   "golden trace: the real Linux 0.11 (the guest kit) forks its shell for `ls`: from sys_fork's",
   'first instruction through find_empty_process, copy_process, copy_mem and copy_page_tables',

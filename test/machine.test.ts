@@ -13,7 +13,7 @@ import { DiskImage, hardDiskGeometry } from '../emulator/devices/disk';
 import { loadMultiboot } from '../emulator/multiboot';
 import { oracle } from './oracle';
 
-const DIR = join(__dirname, 'fixtures/machine');
+const DIR = join(import.meta.dirname, 'fixtures/machine');
 
 function asm(file: string): Uint8Array {
   const path = join(DIR, file);

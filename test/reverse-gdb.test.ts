@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { oracle } from './oracle';
 import { kernelOnDisk, startGdbRun } from './gdb-run';
 
-const ROOT = resolve(__dirname, '..');
+const ROOT = resolve(import.meta.dirname, '..');
 const TASK_SLOT = 0x4000000;
 
 describe.runIf(oracle('gdb'))('gdb reverse execution on the kernel (forklab run --gdb)', () => {

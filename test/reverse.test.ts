@@ -9,7 +9,7 @@ import { buildImage } from '../tools/build-image';
 import { echoImage, stateDiff } from './snapshot-helpers';
 import { resolve } from 'node:path';
 
-const ROOT = resolve(__dirname, '..');
+const ROOT = resolve(import.meta.dirname, '..');
 
 function floppyMachine(image: Uint8Array, memorySize?: number) {
   const out: number[] = [];

@@ -11,7 +11,7 @@ import { Machine } from '../emulator/machine';
 import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { oracle } from './oracle';
 
-const SRC = join(__dirname, 'fixtures/machine/modes.asm');
+const SRC = join(import.meta.dirname, 'fixtures/machine/modes.asm');
 const dir = mkdtempSync(join(tmpdir(), 'forklab-run-cli-'));
 
 function floppy(mode: number): Uint8Array {

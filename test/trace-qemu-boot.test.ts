@@ -39,7 +39,7 @@ import { diffTraces, type DiffOptions, type DiffResult } from '../tools/trace-di
 import { oracle } from './oracle';
 import { convertLog, qemuLog } from './qemu-trace';
 
-const ROOT = resolve(__dirname, '..');
+const ROOT = resolve(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'forklab-qemu-boot-'));
 afterAll(() => {
   if (process.env.FORKLAB_KEEP_TRACES) console.log(`traces kept in ${dir}`);

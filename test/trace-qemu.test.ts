@@ -18,7 +18,7 @@ import { diffTraces, LineReader, traceDiffCommand, type DiffOptions } from '../t
 import { oracle } from './oracle';
 import { quiet } from './quiet';
 
-const FIX = join(__dirname, 'fixtures', 'trace');
+const FIX = join(import.meta.dirname, 'fixtures', 'trace');
 const dir = mkdtempSync(join(tmpdir(), 'forklab-qemulog-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -21,7 +21,7 @@ import { oracle } from './oracle';
 import { quiet } from './quiet';
 import { Golden, UPDATE_GOLDEN } from './golden';
 
-const ROOT = resolve(__dirname, '..');
+const ROOT = resolve(import.meta.dirname, '..');
 const GOLDEN = join(ROOT, 'test', 'fixtures', 'trace', 'fork.trace');
 const dir = mkdtempSync(join(tmpdir(), 'forklab-trace-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
