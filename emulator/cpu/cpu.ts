@@ -23,7 +23,8 @@
 // own bytes did not change is kept). Blocks chain across near branches, each remembering the
 // blocks that followed it at two exits (followed without the lookup within one chain and no
 // TLB change); the chain ends at mode changes, port I/O and pending interrupts. execBlock is
-// the loop: one lookup or link per block, then the handlers of its instructions.
+// the loop: one lookup or link per block, then its instructions: the frequent forms inline
+// (handlers/fast.ts says which, and why), the others through their handlers.
 // Faults throw the CPU's preallocated faultState; the run loop restores EIP/ESP of the instruction and
 // delivers it (double fault, triple fault). Observers: with a before-instruction hook, TF or
 // DR7 breakpoints the loop runs one instruction at a time; memory hooks and data breakpoints
@@ -45,12 +46,16 @@ import { PhysicalMemory } from '../memory';
 import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
   CS, SS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
-  CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
+  CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, LZ_LOGIC, ECX, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
   T_RAMW, T_NEVER, GP, SSV, DB, UD, NMI as NMI_V,
 } from './consts';
 import { DR6_BS, DR6_BT } from './debug-traps';
 import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
 import { CALL_ON, JMP_ON } from './handlers/control';
+import { Fast, callNear, fastOf } from './handlers/fast';
+import { R8 } from './handlers';
+import { incdec, logicFlags, setArith } from './handlers/alu';
+import { shift } from './handlers/shift';
 import { walk } from '../mmu/paging';
 import { deliverException, deliverInterrupt } from './interrupts';
 import { TransferScratch } from './stack-switch';
@@ -799,9 +804,7 @@ export class Cpu {
     const e = this.tlb[lin >>> 12];
     if ((e & this.needR) === this.needR && (lin & 0xfff) <= 0xffc) {
       const pa = (e & ~0xfff) | (lin & 0xfff);
-      if ((pa & 3) === 0) return this.i32[pa >>> 2];
-      const u = this.u8;
-      return u[pa] | (u[pa + 1] << 8) | (u[pa + 2] << 16) | (u[pa + 3] << 24);
+      return (pa & 3) === 0 ? this.i32[pa >>> 2] : this.ramRead32(pa);
     }
     return this.slowRead(lin, 4);
   }
@@ -842,17 +845,25 @@ export class Cpu {
       const pa = (e & ~0xfff) | (lin & 0xfff);
       if (this.codePage[pa >>> 12] === 0) {
         if ((pa & 3) === 0) this.i32[pa >>> 2] = v;
-        else {
-          const u = this.u8;
-          u[pa] = v;
-          u[pa + 1] = v >> 8;
-          u[pa + 2] = v >> 16;
-          u[pa + 3] = v >> 24;
-        }
+        else this.ramWrite32(pa, v);
         return;
       }
     }
     this.slowWrite(lin, 4, v | 0);
+  }
+
+  // unaligned 32-bit RAM accesses within a page (out of the paths above, so that V8 inlines
+  // those into the interpreter's loop)
+  private ramRead32(pa: number): number {
+    const u = this.u8;
+    return u[pa] | (u[pa + 1] << 8) | (u[pa + 2] << 16) | (u[pa + 3] << 24);
+  }
+  private ramWrite32(pa: number, v: number): void {
+    const u = this.u8;
+    u[pa] = v;
+    u[pa + 1] = v >> 8;
+    u[pa + 2] = v >> 16;
+    u[pa + 3] = v >> 24;
   }
 
   /** Checks that `size` bytes at seg:off may be written (limit, paging, A/D) without
@@ -907,9 +918,7 @@ export class Cpu {
       const pa = (e & ~0xfff) | (lin & 0xfff);
       if (this.codePage[pa >>> 12] === 0) {
         this.rmwPa = pa;
-        if ((pa & 3) === 0) return this.i32[pa >>> 2];
-        const u = this.u8;
-        return u[pa] | (u[pa + 1] << 8) | (u[pa + 2] << 16) | (u[pa + 3] << 24);
+        return (pa & 3) === 0 ? this.i32[pa >>> 2] : this.ramRead32(pa);
       }
     }
     this.rmwPa = -1;
@@ -936,13 +945,7 @@ export class Cpu {
     const pa = this.rmwPa;
     if (pa >= 0) {
       if ((pa & 3) === 0) this.i32[pa >>> 2] = v;
-      else {
-        const u = this.u8;
-        u[pa] = v;
-        u[pa + 1] = v >> 8;
-        u[pa + 2] = v >> 16;
-        u[pa + 3] = v >> 24;
-      }
+      else this.ramWrite32(pa, v);
     } else this.slowWrite(this.rmwLin, 4, v | 0);
   }
 
@@ -1087,7 +1090,7 @@ export class Cpu {
     // the machine may have changed the page map or A20 since the last chain (port I/O ends
     // a chain, so a change made by an OUT is seen here)
     if (this.mapGen !== this.mem.mapGeneration) this.flushTlb();
-    const regs = this.regs;
+    const regs = this.regs, r16 = this.r16, r8 = this.r8;
     const codeGen = this.mem.codeGen;
     const cache = this.cache;
     const tlb = this.tlb;
@@ -1099,9 +1102,13 @@ export class Cpu {
     // compiled blocks run when no observer needs the one-at-a-time loop or the slow memory
     // path (those fall back to the interpreter)
     const jit = this.engine === 'jit' && !this.slowStep && !this.slowMem;
-    let i = 0;
-    // start of the executing instruction (kept in a local; stored in curEip on a fault)
+    // the fast forms run inline unless memory hooks watch every access (a hook may read EIP,
+    // which the inline forms keep in a local: the table handlers run then)
+    const fastMask = this.slowMem ? 0 : -1;
+    // start of the executing instruction and its fast form (kept in locals; stored in curEip
+    // and startEsp on a fault)
     let start = -1;
+    let fast: number = Fast.None;
     // the block that ran last in this chain (its links lead to the next), and a new epoch:
     // links made before this call are not followed (CS, CPL or the TLB may have changed)
     let prev: Block | null = null;
@@ -1109,9 +1116,7 @@ export class Cpu {
     try {
       for (;;) {
         let eip = this.eip;
-        this.curEip = eip;
         start = -1;
-        this.startEsp = regs[ESP];
         // Chained: the block that followed the previous one at this EIP, found without the
         // lookup below. The link holds while its epoch does (this chain, no TLB change since:
         // so the same CS, CPL, paging), the block still has its tag (the cache slot was not
@@ -1123,6 +1128,9 @@ export class Cpu {
           if (b !== null && (b.gen !== codeGen[b.page] || eip + b.len > csEnd)) b = null;
         }
         if (b === null) {
+          // (a fault in the lookup is the fetch's: of the instruction at EIP)
+          this.curEip = eip;
+          this.startEsp = regs[ESP];
           const lin: number = (csBase + eip) | 0;
           let e: number = tlb[lin >>> 12];
           if ((e & nr) !== nr) {
@@ -1159,22 +1167,121 @@ export class Cpu {
         if (jit && n === b.n && (b.jit !== null || (++b.hits >= this.jitThreshold && this.compile(b)))) {
           // a compiled block runs whole (it fits the budget) in place of the handlers below;
           // the chain goes on as after an interpreted block, through the same links
+          this.curEip = eip;
+          this.startEsp = regs[ESP];
           b.jit!(this, eip);
         } else {
-          for (i = 0; i < n; ) {
+          // The interpreter. Per instruction: EIP is the next instruction's while it runs
+          // (handlers read it, branches set it); icount counts it once done (port I/O and the
+          // hooks read it in the middle of a block); ESP at its start is in startEsp when a
+          // handler runs (the fast forms leave ESP unchanged when they fault: see fast.ts).
+          for (let i = 0; i < n; ) {
             const ins = insns[i];
             start = eip;
-            this.startEsp = regs[ESP];
-            this.eip = eip + ins.length;
-            fns[i](this, ins);
-            // (a block goes on through direct jumps and calls: the next instruction is at EIP)
-            eip = this.eip;
+            fast = ins.fast & fastMask;
+            if (fast !== Fast.None && fast < Fast.Jcc32) {
+              // the fast forms that neither read nor set EIP: it stays in the local
+              eip += ins.length;
+              switch (fast) {
+                case Fast.MovRR32: regs[ins.reg] = regs[ins.rm]; break;
+                case Fast.MovRmR32: regs[ins.rm] = regs[ins.reg]; break;
+                case Fast.MovRR16: r16[ins.reg << 1] = r16[ins.rm << 1]; break;
+                case Fast.MovRmR16: r16[ins.rm << 1] = r16[ins.reg << 1]; break;
+                case Fast.Load32: regs[ins.reg] = this.rd32(ins.seg, this.ea(ins)); break;
+                case Fast.Load16: r16[ins.reg << 1] = this.rd16(ins.seg, this.ea(ins)); break;
+                case Fast.Load8: r8[R8[ins.reg]] = this.rd8(ins.seg, this.ea(ins)); break;
+                case Fast.Store32: this.wr32(ins.seg, this.ea(ins), regs[ins.reg]); break;
+                case Fast.Store16: this.wr16(ins.seg, this.ea(ins), r16[ins.reg << 1]); break;
+                case Fast.Store8: this.wr8(ins.seg, this.ea(ins), r8[R8[ins.reg]]); break;
+                case Fast.MovRImm32: regs[ins.opReg] = ins.imm; break;
+                case Fast.StoreImm32: this.wr32(ins.seg, this.ea(ins), ins.imm); break;
+                case Fast.StoreImm16: this.wr16(ins.seg, this.ea(ins), ins.imm); break;
+                case Fast.StoreImm8: this.wr8(ins.seg, this.ea(ins), ins.imm); break;
+                case Fast.Lea32: regs[ins.reg] = this.ea(ins); break;
+                case Fast.MovzxR8: regs[ins.reg] = r8[R8[ins.rm]]; break;
+                case Fast.MovzxM8: regs[ins.reg] = this.rd8(ins.seg, this.ea(ins)); break;
+                case Fast.MovzxR16: regs[ins.reg] = r16[ins.rm << 1]; break;
+                case Fast.MovzxM16: regs[ins.reg] = this.rd16(ins.seg, this.ea(ins)); break;
+                // ALU 'op rmv,rv' (the result in rm) and 'op rv,rmv' (in reg) on registers
+                case Fast.AddRmR32: { const a = regs[ins.rm], b = regs[ins.reg], r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); regs[ins.rm] = r; break; }
+                case Fast.OrRmR32: { const a = regs[ins.rm], b = regs[ins.reg], r = a | b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                case Fast.AndRmR32: { const a = regs[ins.rm], b = regs[ins.reg], r = a & b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                case Fast.SubRmR32: { const a = regs[ins.rm], b = regs[ins.reg], r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); regs[ins.rm] = r; break; }
+                case Fast.XorRmR32: { const a = regs[ins.rm], b = regs[ins.reg], r = a ^ b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                case Fast.CmpRmR32: { const a = regs[ins.rm], b = regs[ins.reg]; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                case Fast.AddRRm32: { const a = regs[ins.reg], b = regs[ins.rm], r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); regs[ins.reg] = r; break; }
+                case Fast.OrRRm32: { const a = regs[ins.reg], b = regs[ins.rm], r = a | b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.reg] = r; break; }
+                case Fast.AndRRm32: { const a = regs[ins.reg], b = regs[ins.rm], r = a & b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.reg] = r; break; }
+                case Fast.SubRRm32: { const a = regs[ins.reg], b = regs[ins.rm], r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); regs[ins.reg] = r; break; }
+                case Fast.XorRRm32: { const a = regs[ins.reg], b = regs[ins.rm], r = a ^ b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.reg] = r; break; }
+                case Fast.CmpRRm32: { const a = regs[ins.reg], b = regs[ins.rm]; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                case Fast.AddRmR16: { const a = r16[ins.rm << 1], b = r16[ins.reg << 1], r = (a + b) & 0xffff; setArith(this, a, b, r, LZ_ADD, 15); r16[ins.rm << 1] = r; break; }
+                case Fast.SubRmR16: { const a = r16[ins.rm << 1], b = r16[ins.reg << 1], r = (a - b) & 0xffff; setArith(this, a, b, r, LZ_SUB, 15); r16[ins.rm << 1] = r; break; }
+                case Fast.XorRmR16: { const a = r16[ins.rm << 1], b = r16[ins.reg << 1], r = a ^ b; setArith(this, a, b, r, LZ_LOGIC, 15); r16[ins.rm << 1] = r; break; }
+                case Fast.CmpRmR16: { const a = r16[ins.rm << 1], b = r16[ins.reg << 1]; setArith(this, a, b, (a - b) & 0xffff, LZ_SUB, 15); break; }
+                // ALU 'op rmv,imm' on a register
+                case Fast.AddRI32: { const a = regs[ins.rm], b = ins.imm | 0, r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); regs[ins.rm] = r; break; }
+                case Fast.OrRI32: { const a = regs[ins.rm], b = ins.imm | 0, r = a | b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                case Fast.AndRI32: { const a = regs[ins.rm], b = ins.imm | 0, r = a & b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                case Fast.SubRI32: { const a = regs[ins.rm], b = ins.imm | 0, r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); regs[ins.rm] = r; break; }
+                case Fast.XorRI32: { const a = regs[ins.rm], b = ins.imm | 0, r = a ^ b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                case Fast.CmpRI32: { const a = regs[ins.rm], b = ins.imm | 0; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                // ALU with a 32-bit memory operand
+                case Fast.AddMI32: { const a = this.rmw32(ins.seg, this.ea(ins)), b = ins.imm | 0, r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); this.commit32(r); break; }
+                case Fast.SubMI32: { const a = this.rmw32(ins.seg, this.ea(ins)), b = ins.imm | 0, r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); this.commit32(r); break; }
+                case Fast.CmpMI32: { const a = this.rd32(ins.seg, this.ea(ins)), b = ins.imm | 0; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                case Fast.CmpMR32: { const a = this.rd32(ins.seg, this.ea(ins)), b = regs[ins.reg]; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                case Fast.CmpRM32: { const a = regs[ins.reg], b = this.rd32(ins.seg, this.ea(ins)); setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                case Fast.TestRR32: logicFlags(this, regs[ins.rm] & regs[ins.reg], 31); break;
+                case Fast.TestRI32: logicFlags(this, regs[ins.rm] & ins.imm, 31); break;
+                case Fast.IncR32: regs[ins.opReg] = incdec(this, regs[ins.opReg], false, 31); break;
+                case Fast.DecR32: regs[ins.opReg] = incdec(this, regs[ins.opReg], true, 31); break;
+                case Fast.IncM32: this.commit32(incdec(this, this.rmw32(ins.seg, this.ea(ins)), false, 31)); break;
+                case Fast.DecM32: this.commit32(incdec(this, this.rmw32(ins.seg, this.ea(ins)), true, 31)); break;
+                case Fast.IncM16: this.commit16(incdec(this, this.rmw16(ins.seg, this.ea(ins)), false, 15)); break;
+                // shifts of a register by a constant (shift op 4: SHL, 5: SHR, 7: SAR)
+                case Fast.Shl1R32: regs[ins.rm] = shift(this, 4, regs[ins.rm], 1, 32); break;
+                case Fast.ShlR32: regs[ins.rm] = shift(this, 4, regs[ins.rm], ins.imm & 31, 32); break;
+                case Fast.ShrR32: regs[ins.rm] = shift(this, 5, regs[ins.rm], ins.imm & 31, 32); break;
+                case Fast.SarR32: regs[ins.rm] = shift(this, 7, regs[ins.rm], ins.imm & 31, 32); break;
+                case Fast.Shl1R16: r16[ins.rm << 1] = shift(this, 4, r16[ins.rm << 1], 1, 16); break;
+                case Fast.PushR32: this.push32(regs[ins.opReg]); break;
+                case Fast.PopR32: { const v = this.pop32(); regs[ins.opReg] = v; break; }
+                case Fast.PushR16: this.push16(r16[ins.opReg << 1]); break;
+                case Fast.PopR16: { const v = this.pop16(); r16[ins.opReg << 1] = v; break; }
+              }
+            } else {
+              this.eip = eip + ins.length;
+              switch (fast) {
+                // near branches: Jcc's condition is the low nibble of its opcode (7x, 0F 8x)
+                case Fast.Jcc32: if (this.cond(ins.opcode & 15)) this.jumpNear((this.eip + ins.imm) >>> 0); break;
+                case Fast.Jcc16: if (this.cond(ins.opcode & 15)) this.jumpNear((this.eip + ins.imm) & 0xffff); break;
+                // a direct JMP or CALL the block goes on through (as JMP_ON/CALL_ON): a target that
+                // wraps IP ends the block
+                case Fast.JmpOn: { const raw = this.eip + ins.imm, t = ins.op32 ? raw >>> 0 : raw & 0xffff; this.jumpNear(t); if (t !== raw) this.blockBreak = true; break; }
+                case Fast.CallOn32: { const raw = this.eip + ins.imm; callNear(this, raw >>> 0, true); if (raw >>> 0 !== raw) this.blockBreak = true; break; }
+                case Fast.CallOn16: { const raw = this.eip + ins.imm; callNear(this, raw & 0xffff, false); if ((raw & 0xffff) !== raw) this.blockBreak = true; break; }
+                case Fast.Call32: callNear(this, (this.eip + ins.imm) >>> 0, true); break;
+                case Fast.Ret32: { const sp = regs[ESP], t = this.pop32() >>> 0; if (t >= this.csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
+                case Fast.Ret16: { const sp = regs[ESP], t = this.pop16(); if (t >= this.csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
+                case Fast.Loop16: {
+                  const k = (r16[ECX << 1] - 1) & 0xffff;
+                  r16[ECX << 1] = k;
+                  if (k !== 0) this.jumpNear(ins.op32 ? (this.eip + ins.imm) >>> 0 : (this.eip + ins.imm) & 0xffff);
+                  break;
+                }
+                default:
+                  this.startEsp = regs[ESP];
+                  fns[i](this, ins);
+              }
+              // (a block goes on through direct jumps and calls: the next instruction is at EIP)
+              eip = this.eip;
+            }
             i++;
-            // exact at every instruction, not added at the block's end: port I/O (the devices'
-            // time) and interrupt, memory or port hooks read it in the middle of a block
             this.icount++;
             if (this.blockBreak) break;
           }
+          this.eip = eip;
           start = -1;
         }
         prev = b;
@@ -1184,7 +1291,10 @@ export class Cpu {
       this.curPage = -1;
     } catch (err) {
       this.curPage = -1;
-      if (start >= 0) this.curEip = start;
+      if (start >= 0) {
+        this.curEip = start;
+        if (fast !== Fast.None) this.startEsp = regs[ESP];
+      }
       throw err;
     }
   }
@@ -1281,6 +1391,7 @@ export class Cpu {
       if (to >= 0) {
         // the block goes on at the target: its handler ends the block should EIP wrap
         b.fns[n - 1] = f!.mnemonic === 'call' ? CALL_ON : JMP_ON;
+        ins.fast = fastOf(ins, true);
         this.addRun(b, ram, runStart, off - runStart);
         off = runStart = to - eip;
         continue;
@@ -1370,7 +1481,9 @@ export class Cpu {
     return true;
   }
 
+  /** The table handler of a decoded instruction; also sets its fast form (interp.ts). */
   private handlerFor(ins: Insn): Handler {
+    ins.fast = fastOf(ins, false);
     const f = ins.form;
     if (f === null) return HANDLERS_UD;
     if (ins.lock) {
