@@ -1,4 +1,4 @@
-// The interpreter's fast forms (emulator/cpu/handlers/fast.ts), which execBlock runs inline,
+// The interpreter's fast forms (emulator/cpu/cpu.ts), which execBlock runs inline,
 // against the same instructions run through their table handlers (a memory hook sends the
 // interpreter there): the same registers, flags, memory and instruction count, from random
 // states, and the same state after a fault (a fast form that faults leaves ESP as it was at
@@ -6,9 +6,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { PhysicalMemory } from '../emulator/memory';
-import { Cpu } from '../emulator/cpu/cpu';
+import { Cpu, Fast, fastOf } from '../emulator/cpu/cpu';
 import { decode, Insn, type CodeSource } from '../emulator/cpu/decoder';
-import { Fast, fastOf } from '../emulator/cpu/handlers/fast';
 
 const CODE = 0x7c00;
 const HANDLER = 0x0500;
@@ -57,6 +56,7 @@ const CASES: Case[] = [
   { name: 'cmp ecx,[bx+4]', bytes: [0x66, 0x3b, 0x4f, 0x04], fast: Fast.CmpRM32 },
   { name: 'test eax,ecx', bytes: [0x66, 0x85, 0xc8], fast: Fast.TestRR32 },
   { name: 'test ecx,imm32', bytes: [0x66, 0xf7, 0xc1, ...imm32], fast: Fast.TestRI32 },
+  { name: 'test [bx+4],ecx', bytes: [0x66, 0x85, 0x4f, 0x04], fast: Fast.TestMR32 },
   { name: 'inc eax', bytes: [0x66, 0x40], fast: Fast.IncR32 },
   { name: 'dec ecx', bytes: [0x66, 0x49], fast: Fast.DecR32 },
   { name: 'inc dword [bx+4]', bytes: [0x66, 0xff, 0x47, 0x04], fast: Fast.IncM32 },
@@ -65,6 +65,9 @@ const CASES: Case[] = [
   { name: 'shl eax,1', bytes: [0x66, 0xd1, 0xe0], fast: Fast.Shl1R32 },
   { name: 'shl eax,5', bytes: [0x66, 0xc1, 0xe0, 0x05], fast: Fast.ShlR32 },
   { name: 'shr eax,5', bytes: [0x66, 0xc1, 0xe8, 0x05], fast: Fast.ShrR32 },
+  { name: 'shl eax,0 (flags unchanged)', bytes: [0x66, 0xc1, 0xe0, 0x00], fast: Fast.ShlR32 },
+  { name: 'shr eax,1 (imm8: OF)', bytes: [0x66, 0xc1, 0xe8, 0x01], fast: Fast.ShrR32 },
+  { name: 'sar eax,32 (count 0)', bytes: [0x66, 0xc1, 0xf8, 0x20], fast: Fast.SarR32 },
   { name: 'sar eax,31', bytes: [0x66, 0xc1, 0xf8, 0x1f], fast: Fast.SarR32 },
   { name: 'shl ax,1', bytes: [0xd1, 0xe0], fast: Fast.Shl1R16 },
   { name: 'push eax', bytes: [0x66, 0x50], fast: Fast.PushR32 },
@@ -72,7 +75,9 @@ const CASES: Case[] = [
   { name: 'push ax', bytes: [0x50], fast: Fast.PushR16 },
   { name: 'pop ax', bytes: [0x58], fast: Fast.PopR16 },
   // branches over one HLT to the next
-  { name: 'jz rel32 (66h)', bytes: [0x66, 0x0f, 0x84, 0x01, 0, 0, 0, 0xf4], fast: Fast.Jcc32 },
+  { name: 'jz rel32 (66h)', bytes: [0x66, 0x0f, 0x84, 0x01, 0, 0, 0, 0xf4], fast: Fast.JzNz32 },
+  { name: 'jnz rel32 (66h)', bytes: [0x66, 0x0f, 0x85, 0x01, 0, 0, 0, 0xf4], fast: Fast.JzNz32 },
+  { name: 'jg rel32 (66h)', bytes: [0x66, 0x0f, 0x8f, 0x01, 0, 0, 0, 0xf4], fast: Fast.Jcc32 },
   { name: 'jc rel8', bytes: [0x72, 0x01, 0xf4], fast: Fast.Jcc16 },
   { name: 'jle rel8', bytes: [0x7e, 0x01, 0xf4], fast: Fast.Jcc16 },
   { name: 'jmp rel8', bytes: [0xeb, 0x01, 0xf4], fast: Fast.JmpOn, through: true },
@@ -83,6 +88,7 @@ const CASES: Case[] = [
   { name: 'ret (66h)', bytes: [0x66, 0xc3], fast: Fast.Ret32 },
   { name: 'ret', bytes: [0xc3], fast: Fast.Ret16 },
   { name: 'loop rel8', bytes: [0xe2, 0x01, 0xf4], fast: Fast.Loop16 },
+  { name: 'loop rel8 (67h: ECX)', bytes: [0x67, 0xe2, 0x01, 0xf4], fast: Fast.Loop32 },
 ];
 
 function insnOf(bytes: number[]): Insn {

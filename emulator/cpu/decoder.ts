@@ -55,7 +55,7 @@ export class Insn {
   opReg = 0;
   /** The code size decode() was called with (the disassembler needs it). */
   defaultBits: 16 | 32 = 16;
-  /** The interpreter's fast form of this instruction (handlers/fast.ts; 0: none), set with its
+  /** The interpreter's fast form of this instruction (Fast in cpu.ts; 0: none), set with its
    *  handler when a block is built. */
   fast = 0;
 
