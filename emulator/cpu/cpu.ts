@@ -23,7 +23,9 @@
 // own bytes did not change is kept). Blocks chain across near branches, each remembering the
 // blocks that followed it at two exits (followed without the lookup within one chain and no
 // TLB change); the chain ends at mode changes, port I/O and pending interrupts. execBlock is
-// the loop: one lookup or link per block, then the handlers of its instructions.
+// the loop: one lookup or link per block, then its instructions: the frequent forms inline
+// ("the interpreter's fast forms" below say which, and why), the others through their
+// handlers.
 // Faults throw the CPU's preallocated faultState; the run loop restores EIP/ESP of the instruction and
 // delivers it (double fault, triple fault). Observers: with a before-instruction hook, TF or
 // DR7 breakpoints the loop runs one instruction at a time; memory hooks and data breakpoints
@@ -45,12 +47,14 @@ import { PhysicalMemory } from '../memory';
 import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
   CS, SS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
-  CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
+  CR0_PE, CR0_PG, CR0_WP, LZ_ADD, LZ_SUB, LZ_LOGIC, ECX, PARITY, T_VALID, T_UREAD, T_SWRITE, T_UWRITE, T_RAM,
   T_RAMW, T_NEVER, GP, SSV, DB, UD, NMI as NMI_V,
 } from './consts';
 import { DR6_BS, DR6_BT } from './debug-traps';
-import { buildHandlers, IO_FORM, SPECIAL, type Handler } from './handlers';
+import { buildHandlers, IO_FORM, R8, SPECIAL, type Handler } from './handlers';
 import { CALL_ON, JMP_ON } from './handlers/control';
+import { incdec, logicFlags, setArith } from './handlers/alu';
+import { sar, shl, shr } from './handlers/shift';
 import { walk } from '../mmu/paging';
 import { deliverException, deliverInterrupt } from './interrupts';
 import { TransferScratch } from './stack-switch';
@@ -178,6 +182,121 @@ function initTables(): void {
     const near = f.operands.length === 0 || !['ptr', 'mfar'].includes(f.operands[0]);
     if ((/^j/.test(m) || m === 'call' || m === 'ret' || /^loop/.test(m)) && near && !IO_FORM[f.id]) CHAIN[f.id] = 1;
   }
+}
+
+// The interpreter's fast forms: the few instruction forms most of real work is made of
+// (register and memory moves, 32-bit ALU, TEST, INC/DEC, PUSH/POP, near branches, calls and
+// returns), chosen per decoded instruction (operand size, register or memory) by fastOf.
+// execBlock runs them inline, in a `switch` on Insn.fast, each as the composition of the
+// same flag and memory helpers its table handler uses; every other instruction calls its
+// handler. A call through the handler table (hundreds of targets at one call site) cost more
+// than most of these instructions: the profile of the CPU loops put dispatch at half the time.
+// The table handlers stay the instructions' handlers for the block compiler and the slow paths
+// (and for the interpreter while memory hooks watch every access). The inline code is written
+// out in execBlock's switch, not called as functions: V8 inlines only so much into
+// one function, and a call per instruction is what this is meant to save (measured: the loop
+// in a function of its own, or the forms as functions, gave back most of the gain). The
+// forms are numbered here, beside the switch, so that its cases are constants wherever the
+// file is compiled on its own (tsx, vitest), not only in the bundle.
+//
+// Contract (execBlock relies on it, not to record ESP before each of them): a fast form that
+// faults leaves ESP as it was at its start (pushes write before they move ESP, pops read
+// before; a call or return whose target faults puts ESP back).
+
+/** The fast forms (Insn.fast); None: the instruction runs through its table handler. In
+ *  three runs, as execBlock tells them apart: register-only forms; forms with a memory
+ *  operand (from Load32: execBlock computes its offset once for them); near control
+ *  transfers (from Jcc32: they read or set c.eip, which execBlock keeps in a local across the
+ *  others). */
+export enum Fast {
+  None,
+  MovRR32, MovRmR32, MovRR16, MovRmR16, MovRImm32, MovzxR8, MovzxR16,
+  AddRmR32, OrRmR32, AndRmR32, SubRmR32, XorRmR32, CmpRmR32,
+  AddRRm32, OrRRm32, AndRRm32, SubRRm32, XorRRm32, CmpRRm32,
+  AddRmR16, SubRmR16, XorRmR16, CmpRmR16,
+  AddRI32, OrRI32, AndRI32, SubRI32, XorRI32, CmpRI32,
+  TestRR32, TestRI32, IncR32, DecR32,
+  Shl1R32, ShlR32, ShrR32, SarR32, Shl1R16,
+  PushR32, PopR32, PushR16, PopR16,
+  Load32, Load16, Load8, Store32, Store16, Store8, StoreImm32, StoreImm16, StoreImm8, Lea32,
+  MovzxM8, MovzxM16, AddMI32, SubMI32, CmpMI32, CmpMR32, CmpRM32, TestMR32, IncM32, DecM32, IncM16,
+  Jcc32, JzNz32, Jcc16, JmpOn, CallOn32, CallOn16, Call32, Ret32, Ret16, Loop16, Loop32,
+}
+
+/** Near CALL to `t`: pushes the return address (c.eip); a target outside CS faults after
+ *  the push, with ESP put back. */
+function callNear(c: Cpu, t: number, op32: boolean): void {
+  const sp = c.regs[ESP];
+  if (op32) c.push32(c.eip);
+  else c.push16(c.eip);
+  if (t >= c.csEnd) {
+    c.regs[ESP] = sp;
+    c.gp(0);
+  }
+  c.eip = t;
+}
+
+const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
+// Per ALU op (add or adc sbb and sub xor cmp): the fast form of 'op rmv,rv', 'op rv,rmv' and
+// 'op rmv,imm' on 32-bit registers, and of 'op rmv,rv' on 16-bit ones (None: none)
+const RM_R32 = [Fast.AddRmR32, Fast.OrRmR32, Fast.None, Fast.None, Fast.AndRmR32, Fast.SubRmR32, Fast.XorRmR32, Fast.CmpRmR32];
+const R_RM32 = [Fast.AddRRm32, Fast.OrRRm32, Fast.None, Fast.None, Fast.AndRRm32, Fast.SubRRm32, Fast.XorRRm32, Fast.CmpRRm32];
+const R_I32 = [Fast.AddRI32, Fast.OrRI32, Fast.None, Fast.None, Fast.AndRI32, Fast.SubRI32, Fast.XorRI32, Fast.CmpRI32];
+const RM_R16 = [Fast.AddRmR16, Fast.None, Fast.None, Fast.None, Fast.None, Fast.SubRmR16, Fast.XorRmR16, Fast.CmpRmR16];
+// a form's operands and "mnemonic operands", by form id (made once: blocks are decoded often)
+const OPERANDS: string[] = [];
+const KEYS: string[] = [];
+const JCC: boolean[] = [];
+
+/** The fast form of a decoded instruction, or Fast.None. `through`: a direct JMP or CALL the
+ *  block goes on through (Cpu.buildBlock). A LOCK prefix leaves the table handler (its
+ *  checks). */
+export function fastOf(i: Insn, through: boolean): Fast {
+  const f = i.form;
+  if (f === null || i.lock) return Fast.None;
+  const ops = OPERANDS[f.id] ??= f.operands.join(',');
+  const m = f.mnemonic;
+  const o32 = i.op32, mem = i.hasMem;
+  const alu = ALU.indexOf(m);
+  if (alu >= 0) {
+    if (ops === 'rmv,rv') return mem ? (o32 && alu === 7 ? Fast.CmpMR32 : Fast.None) : o32 ? RM_R32[alu] : RM_R16[alu];
+    if (ops === 'rv,rmv') return !o32 ? Fast.None : mem ? (alu === 7 ? Fast.CmpRM32 : Fast.None) : R_RM32[alu];
+    if ((ops === 'rmv,immv' || ops === 'rmv,simm8') && o32) {
+      if (!mem) return R_I32[alu];
+      return alu === 0 ? Fast.AddMI32 : alu === 5 ? Fast.SubMI32 : alu === 7 ? Fast.CmpMI32 : Fast.None;
+    }
+    return Fast.None;
+  }
+  switch (KEYS[f.id] ??= `${m} ${ops || '-'}`) {
+    case 'mov rv,rmv': return o32 ? (mem ? Fast.Load32 : Fast.MovRR32) : mem ? Fast.Load16 : Fast.MovRR16;
+    case 'mov rmv,rv': return o32 ? (mem ? Fast.Store32 : Fast.MovRmR32) : mem ? Fast.Store16 : Fast.MovRmR16;
+    case 'mov r8,rm8': return mem ? Fast.Load8 : Fast.None;
+    case 'mov rm8,r8': return mem ? Fast.Store8 : Fast.None;
+    case 'mov rv,immv': return o32 ? Fast.MovRImm32 : Fast.None;
+    case 'mov rmv,immv': return mem ? (o32 ? Fast.StoreImm32 : Fast.StoreImm16) : Fast.None;
+    case 'mov rm8,imm8': return mem ? Fast.StoreImm8 : Fast.None;
+    case 'lea rv,m': return mem && o32 ? Fast.Lea32 : Fast.None;
+    case 'movzx rv,rm8': return o32 ? (mem ? Fast.MovzxM8 : Fast.MovzxR8) : Fast.None;
+    case 'movzx rv,rm16': return o32 ? (mem ? Fast.MovzxM16 : Fast.MovzxR16) : Fast.None;
+    case 'test rmv,rv': return o32 ? (mem ? Fast.TestMR32 : Fast.TestRR32) : Fast.None;
+    case 'test rmv,immv': return o32 && !mem ? Fast.TestRI32 : Fast.None;
+    case 'inc rv': return o32 ? Fast.IncR32 : Fast.None;
+    case 'dec rv': return o32 ? Fast.DecR32 : Fast.None;
+    case 'inc rmv': return mem ? (o32 ? Fast.IncM32 : Fast.IncM16) : Fast.None;
+    case 'dec rmv': return mem && o32 ? Fast.DecM32 : Fast.None;
+    case 'shl rmv,1': return mem ? Fast.None : o32 ? Fast.Shl1R32 : Fast.Shl1R16;
+    case 'shl rmv,imm8': return o32 && !mem ? Fast.ShlR32 : Fast.None;
+    case 'shr rmv,imm8': return o32 && !mem ? Fast.ShrR32 : Fast.None;
+    case 'sar rmv,imm8': return o32 && !mem ? Fast.SarR32 : Fast.None;
+    case 'push rv': return o32 ? Fast.PushR32 : Fast.PushR16;
+    case 'pop rv': return o32 ? Fast.PopR32 : Fast.PopR16;
+    case 'jmp rel8': case 'jmp relv': return through ? Fast.JmpOn : Fast.None;
+    case 'call relv': return through ? (o32 ? Fast.CallOn32 : Fast.CallOn16) : o32 ? Fast.Call32 : Fast.None;
+    case 'ret -': return o32 ? Fast.Ret32 : Fast.Ret16;
+    case 'loop rel8': return i.ad32 ? Fast.Loop32 : Fast.Loop16;
+  }
+  if (JCC[f.id] ??= /^j(?!mp|cxz|ecxz)[a-z]+$/.test(m) && (ops === 'rel8' || ops === 'relv')) return !o32 ? Fast.Jcc16 : (i.opcode & 14) === 4 ? Fast.JzNz32 : Fast.Jcc32;
+  return Fast.None;
 }
 
 export interface CpuOptions {
@@ -799,9 +918,7 @@ export class Cpu {
     const e = this.tlb[lin >>> 12];
     if ((e & this.needR) === this.needR && (lin & 0xfff) <= 0xffc) {
       const pa = (e & ~0xfff) | (lin & 0xfff);
-      if ((pa & 3) === 0) return this.i32[pa >>> 2];
-      const u = this.u8;
-      return u[pa] | (u[pa + 1] << 8) | (u[pa + 2] << 16) | (u[pa + 3] << 24);
+      return (pa & 3) === 0 ? this.i32[pa >>> 2] : this.ramRead32(pa);
     }
     return this.slowRead(lin, 4);
   }
@@ -842,17 +959,25 @@ export class Cpu {
       const pa = (e & ~0xfff) | (lin & 0xfff);
       if (this.codePage[pa >>> 12] === 0) {
         if ((pa & 3) === 0) this.i32[pa >>> 2] = v;
-        else {
-          const u = this.u8;
-          u[pa] = v;
-          u[pa + 1] = v >> 8;
-          u[pa + 2] = v >> 16;
-          u[pa + 3] = v >> 24;
-        }
+        else this.ramWrite32(pa, v);
         return;
       }
     }
     this.slowWrite(lin, 4, v | 0);
+  }
+
+  // unaligned 32-bit RAM accesses within a page (out of the paths above, so that V8 inlines
+  // those into the interpreter's loop)
+  private ramRead32(pa: number): number {
+    const u = this.u8;
+    return u[pa] | (u[pa + 1] << 8) | (u[pa + 2] << 16) | (u[pa + 3] << 24);
+  }
+  private ramWrite32(pa: number, v: number): void {
+    const u = this.u8;
+    u[pa] = v;
+    u[pa + 1] = v >> 8;
+    u[pa + 2] = v >> 16;
+    u[pa + 3] = v >> 24;
   }
 
   /** Checks that `size` bytes at seg:off may be written (limit, paging, A/D) without
@@ -907,9 +1032,7 @@ export class Cpu {
       const pa = (e & ~0xfff) | (lin & 0xfff);
       if (this.codePage[pa >>> 12] === 0) {
         this.rmwPa = pa;
-        if ((pa & 3) === 0) return this.i32[pa >>> 2];
-        const u = this.u8;
-        return u[pa] | (u[pa + 1] << 8) | (u[pa + 2] << 16) | (u[pa + 3] << 24);
+        return (pa & 3) === 0 ? this.i32[pa >>> 2] : this.ramRead32(pa);
       }
     }
     this.rmwPa = -1;
@@ -936,13 +1059,7 @@ export class Cpu {
     const pa = this.rmwPa;
     if (pa >= 0) {
       if ((pa & 3) === 0) this.i32[pa >>> 2] = v;
-      else {
-        const u = this.u8;
-        u[pa] = v;
-        u[pa + 1] = v >> 8;
-        u[pa + 2] = v >> 16;
-        u[pa + 3] = v >> 24;
-      }
+      else this.ramWrite32(pa, v);
     } else this.slowWrite(this.rmwLin, 4, v | 0);
   }
 
@@ -1087,7 +1204,7 @@ export class Cpu {
     // the machine may have changed the page map or A20 since the last chain (port I/O ends
     // a chain, so a change made by an OUT is seen here)
     if (this.mapGen !== this.mem.mapGeneration) this.flushTlb();
-    const regs = this.regs;
+    const regs = this.regs, r16 = this.r16, r8 = this.r8;
     const codeGen = this.mem.codeGen;
     const cache = this.cache;
     const tlb = this.tlb;
@@ -1099,9 +1216,13 @@ export class Cpu {
     // compiled blocks run when no observer needs the one-at-a-time loop or the slow memory
     // path (those fall back to the interpreter)
     const jit = this.engine === 'jit' && !this.slowStep && !this.slowMem;
-    let i = 0;
-    // start of the executing instruction (kept in a local; stored in curEip on a fault)
+    // the fast forms run inline unless memory hooks watch every access (a hook may read EIP,
+    // which the inline forms keep in a local: the table handlers run then)
+    const fastMask = this.slowMem ? 0 : -1;
+    // start of the executing instruction and its fast form (kept in locals; stored in curEip
+    // and startEsp on a fault)
     let start = -1;
+    let fast: number = Fast.None;
     // the block that ran last in this chain (its links lead to the next), and a new epoch:
     // links made before this call are not followed (CS, CPL or the TLB may have changed)
     let prev: Block | null = null;
@@ -1109,9 +1230,7 @@ export class Cpu {
     try {
       for (;;) {
         let eip = this.eip;
-        this.curEip = eip;
         start = -1;
-        this.startEsp = regs[ESP];
         // Chained: the block that followed the previous one at this EIP, found without the
         // lookup below. The link holds while its epoch does (this chain, no TLB change since:
         // so the same CS, CPL, paging), the block still has its tag (the cache slot was not
@@ -1123,6 +1242,9 @@ export class Cpu {
           if (b !== null && (b.gen !== codeGen[b.page] || eip + b.len > csEnd)) b = null;
         }
         if (b === null) {
+          // (a fault in the lookup is the fetch's: of the instruction at EIP)
+          this.curEip = eip;
+          this.startEsp = regs[ESP];
           const lin: number = (csBase + eip) | 0;
           let e: number = tlb[lin >>> 12];
           if ((e & nr) !== nr) {
@@ -1159,22 +1281,137 @@ export class Cpu {
         if (jit && n === b.n && (b.jit !== null || (++b.hits >= this.jitThreshold && this.compile(b)))) {
           // a compiled block runs whole (it fits the budget) in place of the handlers below;
           // the chain goes on as after an interpreted block, through the same links
+          this.curEip = eip;
+          this.startEsp = regs[ESP];
           b.jit!(this, eip);
         } else {
-          for (i = 0; i < n; ) {
+          // The interpreter. Per instruction: EIP is the next instruction's while it runs
+          // (handlers read it, branches set it); icount counts it once done (port I/O and the
+          // hooks read it in the middle of a block); ESP at its start is in startEsp when a
+          // handler runs (the fast forms leave ESP unchanged when they fault).
+          for (let i = 0; i < n; ) {
             const ins = insns[i];
             start = eip;
-            this.startEsp = regs[ESP];
-            this.eip = eip + ins.length;
-            fns[i](this, ins);
-            // (a block goes on through direct jumps and calls: the next instruction is at EIP)
-            eip = this.eip;
+            fast = ins.fast & fastMask;
+            if (fast !== Fast.None && fast < Fast.Jcc32) {
+              // the fast forms that neither read nor set EIP: it stays in the local
+              eip += ins.length;
+              if (fast < Fast.Load32) {
+                switch (fast) {
+                  case Fast.MovRR32: regs[ins.reg] = regs[ins.rm]; break;
+                  case Fast.MovRmR32: regs[ins.rm] = regs[ins.reg]; break;
+                  case Fast.MovRR16: r16[ins.reg << 1] = r16[ins.rm << 1]; break;
+                  case Fast.MovRmR16: r16[ins.rm << 1] = r16[ins.reg << 1]; break;
+                  case Fast.MovRImm32: regs[ins.opReg] = ins.imm; break;
+                  case Fast.MovzxR8: regs[ins.reg] = r8[R8[ins.rm]]; break;
+                  case Fast.MovzxR16: regs[ins.reg] = r16[ins.rm << 1]; break;
+                  // ALU 'op rmv,rv' (the result in rm) and 'op rv,rmv' (in reg) on registers
+                  case Fast.AddRmR32: { const a = regs[ins.rm], b = regs[ins.reg], r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); regs[ins.rm] = r; break; }
+                  case Fast.OrRmR32: { const a = regs[ins.rm], b = regs[ins.reg], r = a | b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                  case Fast.AndRmR32: { const a = regs[ins.rm], b = regs[ins.reg], r = a & b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                  case Fast.SubRmR32: { const a = regs[ins.rm], b = regs[ins.reg], r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); regs[ins.rm] = r; break; }
+                  case Fast.XorRmR32: { const a = regs[ins.rm], b = regs[ins.reg], r = a ^ b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                  case Fast.CmpRmR32: { const a = regs[ins.rm], b = regs[ins.reg]; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                  case Fast.AddRRm32: { const a = regs[ins.reg], b = regs[ins.rm], r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); regs[ins.reg] = r; break; }
+                  case Fast.OrRRm32: { const a = regs[ins.reg], b = regs[ins.rm], r = a | b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.reg] = r; break; }
+                  case Fast.AndRRm32: { const a = regs[ins.reg], b = regs[ins.rm], r = a & b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.reg] = r; break; }
+                  case Fast.SubRRm32: { const a = regs[ins.reg], b = regs[ins.rm], r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); regs[ins.reg] = r; break; }
+                  case Fast.XorRRm32: { const a = regs[ins.reg], b = regs[ins.rm], r = a ^ b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.reg] = r; break; }
+                  case Fast.CmpRRm32: { const a = regs[ins.reg], b = regs[ins.rm]; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                  case Fast.AddRmR16: { const a = r16[ins.rm << 1], b = r16[ins.reg << 1], r = (a + b) & 0xffff; setArith(this, a, b, r, LZ_ADD, 15); r16[ins.rm << 1] = r; break; }
+                  case Fast.SubRmR16: { const a = r16[ins.rm << 1], b = r16[ins.reg << 1], r = (a - b) & 0xffff; setArith(this, a, b, r, LZ_SUB, 15); r16[ins.rm << 1] = r; break; }
+                  case Fast.XorRmR16: { const a = r16[ins.rm << 1], b = r16[ins.reg << 1], r = a ^ b; setArith(this, a, b, r, LZ_LOGIC, 15); r16[ins.rm << 1] = r; break; }
+                  case Fast.CmpRmR16: { const a = r16[ins.rm << 1], b = r16[ins.reg << 1]; setArith(this, a, b, (a - b) & 0xffff, LZ_SUB, 15); break; }
+                  // ALU 'op rmv,imm' on a register
+                  case Fast.AddRI32: { const a = regs[ins.rm], b = ins.imm | 0, r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); regs[ins.rm] = r; break; }
+                  case Fast.OrRI32: { const a = regs[ins.rm], b = ins.imm | 0, r = a | b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                  case Fast.AndRI32: { const a = regs[ins.rm], b = ins.imm | 0, r = a & b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                  case Fast.SubRI32: { const a = regs[ins.rm], b = ins.imm | 0, r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); regs[ins.rm] = r; break; }
+                  case Fast.XorRI32: { const a = regs[ins.rm], b = ins.imm | 0, r = a ^ b; setArith(this, a, b, r, LZ_LOGIC, 31); regs[ins.rm] = r; break; }
+                  case Fast.CmpRI32: { const a = regs[ins.rm], b = ins.imm | 0; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                  case Fast.TestRR32: logicFlags(this, regs[ins.rm] & regs[ins.reg], 31); break;
+                  case Fast.TestRI32: logicFlags(this, regs[ins.rm] & ins.imm, 31); break;
+                  case Fast.IncR32: regs[ins.opReg] = incdec(this, regs[ins.opReg], false, 31); break;
+                  case Fast.DecR32: regs[ins.opReg] = incdec(this, regs[ins.opReg], true, 31); break;
+                  // shifts of a register by a constant (a count of 0 changes nothing)
+                  case Fast.Shl1R32: regs[ins.rm] = shl(this, regs[ins.rm], 1, 32); break;
+                  case Fast.ShlR32: if ((ins.imm & 31) !== 0) regs[ins.rm] = shl(this, regs[ins.rm], ins.imm & 31, 32); break;
+                  case Fast.ShrR32: if ((ins.imm & 31) !== 0) regs[ins.rm] = shr(this, regs[ins.rm], ins.imm & 31, 32); break;
+                  case Fast.SarR32: if ((ins.imm & 31) !== 0) regs[ins.rm] = sar(this, regs[ins.rm], ins.imm & 31, 32); break;
+                  case Fast.Shl1R16: r16[ins.rm << 1] = shl(this, r16[ins.rm << 1], 1, 16); break;
+                  // (push writes before it moves ESP, pop reads before)
+                  case Fast.PushR32: this.push32(regs[ins.opReg]); break;
+                  case Fast.PopR32: { const v = this.pop32(); regs[ins.opReg] = v; break; }
+                  case Fast.PushR16: this.push16(r16[ins.opReg << 1]); break;
+                  case Fast.PopR16: { const v = this.pop16(); r16[ins.opReg << 1] = v; break; }
+                }
+              } else {
+                // a memory operand: its segment and offset
+                const s = ins.seg, off = this.ea(ins);
+                switch (fast) {
+                  case Fast.Load32: regs[ins.reg] = this.rd32(s, off); break;
+                  case Fast.Load16: r16[ins.reg << 1] = this.rd16(s, off); break;
+                  case Fast.Load8: r8[R8[ins.reg]] = this.rd8(s, off); break;
+                  case Fast.Store32: this.wr32(s, off, regs[ins.reg]); break;
+                  case Fast.Store16: this.wr16(s, off, r16[ins.reg << 1]); break;
+                  case Fast.Store8: this.wr8(s, off, r8[R8[ins.reg]]); break;
+                  case Fast.StoreImm32: this.wr32(s, off, ins.imm); break;
+                  case Fast.StoreImm16: this.wr16(s, off, ins.imm); break;
+                  case Fast.StoreImm8: this.wr8(s, off, ins.imm); break;
+                  case Fast.Lea32: regs[ins.reg] = off; break;
+                  case Fast.MovzxM8: regs[ins.reg] = this.rd8(s, off); break;
+                  case Fast.MovzxM16: regs[ins.reg] = this.rd16(s, off); break;
+                  case Fast.AddMI32: { const a = this.rmw32(s, off), b = ins.imm | 0, r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); this.commit32(r); break; }
+                  case Fast.SubMI32: { const a = this.rmw32(s, off), b = ins.imm | 0, r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); this.commit32(r); break; }
+                  case Fast.CmpMI32: { const a = this.rd32(s, off), b = ins.imm | 0; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                  case Fast.CmpMR32: { const a = this.rd32(s, off), b = regs[ins.reg]; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                  case Fast.CmpRM32: { const a = regs[ins.reg], b = this.rd32(s, off); setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+                  case Fast.TestMR32: logicFlags(this, this.rd32(s, off) & regs[ins.reg], 31); break;
+                  case Fast.IncM32: this.commit32(incdec(this, this.rmw32(s, off), false, 31)); break;
+                  case Fast.DecM32: this.commit32(incdec(this, this.rmw32(s, off), true, 31)); break;
+                  case Fast.IncM16: this.commit16(incdec(this, this.rmw16(s, off), false, 15)); break;
+                }
+              }
+            } else {
+              this.eip = eip + ins.length;
+              switch (fast) {
+                // near branches: Jcc's condition is the low nibble of its opcode (7x, 0F 8x)
+                case Fast.Jcc32: if (this.cond(ins.opcode & 15)) this.jumpNear((this.eip + ins.imm) >>> 0); break;
+                // JZ/JNZ (the most frequent): ZF alone, without cond's dispatch on the condition
+                case Fast.JzNz32: if ((this.getZF() ^ (ins.opcode & 1)) !== 0) this.jumpNear((this.eip + ins.imm) >>> 0); break;
+                case Fast.Jcc16: if (this.cond(ins.opcode & 15)) this.jumpNear((this.eip + ins.imm) & 0xffff); break;
+                // a direct JMP or CALL the block goes on through (as JMP_ON/CALL_ON): a target that
+                // wraps IP ends the block
+                case Fast.JmpOn: { const raw = this.eip + ins.imm, t = ins.op32 ? raw >>> 0 : raw & 0xffff; this.jumpNear(t); if (t !== raw) this.blockBreak = true; break; }
+                case Fast.CallOn32: { const raw = this.eip + ins.imm; callNear(this, raw >>> 0, true); if (raw >>> 0 !== raw) this.blockBreak = true; break; }
+                case Fast.CallOn16: { const raw = this.eip + ins.imm; callNear(this, raw & 0xffff, false); if ((raw & 0xffff) !== raw) this.blockBreak = true; break; }
+                case Fast.Call32: callNear(this, (this.eip + ins.imm) >>> 0, true); break;
+                case Fast.Ret32: { const sp = regs[ESP], t = this.pop32() >>> 0; if (t >= this.csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
+                case Fast.Ret16: { const sp = regs[ESP], t = this.pop16(); if (t >= this.csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
+                case Fast.Loop16: {
+                  const k = (r16[ECX << 1] - 1) & 0xffff;
+                  r16[ECX << 1] = k;
+                  if (k !== 0) this.jumpNear(ins.op32 ? (this.eip + ins.imm) >>> 0 : (this.eip + ins.imm) & 0xffff);
+                  break;
+                }
+                case Fast.Loop32: {
+                  const k = (regs[ECX] - 1) | 0;
+                  regs[ECX] = k;
+                  if (k !== 0) this.jumpNear(ins.op32 ? (this.eip + ins.imm) >>> 0 : (this.eip + ins.imm) & 0xffff);
+                  break;
+                }
+                default:
+                  this.startEsp = regs[ESP];
+                  fns[i](this, ins);
+              }
+              // (a block goes on through direct jumps and calls: the next instruction is at EIP)
+              eip = this.eip;
+            }
             i++;
-            // exact at every instruction, not added at the block's end: port I/O (the devices'
-            // time) and interrupt, memory or port hooks read it in the middle of a block
             this.icount++;
             if (this.blockBreak) break;
           }
+          this.eip = eip;
           start = -1;
         }
         prev = b;
@@ -1184,7 +1421,10 @@ export class Cpu {
       this.curPage = -1;
     } catch (err) {
       this.curPage = -1;
-      if (start >= 0) this.curEip = start;
+      if (start >= 0) {
+        this.curEip = start;
+        if (fast !== Fast.None) this.startEsp = regs[ESP];
+      }
       throw err;
     }
   }
@@ -1281,6 +1521,7 @@ export class Cpu {
       if (to >= 0) {
         // the block goes on at the target: its handler ends the block should EIP wrap
         b.fns[n - 1] = f!.mnemonic === 'call' ? CALL_ON : JMP_ON;
+        ins.fast = fastOf(ins, true);
         this.addRun(b, ram, runStart, off - runStart);
         off = runStart = to - eip;
         continue;
@@ -1370,7 +1611,9 @@ export class Cpu {
     return true;
   }
 
+  /** The table handler of a decoded instruction; also sets its fast form. */
   private handlerFor(ins: Insn): Handler {
+    ins.fast = fastOf(ins, false);
     const f = ins.form;
     if (f === null) return HANDLERS_UD;
     if (ins.lock) {

@@ -55,6 +55,9 @@ export class Insn {
   opReg = 0;
   /** The code size decode() was called with (the disassembler needs it). */
   defaultBits: 16 | 32 = 16;
+  /** The interpreter's fast form of this instruction (Fast in cpu.ts; 0: none), set with its
+   *  handler when a block is built. */
+  fast = 0;
 
   reset(): void {
     this.form = null;
@@ -80,6 +83,7 @@ export class Insn {
     this.imm = 0;
     this.imm2 = 0;
     this.opReg = 0;
+    this.fast = 0;
   }
 
   copyFrom(o: Insn): void {
@@ -107,6 +111,7 @@ export class Insn {
     this.imm2 = o.imm2;
     this.opReg = o.opReg;
     this.defaultBits = o.defaultBits;
+    this.fast = o.fast;
   }
 }
 

@@ -53,31 +53,41 @@ export function shift(c: Cpu, op: number, v: number, n: number, bits: number): n
       c.setCFOF(cf, of);
       return r;
     }
-    case 4: case 6: { // SHL
-      cf = n > bits ? 0 : n === bits ? v & 1 : (v >>> (bits - n)) & 1;
-      r = n >= bits ? 0 : (v << n) & mask;
-      c.setResultFlags(r, top, cf, ((r >>> top) ^ cf) & 1, 0);
-      return r;
-    }
-    case 5: { // SHR
-      cf = n > bits ? 0 : (v >>> (n - 1)) & 1;
-      r = n >= bits ? 0 : (v >>> n) & mask;
-      c.setResultFlags(r, top, cf, n === 1 ? (v >>> top) & 1 : 0, 0);
-      return r;
-    }
-    default: { // SAR
-      const sv = bits === 32 ? v | 0 : (v << (32 - bits)) >> (32 - bits);
-      if (n >= bits) {
-        r = sv < 0 ? mask : 0;
-        cf = sv < 0 ? 1 : 0;
-      } else {
-        r = (sv >> n) & mask;
-        cf = (sv >> (n - 1)) & 1;
-      }
-      c.setResultFlags(r, top, cf, 0, 0);
-      return r;
-    }
+    case 4: case 6: return shl(c, v, n, bits);
+    case 5: return shr(c, v, n, bits);
+    default: return sar(c, v, n, bits);
   }
+}
+
+// SHL, SHR and SAR on their own (small: the interpreter's loop inlines them), for a count
+// n of 1 to 31 (shift() returns v for 0)
+export function shl(c: Cpu, v: number, n: number, bits: number): number {
+  const top = bits - 1;
+  const cf = n > bits ? 0 : n === bits ? v & 1 : (v >>> (bits - n)) & 1;
+  const r = n >= bits ? 0 : (v << n) & (bits === 32 ? -1 : (1 << bits) - 1);
+  c.setResultFlags(r, top, cf, ((r >>> top) ^ cf) & 1, 0);
+  return r;
+}
+export function shr(c: Cpu, v: number, n: number, bits: number): number {
+  const top = bits - 1;
+  const cf = n > bits ? 0 : (v >>> (n - 1)) & 1;
+  const r = n >= bits ? 0 : (v >>> n) & (bits === 32 ? -1 : (1 << bits) - 1);
+  c.setResultFlags(r, top, cf, n === 1 ? (v >>> top) & 1 : 0, 0);
+  return r;
+}
+export function sar(c: Cpu, v: number, n: number, bits: number): number {
+  const mask = bits === 32 ? -1 : (1 << bits) - 1;
+  const sv = bits === 32 ? v | 0 : (v << (32 - bits)) >> (32 - bits);
+  let r: number, cf: number;
+  if (n >= bits) {
+    r = sv < 0 ? mask : 0;
+    cf = sv < 0 ? 1 : 0;
+  } else {
+    r = (sv >> n) & mask;
+    cf = (sv >> (n - 1)) & 1;
+  }
+  c.setResultFlags(r, bits - 1, cf, 0, 0);
+  return r;
 }
 
 function shiftHandlers(op: number): Record<string, Handler> {
