@@ -22,19 +22,25 @@
 // Register-only inline instructions can neither fault nor be observed, so they skip all of
 // this bookkeeping: that, and no per-instruction dispatch, is the gain.
 //
+// A region (regionSource) is several blocks of one page in one function, each keeping this
+// contract, with a loop that goes on to the block at the new EIP while the chain in execBlock
+// would go on to it: no exit, no interrupt pending, the budget holds the whole block, the TLB
+// and the page's code are as at entry.
+//
 // Lazy flags: inline ALU forms store the same lz* fields the handlers do (so the flags,
 // and a snapshot of the CPU, are the same whichever engine ran).
 
 import type { Cpu } from '../cpu';
-import type { Insn } from '../decoder';
+import { Insn } from '../decoder';
 import type { Handler } from '../handlers';
 import { R8 } from '../handlers';
-import { ARITH, CF, ESP, LZ_ADD, LZ_LOGIC, LZ_SUB } from '../consts';
+import { ARITH, CF, ESP, IF, LZ_ADD, LZ_LOGIC, LZ_SUB } from '../consts';
 
-/** A compiled block: runs the block's instructions from EIP `eip` (see the contract above). */
-export type CompiledBlock = (c: Cpu, eip: number) => void;
+/** A compiled block or region: runs the block's instructions from EIP `eip` (see the contract
+ *  above); a region goes on with its other blocks while they fit the budget `end`. */
+export type CompiledBlock = (c: Cpu, eip: number, end: number) => void;
 
-type Factory = (h: readonly Handler[], ins: readonly Insn[], offs: Int32Array) => CompiledBlock;
+type Factory = (h: readonly Handler[], ins: readonly Insn[], offs: Int32Array, kin: Int32Array) => CompiledBlock;
 
 const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 const CC = ['o', 'no', 'c', 'nc', 'z', 'nz', 'na', 'a', 's', 'ns', 'pe', 'po', 'l', 'nl', 'ng', 'g'];
@@ -363,37 +369,53 @@ function deadFlags(pieces: readonly (Piece | null)[]): boolean[] {
   return dead;
 }
 
-/** The function body of a block of n instructions (see the contract at the top). */
-export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inlined: number } {
-  // offs[k]: instruction k's offset from the block's start; after[k]: of the byte after it.
-  // A direct JMP/CALL that is not the last instruction is one the block goes on through
-  // (every other branch ends a block): the next instruction is at its target, which
-  // Cpu.buildBlock took only when reached without wrapping IP.
-  const offs = new Int32Array(n + 1), after = new Int32Array(n);
-  const pieces: (Piece | null)[] = [];
+/** Where each of a block's first n instructions is: offs[k] is instruction k's offset from
+ *  the block's start (offs[n]: where the block goes on), after[k] of the byte after it, on[k]
+ *  whether it is a direct JMP/CALL the block goes on through. A direct JMP/CALL that is not
+ *  the last instruction is one (every other branch ends a block): the next instruction is at
+ *  its target, which Cpu.buildBlock took only when reached without wrapping IP. */
+function layout(insns: readonly Insn[], n: number): { offs: Int32Array; after: Int32Array; on: boolean[] } {
+  const offs = new Int32Array(n + 1), after = new Int32Array(n), on: boolean[] = [];
   for (let k = 0; k < n; k++) {
     const i = insns[k];
     after[k] = offs[k] + i.length;
-    const next = `E + ${after[k]}`;
-    const p = i.form === null || i.lock ? null : (k < n - 1 ? jumpOn(i, formKey(i), next, k) : null) ?? inline(i, formKey(i), next);
-    pieces.push(p);
-    offs[k + 1] = p !== null && p.kind === Kind.On ? after[k] + i.imm : after[k];
+    on.push(k < n - 1 && i.form !== null && !i.lock && THROUGH_KEYS.includes(formKey(i)));
+    offs[k + 1] = on[k] ? after[k] + i.imm : after[k];
+  }
+  return { offs, after, on };
+}
+const THROUGH_KEYS = ['jmp rel8', 'jmp relv', 'call relv'];
+
+/**
+ * The code of a block of n instructions that starts at E + d (E: the function's entry EIP),
+ * its instructions numbered from g in the function's arrays (h, ins, offs): the statements
+ * of its instructions with their bookkeeping (see the contract at the top), ending with
+ * c.icount and c.eip exact. `ic` holds c.icount at the block's start; `espKnown`: c.startEsp
+ * is ESP there.
+ */
+function blockBody(insns: readonly Insn[], n: number, d: number, g: number, espKnown: boolean): { body: string; offsets: Int32Array; inlined: number } {
+  const { offs, after, on } = layout(insns, n);
+  const pieces: (Piece | null)[] = [];
+  for (let k = 0; k < n; k++) {
+    const i = insns[k];
+    const next = `E + ${d + after[k]}`;
+    pieces.push(i.form === null || i.lock ? null : (on[k] ? jumpOn(i, formKey(i), next, k) : null) ?? inline(i, formKey(i), next));
   }
   const out: string[] = [];
   // c.icount is exact for the instructions before index `synced`; ESP in c.startEsp is stale
   let synced = 0;
-  let espDirty = false;
+  let espDirty = !espKnown;
   let inlined = 0;
   let ended = false;
   const dead = deadFlags(pieces);
   for (let k = 0; k < n; k++) {
-    const next = `E + ${after[k]}`;
+    const next = `E + ${d + after[k]}`;
     const p = pieces[k];
     const kind = p === null ? Kind.Call : p.kind;
     if (p !== null) inlined++;
     if (kind !== Kind.Pure) {
       // the bookkeeping a fault or an observer needs
-      let pre = `k = ${k};`;
+      let pre = `k = ${g + k};`;
       if (synced !== k) pre += ` c.icount = ic + ${k};`;
       if (espDirty) pre += ` c.startEsp = r[${ESP}];`;
       out.push(pre);
@@ -401,7 +423,7 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
       espDirty = false;
     }
     if (p === null) {
-      out.push(`c.eip = ${next}; h[${k}](c, i${k});`);
+      out.push(`c.eip = ${next}; h[${g + k}](c, I${g + k});`);
       out.push(`if (c.blockBreak) { c.icount = ic + ${k + 1}; return; }`);
       synced = -1;
       espDirty = true;
@@ -417,21 +439,96 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
     if (kind === Kind.Mem) out.push(`if (c.blockBreak) { c.icount = ic + ${k + 1}; c.eip = ${next}; return; }`);
   }
   out.push(`c.icount = ic + ${n};`);
-  if (!ended) out.push(`c.eip = E + ${offs[n]};`);
-  const body = out.join('\n');
-  // only the Insns of handler calls, and the register views the code uses
-  const consts = insns.slice(0, n).map((_, k) => `i${k} = ins[${k}]`).filter((d) => body.includes(`, ${d.slice(0, d.indexOf(' '))})`));
+  if (!ended) out.push(`c.eip = E + ${d + offs[n]};`);
+  return { body: out.join('\n'), offsets: offs, inlined };
+}
+
+/** The declarations a function body needs: the Insns of its handler calls (of the ins.length
+ *  it has), the Cpu's views it reads, and the memory fast path's temporaries. */
+function declarations(body: string, count: number): { consts: string; views: string[]; temps: string } {
+  const consts: string[] = [];
+  // (I, not i: i32 is a view)
+  for (let k = 0; k < count; k++) if (body.includes(`, I${k})`)) consts.push(`I${k} = ins[${k}]`);
   const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8', 'u8 = c.u8', 'i32 = c.i32', 'tlb = c.tlb', 'cp = c.codePage',
     'sb = c.segBase', 'smin = c.segMin', 'sendR = c.segEndR', 'sendW = c.segEndW']
     .filter((v) => body.includes(`${v.slice(0, v.indexOf(' '))}[`));
-  // the memory fast path's temporaries
-  const temps = body.includes('(o = ') ? ', o = 0, l = 0, e = 0, p = 0' : '';
+  return {
+    consts: consts.length ? `const ${consts.join(', ')};\n` : '',
+    views,
+    temps: body.includes('(o = ') ? ', o = 0, l = 0, e = 0, p = 0' : '',
+  };
+}
+
+/** The function body of a block of n instructions (see the contract at the top). */
+export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inlined: number } {
+  const { body, offsets, inlined } = blockBody(insns, n, 0, 0, true);
+  const { consts, views, temps } = declarations(body, n);
   const source =
-    `${consts.length ? `const ${consts.join(', ')};\n` : ''}return function block(c, E) {\n` +
+    `${consts}return function block(c, E) {\n` +
     `const ${[...views, 'ic = c.icount'].join(', ')};\nlet k = 0${temps};\ntry {\n` +
     body +
     '\n} catch (err) { c.curEip = E + offs[k]; c.icount = ic + k; throw err; }\n};';
-  return { source, offsets: offs, inlined };
+  return { source, offsets, inlined };
+}
+
+/** A block of a region: its first n instructions, at offset d from the region's entry. */
+export interface RegionBlock {
+  insns: readonly Insn[];
+  fns: readonly Handler[];
+  n: number;
+  d: number;
+}
+
+/**
+ * The function body of a region: blocks[0] (its entry, at E) and the blocks the code may go
+ * on to in the same page, one `case` each of a loop over the EIP's offset from E. It keeps
+ * the block contract for each block, and runs the next only while the chain would: no block
+ * asked to leave (c.blockBreak), the TLB (c.chainEpoch) and the page's code generation are as
+ * at entry, no interrupt is pending, the next block is one of the region's and fits the budget
+ * `end` whole (so icount, and the count an interrupt is taken at, are the interpreter's). It
+ * goes beyond the entry only when every block is within the CS limit (E + hi).
+ */
+export function regionSource(blocks: readonly RegionBlock[], hi: number): { source: string; offsets: Int32Array; inBlock: Int32Array } {
+  const total = blocks.reduce((t, b) => t + b.n, 0);
+  const offsets = new Int32Array(total), inBlock = new Int32Array(total);
+  const cases: string[] = [];
+  let g = 0;
+  for (const b of blocks) {
+    const { body, offsets: offs } = blockBody(b.insns, b.n, b.d, g, false);
+    for (let k = 0; k < b.n; k++) {
+      offsets[g + k] = b.d + offs[k];
+      inBlock[g + k] = k;
+    }
+    cases.push(`case ${b.d}: {\nif (c.icount + ${b.n} > end) return;\nic = c.icount;\n${body}\nbreak; }`);
+    g += b.n;
+  }
+  const all = cases.join('\n');
+  const { consts, views, temps } = declarations(all, total);
+  const source =
+    `${consts}return function region(c, E, end) {\n` +
+    `const ${[...views, 'cg = c.mem.codeGen', 'P = c.curPage', 'G = c.curPageGen', 'ep = c.chainEpoch', `lim = E + ${hi} <= c.csEnd`].join(', ')};\n` +
+    `let k = 0, ic = 0, d = 0${temps};\ntry {\nfor (;;) {\nswitch (d) {\n${all}\ndefault: return;\n}\n` +
+    `if (!lim || c.blockBreak || c.chainEpoch !== ep || cg[P] !== G || ((c.flagsVal & ${IF}) !== 0 && c.irq !== null && c.irq.hasInterrupt())) return;\n` +
+    'd = c.eip - E;\n}\n} catch (err) { c.curEip = E + offs[k]; c.icount = ic + kin[k]; throw err; }\n};';
+  return { source, offsets, inBlock };
+}
+
+/** The offsets (from the block's start) the block may go on at, known from its code: where it
+ *  ends, a near branch's target, and the return address of each CALL in it. */
+export function blockExits(insns: readonly Insn[], n: number): number[] {
+  const { offs, after } = layout(insns, n);
+  const exits = [offs[n]];
+  for (let k = 0; k < n; k++) {
+    const f = insns[k].form;
+    if (f !== null && f.mnemonic === 'call' && f.operands[0] === 'relv') exits.push(after[k]);
+  }
+  const last = insns[n - 1];
+  const f = last.form;
+  if (f !== null && (f.operands[0] === 'rel8' || f.operands[0] === 'relv')) {
+    // (rel8 is sign-extended, relv is not)
+    exits.push(after[n - 1] + (last.op32 ? last.imm | 0 : (last.imm << 16) >> 16));
+  }
+  return exits;
 }
 
 /** Compiled factories by source: identical blocks (the same code at another address, or
@@ -440,8 +537,34 @@ const factories = new Map<string, Factory>();
 /** The same, by the Insn fields the source is made of (blockKey): a block decoded again
  *  (a copy-on-write copy of a code page, a page written and rebuilt) finds its factory
  *  without building the source, which costs far more than the key. */
-const byKey = new Map<string, { f: Factory; offsets: Int32Array }>();
+const byKey = new Map<string, Compiled>();
 const FACTORY_MAX = 8192;
+
+/** A factory and the arrays its functions take: the offset of each instruction from the
+ *  function's entry, and (regions) its index in its block. */
+interface Compiled {
+  f: Factory;
+  offsets: Int32Array;
+  inBlock: Int32Array;
+}
+
+/** The compiled factory of the source `build` makes, found by `key` when it can be. */
+function factoryFor(key: string, build: () => { source: string; offsets: Int32Array; inBlock: Int32Array }): Compiled {
+  let entry = byKey.get(key);
+  if (entry === undefined) {
+    const { source, offsets, inBlock } = build();
+    let f = factories.get(source);
+    if (f === undefined) {
+      if (factories.size >= FACTORY_MAX) factories.clear();
+      f = new Function('h', 'ins', 'offs', 'kin', source) as Factory;
+      factories.set(source, f);
+    }
+    if (byKey.size >= FACTORY_MAX) byKey.clear();
+    entry = { f, offsets, inBlock };
+    byKey.set(key, entry);
+  }
+  return entry;
+}
 
 /** Every Insn field blockSource reads, for the first n instructions: equal keys give equal
  *  sources. */
@@ -457,20 +580,17 @@ export function blockKey(insns: readonly Insn[], n: number): string {
 
 /** Compiles the first n instructions of a block. */
 export function compileBlock(insns: readonly Insn[], fns: readonly Handler[], n: number): CompiledBlock {
-  const key = blockKey(insns, n);
-  let entry = byKey.get(key);
-  if (entry === undefined) {
-    const { source, offsets } = blockSource(insns, n);
-    let f = factories.get(source);
-    if (f === undefined) {
-      if (factories.size >= FACTORY_MAX) factories.clear();
-      f = new Function('h', 'ins', 'offs', source) as Factory;
-      factories.set(source, f);
-    }
-    if (byKey.size >= FACTORY_MAX) byKey.clear();
-    entry = { f, offsets };
-    byKey.set(key, entry);
-  }
+  const { f, offsets, inBlock } = factoryFor(blockKey(insns, n), () => ({ ...blockSource(insns, n), inBlock: new Int32Array(0) }));
   // the handlers and Insns as they are now: a block that is rebuilt drops this function
-  return entry.f(fns.slice(0, n), insns.slice(0, n), entry.offsets);
+  return f(fns.slice(0, n), insns.slice(0, n), offsets, inBlock);
+}
+
+/** Compiles a region (regionSource). Its Insns are copies: a block of the region other than
+ *  its entry may be rebuilt (its Insns decoded again) while the region lives. */
+export function compileRegion(blocks: readonly RegionBlock[], hi: number): CompiledBlock {
+  const key = `region ${hi} ${blocks.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ')}`;
+  const { f, offsets, inBlock } = factoryFor(key, () => regionSource(blocks, hi));
+  const fns = blocks.flatMap((b) => b.fns.slice(0, b.n));
+  const insns = blocks.flatMap((b) => b.insns.slice(0, b.n).map((i) => Object.assign(new Insn(), i)));
+  return f(fns, insns, offsets, inBlock);
 }
