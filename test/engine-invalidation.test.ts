@@ -377,6 +377,39 @@ fn:   push ebp
     expect(runs[1]).toEqual(runs[0]);
   });
 
+  it('a REP MOVSD that faults half-way in a compiled loop leaves ECX, ESI, EDI where it stopped', () => {
+    // each iteration copies 4 KB to EDI; the 3rd reaches page 800h (not mapped) half-way
+    const code = asm(`
+      mov edi, 0x7fd800
+      xor ebx, ebx
+      mov edx, 5
+lp:   mov esi, 0x100000
+      mov ecx, 0x400
+      add ebx, edx
+      rep movsd
+      dec edx
+      jnz lp
+      hlt
+pf:   hlt`);
+    const cpus = ENGINES.map((engine) => {
+      const cpu = flatCpu(engine, code, { paging: true });
+      cpu.mem.write32(PT + 0x800 * 4, 0);
+      gate(cpu.mem, 14, ORG + code.length - 1);
+      runToHalt(cpu);
+      expect(cpu.cr2 >>> 0).toBe(0x800000);
+      expect(cpu.regs[1]).toBe(0x200);
+      expect(cpu.regs[6]).toBe(0x100800);
+      expect(cpu.regs[7]).toBe(0x800000);
+      expect(cpu.regs[3]).toBe(5 + 4 + 3);
+      // the #PF frame: error code 2 (not present, write), EIP of the REP MOVSD
+      expect(cpu.mem.read32(cpu.regs[4] >>> 0)).toBe(2);
+      expect(cpu.mem.read32((cpu.regs[4] >>> 0) + 4)).toBe(ORG + 5 + 2 + 5 + 5 + 5 + 2);
+      if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
+      return snapshot(cpu);
+    });
+    expect(cpus[1]).toEqual(cpus[0]);
+  });
+
   it('a page fault in the 3rd iteration of a compiled loop leaves the interpreter\'s state', () => {
     // ESI walks pages 7FEh, 7FFh, 800h: the last is not mapped (#PF, whose handler halts)
     const code = asm(`

@@ -85,9 +85,10 @@ const BLOCK_MAX = 32;
 const CACHE_SIZE = 1 << 14;
 /** runs of a block after which the jit engine compiles it */
 export const JIT_THRESHOLD = 4096;
-/** blocks in a compiled region at most, and region drops (its page written) after which a
- *  block is compiled alone */
-const REGION_BLOCKS = 32;
+/** blocks and instructions in a compiled region at most (its function's size), and region
+ *  drops (its page written) after which a block is compiled alone */
+const REGION_BLOCKS = 16;
+const REGION_INSNS = 128;
 const REGION_DROPS_MAX = 4;
 
 /** The execution engines: both give the same results (DESIGN decision 11). */
@@ -1215,26 +1216,29 @@ export class Cpu {
   }
 
   /** The region of the hot block `entry`: the valid, hot, decoded blocks of its page that its
-   *  code may go on to (blockExits), and theirs, in turn; null when there are none. */
+   *  code may go on to (blockExits), and theirs, in turn; null when there are none and it
+   *  does not loop to itself. */
   private regionOf(entry: Block): CompiledBlock | null {
     const ram0 = entry.tag >> 1, big = entry.tag & 1, page = entry.page;
     const gen = this.mem.codeGen[page];
     const blocks: RegionBlock[] = [{ insns: entry.insns, fns: entry.fns, n: entry.n, d: 0 }];
-    let hi = entry.len;
+    let hi = entry.len, insns = entry.n, loops = false;
     for (let m = 0; m < blocks.length && blocks.length < REGION_BLOCKS; m++) {
       const from = ram0 + blocks[m].d;
       for (const x of blockExits(blocks[m].insns, blocks[m].n)) {
         const ram = from + x;
+        if (ram === ram0) loops = true;
         if (ram >>> 12 !== page || blocks.some((r) => r.d === ram - ram0)) continue;
         const b = this.cache[(ram ^ (ram >>> 14)) & (CACHE_SIZE - 1)];
         if (b === undefined || b.tag !== ram * 2 + big || b.gen !== gen || b.page2 >= 0 || b.exit) continue;
-        if (b.jit === null && b.hits * 2 < this.jitThreshold) continue;
+        if ((b.jit === null && b.hits * 2 < this.jitThreshold) || insns + b.n > REGION_INSNS) continue;
         blocks.push({ insns: b.insns, fns: b.fns, n: b.n, d: ram - ram0 });
         hi = Math.max(hi, ram - ram0 + b.len);
+        insns += b.n;
         if (blocks.length === REGION_BLOCKS) break;
       }
     }
-    return blocks.length > 1 ? compileRegion(blocks, hi) : null;
+    return blocks.length > 1 || loops ? compileRegion(blocks, hi) : null;
   }
 
   /** Links `next` as the successor of `prev` at EIP `eip` (two exits: the newest replaces

@@ -34,7 +34,7 @@ import type { Cpu } from '../cpu';
 import { Insn } from '../decoder';
 import type { Handler } from '../handlers';
 import { R8 } from '../handlers';
-import { ARITH, CF, ESP, IF, LZ_ADD, LZ_LOGIC, LZ_SUB } from '../consts';
+import { ARITH, CF, ESP, IF, LZ_ADD, LZ_LOGIC, LZ_SUB, SS } from '../consts';
 
 /** A compiled block or region: runs the block's instructions from EIP `eip` (see the contract
  *  above); a region goes on with its other blocks while they fit the budget `end`. */
@@ -72,15 +72,30 @@ const enum Flags {
   Full,
 }
 
+/** What the flags an inline instruction sets are made of: its result (local fx), for ADD and
+ *  SUB its operands (fa, fb), and its width (top bit), so that a Jcc (or the CF an INC/DEC
+ *  keeps) later in the block can test them without the lazy-flag fields. */
+interface Flagged {
+  op: 'add' | 'sub' | 'logic' | 'result';
+  top: number;
+}
+
 interface Piece {
   kind: Kind;
   code: string;
+  /** sets the flags from fx/fa/fb; null: sets them otherwise; absent: leaves them alone */
+  sets?: Flagged | null;
+  /** a Jcc: its condition code (its code calls c.cond(cc)) */
+  cc?: number;
   /** may change ESP */
   esp: boolean;
   /** Flags.Read when absent */
   flags?: Flags;
   /** the code when no one reads the flags it writes before they are overwritten */
   dead?: string;
+  /** INC/DEC: it overwrites every lazy-flag field and reads none (Flags.Full) when the CF it
+   *  keeps comes from fx/fa/fb (a flag writer before it in the block) */
+  keepsCF?: boolean;
 }
 
 /** Source of an n-bit general register (n = 8, 16, 32). */
@@ -172,23 +187,27 @@ function alu(i: Insn, op: number, w: number, dst: 'rm' | 'reg' | 'acc', b: strin
   const { expr, kind } = aluExpr(op, w);
   const top = w - 1;
   const cmp = op === 7;
+  // ADC and SBB read CF (and are not kept in fx/fa/fb)
+  const sets: Flagged | null = op === 2 || op === 3 ? null : { op: kind === LZ_ADD ? 'add' : kind === LZ_SUB ? 'sub' : 'logic', top };
+  const keep = sets === null ? '' : ' fx = x; fa = a; fb = b;';
   if (dst === 'rm' && i.hasMem) {
     const a = cmp ? memRead(w, i.seg, ea(i)) : memRmw(w, i.seg, ea(i));
     const commit = cmp ? '' : ` ${memCommit(w)}`;
-    return { kind: Kind.Mem, code: `{ const a = ${a}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${commit} }`, esp: false };
+    return { kind: Kind.Mem, code: `{ const a = ${a}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${keep}${commit} }`, esp: false, sets };
   }
   const dreg = dst === 'rm' ? i.rm : dst === 'reg' ? i.reg : 0;
   const d = reg(dreg, w);
   const store = cmp ? '' : ` ${d} = x;`;
   const mem = dst === 'reg' && i.hasMem;
-  // ADC and SBB read CF
-  const full = !mem && op !== 2 && op !== 3;
+  const full = !mem && sets !== null;
   return {
     kind: mem ? Kind.Mem : Kind.Pure,
-    code: `{ const a = ${d}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${store} }`,
+    code: `{ const a = ${d}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${keep}${store} }`,
+    sets,
     esp: !cmp && writesEsp(dreg, w),
     flags: full ? Flags.Full : Flags.Read,
-    dead: full ? (cmp ? '' : `{ const a = ${d}, b = ${b}; ${d} = ${expr}; }`) : undefined,
+    // (fx/fa/fb still: the CF an INC/DEC after it keeps may come from them)
+    dead: full ? `{ const a = ${d}, b = ${b}; const x = ${expr};${keep}${store} }` : undefined,
   };
 }
 
@@ -203,12 +222,12 @@ function jumpOn(i: Insn, key: string, next: string, k: number): Piece | null {
   if (key !== 'jmp rel8' && key !== 'jmp relv' && key !== 'call relv') return null;
   const raw = `${next} + ${i.imm}`;
   const t = i.op32 ? `(${raw}) >>> 0` : `(${raw}) & 0xffff`;
-  const push = key === 'call relv' ? ` c.push${vw(i)}(${next});` : '';
+  const pushed = key === 'call relv' ? ` ${push(vw(i), next)}` : '';
   // a wrap, or the push writing the block's own page, ends the block at the target
   return {
     kind: Kind.On,
-    code: `{ const t = ${t};${push} c.jumpNear(t); if (t !== ${raw} || c.blockBreak) { c.icount = ic + ${k + 1}; return; } }`,
-    esp: push !== '',
+    code: `{ const t = ${t};${pushed} c.jumpNear(t); if (t !== ${raw} || c.blockBreak) { c.icount = ic + ${k + 1}; return; } }`,
+    esp: pushed !== '',
   };
 }
 
@@ -263,18 +282,18 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     case 'movsx rv,rm16': return toReg(i.reg, vw(i), `((${rmRead(i, 16)}) << 16) >> 16`, i.hasMem);
     case 'lea rv,m': return i.hasMem ? toReg(i.reg, vw(i), ea(i), false) : null;
     case 'nop -': return { kind: Kind.Pure, code: '', esp: false, flags: Flags.None };
-    case 'push rv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${reg(i.opReg, vw(i))});`, esp: true };
-    case 'pop rv': return { kind: Kind.Mem, code: `{ const v = c.pop${vw(i)}(); ${reg(i.opReg, vw(i))} = v; }`, esp: true };
-    case 'push simm8': case 'push immv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${i.imm});`, esp: true };
+    case 'push rv': return { kind: Kind.Mem, code: push(vw(i), reg(i.opReg, vw(i))), esp: true };
+    case 'pop rv': return { kind: Kind.Mem, code: pop(vw(i), (v) => `${reg(i.opReg, vw(i))} = ${v};`), esp: true };
+    case 'push simm8': case 'push immv': return { kind: Kind.Mem, code: push(vw(i), `${i.op32 ? i.imm | 0 : i.imm}`), esp: true };
     // near branches that end the block (its last instruction)
     case 'jmp rel8': case 'jmp relv': return branch(`c.jumpNear(${target(i, next)});`, false);
     case 'jmp rmv': return branch(`c.jumpNear(${i.op32 ? `${rmRead(i, 32)} >>> 0` : rmRead(i, 16)});`, false);
-    case 'call relv': return branch(`{ const t = ${target(i, next)}; c.push${vw(i)}(${next}); c.jumpNear(t); }`, true);
-    case 'ret -': return branch(`c.jumpNear(${i.op32 ? 'c.pop32() >>> 0' : 'c.pop16()'});`, true);
+    case 'call relv': return branch(`{ const t = ${target(i, next)}; ${push(vw(i), next)} c.jumpNear(t); }`, true);
+    case 'ret -': return branch(pop(vw(i), (v) => `c.jumpNear(${i.op32 ? `${v} >>> 0` : v});`), true);
   }
   if (m.length <= 3 && m[0] === 'j' && (ops === 'rel8' || ops === 'relv')) {
     const cc = CC.indexOf(m.slice(1));
-    if (cc >= 0) return branch(`c.eip = ${next}; if (c.cond(${cc})) c.jumpNear(${target(i, next)});`, false);
+    if (cc >= 0) return { ...branch(`c.eip = ${next}; if (c.cond(${cc})) c.jumpNear(${target(i, next)});`, false), cc };
   }
   return null;
 }
@@ -289,7 +308,24 @@ function shift32(i: Insn, m: string, n: number): Piece | null {
   if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; c.setResultFlags(x, 31, cf, ${n === 1 ? '(v >>> 31) & 1' : '0'}, 0);`;
   else if (m === 'sar') calc = `const cf = (v >> ${n - 1}) & 1; const x = v >> ${n}; c.setResultFlags(x, 31, cf, 0, 0);`;
   else calc = `const cf = (v >>> ${32 - n}) & 1; const x = v << ${n}; c.setResultFlags(x, 31, cf, ((x >>> 31) ^ cf) & 1, 0);`;
-  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} ${store} }`, esp: !i.hasMem && i.rm === ESP };
+  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} fx = x; ${store} }`, esp: !i.hasMem && i.rm === ESP, sets: { op: 'result', top: 31 } };
+}
+
+// PUSH and POP: with a 32-bit stack and operand through the inline memory fast path (ESP
+// changed after the access, as c.push32/c.pop32 do), else the Cpu's methods, which use
+// c.regs (so registers kept in locals are stored around them).
+
+/** Pushes `v` (an expression without side effects) of w bits. */
+function push(w: number, v: string): string {
+  if (w === 16) return `${SAVE} c.push16(${v}); ${LOAD}`;
+  return `if (c.ssBig) { const sp = (r[${ESP}] - 4) >>> 0; ${memWrite(32, SS, 'sp', v)} r[${ESP}] = sp | 0; } ` +
+    `else { ${SAVE} c.push32(${v}); ${LOAD} }`;
+}
+/** Pops w bits into v and runs `use(v)`. */
+function pop(w: number, use: (v: string) => string): string {
+  if (w === 16) return `{ ${SAVE} const v = c.pop16(); ${LOAD} ${use('v')} }`;
+  return `{ let v = 0; if (c.ssBig) { const sp = r[${ESP}] >>> 0; v = ${memRead(32, SS, 'sp')}; r[${ESP}] = (sp + 4) | 0; } ` +
+    `else { ${SAVE} v = c.pop32(); ${LOAD} } ${use('v')} }`;
 }
 
 function branch(code: string, esp: boolean): Piece {
@@ -303,7 +339,9 @@ function moffs(i: Insn): string {
   return `${i.ad32 ? i.imm >>> 0 : i.imm & 0xffff}`;
 }
 function toReg(n: number, w: number, v: string, mem: boolean): Piece {
-  return { kind: mem ? Kind.Mem : Kind.Pure, code: `${reg(n, w)} = ${v};`, esp: writesEsp(n, w), flags: mem ? Flags.Read : Flags.None };
+  // (as an Int32Array element: immediates and LEA are unsigned, a register in a local must not be)
+  const val = w === 32 ? `(${v}) | 0` : v;
+  return { kind: mem ? Kind.Mem : Kind.Pure, code: `${reg(n, w)} = ${val};`, esp: writesEsp(n, w), flags: mem ? Flags.Read : Flags.None };
 }
 function mov(i: Insn, w: number, v: string): Piece {
   if (i.hasMem) return { kind: Kind.Mem, code: memWrite(w, i.seg, ea(i), v), esp: false };
@@ -314,8 +352,9 @@ function test(i: Insn, w: number, a: string, b: string): Piece {
   const x = w === 16 ? `(${a}) & (${b}) & 0xffff` : `(${a}) & (${b})`;
   return {
     kind: i.hasMem ? Kind.Mem : Kind.Pure,
-    code: `{ const x = ${x}; c.lzOp = ${LZ_LOGIC}; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH}; }`,
+    code: `{ const x = ${x}; c.lzOp = ${LZ_LOGIC}; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH}; fx = x; }`,
     esp: false,
+    sets: { op: 'logic', top: w - 1 },
     flags: i.hasMem ? Flags.Read : Flags.Logic,
     dead: i.hasMem ? undefined : '',
   };
@@ -330,8 +369,11 @@ function incdec(i: Insn, dec: boolean, w: number, src: string | null, n: number)
   return {
     kind: mem ? Kind.Mem : Kind.Pure,
     code: `{ const v = ${read}; c.materialize(${CF}); const x = ${r}; c.lzOp = ${dec ? LZ_SUB : LZ_ADD}; ` +
-      `c.lzA = v; c.lzB = 1; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH & ~CF}; ${store} }`,
+      `c.lzA = v; c.lzB = 1; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH & ~CF}; fx = x; ${store} }`,
+    dead: `{ const v = ${read}; c.materialize(${CF}); const x = ${r}; fx = x; ${store} }`,
     esp: !mem && writesEsp(n, w),
+    sets: { op: 'result', top: w - 1 },
+    keepsCF: true,
   };
 }
 
@@ -352,12 +394,11 @@ function formKey(i: Insn): string {
  * and lzA/lzB (by the ALU forms only; TEST leaves them), so that the CPU's lazy-flag
  * fields, not only the flags, end as the interpreter leaves them.
  */
-function deadFlags(pieces: readonly (Piece | null)[]): boolean[] {
-  const dead = pieces.map(() => false);
+function deadFlags(flags: readonly Flags[]): boolean[] {
+  const dead = flags.map(() => false);
   let live = true, liveAB = true;
-  for (let k = pieces.length - 1; k >= 0; k--) {
-    const p = pieces[k];
-    const f = p === null || p.kind !== Kind.Pure ? Flags.Read : p.flags ?? Flags.Read;
+  for (let k = flags.length - 1; k >= 0; k--) {
+    const f = flags[k];
     if (f === Flags.Full) {
       dead[k] = !live && !liveAB;
       live = liveAB = false;
@@ -407,7 +448,17 @@ function blockBody(insns: readonly Insn[], n: number, d: number, g: number, espK
   let espDirty = !espKnown;
   let inlined = 0;
   let ended = false;
-  const dead = deadFlags(pieces);
+  // before[k]: what the flags before instruction k are made of, when an instruction of this
+  // block set them last (in fx/fa/fb)
+  const before: (Flagged | null)[] = [];
+  let last: Flagged | null = null;
+  for (const p of pieces) {
+    before.push(last);
+    if (p === null) last = null;
+    else if (p.sets !== undefined) last = p.sets;
+  }
+  const known = (k: number) => before[k] !== null && before[k]!.op !== 'result';
+  const dead = deadFlags(pieces.map((p, k) => (p === null || p.kind !== Kind.Pure ? Flags.Read : p.keepsCF && known(k) ? Flags.Full : p.flags ?? Flags.Read)));
   for (let k = 0; k < n; k++) {
     const next = `E + ${d + after[k]}`;
     const p = pieces[k];
@@ -423,14 +474,24 @@ function blockBody(insns: readonly Insn[], n: number, d: number, g: number, espK
       espDirty = false;
     }
     if (p === null) {
-      out.push(`c.eip = ${next}; h[${g + k}](c, I${g + k});`);
+      out.push(`c.eip = ${next}; ${SAVE} h[${g + k}](c, I${g + k}); ${LOAD}`);
       out.push(`if (c.blockBreak) { c.icount = ic + ${k + 1}; return; }`);
       synced = -1;
       espDirty = true;
       if (k === n - 1) ended = true;
       continue;
     }
-    out.push(dead[k] ? p.dead! : p.code);
+    let code = dead[k] ? p.dead! : p.code;
+    const flagged = before[k];
+    if (flagged !== null && p.cc !== undefined) {
+      const test = condition(p.cc, flagged);
+      if (test !== null) code = code.replace(`c.cond(${p.cc})`, test);
+    }
+    if (flagged !== null && known(k)) {
+      // INC/DEC keep CF: known here
+      code = code.replace(`c.materialize(${CF});`, `c.flagsVal = (c.flagsVal & ${~CF}) | (${condition(2, flagged)} ? 1 : 0); c.lazy &= ${~CF};`);
+    }
+    out.push(code);
     if (p.esp) espDirty = true;
     if (kind === Kind.Branch) {
       ended = true;
@@ -441,6 +502,50 @@ function blockBody(insns: readonly Insn[], n: number, d: number, g: number, espK
   out.push(`c.icount = ic + ${n};`);
   if (!ended) out.push(`c.eip = E + ${d + offs[n]};`);
   return { body: out.join('\n'), offsets: offs, inlined };
+}
+
+/** The test of condition code cc (c.cond) on the flags `f` describes, or null. */
+function condition(cc: number, f: Flagged): string | null {
+  const t = f.top;
+  const signed = (v: string) => (t === 31 ? `(${v} | 0)` : `((${v} << ${31 - t}) >> ${31 - t})`);
+  const unsigned = (v: string) => (t === 31 ? `(${v} >>> 0)` : v);
+  const z = 'fx === 0';
+  const s = t === 31 ? '(fx | 0) < 0' : `(fx & ${1 << t}) !== 0`;
+  // CF, and SF != OF
+  let cf: string | null = null, lt: string | null = null;
+  if (f.op === 'sub') {
+    cf = `${unsigned('fa')} < ${unsigned('fb')}`;
+    lt = `${signed('fa')} < ${signed('fb')}`;
+  } else if (f.op === 'add') cf = `${unsigned('fx')} < ${unsigned('fa')}`;
+  else if (f.op === 'logic') {
+    cf = 'false';
+    lt = s;
+  }
+  let r: string | null;
+  switch (cc >> 1) {
+    case 1: r = cf; break;
+    case 2: r = z; break;
+    case 3: r = cf === null ? null : `${cf} || ${z}`; break;
+    case 4: r = s; break;
+    case 6: r = lt; break;
+    case 7: r = lt === null ? null : `${lt} || ${z}`; break;
+    default: r = null;
+  }
+  return r === null ? null : (cc & 1) === 0 ? `(${r})` : `!(${r})`;
+}
+
+// Where a handler call needs the registers a region keeps in locals stored, and loaded after
+const SAVE = '/*save*/', LOAD = '/*load*/';
+
+/** The registers a region's code can keep in JS locals: those it reads and writes only whole
+ *  (r[n], not through r8/r16; the Cpu's methods that use c.regs are called between SAVE and
+ *  LOAD). */
+function localRegisters(code: string): number[] {
+  const regs = new Set<number>();
+  for (const m of code.matchAll(/\br\[(\d)\]/g)) regs.add(+m[1]);
+  for (const m of code.matchAll(/\br8\[(\d+)\]/g)) regs.delete(+m[1] >> 2);
+  for (const m of code.matchAll(/\br16\[(\d+)\]/g)) regs.delete(+m[1] >> 1);
+  return [...regs].sort();
 }
 
 /** The declarations a function body needs: the Insns of its handler calls (of the ins.length
@@ -455,13 +560,14 @@ function declarations(body: string, count: number): { consts: string; views: str
   return {
     consts: consts.length ? `const ${consts.join(', ')};\n` : '',
     views,
-    temps: body.includes('(o = ') ? ', o = 0, l = 0, e = 0, p = 0' : '',
+    temps: (body.includes('(o = ') ? ', o = 0, l = 0, e = 0, p = 0' : '') + (body.includes('fx = ') ? ', fx = 0, fa = 0, fb = 0' : ''),
   };
 }
 
 /** The function body of a block of n instructions (see the contract at the top). */
 export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inlined: number } {
-  const { body, offsets, inlined } = blockBody(insns, n, 0, 0, true);
+  const { body: marked, offsets, inlined } = blockBody(insns, n, 0, 0, true);
+  const body = marked.replaceAll(SAVE, '').replaceAll(LOAD, '');
   const { consts, views, temps } = declarations(body, n);
   const source =
     `${consts}return function block(c, E) {\n` +
@@ -502,14 +608,24 @@ export function regionSource(blocks: readonly RegionBlock[], hi: number): { sour
     cases.push(`case ${b.d}: {\nif (c.icount + ${b.n} > end) return;\nic = c.icount;\n${body}\nbreak; }`);
     g += b.n;
   }
-  const all = cases.join('\n');
-  const { consts, views, temps } = declarations(all, total);
+  const marked = cases.join('\n');
+  const { consts, views, temps } = declarations(marked, total);
+  // registers in locals: loaded at entry, stored around handler calls and on every way out
+  // but a fault in a handler (which may have changed c.regs: a REP MOVS stopped half-way):
+  // `out` says c.regs holds them
+  const regs = localRegisters(marked);
+  const save = regs.map((n) => `r[${n}] = r${n};`).join(' ');
+  const load = regs.map((n) => `r${n} = r[${n}];`).join(' ');
+  const all = marked.replace(/\br\[(\d)\]/g, (m, n) => (regs.includes(+n) ? `r${n}` : m))
+    .replaceAll(SAVE, regs.length ? `${save} out = true;` : '').replaceAll(LOAD, regs.length ? `${load} out = false;` : '');
+  const locals = regs.map((n) => `, r${n} = r[${n}]`).join('') + (regs.length ? ', out = false' : '');
   const source =
     `${consts}return function region(c, E, end) {\n` +
     `const ${[...views, 'cg = c.mem.codeGen', 'P = c.curPage', 'G = c.curPageGen', 'ep = c.chainEpoch', `lim = E + ${hi} <= c.csEnd`].join(', ')};\n` +
-    `let k = 0, ic = 0, d = 0${temps};\ntry {\nfor (;;) {\nswitch (d) {\n${all}\ndefault: return;\n}\n` +
+    `let k = 0, ic = 0, d = 0${temps}${locals};\ntry {\nfor (;;) {\nswitch (d) {\n${all}\ndefault: return;\n}\n` +
     `if (!lim || c.blockBreak || c.chainEpoch !== ep || cg[P] !== G || ((c.flagsVal & ${IF}) !== 0 && c.irq !== null && c.irq.hasInterrupt())) return;\n` +
-    'd = c.eip - E;\n}\n} catch (err) { c.curEip = E + offs[k]; c.icount = ic + kin[k]; throw err; }\n};';
+    'd = c.eip - E;\n}\n} catch (err) { c.curEip = E + offs[k]; c.icount = ic + kin[k]; throw err; }' +
+    `${regs.length ? ` finally { if (!out) { ${save} } }` : ''}\n};`;
   return { source, offsets, inBlock };
 }
 
@@ -539,6 +655,10 @@ const factories = new Map<string, Factory>();
  *  without building the source, which costs far more than the key. */
 const byKey = new Map<string, Compiled>();
 const FACTORY_MAX = 8192;
+/** The same for regions, by their key alone (a region's source is its key's and can be tens
+ *  of KB: fewer of them are kept) */
+const regions = new Map<string, Compiled>();
+const REGION_FACTORY_MAX = 256;
 
 /** A factory and the arrays its functions take: the offset of each instruction from the
  *  function's entry, and (regions) its index in its block. */
@@ -548,7 +668,7 @@ interface Compiled {
   inBlock: Int32Array;
 }
 
-/** The compiled factory of the source `build` makes, found by `key` when it can be. */
+/** The compiled factory of the block source `build` makes, found by `key` when it can be. */
 function factoryFor(key: string, build: () => { source: string; offsets: Int32Array; inBlock: Int32Array }): Compiled {
   let entry = byKey.get(key);
   if (entry === undefined) {
@@ -588,8 +708,15 @@ export function compileBlock(insns: readonly Insn[], fns: readonly Handler[], n:
 /** Compiles a region (regionSource). Its Insns are copies: a block of the region other than
  *  its entry may be rebuilt (its Insns decoded again) while the region lives. */
 export function compileRegion(blocks: readonly RegionBlock[], hi: number): CompiledBlock {
-  const key = `region ${hi} ${blocks.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ')}`;
-  const { f, offsets, inBlock } = factoryFor(key, () => regionSource(blocks, hi));
+  const key = `${hi} ${blocks.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ')}`;
+  let entry = regions.get(key);
+  if (entry === undefined) {
+    const { source, offsets, inBlock } = regionSource(blocks, hi);
+    if (regions.size >= REGION_FACTORY_MAX) regions.clear();
+    entry = { f: new Function('h', 'ins', 'offs', 'kin', source) as Factory, offsets, inBlock };
+    regions.set(key, entry);
+  }
+  const { f, offsets, inBlock } = entry;
   const fns = blocks.flatMap((b) => b.fns.slice(0, b.n));
   const insns = blocks.flatMap((b) => b.insns.slice(0, b.n).map((i) => Object.assign(new Insn(), i)));
   return f(fns, insns, offsets, inBlock);
