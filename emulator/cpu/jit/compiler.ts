@@ -614,7 +614,8 @@ export function regionSource(blocks: readonly RegionBlock[], hi: number): { sour
   // but a fault in a handler (which may have changed c.regs: a REP MOVS stopped half-way):
   // `out` says c.regs holds them
   const regs = localRegisters(marked);
-  const save = regs.map((n) => `r[${n}] = r${n};`).join(' ');
+  // (a register the code only reads is always as in c.regs: not stored)
+  const save = regs.filter((n) => new RegExp(`\\br\\[${n}\\] = `).test(marked)).map((n) => `r[${n}] = r${n};`).join(' ');
   const load = regs.map((n) => `r${n} = r[${n}];`).join(' ');
   const all = marked.replace(/\br\[(\d)\]/g, (m, n) => (regs.includes(+n) ? `r${n}` : m))
     .replaceAll(SAVE, regs.length ? `${save} out = true;` : '').replaceAll(LOAD, regs.length ? `${load} out = false;` : '');
