@@ -273,6 +273,23 @@ function snapshot(cpu: Cpu): object {
   return { ...cpu.state(), flags: cpu.getFlags(), icount: cpu.icount, cr2: cpu.cr2 };
 }
 
+/** Runs `code` on each engine with paging, page 800h not mapped and #PF handled by its last
+ *  byte (a HLT), to that HLT: CR2 is 800000h, `check` sees the CPU, the jit ran regions and
+ *  both end in the same state. */
+function pageFaultOnBoth(code: Uint8Array, check: (cpu: Cpu) => void): void {
+  const cpus = ENGINES.map((engine) => {
+    const cpu = flatCpu(engine, code, { paging: true });
+    cpu.mem.write32(PT + 0x800 * 4, 0);
+    gate(cpu.mem, 14, ORG + code.length - 1);
+    runToHalt(cpu);
+    expect(cpu.cr2 >>> 0).toBe(0x800000);
+    check(cpu);
+    if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
+    return snapshot(cpu);
+  });
+  expect(cpus[1]).toEqual(cpus[0]);
+}
+
 describe('engines: compiled regions (a loop in one function)', () => {
   it('a write in the running region rewrites a later block of it: the next run of that block sees it', () => {
     // every iteration stores AL through EDI: to data in another page, but when ECX = 50 into
@@ -391,12 +408,7 @@ lp:   mov esi, 0x100000
       jnz lp
       hlt
 pf:   hlt`);
-    const cpus = ENGINES.map((engine) => {
-      const cpu = flatCpu(engine, code, { paging: true });
-      cpu.mem.write32(PT + 0x800 * 4, 0);
-      gate(cpu.mem, 14, ORG + code.length - 1);
-      runToHalt(cpu);
-      expect(cpu.cr2 >>> 0).toBe(0x800000);
+    pageFaultOnBoth(code, (cpu) => {
       expect(cpu.regs[1]).toBe(0x200);
       expect(cpu.regs[6]).toBe(0x100800);
       expect(cpu.regs[7]).toBe(0x800000);
@@ -404,10 +416,7 @@ pf:   hlt`);
       // the #PF frame: error code 2 (not present, write), EIP of the REP MOVSD
       expect(cpu.mem.read32(cpu.regs[4] >>> 0)).toBe(2);
       expect(cpu.mem.read32((cpu.regs[4] >>> 0) + 4)).toBe(ORG + 5 + 2 + 5 + 5 + 5 + 2);
-      if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
-      return snapshot(cpu);
     });
-    expect(cpus[1]).toEqual(cpus[0]);
   });
 
   it('a page fault in the 3rd iteration of a compiled loop leaves the interpreter\'s state', () => {
@@ -428,13 +437,8 @@ fn:   inc edx
       ret
 pf:   hlt`);
     const faultAt = ORG + 5 + 2 + 5 + 2 + 5; // the MOV EAX, [ESI]
-    const cpus = ENGINES.map((engine) => {
-      const cpu = flatCpu(engine, code, { paging: true });
-      cpu.mem.write32(PT + 0x800 * 4, 0);
-      gate(cpu.mem, 14, ORG + code.length - 1);
-      runToHalt(cpu);
+    pageFaultOnBoth(code, (cpu) => {
       expect(cpu.eip).toBe(ORG + code.length);
-      expect(cpu.cr2 >>> 0).toBe(0x800000);
       const esp = cpu.regs[4] >>> 0;
       // the #PF frame: error code 0 (not present, read, ring 0), EIP of the MOV
       expect(esp).toBe(0x9000 - 16);
@@ -445,9 +449,6 @@ pf:   hlt`);
       expect(cpu.regs[3]).toBe(10 + 9 + 8);
       // 3 setup, 2 × 9, then ADD CALL INC RET, the faulting MOV (counted), the handler's HLT
       expect(cpu.icount).toBe(3 + 2 * 9 + 4 + 1 + 1);
-      if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
-      return snapshot(cpu);
     });
-    expect(cpus[1]).toEqual(cpus[0]);
   });
 });
