@@ -62,19 +62,35 @@ describe('block compiler', () => {
     const { source } = blockSource(insns, insns.length);
     // only the XOR's flags reach the JNZ
     expect(flagStores(source)).toBe(1);
-    expect(source).toContain('r[0] = (a + b) | 0;');
+    // (its result and operands still in fx/fa/fb: an INC/DEC may take CF from them)
+    expect(source).toContain('const x = (a + b) | 0; fx = x; fa = a; fb = b; r[0] = x;');
   });
 
-  it('keeps the flags a memory access (it may fault), ADC, INC or the block exit can see', () => {
+  it('keeps the flags a memory access (it may fault), ADC or the block exit can see', () => {
     for (const [code, stores] of [
       ['add eax, ebx\nmov ecx, [esi]\nsub eax, ecx\njmp $', 2],
       ['add eax, ebx\nadc ecx, edx\nnop\njmp $', 2],
-      ['add eax, ebx\ninc ecx\nsub eax, ecx\njmp $', 2],
+      // the INC takes the CF it keeps from the ADD's result and operand, not the lazy flags
+      ['add eax, ebx\ninc ecx\nsub eax, ecx\njmp $', 1],
       ['add eax, ebx\nmov ecx, edx\nlea esi, [edi+4]\njmp $', 1],
     ] as const) {
       const insns = block(code);
       expect(flagStores(blockSource(insns, insns.length).source), code).toBe(stores);
     }
+  });
+
+  it('tests a Jcc and the CF an INC/DEC keeps on the result and operands of the block\'s flag writer', () => {
+    const insns = block('cmp eax, ebx\ndec ecx\njnz $\n');
+    const { source } = blockSource(insns, insns.length);
+    expect(source).toContain('c.flagsVal = (c.flagsVal & -2) | (((fa >>> 0) < (fb >>> 0)) ? 1 : 0);');
+    expect(source).toContain('if (!(fx === 0))');
+    expect(source).not.toContain('c.cond(');
+    expect(source).not.toContain('c.materialize(');
+    // SBB's flags are not kept in locals: the CF a DEC keeps and a JB go through the lazy flags
+    const dec = block('sbb eax, ebx\ndec ecx\njnz $\n');
+    expect(blockSource(dec, dec.length).source).toContain('c.materialize(1)');
+    const jb = block('sbb eax, ebx\njb $\n');
+    expect(blockSource(jb, jb.length).source).toContain('c.cond(2)');
   });
 
   it('drops a TEST or CMP whose flags are overwritten, but not an ADD whose lzA/lzB a TEST leaves', () => {

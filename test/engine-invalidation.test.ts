@@ -4,7 +4,10 @@
 // self-modifying code within a block and across blocks (and pages), a copy-on-write split
 // of a code page (the same linear page remapped to a patched copy, then back), DMA into a
 // code page, a far jump into the middle of a compiled block, and the instruction count a
-// memory-mapped device and a port see in the middle of compiled blocks.
+// memory-mapped device and a port see in the middle of compiled blocks. And the same for
+// compiled regions (a loop's blocks in one function): a write that rewrites a later block of
+// the running region, a run that stops at the exact budget inside one, interrupts taken at
+// the same counts, a page fault in the 3rd iteration of a compiled loop.
 
 import { describe, expect, it } from 'vitest';
 import { PhysicalMemory } from '../emulator/memory';
@@ -52,14 +55,16 @@ function runToHalt(cpu: Cpu): void {
   if (r !== 'halted') throw new Error(`stopped with ${r}\n${cpu.dumpState()}`);
 }
 
-/** Runs `code` on each engine; `check` sees the halted CPU; both end in the same state. */
-function onBoth(code: Uint8Array, check: (cpu: Cpu) => void, o: { paging?: boolean } = {}): void {
+/** Runs `code` on each engine; `check` sees the halted CPU; both end in the same state (and
+ *  the jit compiled blocks, and regions when `regions` says so). */
+function onBoth(code: Uint8Array, check: (cpu: Cpu) => void, o: { paging?: boolean; regions?: boolean } = {}): void {
   const states = ENGINES.map((engine) => {
     const cpu = flatCpu(engine, code, o);
     runToHalt(cpu);
     check(cpu);
     if (engine === 'jit') expect(cpu.codeCache.added).toBeGreaterThan(0);
     else expect(cpu.codeCache.added).toBe(0);
+    if (engine === 'jit' && o.regions) expect(cpu.codeCache.regions).toBeGreaterThan(0);
     return { ...cpu.state(), flags: cpu.getFlags(), icount: cpu.icount };
   });
   expect(states[1]).toEqual(states[0]);
@@ -256,5 +261,194 @@ lp:   mov eax, [0xa0000]
     // every access: 40 × (4 + 4 + 4 bytes) and the last store, plus the port read
     expect(logs[0].length).toBe(40 * 12 + 4 + 1);
     expect(logs[1]).toEqual(logs[0]);
+  });
+});
+
+/** An interrupt gate for `vector` to `handler` in the IDT at 0 (CS 08h, 32-bit). */
+function gate(mem: PhysicalMemory, vector: number, handler: number): void {
+  mem.write32(vector * 8, (0x08 << 16) | (handler & 0xffff));
+  mem.write32(vector * 8 + 4, (handler & 0xffff0000) | 0x8e00);
+}
+function snapshot(cpu: Cpu): object {
+  return { ...cpu.state(), flags: cpu.getFlags(), icount: cpu.icount, cr2: cpu.cr2 };
+}
+
+/** Runs `code` on each engine with paging, page 800h not mapped and #PF handled by its last
+ *  byte (a HLT), to that HLT: CR2 is 800000h, `check` sees the CPU, the jit ran regions and
+ *  both end in the same state. */
+function pageFaultOnBoth(code: Uint8Array, check: (cpu: Cpu) => void): void {
+  const cpus = ENGINES.map((engine) => {
+    const cpu = flatCpu(engine, code, { paging: true });
+    cpu.mem.write32(PT + 0x800 * 4, 0);
+    gate(cpu.mem, 14, ORG + code.length - 1);
+    runToHalt(cpu);
+    expect(cpu.cr2 >>> 0).toBe(0x800000);
+    check(cpu);
+    if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
+    return snapshot(cpu);
+  });
+  expect(cpus[1]).toEqual(cpus[0]);
+}
+
+describe('engines: compiled regions (a loop in one function)', () => {
+  it('a write in the running region rewrites a later block of it: the next run of that block sees it', () => {
+    // every iteration stores AL through EDI: to data in another page, but when ECX = 50 into
+    // the MOV AL immediate at patch, a block the region runs later in the same iteration.
+    // (Entered at patch: the block at top, compiled after it, is a region holding it, and
+    // is kept when the page is written since its own bytes are unchanged.)
+    const code = asm(`
+      mov ecx, 101
+      xor ebx, ebx
+      xor edx, edx
+      test ecx, ecx
+      jnz patch
+top:  mov edi, ecx
+      sub edi, 50
+      neg edi
+      sbb edi, edi
+      and edi, 0x20000 - (patch + 1)
+      add edi, patch + 1
+      mov al, 3
+      mov [edi], al
+      test ecx, ecx
+      jnz patch
+      hlt
+patch: mov al, 1
+      movzx eax, al
+      add ebx, eax
+      dec ecx
+      jnz top
+      hlt`);
+    onBoth(code, (cpu) => {
+      // ECX 101..51 add 1, 50..1 add 3
+      expect(cpu.regs[3]).toBe(51 * 1 + 50 * 3);
+    }, { regions: true });
+  });
+
+  const LOOP = `
+      mov ecx, 300
+      xor ebx, ebx
+      mov esi, 0x9100
+lp:   mov eax, [esi]
+      add eax, ecx
+      mov [esi + 4], eax
+      call fn
+      test ecx, 3
+      jz skip
+      add edi, 3
+skip: dec ecx
+      jnz lp
+      hlt
+fn:   push ebp
+      add ebx, eax
+      shl ebx, 1
+      pop ebp
+      ret`;
+  const loop = asm(LOOP);
+
+  it('a run that ends inside a region stops at the exact instruction count, in the same state', () => {
+    const slices = [1, 37, 5, 53, 2, 101, 13, 64];
+    const stops = ENGINES.map((engine) => {
+      const cpu = flatCpu(engine, loop);
+      const seen: string[] = [];
+      let expected = 0;
+      for (let k = 0; ; k++) {
+        const n = slices[k % slices.length];
+        const r = cpu.run(n);
+        if (r === 'halted') break;
+        expect(r).toBe('budget');
+        expected += n;
+        expect(cpu.icount).toBe(expected);
+        seen.push(`${cpu.icount} ${cpu.eip.toString(16)} ${cpu.getFlags()} ${Array.from(cpu.regs).join(',')}`);
+      }
+      if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
+      return seen;
+    });
+    expect(stops[0].length).toBeGreaterThan(100);
+    expect(stops[1]).toEqual(stops[0]);
+  });
+
+  it('interrupts are taken at the same instruction counts while a region loops', () => {
+    // an interrupt becomes pending every 97 instructions; its handler counts itself
+    const withInt = asm(`sti\n${LOOP.replace('hlt', 'cli\nhlt')}\nirq: inc dword [0x9200]\niretd`);
+    const handler = ORG + withInt.length - 7;
+    const runs = ENGINES.map((engine) => {
+      const cpu = flatCpu(engine, withInt);
+      gate(cpu.mem, 0x20, handler);
+      const taken: number[] = [];
+      let next = 97;
+      cpu.irq = {
+        hasInterrupt: () => cpu.icount >= next,
+        acknowledge: () => {
+          taken.push(cpu.icount);
+          next = cpu.icount + 97;
+          return 0x20;
+        },
+      };
+      runToHalt(cpu);
+      expect(cpu.mem.read32(0x9200)).toBe(taken.length);
+      if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
+      return { taken, state: snapshot(cpu) };
+    });
+    expect(runs[0].taken.length).toBeGreaterThan(20);
+    expect(runs[1]).toEqual(runs[0]);
+  });
+
+  it('a REP MOVSD that faults half-way in a compiled loop leaves ECX, ESI, EDI where it stopped', () => {
+    // each iteration copies 4 KB to EDI; the 3rd reaches page 800h (not mapped) half-way
+    const code = asm(`
+      mov edi, 0x7fd800
+      xor ebx, ebx
+      mov edx, 5
+lp:   mov esi, 0x100000
+      mov ecx, 0x400
+      add ebx, edx
+      rep movsd
+      dec edx
+      jnz lp
+      hlt
+pf:   hlt`);
+    pageFaultOnBoth(code, (cpu) => {
+      expect(cpu.regs[1]).toBe(0x200);
+      expect(cpu.regs[6]).toBe(0x100800);
+      expect(cpu.regs[7]).toBe(0x800000);
+      expect(cpu.regs[3]).toBe(5 + 4 + 3);
+      // the #PF frame: error code 2 (not present, write), EIP of the REP MOVSD
+      expect(cpu.mem.read32(cpu.regs[4] >>> 0)).toBe(2);
+      expect(cpu.mem.read32((cpu.regs[4] >>> 0) + 4)).toBe(ORG + 5 + 2 + 5 + 5 + 5 + 2);
+    });
+  });
+
+  it('a page fault in the 3rd iteration of a compiled loop leaves the interpreter\'s state', () => {
+    // ESI walks pages 7FEh, 7FFh, 800h: the last is not mapped (#PF, whose handler halts)
+    const code = asm(`
+      mov esi, 0x7fe000
+      xor ebx, ebx
+      mov ecx, 10
+lp:   add ebx, ecx
+      call fn
+      mov eax, [esi]
+      mov [0x9100], esi
+      add esi, 0x1000
+      dec ecx
+      jnz lp
+      hlt
+fn:   inc edx
+      ret
+pf:   hlt`);
+    const faultAt = ORG + 5 + 2 + 5 + 2 + 5; // the MOV EAX, [ESI]
+    pageFaultOnBoth(code, (cpu) => {
+      expect(cpu.eip).toBe(ORG + code.length);
+      const esp = cpu.regs[4] >>> 0;
+      // the #PF frame: error code 0 (not present, read, ring 0), EIP of the MOV
+      expect(esp).toBe(0x9000 - 16);
+      expect(cpu.mem.read32(esp)).toBe(0);
+      expect(cpu.mem.read32(esp + 4)).toBe(faultAt);
+      // two whole iterations and the 3rd up to the MOV: the stores done so far
+      expect(cpu.mem.read32(0x9100)).toBe(0x7ff000);
+      expect(cpu.regs[3]).toBe(10 + 9 + 8);
+      // 3 setup, 2 × 9, then ADD CALL INC RET, the faulting MOV (counted), the handler's HLT
+      expect(cpu.icount).toBe(3 + 2 * 9 + 4 + 1 + 1);
+    });
   });
 });

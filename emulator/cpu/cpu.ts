@@ -32,8 +32,10 @@
 // route every data access through the slow path; none of this costs anything when absent.
 // With the jit engine a block run JIT_THRESHOLD times is compiled to a JavaScript function
 // (jit/compiler.ts) that keeps the interpreter's contract; it runs in place of the block's
-// handlers, through the same lookup and links (both engines decode the same blocks). In the
-// one-at-a-time loop and on the slow memory path the interpreter runs.
+// handlers, through the same lookup and links (both engines decode the same blocks); with the
+// hot blocks of its page that it leads to, it becomes a region (one function that goes from
+// block to block while the chain would). In the one-at-a-time loop and on the slow memory
+// path the interpreter runs.
 //
 // Undefined flags (documented choices): logic ops (AND/OR/XOR/TEST) clear AF; MUL/IMUL set
 // SF/ZF/PF from the low half of the result and clear AF; DIV/IDIV leave all flags unchanged;
@@ -61,7 +63,7 @@ import { TransferScratch } from './stack-switch';
 import { descAR, descBase, descLimit } from '../mmu/descriptor';
 import { loadSegProtected } from '../mmu/segments';
 import { loadSegV86, lockChecked } from './v86';
-import { compileBlock, type CompiledBlock } from './jit/compiler';
+import { blockExits, compileBlock, compileRegion, type CompiledBlock, type RegionBlock } from './jit/compiler';
 import { CodeCache, type JitHolder } from './jit/code-cache';
 
 /** What a CPU exception looks like in flight: one preallocated object per CPU
@@ -87,13 +89,18 @@ const BLOCK_MAX = 32;
 const CACHE_SIZE = 1 << 14;
 /** runs of a block after which the jit engine compiles it */
 export const JIT_THRESHOLD = 4096;
+/** blocks and instructions in a compiled region at most (its function's size), and region
+ *  drops (its page written) after which a block is compiled alone */
+const REGION_BLOCKS = 16;
+const REGION_INSNS = 128;
+const REGION_DROPS_MAX = 4;
 
 /** The execution engines: both give the same results (DESIGN decision 11). */
 export const ENGINES = ['jit', 'interp'] as const;
 export type Engine = (typeof ENGINES)[number];
-/** The interpreter: the jit runs the CPU loops 1.6 to 2.1 times as fast, but the kernel's fork demo
- *  and Linux 0.11's boot to its prompt no faster (their code is not hot enough for long
- *  enough to repay compiling it) — see the bench. */
+/** The interpreter: the jit runs the CPU loops about 4 times as fast and the kernel's fork demo
+ *  about 1.4 times, but Linux 0.11's boot to its prompt no faster (its code is not hot enough
+ *  for long enough to repay compiling it) — see the bench. */
 export const DEFAULT_ENGINE: Engine = 'interp';
 
 class Block implements JitHolder {
@@ -115,6 +122,10 @@ class Block implements JitHolder {
   hits = 0;
   jit: CompiledBlock | null = null;
   jitSlot = -1;
+  /** jit is a region (compile()): valid for the code generation it was compiled at only; and
+   *  how often one was dropped since decoded (then only the block is compiled) */
+  jitRegion = false;
+  regionDrops = 0;
   /** RAM page of the first instruction */
   page = 0;
   /** The bytes decoded, as runs (offset from the block's start, length: a run ends at a
@@ -414,11 +425,12 @@ export class Cpu {
   private readonly slowSrc: SlowSource;
   private readonly slowInsn = new Insn();
   private fetchBase = 0;
-  private curPageGen = 0;
-  private curPage = -1;
+  /** RAM page and code generation of the executing block (read by compiled regions) */
+  curPageGen = 0;
+  curPage = -1;
   /** Block links (execBlock) are followed only within the epoch they were made in: a new
-   *  chain and every TLB change start a new one. */
-  private chainEpoch = 0;
+   *  chain and every TLB change start a new one (compiled regions leave when it changes). */
+  chainEpoch = 0;
 
   constructor(mem: PhysicalMemory, io: IoBus = NULL_IO, irq: InterruptLine | null = null, options: CpuOptions = {}) {
     initTables();
@@ -1280,10 +1292,11 @@ export class Cpu {
         this.curPageGen = b.gen;
         if (jit && n === b.n && (b.jit !== null || (++b.hits >= this.jitThreshold && this.compile(b)))) {
           // a compiled block runs whole (it fits the budget) in place of the handlers below;
-          // the chain goes on as after an interpreted block, through the same links
+          // the chain goes on as after an interpreted block, through the same links (a region
+          // may have run further blocks of its page: the chain goes on from where it left)
           this.curEip = eip;
           this.startEsp = regs[ESP];
-          b.jit!(this, eip);
+          b.jit!(this, eip, end);
         } else {
           // The interpreter. Per instruction: EIP is the next instruction's while it runs
           // (handlers read it, branches set it); icount counts it once done (port I/O and the
@@ -1429,14 +1442,43 @@ export class Cpu {
     }
   }
 
-  /** Compiles a hot block: not a page-crossing one (one instruction, nothing to gain). */
+  /** Compiles a hot block: not a page-crossing one (one instruction, nothing to gain); as a
+   *  region with the hot blocks it leads to in its page when there are any. */
   private compile(b: Block): boolean {
     if (b.page2 >= 0) {
       b.hits = -0x40000000; // (not again until rebuilt)
       return false;
     }
-    this.codeCache.add(b, compileBlock(b.insns, b.fns, b.n));
+    const region = b.exit || b.regionDrops >= REGION_DROPS_MAX ? null : this.regionOf(b);
+    b.jitRegion = region !== null;
+    this.codeCache.add(b, region ?? compileBlock(b.insns, b.fns, b.n), region !== null);
     return true;
+  }
+
+  /** The region of the hot block `entry`: the valid, hot, decoded blocks of its page that its
+   *  code may go on to (blockExits), and theirs, in turn; null when there are none and it
+   *  does not loop to itself. */
+  private regionOf(entry: Block): CompiledBlock | null {
+    const ram0 = entry.tag >> 1, big = entry.tag & 1, page = entry.page;
+    const gen = this.mem.codeGen[page];
+    const blocks: RegionBlock[] = [{ insns: entry.insns, fns: entry.fns, n: entry.n, d: 0 }];
+    let hi = entry.len, insns = entry.n, loops = false;
+    for (let m = 0; m < blocks.length && blocks.length < REGION_BLOCKS; m++) {
+      const from = ram0 + blocks[m].d;
+      for (const x of blockExits(blocks[m].insns, blocks[m].n)) {
+        const ram = from + x;
+        if (ram === ram0) loops = true;
+        if (ram >>> 12 !== page || blocks.some((r) => r.d === ram - ram0)) continue;
+        const b = this.cache[(ram ^ (ram >>> 14)) & (CACHE_SIZE - 1)];
+        if (b === undefined || b.tag !== ram * 2 + big || b.gen !== gen || b.page2 >= 0 || b.exit) continue;
+        if ((b.jit === null && b.hits * 2 < this.jitThreshold) || insns + b.n > REGION_INSNS) continue;
+        blocks.push({ insns: b.insns, fns: b.fns, n: b.n, d: ram - ram0 });
+        hi = Math.max(hi, ram - ram0 + b.len);
+        insns += b.n;
+        if (blocks.length === REGION_BLOCKS) break;
+      }
+    }
+    return blocks.length > 1 || loops ? compileRegion(blocks, hi) : null;
   }
 
   /** Links `next` as the successor of `prev` at EIP `eip` (two exits: the newest replaces
@@ -1494,6 +1536,7 @@ export class Cpu {
     b.page2 = -1;
     b.hits = 0;
     b.jit = null;
+    b.regionDrops = 0;
     // off: offset of the next instruction from the block's start; it jumps back or ahead
     // when the block goes on through an unconditional jump or call (runStart: where the
     // current straight run of bytes began, end: the furthest byte decoded)
@@ -1565,6 +1608,11 @@ export class Cpu {
     }
     for (let r = 0; r < runs.length; r += 2) this.mem.markCode(ram + runs[r], runs[r + 1]);
     b.gen = this.mem.codeGen[ram >>> 12];
+    // a region holds other blocks of the page, which may have changed: compiled again
+    if (b.jitRegion && b.jit !== null) {
+      b.jit = null;
+      b.regionDrops++;
+    }
     return true;
   }
 

@@ -18,16 +18,17 @@ export const CODE_CACHE_SIZE = 4096;
 export class CodeCache {
   private readonly ring: (JitHolder | null)[];
   private next = 0;
-  /** compiled blocks ever added, and evicted (for tests and reports) */
+  /** compiled blocks ever added (regions among them), and evicted (for tests and reports) */
   added = 0;
+  regions = 0;
   evicted = 0;
 
   constructor(readonly capacity = CODE_CACHE_SIZE) {
     this.ring = new Array<JitHolder | null>(capacity).fill(null);
   }
 
-  /** Gives `h` the compiled block `fn`, evicting the oldest entry when full. */
-  add(h: JitHolder, fn: CompiledBlock): void {
+  /** Gives `h` the compiled block (or region) `fn`, evicting the oldest entry when full. */
+  add(h: JitHolder, fn: CompiledBlock, region = false): void {
     const slot = this.next;
     const old = this.ring[slot];
     // (a holder recompiled since it took this slot owns another slot now)
@@ -41,6 +42,7 @@ export class CodeCache {
     h.jitSlot = slot;
     this.next = slot + 1 === this.capacity ? 0 : slot + 1;
     this.added++;
+    if (region) this.regions++;
   }
 
   /** Compiled blocks alive now. */

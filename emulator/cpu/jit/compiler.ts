@@ -22,19 +22,25 @@
 // Register-only inline instructions can neither fault nor be observed, so they skip all of
 // this bookkeeping: that, and no per-instruction dispatch, is the gain.
 //
+// A region (regionSource) is several blocks of one page in one function, each keeping this
+// contract, with a loop that goes on to the block at the new EIP while the chain in execBlock
+// would go on to it: no exit, no interrupt pending, the budget holds the whole block, the TLB
+// and the page's code are as at entry.
+//
 // Lazy flags: inline ALU forms store the same lz* fields the handlers do (so the flags,
 // and a snapshot of the CPU, are the same whichever engine ran).
 
 import type { Cpu } from '../cpu';
-import type { Insn } from '../decoder';
+import { Insn } from '../decoder';
 import type { Handler } from '../handlers';
 import { R8 } from '../handlers';
-import { ARITH, CF, ESP, LZ_ADD, LZ_LOGIC, LZ_SUB } from '../consts';
+import { ARITH, CF, ESP, IF, LZ_ADD, LZ_LOGIC, LZ_SUB, SS } from '../consts';
 
-/** A compiled block: runs the block's instructions from EIP `eip` (see the contract above). */
-export type CompiledBlock = (c: Cpu, eip: number) => void;
+/** A compiled block or region: runs the block's instructions from EIP `eip` (see the contract
+ *  above); a region goes on with its other blocks while they fit the budget `end`. */
+export type CompiledBlock = (c: Cpu, eip: number, end: number) => void;
 
-type Factory = (h: readonly Handler[], ins: readonly Insn[], offs: Int32Array) => CompiledBlock;
+type Factory = (h: readonly Handler[], ins: readonly Insn[], offs: Int32Array, kin: Int32Array) => CompiledBlock;
 
 const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 const CC = ['o', 'no', 'c', 'nc', 'z', 'nz', 'na', 'a', 's', 'ns', 'pe', 'po', 'l', 'nl', 'ng', 'g'];
@@ -66,15 +72,30 @@ const enum Flags {
   Full,
 }
 
+/** What the flags an inline instruction sets are made of: its result (local fx), for ADD and
+ *  SUB its operands (fa, fb), and its width (top bit), so that a Jcc (or the CF an INC/DEC
+ *  keeps) later in the block can test them without the lazy-flag fields. */
+interface Flagged {
+  op: 'add' | 'sub' | 'logic' | 'result';
+  top: number;
+}
+
 interface Piece {
   kind: Kind;
   code: string;
+  /** sets the flags from fx/fa/fb; null: sets them otherwise; absent: leaves them alone */
+  sets?: Flagged | null;
+  /** a Jcc: its condition code (its code calls c.cond(cc)) */
+  cc?: number;
   /** may change ESP */
   esp: boolean;
   /** Flags.Read when absent */
   flags?: Flags;
   /** the code when no one reads the flags it writes before they are overwritten */
   dead?: string;
+  /** INC/DEC: it overwrites every lazy-flag field and reads none (Flags.Full) when the CF it
+   *  keeps comes from fx/fa/fb (a flag writer before it in the block) */
+  keepsCF?: boolean;
 }
 
 /** Source of an n-bit general register (n = 8, 16, 32). */
@@ -166,23 +187,27 @@ function alu(i: Insn, op: number, w: number, dst: 'rm' | 'reg' | 'acc', b: strin
   const { expr, kind } = aluExpr(op, w);
   const top = w - 1;
   const cmp = op === 7;
+  // ADC and SBB read CF (and are not kept in fx/fa/fb)
+  const sets: Flagged | null = op === 2 || op === 3 ? null : { op: kind === LZ_ADD ? 'add' : kind === LZ_SUB ? 'sub' : 'logic', top };
+  const keep = sets === null ? '' : ' fx = x; fa = a; fb = b;';
   if (dst === 'rm' && i.hasMem) {
     const a = cmp ? memRead(w, i.seg, ea(i)) : memRmw(w, i.seg, ea(i));
     const commit = cmp ? '' : ` ${memCommit(w)}`;
-    return { kind: Kind.Mem, code: `{ const a = ${a}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${commit} }`, esp: false };
+    return { kind: Kind.Mem, code: `{ const a = ${a}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${keep}${commit} }`, esp: false, sets };
   }
   const dreg = dst === 'rm' ? i.rm : dst === 'reg' ? i.reg : 0;
   const d = reg(dreg, w);
   const store = cmp ? '' : ` ${d} = x;`;
   const mem = dst === 'reg' && i.hasMem;
-  // ADC and SBB read CF
-  const full = !mem && op !== 2 && op !== 3;
+  const full = !mem && sets !== null;
   return {
     kind: mem ? Kind.Mem : Kind.Pure,
-    code: `{ const a = ${d}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${store} }`,
+    code: `{ const a = ${d}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${keep}${store} }`,
+    sets,
     esp: !cmp && writesEsp(dreg, w),
     flags: full ? Flags.Full : Flags.Read,
-    dead: full ? (cmp ? '' : `{ const a = ${d}, b = ${b}; ${d} = ${expr}; }`) : undefined,
+    // (fx/fa/fb still: the CF an INC/DEC after it keeps may come from them)
+    dead: full ? `{ const a = ${d}, b = ${b}; const x = ${expr};${keep}${store} }` : undefined,
   };
 }
 
@@ -197,12 +222,12 @@ function jumpOn(i: Insn, key: string, next: string, k: number): Piece | null {
   if (key !== 'jmp rel8' && key !== 'jmp relv' && key !== 'call relv') return null;
   const raw = `${next} + ${i.imm}`;
   const t = i.op32 ? `(${raw}) >>> 0` : `(${raw}) & 0xffff`;
-  const push = key === 'call relv' ? ` c.push${vw(i)}(${next});` : '';
+  const pushed = key === 'call relv' ? ` ${push(vw(i), next)}` : '';
   // a wrap, or the push writing the block's own page, ends the block at the target
   return {
     kind: Kind.On,
-    code: `{ const t = ${t};${push} c.jumpNear(t); if (t !== ${raw} || c.blockBreak) { c.icount = ic + ${k + 1}; return; } }`,
-    esp: push !== '',
+    code: `{ const t = ${t};${pushed} c.jumpNear(t); if (t !== ${raw} || c.blockBreak) { c.icount = ic + ${k + 1}; return; } }`,
+    esp: pushed !== '',
   };
 }
 
@@ -257,18 +282,18 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     case 'movsx rv,rm16': return toReg(i.reg, vw(i), `((${rmRead(i, 16)}) << 16) >> 16`, i.hasMem);
     case 'lea rv,m': return i.hasMem ? toReg(i.reg, vw(i), ea(i), false) : null;
     case 'nop -': return { kind: Kind.Pure, code: '', esp: false, flags: Flags.None };
-    case 'push rv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${reg(i.opReg, vw(i))});`, esp: true };
-    case 'pop rv': return { kind: Kind.Mem, code: `{ const v = c.pop${vw(i)}(); ${reg(i.opReg, vw(i))} = v; }`, esp: true };
-    case 'push simm8': case 'push immv': return { kind: Kind.Mem, code: `c.push${vw(i)}(${i.imm});`, esp: true };
+    case 'push rv': return { kind: Kind.Mem, code: push(vw(i), reg(i.opReg, vw(i))), esp: true };
+    case 'pop rv': return { kind: Kind.Mem, code: pop(vw(i), (v) => `${reg(i.opReg, vw(i))} = ${v};`), esp: true };
+    case 'push simm8': case 'push immv': return { kind: Kind.Mem, code: push(vw(i), `${i.op32 ? i.imm | 0 : i.imm}`), esp: true };
     // near branches that end the block (its last instruction)
     case 'jmp rel8': case 'jmp relv': return branch(`c.jumpNear(${target(i, next)});`, false);
     case 'jmp rmv': return branch(`c.jumpNear(${i.op32 ? `${rmRead(i, 32)} >>> 0` : rmRead(i, 16)});`, false);
-    case 'call relv': return branch(`{ const t = ${target(i, next)}; c.push${vw(i)}(${next}); c.jumpNear(t); }`, true);
-    case 'ret -': return branch(`c.jumpNear(${i.op32 ? 'c.pop32() >>> 0' : 'c.pop16()'});`, true);
+    case 'call relv': return branch(`{ const t = ${target(i, next)}; ${push(vw(i), next)} c.jumpNear(t); }`, true);
+    case 'ret -': return branch(pop(vw(i), (v) => `c.jumpNear(${i.op32 ? `${v} >>> 0` : v});`), true);
   }
   if (m.length <= 3 && m[0] === 'j' && (ops === 'rel8' || ops === 'relv')) {
     const cc = CC.indexOf(m.slice(1));
-    if (cc >= 0) return branch(`c.eip = ${next}; if (c.cond(${cc})) c.jumpNear(${target(i, next)});`, false);
+    if (cc >= 0) return { ...branch(`c.eip = ${next}; if (c.cond(${cc})) c.jumpNear(${target(i, next)});`, false), cc };
   }
   return null;
 }
@@ -283,7 +308,24 @@ function shift32(i: Insn, m: string, n: number): Piece | null {
   if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; c.setResultFlags(x, 31, cf, ${n === 1 ? '(v >>> 31) & 1' : '0'}, 0);`;
   else if (m === 'sar') calc = `const cf = (v >> ${n - 1}) & 1; const x = v >> ${n}; c.setResultFlags(x, 31, cf, 0, 0);`;
   else calc = `const cf = (v >>> ${32 - n}) & 1; const x = v << ${n}; c.setResultFlags(x, 31, cf, ((x >>> 31) ^ cf) & 1, 0);`;
-  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} ${store} }`, esp: !i.hasMem && i.rm === ESP };
+  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} fx = x; ${store} }`, esp: !i.hasMem && i.rm === ESP, sets: { op: 'result', top: 31 } };
+}
+
+// PUSH and POP: with a 32-bit stack and operand through the inline memory fast path (ESP
+// changed after the access, as c.push32/c.pop32 do), else the Cpu's methods, which use
+// c.regs (so registers kept in locals are stored around them).
+
+/** Pushes `v` (an expression without side effects) of w bits. */
+function push(w: number, v: string): string {
+  if (w === 16) return `${SAVE} c.push16(${v}); ${LOAD}`;
+  return `if (c.ssBig) { const sp = (r[${ESP}] - 4) >>> 0; ${memWrite(32, SS, 'sp', v)} r[${ESP}] = sp | 0; } ` +
+    `else { ${SAVE} c.push32(${v}); ${LOAD} }`;
+}
+/** Pops w bits into v and runs `use(v)`. */
+function pop(w: number, use: (v: string) => string): string {
+  if (w === 16) return `{ ${SAVE} const v = c.pop16(); ${LOAD} ${use('v')} }`;
+  return `{ let v = 0; if (c.ssBig) { const sp = r[${ESP}] >>> 0; v = ${memRead(32, SS, 'sp')}; r[${ESP}] = (sp + 4) | 0; } ` +
+    `else { ${SAVE} v = c.pop32(); ${LOAD} } ${use('v')} }`;
 }
 
 function branch(code: string, esp: boolean): Piece {
@@ -297,7 +339,9 @@ function moffs(i: Insn): string {
   return `${i.ad32 ? i.imm >>> 0 : i.imm & 0xffff}`;
 }
 function toReg(n: number, w: number, v: string, mem: boolean): Piece {
-  return { kind: mem ? Kind.Mem : Kind.Pure, code: `${reg(n, w)} = ${v};`, esp: writesEsp(n, w), flags: mem ? Flags.Read : Flags.None };
+  // (as an Int32Array element: immediates and LEA are unsigned, a register in a local must not be)
+  const val = w === 32 ? `(${v}) | 0` : v;
+  return { kind: mem ? Kind.Mem : Kind.Pure, code: `${reg(n, w)} = ${val};`, esp: writesEsp(n, w), flags: mem ? Flags.Read : Flags.None };
 }
 function mov(i: Insn, w: number, v: string): Piece {
   if (i.hasMem) return { kind: Kind.Mem, code: memWrite(w, i.seg, ea(i), v), esp: false };
@@ -308,8 +352,9 @@ function test(i: Insn, w: number, a: string, b: string): Piece {
   const x = w === 16 ? `(${a}) & (${b}) & 0xffff` : `(${a}) & (${b})`;
   return {
     kind: i.hasMem ? Kind.Mem : Kind.Pure,
-    code: `{ const x = ${x}; c.lzOp = ${LZ_LOGIC}; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH}; }`,
+    code: `{ const x = ${x}; c.lzOp = ${LZ_LOGIC}; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH}; fx = x; }`,
     esp: false,
+    sets: { op: 'logic', top: w - 1 },
     flags: i.hasMem ? Flags.Read : Flags.Logic,
     dead: i.hasMem ? undefined : '',
   };
@@ -324,8 +369,11 @@ function incdec(i: Insn, dec: boolean, w: number, src: string | null, n: number)
   return {
     kind: mem ? Kind.Mem : Kind.Pure,
     code: `{ const v = ${read}; c.materialize(${CF}); const x = ${r}; c.lzOp = ${dec ? LZ_SUB : LZ_ADD}; ` +
-      `c.lzA = v; c.lzB = 1; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH & ~CF}; ${store} }`,
+      `c.lzA = v; c.lzB = 1; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH & ~CF}; fx = x; ${store} }`,
+    dead: `{ const v = ${read}; c.materialize(${CF}); const x = ${r}; fx = x; ${store} }`,
     esp: !mem && writesEsp(n, w),
+    sets: { op: 'result', top: w - 1 },
+    keepsCF: true,
   };
 }
 
@@ -346,12 +394,11 @@ function formKey(i: Insn): string {
  * and lzA/lzB (by the ALU forms only; TEST leaves them), so that the CPU's lazy-flag
  * fields, not only the flags, end as the interpreter leaves them.
  */
-function deadFlags(pieces: readonly (Piece | null)[]): boolean[] {
-  const dead = pieces.map(() => false);
+function deadFlags(flags: readonly Flags[]): boolean[] {
+  const dead = flags.map(() => false);
   let live = true, liveAB = true;
-  for (let k = pieces.length - 1; k >= 0; k--) {
-    const p = pieces[k];
-    const f = p === null || p.kind !== Kind.Pure ? Flags.Read : p.flags ?? Flags.Read;
+  for (let k = flags.length - 1; k >= 0; k--) {
+    const f = flags[k];
     if (f === Flags.Full) {
       dead[k] = !live && !liveAB;
       live = liveAB = false;
@@ -363,37 +410,63 @@ function deadFlags(pieces: readonly (Piece | null)[]): boolean[] {
   return dead;
 }
 
-/** The function body of a block of n instructions (see the contract at the top). */
-export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inlined: number } {
-  // offs[k]: instruction k's offset from the block's start; after[k]: of the byte after it.
-  // A direct JMP/CALL that is not the last instruction is one the block goes on through
-  // (every other branch ends a block): the next instruction is at its target, which
-  // Cpu.buildBlock took only when reached without wrapping IP.
-  const offs = new Int32Array(n + 1), after = new Int32Array(n);
-  const pieces: (Piece | null)[] = [];
+/** Where each of a block's first n instructions is: offs[k] is instruction k's offset from
+ *  the block's start (offs[n]: where the block goes on), after[k] of the byte after it, on[k]
+ *  whether it is a direct JMP/CALL the block goes on through. A direct JMP/CALL that is not
+ *  the last instruction is one (every other branch ends a block): the next instruction is at
+ *  its target, which Cpu.buildBlock took only when reached without wrapping IP. */
+function layout(insns: readonly Insn[], n: number): { offs: Int32Array; after: Int32Array; on: boolean[] } {
+  const offs = new Int32Array(n + 1), after = new Int32Array(n), on: boolean[] = [];
   for (let k = 0; k < n; k++) {
     const i = insns[k];
     after[k] = offs[k] + i.length;
-    const next = `E + ${after[k]}`;
-    const p = i.form === null || i.lock ? null : (k < n - 1 ? jumpOn(i, formKey(i), next, k) : null) ?? inline(i, formKey(i), next);
-    pieces.push(p);
-    offs[k + 1] = p !== null && p.kind === Kind.On ? after[k] + i.imm : after[k];
+    on.push(k < n - 1 && i.form !== null && !i.lock && THROUGH_KEYS.includes(formKey(i)));
+    offs[k + 1] = on[k] ? after[k] + i.imm : after[k];
+  }
+  return { offs, after, on };
+}
+const THROUGH_KEYS = ['jmp rel8', 'jmp relv', 'call relv'];
+
+/**
+ * The code of a block of n instructions that starts at E + d (E: the function's entry EIP),
+ * its instructions numbered from g in the function's arrays (h, ins, offs): the statements
+ * of its instructions with their bookkeeping (see the contract at the top), ending with
+ * c.icount and c.eip exact. `ic` holds c.icount at the block's start; `espKnown`: c.startEsp
+ * is ESP there.
+ */
+function blockBody(insns: readonly Insn[], n: number, d: number, g: number, espKnown: boolean): { body: string; offsets: Int32Array; inlined: number } {
+  const { offs, after, on } = layout(insns, n);
+  const pieces: (Piece | null)[] = [];
+  for (let k = 0; k < n; k++) {
+    const i = insns[k];
+    const next = `E + ${d + after[k]}`;
+    pieces.push(i.form === null || i.lock ? null : (on[k] ? jumpOn(i, formKey(i), next, k) : null) ?? inline(i, formKey(i), next));
   }
   const out: string[] = [];
   // c.icount is exact for the instructions before index `synced`; ESP in c.startEsp is stale
   let synced = 0;
-  let espDirty = false;
+  let espDirty = !espKnown;
   let inlined = 0;
   let ended = false;
-  const dead = deadFlags(pieces);
+  // before[k]: what the flags before instruction k are made of, when an instruction of this
+  // block set them last (in fx/fa/fb)
+  const before: (Flagged | null)[] = [];
+  let last: Flagged | null = null;
+  for (const p of pieces) {
+    before.push(last);
+    if (p === null) last = null;
+    else if (p.sets !== undefined) last = p.sets;
+  }
+  const known = (k: number) => before[k] !== null && before[k]!.op !== 'result';
+  const dead = deadFlags(pieces.map((p, k) => (p === null || p.kind !== Kind.Pure ? Flags.Read : p.keepsCF && known(k) ? Flags.Full : p.flags ?? Flags.Read)));
   for (let k = 0; k < n; k++) {
-    const next = `E + ${after[k]}`;
+    const next = `E + ${d + after[k]}`;
     const p = pieces[k];
     const kind = p === null ? Kind.Call : p.kind;
     if (p !== null) inlined++;
     if (kind !== Kind.Pure) {
       // the bookkeeping a fault or an observer needs
-      let pre = `k = ${k};`;
+      let pre = `k = ${g + k};`;
       if (synced !== k) pre += ` c.icount = ic + ${k};`;
       if (espDirty) pre += ` c.startEsp = r[${ESP}];`;
       out.push(pre);
@@ -401,14 +474,24 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
       espDirty = false;
     }
     if (p === null) {
-      out.push(`c.eip = ${next}; h[${k}](c, i${k});`);
+      out.push(`c.eip = ${next}; ${SAVE} h[${g + k}](c, I${g + k}); ${LOAD}`);
       out.push(`if (c.blockBreak) { c.icount = ic + ${k + 1}; return; }`);
       synced = -1;
       espDirty = true;
       if (k === n - 1) ended = true;
       continue;
     }
-    out.push(dead[k] ? p.dead! : p.code);
+    let code = dead[k] ? p.dead! : p.code;
+    const flagged = before[k];
+    if (flagged !== null && p.cc !== undefined) {
+      const test = condition(p.cc, flagged);
+      if (test !== null) code = code.replace(`c.cond(${p.cc})`, test);
+    }
+    if (flagged !== null && known(k)) {
+      // INC/DEC keep CF: known here
+      code = code.replace(`c.materialize(${CF});`, `c.flagsVal = (c.flagsVal & ${~CF}) | (${condition(2, flagged)} ? 1 : 0); c.lazy &= ${~CF};`);
+    }
+    out.push(code);
     if (p.esp) espDirty = true;
     if (kind === Kind.Branch) {
       ended = true;
@@ -417,21 +500,152 @@ export function blockSource(insns: readonly Insn[], n: number): { source: string
     if (kind === Kind.Mem) out.push(`if (c.blockBreak) { c.icount = ic + ${k + 1}; c.eip = ${next}; return; }`);
   }
   out.push(`c.icount = ic + ${n};`);
-  if (!ended) out.push(`c.eip = E + ${offs[n]};`);
-  const body = out.join('\n');
-  // only the Insns of handler calls, and the register views the code uses
-  const consts = insns.slice(0, n).map((_, k) => `i${k} = ins[${k}]`).filter((d) => body.includes(`, ${d.slice(0, d.indexOf(' '))})`));
+  if (!ended) out.push(`c.eip = E + ${d + offs[n]};`);
+  return { body: out.join('\n'), offsets: offs, inlined };
+}
+
+/** The test of condition code cc (c.cond) on the flags `f` describes, or null. */
+function condition(cc: number, f: Flagged): string | null {
+  const t = f.top;
+  const signed = (v: string) => (t === 31 ? `(${v} | 0)` : `((${v} << ${31 - t}) >> ${31 - t})`);
+  const unsigned = (v: string) => (t === 31 ? `(${v} >>> 0)` : v);
+  const z = 'fx === 0';
+  const s = t === 31 ? '(fx | 0) < 0' : `(fx & ${1 << t}) !== 0`;
+  // CF, and SF != OF
+  let cf: string | null = null, lt: string | null = null;
+  if (f.op === 'sub') {
+    cf = `${unsigned('fa')} < ${unsigned('fb')}`;
+    lt = `${signed('fa')} < ${signed('fb')}`;
+  } else if (f.op === 'add') cf = `${unsigned('fx')} < ${unsigned('fa')}`;
+  else if (f.op === 'logic') {
+    cf = 'false';
+    lt = s;
+  }
+  let r: string | null;
+  switch (cc >> 1) {
+    case 1: r = cf; break;
+    case 2: r = z; break;
+    case 3: r = cf === null ? null : `${cf} || ${z}`; break;
+    case 4: r = s; break;
+    case 6: r = lt; break;
+    case 7: r = lt === null ? null : `${lt} || ${z}`; break;
+    default: r = null;
+  }
+  return r === null ? null : (cc & 1) === 0 ? `(${r})` : `!(${r})`;
+}
+
+// Where a handler call needs the registers a region keeps in locals stored, and loaded after
+const SAVE = '/*save*/', LOAD = '/*load*/';
+
+/** The registers a region's code can keep in JS locals: those it reads and writes only whole
+ *  (r[n], not through r8/r16; the Cpu's methods that use c.regs are called between SAVE and
+ *  LOAD). */
+function localRegisters(code: string): number[] {
+  const regs = new Set<number>();
+  for (const m of code.matchAll(/\br\[(\d)\]/g)) regs.add(+m[1]);
+  for (const m of code.matchAll(/\br8\[(\d+)\]/g)) regs.delete(+m[1] >> 2);
+  for (const m of code.matchAll(/\br16\[(\d+)\]/g)) regs.delete(+m[1] >> 1);
+  return [...regs].sort();
+}
+
+/** The declarations a function body needs: the Insns of its handler calls (of the ins.length
+ *  it has), the Cpu's views it reads, and the memory fast path's temporaries. */
+function declarations(body: string, count: number): { consts: string; views: string[]; temps: string } {
+  const consts: string[] = [];
+  // (I, not i: i32 is a view)
+  for (let k = 0; k < count; k++) if (body.includes(`, I${k})`)) consts.push(`I${k} = ins[${k}]`);
   const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8', 'u8 = c.u8', 'i32 = c.i32', 'tlb = c.tlb', 'cp = c.codePage',
     'sb = c.segBase', 'smin = c.segMin', 'sendR = c.segEndR', 'sendW = c.segEndW']
     .filter((v) => body.includes(`${v.slice(0, v.indexOf(' '))}[`));
-  // the memory fast path's temporaries
-  const temps = body.includes('(o = ') ? ', o = 0, l = 0, e = 0, p = 0' : '';
+  return {
+    consts: consts.length ? `const ${consts.join(', ')};\n` : '',
+    views,
+    temps: (body.includes('(o = ') ? ', o = 0, l = 0, e = 0, p = 0' : '') + (body.includes('fx = ') ? ', fx = 0, fa = 0, fb = 0' : ''),
+  };
+}
+
+/** The function body of a block of n instructions (see the contract at the top). */
+export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inlined: number } {
+  const { body: marked, offsets, inlined } = blockBody(insns, n, 0, 0, true);
+  const body = marked.replaceAll(SAVE, '').replaceAll(LOAD, '');
+  const { consts, views, temps } = declarations(body, n);
   const source =
-    `${consts.length ? `const ${consts.join(', ')};\n` : ''}return function block(c, E) {\n` +
+    `${consts}return function block(c, E) {\n` +
     `const ${[...views, 'ic = c.icount'].join(', ')};\nlet k = 0${temps};\ntry {\n` +
     body +
     '\n} catch (err) { c.curEip = E + offs[k]; c.icount = ic + k; throw err; }\n};';
-  return { source, offsets: offs, inlined };
+  return { source, offsets, inlined };
+}
+
+/** A block of a region: its first n instructions, at offset d from the region's entry. */
+export interface RegionBlock {
+  insns: readonly Insn[];
+  fns: readonly Handler[];
+  n: number;
+  d: number;
+}
+
+/**
+ * The function body of a region: blocks[0] (its entry, at E) and the blocks the code may go
+ * on to in the same page, one `case` each of a loop over the EIP's offset from E. It keeps
+ * the block contract for each block, and runs the next only while the chain would: no block
+ * asked to leave (c.blockBreak), the TLB (c.chainEpoch) and the page's code generation are as
+ * at entry, no interrupt is pending, the next block is one of the region's and fits the budget
+ * `end` whole (so icount, and the count an interrupt is taken at, are the interpreter's). It
+ * goes beyond the entry only when every block is within the CS limit (E + hi).
+ */
+export function regionSource(blocks: readonly RegionBlock[], hi: number): { source: string; offsets: Int32Array; inBlock: Int32Array } {
+  const total = blocks.reduce((t, b) => t + b.n, 0);
+  const offsets = new Int32Array(total), inBlock = new Int32Array(total);
+  const cases: string[] = [];
+  let g = 0;
+  for (const b of blocks) {
+    const { body, offsets: offs } = blockBody(b.insns, b.n, b.d, g, false);
+    for (let k = 0; k < b.n; k++) {
+      offsets[g + k] = b.d + offs[k];
+      inBlock[g + k] = k;
+    }
+    cases.push(`case ${b.d}: {\nif (c.icount + ${b.n} > end) return;\nic = c.icount;\n${body}\nbreak; }`);
+    g += b.n;
+  }
+  const marked = cases.join('\n');
+  const { consts, views, temps } = declarations(marked, total);
+  // registers in locals: loaded at entry, stored around handler calls and on every way out
+  // but a fault in a handler (which may have changed c.regs: a REP MOVS stopped half-way):
+  // `out` says c.regs holds them
+  const regs = localRegisters(marked);
+  // (a register the code only reads is always as in c.regs: not stored)
+  const save = regs.filter((n) => new RegExp(`\\br\\[${n}\\] = `).test(marked)).map((n) => `r[${n}] = r${n};`).join(' ');
+  const load = regs.map((n) => `r${n} = r[${n}];`).join(' ');
+  const all = marked.replace(/\br\[(\d)\]/g, (m, n) => (regs.includes(+n) ? `r${n}` : m))
+    .replaceAll(SAVE, regs.length ? `${save} out = true;` : '').replaceAll(LOAD, regs.length ? `${load} out = false;` : '');
+  const locals = regs.map((n) => `, r${n} = r[${n}]`).join('') + (regs.length ? ', out = false' : '');
+  const source =
+    `${consts}return function region(c, E, end) {\n` +
+    `const ${[...views, 'cg = c.mem.codeGen', 'P = c.curPage', 'G = c.curPageGen', 'ep = c.chainEpoch', `lim = E + ${hi} <= c.csEnd`].join(', ')};\n` +
+    `let k = 0, ic = 0, d = 0${temps}${locals};\ntry {\nfor (;;) {\nswitch (d) {\n${all}\ndefault: return;\n}\n` +
+    `if (!lim || c.blockBreak || c.chainEpoch !== ep || cg[P] !== G || ((c.flagsVal & ${IF}) !== 0 && c.irq !== null && c.irq.hasInterrupt())) return;\n` +
+    'd = c.eip - E;\n}\n} catch (err) { c.curEip = E + offs[k]; c.icount = ic + kin[k]; throw err; }' +
+    `${regs.length ? ` finally { if (!out) { ${save} } }` : ''}\n};`;
+  return { source, offsets, inBlock };
+}
+
+/** The offsets (from the block's start) the block may go on at, known from its code: where it
+ *  ends, a near branch's target, and the return address of each CALL in it. */
+export function blockExits(insns: readonly Insn[], n: number): number[] {
+  const { offs, after } = layout(insns, n);
+  const exits = [offs[n]];
+  for (let k = 0; k < n; k++) {
+    const f = insns[k].form;
+    if (f !== null && f.mnemonic === 'call' && f.operands[0] === 'relv') exits.push(after[k]);
+  }
+  const last = insns[n - 1];
+  const f = last.form;
+  if (f !== null && (f.operands[0] === 'rel8' || f.operands[0] === 'relv')) {
+    // (rel8 is sign-extended, relv is not)
+    exits.push(after[n - 1] + (last.op32 ? last.imm | 0 : (last.imm << 16) >> 16));
+  }
+  return exits;
 }
 
 /** Compiled factories by source: identical blocks (the same code at another address, or
@@ -440,8 +654,38 @@ const factories = new Map<string, Factory>();
 /** The same, by the Insn fields the source is made of (blockKey): a block decoded again
  *  (a copy-on-write copy of a code page, a page written and rebuilt) finds its factory
  *  without building the source, which costs far more than the key. */
-const byKey = new Map<string, { f: Factory; offsets: Int32Array }>();
+const byKey = new Map<string, Compiled>();
 const FACTORY_MAX = 8192;
+/** The same for regions, by their key alone (a region's source is its key's and can be tens
+ *  of KB: fewer of them are kept) */
+const regions = new Map<string, Compiled>();
+const REGION_FACTORY_MAX = 256;
+
+/** A factory and the arrays its functions take: the offset of each instruction from the
+ *  function's entry, and (regions) its index in its block. */
+interface Compiled {
+  f: Factory;
+  offsets: Int32Array;
+  inBlock: Int32Array;
+}
+
+/** The compiled factory of the block source `build` makes, found by `key` when it can be. */
+function factoryFor(key: string, build: () => { source: string; offsets: Int32Array; inBlock: Int32Array }): Compiled {
+  let entry = byKey.get(key);
+  if (entry === undefined) {
+    const { source, offsets, inBlock } = build();
+    let f = factories.get(source);
+    if (f === undefined) {
+      if (factories.size >= FACTORY_MAX) factories.clear();
+      f = new Function('h', 'ins', 'offs', 'kin', source) as Factory;
+      factories.set(source, f);
+    }
+    if (byKey.size >= FACTORY_MAX) byKey.clear();
+    entry = { f, offsets, inBlock };
+    byKey.set(key, entry);
+  }
+  return entry;
+}
 
 /** Every Insn field blockSource reads, for the first n instructions: equal keys give equal
  *  sources. */
@@ -457,20 +701,24 @@ export function blockKey(insns: readonly Insn[], n: number): string {
 
 /** Compiles the first n instructions of a block. */
 export function compileBlock(insns: readonly Insn[], fns: readonly Handler[], n: number): CompiledBlock {
-  const key = blockKey(insns, n);
-  let entry = byKey.get(key);
-  if (entry === undefined) {
-    const { source, offsets } = blockSource(insns, n);
-    let f = factories.get(source);
-    if (f === undefined) {
-      if (factories.size >= FACTORY_MAX) factories.clear();
-      f = new Function('h', 'ins', 'offs', source) as Factory;
-      factories.set(source, f);
-    }
-    if (byKey.size >= FACTORY_MAX) byKey.clear();
-    entry = { f, offsets };
-    byKey.set(key, entry);
-  }
+  const { f, offsets, inBlock } = factoryFor(blockKey(insns, n), () => ({ ...blockSource(insns, n), inBlock: new Int32Array(0) }));
   // the handlers and Insns as they are now: a block that is rebuilt drops this function
-  return entry.f(fns.slice(0, n), insns.slice(0, n), entry.offsets);
+  return f(fns.slice(0, n), insns.slice(0, n), offsets, inBlock);
+}
+
+/** Compiles a region (regionSource). Its Insns are copies: a block of the region other than
+ *  its entry may be rebuilt (its Insns decoded again) while the region lives. */
+export function compileRegion(blocks: readonly RegionBlock[], hi: number): CompiledBlock {
+  const key = `${hi} ${blocks.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ')}`;
+  let entry = regions.get(key);
+  if (entry === undefined) {
+    const { source, offsets, inBlock } = regionSource(blocks, hi);
+    if (regions.size >= REGION_FACTORY_MAX) regions.clear();
+    entry = { f: new Function('h', 'ins', 'offs', 'kin', source) as Factory, offsets, inBlock };
+    regions.set(key, entry);
+  }
+  const { f, offsets, inBlock } = entry;
+  const fns = blocks.flatMap((b) => b.fns.slice(0, b.n));
+  const insns = blocks.flatMap((b) => b.insns.slice(0, b.n).map((i) => Object.assign(new Insn(), i)));
+  return f(fns, insns, offsets, inBlock);
 }
