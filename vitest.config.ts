@@ -10,8 +10,9 @@ export default defineConfig({
     // Vite's module runner: the runner turns every imported binding into a getter on a
     // module object, and the emulator's hot paths read imported constants and call imported
     // functions millions of times a second, so under it the emulator ran about 4 times
-    // slower than bundled. (We use no vi.mock or import.meta.vitest, which need the runner.)
+    // slower than bundled. (We use no vi.mock or import.meta.vitest, which need the runner or
+    // vitest's node loader.)
     execArgv: ['--import', 'tsx'],
-    experimental: { viteModuleRunner: false },
+    experimental: { viteModuleRunner: false, nodeLoader: false },
   },
 });
