@@ -88,19 +88,19 @@ export class InputReplayer {
   }
 
   /**
-   * Runs at most `maxInstructions` (as Machine.run), stopping at the next event's moment to
-   * deliver it. Returns what run() returned; `limit` also when it stopped for an event.
+   * Runs at most `maxInstructions` and `maxTime` (as Machine.run), stopping at the next
+   * event's moment to deliver it. Returns what run() returned; `limit` also when it stopped for an event.
    */
-  run(maxInstructions: number): MachineStop {
+  run(maxInstructions: number, maxTime = maxInstructions): MachineStop {
     const m = this.machine;
     this.deliverDue();
     const e = this.log.events[this.next];
-    if (!e) return m.run(maxInstructions);
+    if (!e) return m.run(maxInstructions, maxTime);
     // Instructions to the event's count; none left means it came while the guest idled in
     // HLT, and run() lets time pass up to its moment (a guest that runs on instead has
     // diverged, which deliverDue reports).
     const left = e.icount - m.instructions;
-    const r = m.run(left > 0 ? Math.min(maxInstructions, left) : maxInstructions, e.time - m.clock.icount);
+    const r = m.run(left > 0 ? Math.min(maxInstructions, left) : maxInstructions, Math.min(maxTime, e.time - m.clock.icount));
     this.deliverDue();
     return r;
   }

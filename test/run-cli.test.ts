@@ -98,6 +98,15 @@ describe('forklab run: console and keyboard', () => {
     expect(readFileSync(out, 'utf8')).toBe('');
   });
 
+  it('an idle guest reaches --max-instructions: slices are sized by guest time, so its idle time is not crawled through', () => {
+    // the guest idles in HLT between timer ticks, a few instructions a tick: 2,000,000
+    // instructions are hours of guest time. Sized by instructions run, the slices stayed at
+    // their smallest (1,000 instructions' worth of time) and this took minutes, ended by --timeout.
+    const r = forklab('run', imageFile(4, 'idle.img'), '--max-instructions', '2000000', '--timeout', '30');
+    expect(r.stderr).toBe('forklab: instruction limit reached (2000000 instructions)\n');
+    expect(r.status).toBe(124);
+  });
+
   it('a key typed on the keyboard reaches INT 16h (8042 -> IRQ1 -> INT 09h -> buffer)', () => {
     let out = '';
     const img = floppy(4);

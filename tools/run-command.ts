@@ -239,10 +239,14 @@ export async function runCommand(args: string[]): Promise<number> {
     for (;;) {
       keys.advance();
       const left = maxInstructions - machine.instructions;
-      const before = machine.instructions;
+      // the slice is sized by guest time (in instructions' worth, as Machine.run bounds it),
+      // not by instructions run: an idle guest (HLT) runs few while its time passes, and
+      // sized by those it crawled through its idle time at the smallest slice
+      const before = machine.clock.icount;
       const t0 = performance.now();
-      stop = session.run(Math.min(keys.waiting ? SCREEN_STEP : pacer.size, left));
-      pacer.observe(machine.instructions - before, performance.now() - t0);
+      // (the time bound is the slice's whole size even near --max-instructions)
+      stop = keys.waiting ? session.run(Math.min(SCREEN_STEP, left)) : session.run(Math.min(pacer.size, left), pacer.size);
+      pacer.observe(machine.clock.icount - before, performance.now() - t0);
       serial.flush();
       stdout.flush();
       if (stop.kind !== 'limit' && stop.kind !== 'stopped') break;
@@ -285,10 +289,11 @@ export class SlicePacer {
   /** Instructions for the next slice; the first is small, as the speed is not known yet. */
   size = 20_000;
 
-  /** Records that `instructions` ran in `ms` milliseconds and sizes the next slice. */
-  observe(instructions: number, ms: number): void {
-    if (instructions <= 0) return;
-    const perMs = instructions / Math.max(ms, 0.1);
+  /** Records that the guest's clock advanced by `time` (instructions' worth: executed or
+   *  idle) in `ms` milliseconds and sizes the next slice. */
+  observe(time: number, ms: number): void {
+    if (time <= 0) return;
+    const perMs = time / Math.max(ms, 0.1);
     // grow at most 4x a slice (a burst of fast code must not make one slow slice huge)
     const next = Math.min(perMs * SlicePacer.TARGET_MS, this.size * 4);
     this.size = Math.round(Math.max(SlicePacer.MIN, Math.min(SlicePacer.MAX, next)));

@@ -36,7 +36,7 @@ export interface SessionValues {
 /** How the run loop runs the machine and hands it input, for the session's options. */
 export interface Session {
   /** Machine.run, stopping where a state is to be saved or a replayed event is due. */
-  run(maxInstructions: number): MachineStop;
+  run(maxInstructions: number, maxTime?: number): MachineStop;
   /** Keys typed at the terminal. */
   typeText(text: string): void;
   /** Text piped to stdin, typed as Machine.type does (throws for a character no key types). */
@@ -120,9 +120,9 @@ export function startSession(v: SessionValues, image: string | undefined, machin
     }
     process.stderr.write(`forklab: state saved to ${save} at instruction ${machine.instructions}\n`);
   };
-  const runMachine = (max: number): MachineStop => {
+  const runMachine = (max: number, maxTime: number): MachineStop => {
     try {
-      return replayer ? replayer.run(max) : machine.run(max);
+      return replayer ? replayer.run(max, maxTime) : machine.run(max, maxTime);
     } catch (e) {
       throw new UsageError(`--replay '${v.replay}': ${(e as Error).message}`);
     }
@@ -130,14 +130,14 @@ export function startSession(v: SessionValues, image: string | undefined, machin
 
   return {
     replayRealtime: replayLog?.realtime ?? false,
-    run(max) {
-      if (saved) return runMachine(max);
+    run(max, maxTime = max) {
+      if (saved) return runMachine(max, maxTime);
       if (atCount >= 0) {
-        const r = runMachine(Math.min(max, atCount - machine.instructions));
+        const r = runMachine(Math.min(max, atCount - machine.instructions), maxTime);
         if (machine.instructions === atCount) saveNow();
         return r;
       }
-      const r = runMachine(max);
+      const r = runMachine(max, maxTime);
       if (!reached) return r;
       saveNow();
       return r.kind === 'stopped' ? { kind: 'limit' } : r; // the hook's stop, not the guest's
