@@ -98,9 +98,9 @@ const REGION_DROPS_MAX = 4;
 /** The execution engines: both give the same results (DESIGN decision 11). */
 export const ENGINES = ['jit', 'interp'] as const;
 export type Engine = (typeof ENGINES)[number];
-/** The interpreter: the jit runs the CPU loops about 4 times as fast and the kernel's fork demo
- *  about 1.4 times, but Linux 0.11's boot to its prompt no faster (its code is not hot enough
- *  for long enough to repay compiling it) — see the bench. */
+/** The interpreter: the jit runs the CPU loops 3 to 4 times as fast, but the kernel's fork demo
+ *  (0.8 to 1.1 times) and Linux 0.11's boot to its prompt no faster (their code is not hot for
+ *  long enough to repay compiling it) — see the bench. */
 export const DEFAULT_ENGINE: Engine = 'interp';
 
 class Block implements JitHolder {
