@@ -57,6 +57,11 @@ function runToHalt(cpu: Cpu): void {
 
 /** Runs `code` on each engine; `check` sees the halted CPU; both end in the same state (and
  *  the jit compiled blocks, and regions when `regions` says so). */
+/** What must be equal after a run on each engine. */
+function snapshot(cpu: Cpu): object {
+  return { ...cpu.state(), flags: cpu.getFlags(), icount: cpu.icount, cr2: cpu.cr2 };
+}
+
 function onBoth(code: Uint8Array, check: (cpu: Cpu) => void, o: { paging?: boolean; regions?: boolean } = {}): void {
   const states = ENGINES.map((engine) => {
     const cpu = flatCpu(engine, code, o);
@@ -65,7 +70,7 @@ function onBoth(code: Uint8Array, check: (cpu: Cpu) => void, o: { paging?: boole
     if (engine === 'jit') expect(cpu.codeCache.added).toBeGreaterThan(0);
     else expect(cpu.codeCache.added).toBe(0);
     if (engine === 'jit' && o.regions) expect(cpu.codeCache.regions).toBeGreaterThan(0);
-    return { ...cpu.state(), flags: cpu.getFlags(), icount: cpu.icount };
+    return snapshot(cpu);
   });
   expect(states[1]).toEqual(states[0]);
 }
@@ -269,10 +274,6 @@ function gate(mem: PhysicalMemory, vector: number, handler: number): void {
   mem.write32(vector * 8, (0x08 << 16) | (handler & 0xffff));
   mem.write32(vector * 8 + 4, (handler & 0xffff0000) | 0x8e00);
 }
-function snapshot(cpu: Cpu): object {
-  return { ...cpu.state(), flags: cpu.getFlags(), icount: cpu.icount, cr2: cpu.cr2 };
-}
-
 /** Runs `code` on each engine with paging, page 800h not mapped and #PF handled by its last
  *  byte (a HLT), to that HLT: CR2 is 800000h, `check` sees the CPU, the jit ran regions and
  *  both end in the same state. */
