@@ -326,6 +326,49 @@ patch: mov al, 1
     }, { regions: true });
   });
 
+  it('a region outlives writes next to its code (a counter in its page), and runs as the interpreter', () => {
+    // each iteration stores ECX into cnt, in the same 32-byte line as the loop's code: the
+    // page's decoded code is checked again after each store, and the region, whose bytes
+    // are unchanged, is kept (it was dropped and compiled again, then block by block: 8)
+    const code = asm(`
+      mov ecx, 200
+      xor ebx, ebx
+lp:   add ebx, ecx
+      mov [cnt], ecx
+      test ecx, 1
+      jz skip
+      inc ebx
+skip: dec ecx
+      jnz lp
+      hlt
+cnt:  dd 0`);
+    const jit = flatCpu('jit', code);
+    runToHalt(jit);
+    // the loop's two regions (entered at lp, and at the INC it leaves lp's region for, on the
+    // 2nd iteration, before that block was decoded), each compiled once
+    expect(jit.codeCache.regions).toBe(2);
+    onBoth(code, (cpu) => {
+      expect(cpu.regs[3]).toBe((200 * 201) / 2 + 100);
+      expect(cpu.mem.read32(ORG + code.length - 4)).toBe(1);
+    }, { regions: true });
+  });
+
+  it('LOOP runs inline in a region, with CX or ECX as its counter', () => {
+    const code = asm(`
+      mov ecx, 0x10005
+      xor ebx, ebx
+lp:   add ebx, ecx
+      loop lp
+      mov ecx, 0x30004
+lp16: inc ebx
+      a16 loop lp16
+      hlt`);
+    onBoth(code, (cpu) => {
+      expect(cpu.regs[3]).toBe(((0x10005 * 0x10006) / 2 + 4) | 0);
+      expect(cpu.regs[1]).toBe(0x30000);
+    }, { regions: true });
+  });
+
   const LOOP = `
       mov ecx, 300
       xor ebx, ebx

@@ -126,6 +126,10 @@ class Block implements JitHolder {
    *  how often one was dropped since decoded (then only the block is compiled) */
   jitRegion = false;
   regionDrops = 0;
+  /** The region's other blocks: their decoded bytes as runs (RAM address, length) and a copy
+   *  of them, so that the region outlives a write elsewhere in the page (regionUnchanged) */
+  regionRuns: number[] = [];
+  regionBytes: Uint8Array | null = null;
   /** RAM page of the first instruction */
   page = 0;
   /** The bytes decoded, as runs (offset from the block's start, length: a run ends at a
@@ -1449,6 +1453,7 @@ export class Cpu {
       b.hits = -0x40000000; // (not again until rebuilt)
       return false;
     }
+    b.regionRuns.length = 0;
     const region = b.exit || b.regionDrops >= REGION_DROPS_MAX ? null : this.regionOf(b);
     b.jitRegion = region !== null;
     this.codeCache.add(b, region ?? compileBlock(b.insns, b.fns, b.n), region !== null);
@@ -1470,15 +1475,37 @@ export class Cpu {
         if (ram === ram0) loops = true;
         if (ram >>> 12 !== page || blocks.some((r) => r.d === ram - ram0)) continue;
         const b = this.cache[(ram ^ (ram >>> 14)) & (CACHE_SIZE - 1)];
-        if (b === undefined || b.tag !== ram * 2 + big || b.gen !== gen || b.page2 >= 0 || b.exit) continue;
+        if (b === undefined || b.tag !== ram * 2 + big || b.page2 >= 0 || b.exit) continue;
+        // (a block of the page not run since the page was written: kept if its bytes are)
+        if (b.gen !== gen && !this.unchanged(b, ram)) continue;
         if ((b.jit === null && b.hits * 2 < this.jitThreshold) || insns + b.n > REGION_INSNS) continue;
         blocks.push({ insns: b.insns, fns: b.fns, n: b.n, d: ram - ram0 });
+        for (let r = 0; r < b.runs.length; r += 2) entry.regionRuns.push(ram + b.runs[r], b.runs[r + 1]);
         hi = Math.max(hi, ram - ram0 + b.len);
         insns += b.n;
         if (blocks.length === REGION_BLOCKS) break;
       }
     }
-    return blocks.length > 1 || loops ? compileRegion(blocks, hi) : null;
+    if (blocks.length === 1 && !loops) return null;
+    const runs = entry.regionRuns;
+    let size = 0;
+    for (let r = 1; r < runs.length; r += 2) size += runs[r];
+    const bytes = entry.regionBytes !== null && entry.regionBytes.length >= size ? entry.regionBytes : (entry.regionBytes = new Uint8Array(size));
+    for (let r = 0, at = 0; r < runs.length; at += runs[r + 1], r += 2) bytes.set(this.u8.subarray(runs[r], runs[r] + runs[r + 1]), at);
+    return compileRegion(blocks, hi);
+  }
+
+  /** The region of `entry` (whose own bytes are unchanged) may run on after a write to its
+   *  page: its other blocks' bytes are as they were compiled (marked as code again, so
+   *  that a write to them is seen). */
+  private regionUnchanged(entry: Block): boolean {
+    const runs = entry.regionRuns, bytes = entry.regionBytes!, u8 = this.u8;
+    for (let r = 0, at = 0; r < runs.length; at += runs[r + 1], r += 2) {
+      const ram = runs[r], len = runs[r + 1];
+      for (let k = 0; k < len; k++) if (u8[ram + k] !== bytes[at + k]) return false;
+    }
+    for (let r = 0; r < runs.length; r += 2) this.mem.markCode(runs[r], runs[r + 1]);
+    return true;
   }
 
   /** Links `next` as the successor of `prev` at EIP `eip` (two exits: the newest replaces
@@ -1608,8 +1635,8 @@ export class Cpu {
     }
     for (let r = 0; r < runs.length; r += 2) this.mem.markCode(ram + runs[r], runs[r + 1]);
     b.gen = this.mem.codeGen[ram >>> 12];
-    // a region holds other blocks of the page, which may have changed: compiled again
-    if (b.jitRegion && b.jit !== null) {
+    // a region holds other blocks of the page: dropped (compiled again) if one changed
+    if (b.jitRegion && b.jit !== null && !this.regionUnchanged(b)) {
       b.jit = null;
       b.regionDrops++;
     }

@@ -291,6 +291,11 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     case 'call relv': return branch(`{ const t = ${target(i, next)}; ${push(vw(i), next)} c.jumpNear(t); }`, true);
     case 'ret -': return branch(pop(vw(i), (v) => `c.jumpNear(${i.op32 ? `${v} >>> 0` : v});`), true);
   }
+  if (key === 'loop rel8') {
+    // the counter is CX or ECX by the address size
+    const cx = i.ad32 ? 'r[1]' : 'r16[2]';
+    return branch(`{ const x = (${cx} - 1)${i.ad32 ? ' | 0' : ' & 0xffff'}; ${cx} = x; c.eip = ${next}; if (x !== 0) c.jumpNear(${target(i, next)}); }`, false);
+  }
   if (m.length <= 3 && m[0] === 'j' && (ops === 'rel8' || ops === 'relv')) {
     const cc = CC.indexOf(m.slice(1));
     if (cc >= 0) return { ...branch(`c.eip = ${next}; if (c.cond(${cc})) c.jumpNear(${target(i, next)});`, false), cc };
