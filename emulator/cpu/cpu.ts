@@ -1298,8 +1298,6 @@ export class Cpu {
           // a compiled block runs whole (it fits the budget) in place of the handlers below;
           // the chain goes on as after an interpreted block, through the same links (a region
           // may have run further blocks of its page: the chain goes on from where it left)
-          this.curEip = eip;
-          this.startEsp = regs[ESP];
           b.jit!(this, eip, end);
         } else {
           // The interpreter. Per instruction: EIP is the next instruction's while it runs
@@ -1467,7 +1465,7 @@ export class Cpu {
     const ram0 = entry.tag >> 1, big = entry.tag & 1, page = entry.page;
     const gen = this.mem.codeGen[page];
     const blocks: RegionBlock[] = [{ insns: entry.insns, fns: entry.fns, n: entry.n, d: 0 }];
-    let hi = entry.len, insns = entry.n, loops = false;
+    let insns = entry.n, loops = false;
     for (let m = 0; m < blocks.length && blocks.length < REGION_BLOCKS; m++) {
       const from = ram0 + blocks[m].d;
       for (const x of blockExits(blocks[m].insns, blocks[m].n)) {
@@ -1481,7 +1479,6 @@ export class Cpu {
         if ((b.jit === null && b.hits * 2 < this.jitThreshold) || insns + b.n > REGION_INSNS) continue;
         blocks.push({ insns: b.insns, fns: b.fns, n: b.n, d: ram - ram0 });
         for (let r = 0; r < b.runs.length; r += 2) entry.regionRuns.push(ram + b.runs[r], b.runs[r + 1]);
-        hi = Math.max(hi, ram - ram0 + b.len);
         insns += b.n;
         if (blocks.length === REGION_BLOCKS) break;
       }
@@ -1492,7 +1489,7 @@ export class Cpu {
     for (let r = 1; r < runs.length; r += 2) size += runs[r];
     const bytes = entry.regionBytes !== null && entry.regionBytes.length >= size ? entry.regionBytes : (entry.regionBytes = new Uint8Array(size));
     for (let r = 0, at = 0; r < runs.length; at += runs[r + 1], r += 2) bytes.set(this.u8.subarray(runs[r], runs[r] + runs[r + 1]), at);
-    return compileRegion(blocks, hi);
+    return compileRegion(blocks);
   }
 
   /** The region of `entry` (whose own bytes are unchanged) may run on after a write to its

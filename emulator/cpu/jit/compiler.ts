@@ -8,33 +8,37 @@
 //
 // The contract with Cpu.execBlock (which calls a compiled block only when the whole block
 // fits in the instruction budget and no hook is active) is the interpreter's, instruction
-// for instruction:
+// for instruction, as far as anything can see:
 //  - on entry c.eip is the block's start E (an argument: the same RAM bytes can run at
-//    another EIP through another CS base), c.curEip = E, c.startEsp = ESP, c.blockBreak false;
-//  - before an instruction that can fault or be observed (memory, handlers), c.icount counts
-//    exactly the instructions retired before it and c.startEsp is ESP at its start; on a
-//    fault the catch sets c.curEip to the instruction's start and c.icount, and rethrows
-//    (Cpu.onFault then restores EIP/ESP and delivers it, as for the interpreter);
-//  - before a handler call c.eip is the address after the instruction (handlers read it);
-//  - after an instruction that can set c.blockBreak (handlers, memory accesses: a write to
-//    the block's own page, a device callback) the block returns with c.eip after it;
-//  - on the way out c.icount and c.eip are exact.
-// Register-only inline instructions can neither fault nor be observed, so they skip all of
-// this bookkeeping: that, and no per-instruction dispatch, is the gain.
+//    another EIP through another CS base), c.blockBreak false;
+//  - the registers it uses whole, the lazy flags, the instruction count, EIP and the segment
+//    state its memory accesses test live in JS locals; the Cpu's copies are made exact where
+//    something can look: before a handler call (which sees everything, with c.eip the
+//    address after the instruction, and may change everything: the locals are loaded
+//    again after it), before a call of the Cpu's slow memory path (c.icount, c.startEsp: a
+//    device or a fault may see them), on a fault (the catch sets c.curEip to the faulting
+//    instruction's start, icount to the instructions before it, c.startEsp to ESP at its
+//    start, and rethrows: Cpu.onFault then restores EIP/ESP and delivers it, as for the
+//    interpreter) and on the way out (the finally);
+//  - after an instruction that can set c.blockBreak (handlers, the slow memory path: a write
+//    to the block's own page, a device callback) the block returns with c.eip after it.
+// The inline TLB fast path neither faults nor is observed, so it skips all of this
+// bookkeeping: that, and no per-instruction dispatch, is the gain.
 //
-// A region (regionSource) is several blocks of one page in one function, each keeping this
-// contract, with a loop that goes on to the block at the new EIP while the chain in execBlock
-// would go on to it: no exit, no interrupt pending, the budget holds the whole block, the TLB
-// and the page's code are as at entry.
+// A block compiles as a region of one block: a region (regionSource) is several blocks of
+// one page in one function, each keeping this contract, with a loop that goes on to the
+// block at the new EIP while the chain in execBlock would go on to it: no exit, no
+// interrupt pending, the budget holds the whole block, the TLB and the page's code are as
+// at entry.
 //
-// Lazy flags: inline ALU forms store the same lz* fields the handlers do (so the flags,
-// and a snapshot of the CPU, are the same whichever engine ran).
+// Lazy flags: the inline forms keep the same lz* fields the handlers do, in locals (so the
+// flags, and a snapshot of the CPU, are the same whichever engine ran).
 
 import type { Cpu } from '../cpu';
 import { Insn } from '../decoder';
 import type { Handler } from '../handlers';
 import { R8 } from '../handlers';
-import { ARITH, CF, ESP, IF, LZ_ADD, LZ_LOGIC, LZ_SUB, SS } from '../consts';
+import { AF, ARITH, CF, ESP, IF, LZ_ADD, LZ_LOGIC, LZ_SUB, OF, PF, SF, SS, ZF } from '../consts';
 
 /** A compiled block or region: runs the block's instructions from EIP `eip` (see the contract
  *  above); a region goes on with its other blocks while they fit the budget `end`. */
@@ -45,6 +49,14 @@ type Factory = (h: readonly Handler[], ins: readonly Insn[], offs: Int32Array, k
 const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 const CC = ['o', 'no', 'c', 'nc', 'z', 'nz', 'na', 'a', 's', 'ns', 'pe', 'po', 'l', 'nl', 'ng', 'g'];
 
+// Markers in an instruction's code, replaced where the function is put together: around a
+// call of a Cpu method that uses c.regs, the registers kept in locals are stored (SAVE) and
+// loaded after (LOAD); before a call of the Cpu's slow memory path, the state it may see
+// or a fault needs (SYNC: an expression; icount, ESP at the instruction's start, and the
+// note that the block's end must look at what the call may have changed); before code that
+// reads the Cpu's lazy flags, the flag locals are stored (FLUSH).
+const SAVE = '/*save*/', LOAD = '/*load*/', SYNC = '/*sync*/0', FLUSH = '/*flush*/';
+
 /** How an instruction's code relates to the bookkeeping. */
 const enum Kind {
   /** registers only: cannot fault, nothing observes it */
@@ -53,7 +65,7 @@ const enum Kind {
   Mem,
   /** a handler call */
   Call,
-  /** an inline near branch (ends the block; sets c.eip) */
+  /** an inline near branch (ends the block; sets ip) */
   Branch,
   /** a direct JMP/CALL the block goes on through (Cpu.buildBlock): the next instruction is
    *  at its target; it ends the block, as JMP_ON/CALL_ON do, when the target wraps IP */
@@ -85,7 +97,7 @@ interface Piece {
   code: string;
   /** sets the flags from fx/fa/fb; null: sets them otherwise; absent: leaves them alone */
   sets?: Flagged | null;
-  /** a Jcc: its condition code (its code calls c.cond(cc)) */
+  /** a Jcc: its condition code (its code stores the flag locals and calls c.cond(cc)) */
   cc?: number;
   /** may change ESP */
   esp: boolean;
@@ -126,30 +138,31 @@ function rmRead(i: Insn, w: number): string {
 // address) are the function's: an instruction has one memory operand.
 
 /** The fast-path test of an access of w bits at segment s, offset expression `addr`, with
- *  the rights `need` ('R' or 'W'); sets p. */
+ *  the rights `need` ('R' or 'W'); sets p. The segment's base and limits and the rights
+ *  needed are the function's locals (sbN, mnN, eRN/eWN, nR/nW: see stateLocals). */
 function fastTest(w: number, s: number, addr: string, need: 'R' | 'W'): string {
   const align = w === 32 ? ' && (l & 3) === 0' : '';
   const code = need === 'W' ? ` && cp[p >>> 12] === 0` : '';
-  return `(o = ${addr}, l = (sb[${s}] + o) | 0, e = tlb[l >>> 12], p = (e & ~0xfff) | (l & 0xfff), ` +
-    `o >= smin[${s}] && o + ${w >> 3} <= send${need}[${s}] && (e & c.need${need}) === c.need${need}${align}${code})`;
+  return `(o = ${addr}, l = (sb${s} + o) | 0, e = tlb[l >>> 12], p = (e & ~0xfff) | (l & 0xfff), ` +
+    `o >= mn${s} && o + ${w >> 3} <= e${need}${s} && (e & n${need}) === n${need}${align}${code})`;
 }
 function ramAt(w: number): string {
   return w === 32 ? 'i32[p >>> 2]' : 'u8[p]';
 }
 /** A read of w bits (an expression). */
 function memRead(w: number, s: number, addr: string): string {
-  if (w === 16) return `c.rd16(${s}, ${addr})`;
-  return `(${fastTest(w, s, addr, 'R')} ? ${ramAt(w)} : c.rd${w}(${s}, o))`;
+  if (w === 16) return `(${SYNC}, c.rd16(${s}, ${addr}))`;
+  return `(${fastTest(w, s, addr, 'R')} ? ${ramAt(w)} : (${SYNC}, c.rd${w}(${s}, o)))`;
 }
 /** A write of w bits of `v` (a statement; v has no side effects and is evaluated once). */
 function memWrite(w: number, s: number, addr: string, v: string): string {
-  if (w === 16) return `c.wr16(${s}, ${addr}, ${v});`;
-  return `if (${fastTest(w, s, addr, 'W')}) ${ramAt(w)} = ${v}; else c.wr${w}(${s}, o, ${v});`;
+  if (w === 16) return `${SYNC}; c.wr16(${s}, ${addr}, ${v});`;
+  return `if (${fastTest(w, s, addr, 'W')}) ${ramAt(w)} = ${v}; else { ${SYNC}; c.wr${w}(${s}, o, ${v}); }`;
 }
 /** The read of a read-modify-write (an expression; memCommit writes). */
 function memRmw(w: number, s: number, addr: string): string {
-  if (w === 16) return `c.rmw16(${s}, ${addr})`;
-  return `(${fastTest(w, s, addr, 'W')} ? (c.rmwPa = p, ${ramAt(w)}) : (p = -1, c.rmw${w}(${s}, o)))`;
+  if (w === 16) return `(${SYNC}, c.rmw16(${s}, ${addr}))`;
+  return `(${fastTest(w, s, addr, 'W')} ? ${ramAt(w)} : (p = -1, ${SYNC}, c.rmw${w}(${s}, o)))`;
 }
 /** The write of a read-modify-write's result x (p: as memRmw left it). */
 function memCommit(w: number): string {
@@ -157,18 +170,23 @@ function memCommit(w: number): string {
   return `if (p >= 0) ${ramAt(w)} = x; else c.commit${w}(x);`;
 }
 
-/** The lazy-flag stores of an ALU result x of operands a, b (as alu8/16/32). */
+/** The lazy-flag state of an ALU result x of operands a, b (as alu8/16/32), in the
+ *  function's locals (fo fa fb fx ft fl: the Cpu's lzOp lzA lzB lzRes lzTop lazy; fd: they
+ *  differ from the Cpu's). */
 function aluFlags(kind: number, top: number): string {
-  return `c.lzOp = ${kind}; c.lzA = a; c.lzB = b; c.lzRes = x; c.lzTop = ${top}; c.lazy = ${ARITH};`;
+  return `fo = ${kind}; fa = a; fb = b; fx = x; ft = ${top}; fl = ${ARITH}; fd = true;`;
 }
+/** CF of the flag locals (as Cpu.getCF; fv: the Cpu's flagsVal). */
+const CF_NOW = `((fl & ${CF}) === 0 ? fv & ${CF} : fo === ${LZ_ADD} ? (((fa & fb) | ((fa | fb) & ~fx)) >>> ft) & 1 : ` +
+  `fo === ${LZ_SUB} ? (((~fa & fb) | ((~fa | fb) & fx)) >>> ft) & 1 : 0)`;
 
 function aluExpr(op: number, w: number): { expr: string; kind: number } {
   const m = w === 32 ? ' | 0' : w === 16 ? ' & 0xffff' : ' & 0xff';
   switch (op) {
     case 0: return { expr: `(a + b)${m}`, kind: LZ_ADD };
     case 1: return { expr: 'a | b', kind: LZ_LOGIC };
-    case 2: return { expr: `(a + b + c.getCF())${m}`, kind: LZ_ADD };
-    case 3: return { expr: `(a - b - c.getCF())${m}`, kind: LZ_SUB };
+    case 2: return { expr: `(a + b + ${CF_NOW})${m}`, kind: LZ_ADD };
+    case 3: return { expr: `(a - b - ${CF_NOW})${m}`, kind: LZ_SUB };
     case 4: return { expr: 'a & b', kind: LZ_LOGIC };
     case 6: return { expr: 'a ^ b', kind: LZ_LOGIC };
     default: return { expr: `(a - b)${m}`, kind: LZ_SUB };
@@ -189,11 +207,10 @@ function alu(i: Insn, op: number, w: number, dst: 'rm' | 'reg' | 'acc', b: strin
   const cmp = op === 7;
   // ADC and SBB read CF (and are not kept in fx/fa/fb)
   const sets: Flagged | null = op === 2 || op === 3 ? null : { op: kind === LZ_ADD ? 'add' : kind === LZ_SUB ? 'sub' : 'logic', top };
-  const keep = sets === null ? '' : ' fx = x; fa = a; fb = b;';
   if (dst === 'rm' && i.hasMem) {
     const a = cmp ? memRead(w, i.seg, ea(i)) : memRmw(w, i.seg, ea(i));
     const commit = cmp ? '' : ` ${memCommit(w)}`;
-    return { kind: Kind.Mem, code: `{ const a = ${a}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${keep}${commit} }`, esp: false, sets };
+    return { kind: Kind.Mem, code: `{ const a = ${a}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${commit} }`, esp: false, sets };
   }
   const dreg = dst === 'rm' ? i.rm : dst === 'reg' ? i.reg : 0;
   const d = reg(dreg, w);
@@ -202,12 +219,12 @@ function alu(i: Insn, op: number, w: number, dst: 'rm' | 'reg' | 'acc', b: strin
   const full = !mem && sets !== null;
   return {
     kind: mem ? Kind.Mem : Kind.Pure,
-    code: `{ const a = ${d}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${keep}${store} }`,
+    code: `{ const a = ${d}, b = ${b}; const x = ${expr}; ${aluFlags(kind, top)}${store} }`,
     sets,
     esp: !cmp && writesEsp(dreg, w),
     flags: full ? Flags.Full : Flags.Read,
     // (fx/fa/fb still: the CF an INC/DEC after it keeps may come from them)
-    dead: full ? `{ const a = ${d}, b = ${b}; const x = ${expr};${keep}${store} }` : undefined,
+    dead: full ? `{ const a = ${d}, b = ${b}; const x = ${expr}; fx = x; fa = a; fb = b;${store} }` : undefined,
   };
 }
 
@@ -226,7 +243,7 @@ function jumpOn(i: Insn, key: string, next: string, k: number): Piece | null {
   // a wrap, or the push writing the block's own page, ends the block at the target
   return {
     kind: Kind.On,
-    code: `{ const t = ${t};${pushed} c.jumpNear(t); if (t !== ${raw} || c.blockBreak) { c.icount = ic + ${k + 1}; return; } }`,
+    code: `{ const t = ${t};${pushed} ${checkTarget('t')} if (t !== ${raw} || (sy !== 0 && c.blockBreak)) { ic += ${k + 1}; ip = t; return; } }`,
     esp: pushed !== '',
   };
 }
@@ -286,19 +303,20 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     case 'pop rv': return { kind: Kind.Mem, code: pop(vw(i), (v) => `${reg(i.opReg, vw(i))} = ${v};`), esp: true };
     case 'push simm8': case 'push immv': return { kind: Kind.Mem, code: push(vw(i), `${i.op32 ? i.imm | 0 : i.imm}`), esp: true };
     // near branches that end the block (its last instruction)
-    case 'jmp rel8': case 'jmp relv': return branch(`c.jumpNear(${target(i, next)});`, false);
-    case 'jmp rmv': return branch(`c.jumpNear(${i.op32 ? `${rmRead(i, 32)} >>> 0` : rmRead(i, 16)});`, false);
-    case 'call relv': return branch(`{ const t = ${target(i, next)}; ${push(vw(i), next)} c.jumpNear(t); }`, true);
-    case 'ret -': return branch(pop(vw(i), (v) => `c.jumpNear(${i.op32 ? `${v} >>> 0` : v});`), true);
+    case 'jmp rel8': case 'jmp relv': return branch(jump(target(i, next)), false);
+    case 'jmp rmv': return branch(jump(i.op32 ? `${rmRead(i, 32)} >>> 0` : rmRead(i, 16)), false);
+    case 'call relv': return branch(`{ const t = ${target(i, next)}; ${push(vw(i), next)} ${checkTarget('t')} ip = t; }`, true);
+    case 'ret -': return branch(pop(vw(i), (v) => jump(i.op32 ? `${v} >>> 0` : v)), true);
   }
   if (key === 'loop rel8') {
     // the counter is CX or ECX by the address size
     const cx = i.ad32 ? 'r[1]' : 'r16[2]';
-    return branch(`{ const x = (${cx} - 1)${i.ad32 ? ' | 0' : ' & 0xffff'}; ${cx} = x; c.eip = ${next}; if (x !== 0) c.jumpNear(${target(i, next)}); }`, false);
+    return branch(`{ const x = (${cx} - 1)${i.ad32 ? ' | 0' : ' & 0xffff'}; ${cx} = x; if (x !== 0) ${jump(target(i, next))} else ip = ${next}; }`, false);
   }
   if (m.length <= 3 && m[0] === 'j' && (ops === 'rel8' || ops === 'relv')) {
     const cc = CC.indexOf(m.slice(1));
-    if (cc >= 0) return { ...branch(`c.eip = ${next}; if (c.cond(${cc})) c.jumpNear(${target(i, next)});`, false), cc };
+    // (the test on the Cpu's flags, c.cond, when no flag writer before it in the block is known)
+    if (cc >= 0) return { ...branch(`${FLUSH} if (c.cond(${cc})) ${jump(target(i, next))} else ip = ${next};`, false), cc };
   }
   return null;
 }
@@ -310,10 +328,14 @@ function shift32(i: Insn, m: string, n: number): Piece | null {
   const read = i.hasMem ? memRmw(32, i.seg, ea(i)) : `r[${i.rm}]`;
   const store = i.hasMem ? memCommit(32) : `r[${i.rm}] = x;`;
   let calc: string;
-  if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; c.setResultFlags(x, 31, cf, ${n === 1 ? '(v >>> 31) & 1' : '0'}, 0);`;
-  else if (m === 'sar') calc = `const cf = (v >> ${n - 1}) & 1; const x = v >> ${n}; c.setResultFlags(x, 31, cf, 0, 0);`;
-  else calc = `const cf = (v >>> ${32 - n}) & 1; const x = v << ${n}; c.setResultFlags(x, 31, cf, ((x >>> 31) ^ cf) & 1, 0);`;
-  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} fx = x; ${store} }`, esp: !i.hasMem && i.rm === ESP, sets: { op: 'result', top: 31 } };
+  if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; ${resultFlags(n === 1 ? '(v >>> 31) & 1' : '0')}`;
+  else if (m === 'sar') calc = `const cf = (v >> ${n - 1}) & 1; const x = v >> ${n}; ${resultFlags('0')}`;
+  else calc = `const cf = (v >>> ${32 - n}) & 1; const x = v << ${n}; ${resultFlags('((x >>> 31) ^ cf) & 1')}`;
+  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} ${store} }`, esp: !i.hasMem && i.rm === ESP, sets: { op: 'result', top: 31 } };
+}
+/** The flags of a shift's result x (32 bits), its CF cf and OF `of` (as Cpu.setResultFlags). */
+function resultFlags(of: string): string {
+  return `fo = ${LZ_LOGIC}; fx = x; ft = 31; fl = ${SF | ZF | PF}; fv = (fv & ${~(CF | OF | AF | SF | ZF | PF)}) | cf | ((${of}) << 11); fd = true;`;
 }
 
 // PUSH and POP: with a 32-bit stack and operand through the inline memory fast path (ESP
@@ -322,19 +344,27 @@ function shift32(i: Insn, m: string, n: number): Piece | null {
 
 /** Pushes `v` (an expression without side effects) of w bits. */
 function push(w: number, v: string): string {
-  if (w === 16) return `${SAVE} c.push16(${v}); ${LOAD}`;
-  return `if (c.ssBig) { const sp = (r[${ESP}] - 4) >>> 0; ${memWrite(32, SS, 'sp', v)} r[${ESP}] = sp | 0; } ` +
-    `else { ${SAVE} c.push32(${v}); ${LOAD} }`;
+  if (w === 16) return `${SYNC}; ${SAVE} c.push16(${v}); ${LOAD}`;
+  return `if (big) { const sp = (r[${ESP}] - 4) >>> 0; ${memWrite(32, SS, 'sp', v)} r[${ESP}] = sp | 0; } ` +
+    `else { ${SYNC}; ${SAVE} c.push32(${v}); ${LOAD} }`;
 }
 /** Pops w bits into v and runs `use(v)`. */
 function pop(w: number, use: (v: string) => string): string {
-  if (w === 16) return `{ ${SAVE} const v = c.pop16(); ${LOAD} ${use('v')} }`;
-  return `{ let v = 0; if (c.ssBig) { const sp = r[${ESP}] >>> 0; v = ${memRead(32, SS, 'sp')}; r[${ESP}] = (sp + 4) | 0; } ` +
-    `else { ${SAVE} v = c.pop32(); ${LOAD} } ${use('v')} }`;
+  if (w === 16) return `{ ${SYNC}; ${SAVE} const v = c.pop16(); ${LOAD} ${use('v')} }`;
+  return `{ let v = 0; if (big) { const sp = r[${ESP}] >>> 0; v = ${memRead(32, SS, 'sp')}; r[${ESP}] = (sp + 4) | 0; } ` +
+    `else { ${SYNC}; ${SAVE} v = c.pop32(); ${LOAD} } ${use('v')} }`;
 }
 
 function branch(code: string, esp: boolean): Piece {
   return { kind: Kind.Branch, code, esp };
+}
+/** The CS limit test of a near branch's target t (as Cpu.jumpNear; ce: the CS limit). */
+function checkTarget(t: string): string {
+  return `if (${t} >= ce) c.gp(0);`;
+}
+/** A near branch to t: the EIP the function goes on at (ip). */
+function jump(t: string): string {
+  return `{ const t = ${t}; ${checkTarget('t')} ip = t; }`;
 }
 /** A near branch's target: the address after it plus the displacement, at operand size. */
 function target(i: Insn, next: string): string {
@@ -357,13 +387,16 @@ function test(i: Insn, w: number, a: string, b: string): Piece {
   const x = w === 16 ? `(${a}) & (${b}) & 0xffff` : `(${a}) & (${b})`;
   return {
     kind: i.hasMem ? Kind.Mem : Kind.Pure,
-    code: `{ const x = ${x}; c.lzOp = ${LZ_LOGIC}; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH}; fx = x; }`,
+    code: `{ const x = ${x}; fo = ${LZ_LOGIC}; fx = x; ft = ${w - 1}; fl = ${ARITH}; fd = true; }`,
     esp: false,
     sets: { op: 'logic', top: w - 1 },
     flags: i.hasMem ? Flags.Read : Flags.Logic,
     dead: i.hasMem ? undefined : '',
   };
 }
+/** INC/DEC's CF: made concrete (in fv) from the flags before it (blockBody puts the test on a
+ *  known flag writer in its place). */
+const KEEP_CF = `fv = (fv & ${~CF}) | ${CF_NOW}; fd = true;`;
 /** INC/DEC: CF kept (materialised after the read, as the handlers' incdec), the rest lazy. `src` is a
  *  register expression, or null for the r/m operand n. */
 function incdec(i: Insn, dec: boolean, w: number, src: string | null, n: number): Piece {
@@ -373,9 +406,9 @@ function incdec(i: Insn, dec: boolean, w: number, src: string | null, n: number)
   const store = mem ? memCommit(w) : `${src ?? reg(n, w)} = x;`;
   return {
     kind: mem ? Kind.Mem : Kind.Pure,
-    code: `{ const v = ${read}; c.materialize(${CF}); const x = ${r}; c.lzOp = ${dec ? LZ_SUB : LZ_ADD}; ` +
-      `c.lzA = v; c.lzB = 1; c.lzRes = x; c.lzTop = ${w - 1}; c.lazy = ${ARITH & ~CF}; fx = x; ${store} }`,
-    dead: `{ const v = ${read}; c.materialize(${CF}); const x = ${r}; fx = x; ${store} }`,
+    code: `{ const v = ${read}; ${KEEP_CF} const x = ${r}; fo = ${dec ? LZ_SUB : LZ_ADD}; ` +
+      `fa = v; fb = 1; fx = x; ft = ${w - 1}; fl = ${ARITH & ~CF}; fd = true; ${store} }`,
+    dead: `{ const v = ${read}; ${KEEP_CF} const x = ${r}; fx = x; ${store} }`,
     esp: !mem && writesEsp(n, w),
     sets: { op: 'result', top: w - 1 },
     keepsCF: true,
@@ -435,11 +468,11 @@ const THROUGH_KEYS = ['jmp rel8', 'jmp relv', 'call relv'];
 /**
  * The code of a block of n instructions that starts at E + d (E: the function's entry EIP),
  * its instructions numbered from g in the function's arrays (h, ins, offs): the statements
- * of its instructions with their bookkeeping (see the contract at the top), ending with
- * c.icount and c.eip exact. `ic` holds c.icount at the block's start; `espKnown`: c.startEsp
- * is ESP there.
+ * of its instructions with their bookkeeping (see the contract at the top). `ic` holds the
+ * instruction count at the block's start; at its end it is the count after it, and ip the
+ * EIP it goes on at.
  */
-function blockBody(insns: readonly Insn[], n: number, d: number, g: number, espKnown: boolean): { body: string; offsets: Int32Array; inlined: number } {
+function blockBody(insns: readonly Insn[], n: number, d: number, g: number): { body: string; offsets: Int32Array } {
   const { offs, after, on } = layout(insns, n);
   const pieces: (Piece | null)[] = [];
   for (let k = 0; k < n; k++) {
@@ -448,10 +481,8 @@ function blockBody(insns: readonly Insn[], n: number, d: number, g: number, espK
     pieces.push(i.form === null || i.lock ? null : (on[k] ? jumpOn(i, formKey(i), next, k) : null) ?? inline(i, formKey(i), next));
   }
   const out: string[] = [];
-  // c.icount is exact for the instructions before index `synced`; ESP in c.startEsp is stale
-  let synced = 0;
-  let espDirty = !espKnown;
-  let inlined = 0;
+  // se (ESP at the start of the instruction, for a fault) is stale
+  let espDirty = true;
   let ended = false;
   // before[k]: what the flags before instruction k are made of, when an instruction of this
   // block set them last (in fx/fa/fb)
@@ -468,33 +499,28 @@ function blockBody(insns: readonly Insn[], n: number, d: number, g: number, espK
     const next = `E + ${d + after[k]}`;
     const p = pieces[k];
     const kind = p === null ? Kind.Call : p.kind;
-    if (p !== null) inlined++;
     if (kind !== Kind.Pure) {
-      // the bookkeeping a fault or an observer needs
-      let pre = `k = ${g + k};`;
-      if (synced !== k) pre += ` c.icount = ic + ${k};`;
-      if (espDirty) pre += ` c.startEsp = r[${ESP}];`;
-      out.push(pre);
-      synced = k;
+      // what a fault needs: the instruction's index, ESP at its start
+      out.push(`k = ${g + k};${espDirty ? ` se = r[${ESP}];` : ''}`);
       espDirty = false;
     }
     if (p === null) {
-      out.push(`c.eip = ${next}; ${SAVE} h[${g + k}](c, I${g + k}); ${LOAD}`);
-      out.push(`if (c.blockBreak) { c.icount = ic + ${k + 1}; return; }`);
-      synced = -1;
+      // a handler: it sees the Cpu's state exact, and may change any of it
+      out.push(`c.eip = ${next}; c.icount = ic + ${k}; c.startEsp = se; ${FLUSH} ${SAVE} h[${g + k}](c, I${g + k}); ${LOAD} ${RELOAD} ip = c.eip; sy = 1;`);
+      out.push(`if (c.blockBreak) { ic += ${k + 1}; return; }`);
       espDirty = true;
       if (k === n - 1) ended = true;
       continue;
     }
-    let code = dead[k] ? p.dead! : p.code;
+    let code = (dead[k] ? p.dead! : p.code).replaceAll(SYNC, `sy = 1, c.icount = ic + ${k}, c.startEsp = se`);
     const flagged = before[k];
     if (flagged !== null && p.cc !== undefined) {
       const test = condition(p.cc, flagged);
-      if (test !== null) code = code.replace(`c.cond(${p.cc})`, test);
+      if (test !== null) code = code.replace(`${FLUSH} if (c.cond(${p.cc}))`, `if (${test})`);
     }
     if (flagged !== null && known(k)) {
       // INC/DEC keep CF: known here
-      code = code.replace(`c.materialize(${CF});`, `c.flagsVal = (c.flagsVal & ${~CF}) | (${condition(2, flagged)} ? 1 : 0); c.lazy &= ${~CF};`);
+      code = code.replace(KEEP_CF, `fv = (fv & ${~CF}) | (${condition(2, flagged)} ? 1 : 0);`);
     }
     out.push(code);
     if (p.esp) espDirty = true;
@@ -502,11 +528,12 @@ function blockBody(insns: readonly Insn[], n: number, d: number, g: number, espK
       ended = true;
       break;
     }
-    if (kind === Kind.Mem) out.push(`if (c.blockBreak) { c.icount = ic + ${k + 1}; c.eip = ${next}; return; }`);
+    // (only the slow path, which sets sy, can end the block)
+    if (kind === Kind.Mem) out.push(`if (sy !== 0 && c.blockBreak) { ic += ${k + 1}; ip = ${next}; return; }`);
   }
-  out.push(`c.icount = ic + ${n};`);
-  if (!ended) out.push(`c.eip = E + ${d + offs[n]};`);
-  return { body: out.join('\n'), offsets: offs, inlined };
+  out.push(`ic += ${n};`);
+  if (!ended) out.push(`ip = E + ${d + offs[n]};`);
+  return { body: out.join('\n'), offsets: offs };
 }
 
 /** The test of condition code cc (c.cond) on the flags `f` describes, or null. */
@@ -539,8 +566,6 @@ function condition(cc: number, f: Flagged): string | null {
   return r === null ? null : (cc & 1) === 0 ? `(${r})` : `!(${r})`;
 }
 
-// Where a handler call needs the registers a region keeps in locals stored, and loaded after
-const SAVE = '/*save*/', LOAD = '/*load*/';
 
 /** The registers a region's code can keep in JS locals: those it reads and writes only whole
  *  (r[n], not through r8/r16; the Cpu's methods that use c.regs are called between SAVE and
@@ -553,33 +578,49 @@ function localRegisters(code: string): number[] {
   return [...regs].sort();
 }
 
+/** The Cpu state the function keeps in locals, by the name of the local: loaded at entry and
+ *  after each handler call (which may change it). A segment's base, limits (offsets below
+ *  mnN or from eRN/eWN on are out) and the TLB rights an access needs; the stack's size;
+ *  the CS limit. */
+function stateLocals(body: string): string[] {
+  const locals: string[] = [];
+  for (let s = 0; s < 6; s++) {
+    if (!body.includes(`sb${s} +`)) continue;
+    locals.push(`sb${s} = c.segBase[${s}]`, `mn${s} = c.segMin[${s}]`);
+    if (body.includes(`eR${s}`)) locals.push(`eR${s} = c.segEndR[${s}]`);
+    if (body.includes(`eW${s}`)) locals.push(`eW${s} = c.segEndW[${s}]`);
+  }
+  if (body.includes('nR')) locals.push('nR = c.needR');
+  if (body.includes('nW')) locals.push('nW = c.needW');
+  if (body.includes('(big)')) locals.push('big = c.ssBig');
+  locals.push('ce = c.csEnd');
+  return locals;
+}
+/** The lazy flags in locals (see aluFlags; fv: c.flagsVal), loaded at entry and after a
+ *  handler call, stored where the Cpu's may be read (FLUSH) and on the way out. */
+const FLAG_LOCALS = 'fo = c.lzOp, fa = c.lzA, fb = c.lzB, fx = c.lzRes, ft = c.lzTop, fl = c.lazy, fv = c.flagsVal';
+const FLAG_STORE = 'if (fd) { c.lzOp = fo; c.lzA = fa; c.lzB = fb; c.lzRes = fx; c.lzTop = ft; c.lazy = fl; c.flagsVal = fv; fd = false; }';
+// After a handler call: the Cpu state kept in locals, loaded again
+const RELOAD = '/*reload*/';
+
 /** The declarations a function body needs: the Insns of its handler calls (of the ins.length
  *  it has), the Cpu's views it reads, and the memory fast path's temporaries. */
 function declarations(body: string, count: number): { consts: string; views: string[]; temps: string } {
   const consts: string[] = [];
   // (I, not i: i32 is a view)
   for (let k = 0; k < count; k++) if (body.includes(`, I${k})`)) consts.push(`I${k} = ins[${k}]`);
-  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8', 'u8 = c.u8', 'i32 = c.i32', 'tlb = c.tlb', 'cp = c.codePage',
-    'sb = c.segBase', 'smin = c.segMin', 'sendR = c.segEndR', 'sendW = c.segEndW']
+  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8', 'u8 = c.u8', 'i32 = c.i32', 'tlb = c.tlb', 'cp = c.codePage']
     .filter((v) => body.includes(`${v.slice(0, v.indexOf(' '))}[`));
   return {
     consts: consts.length ? `const ${consts.join(', ')};\n` : '',
     views,
-    temps: (body.includes('(o = ') ? ', o = 0, l = 0, e = 0, p = 0' : '') + (body.includes('fx = ') ? ', fx = 0, fa = 0, fb = 0' : ''),
+    temps: body.includes('(o = ') ? ', o = 0, l = 0, e = 0, p = 0' : '',
   };
 }
 
-/** The function body of a block of n instructions (see the contract at the top). */
-export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inlined: number } {
-  const { body: marked, offsets, inlined } = blockBody(insns, n, 0, 0, true);
-  const body = marked.replaceAll(SAVE, '').replaceAll(LOAD, '');
-  const { consts, views, temps } = declarations(body, n);
-  const source =
-    `${consts}return function block(c, E) {\n` +
-    `const ${[...views, 'ic = c.icount'].join(', ')};\nlet k = 0${temps};\ntry {\n` +
-    body +
-    '\n} catch (err) { c.curEip = E + offs[k]; c.icount = ic + k; throw err; }\n};';
-  return { source, offsets, inlined };
+/** The function body of a block of n instructions alone (a region of one block). */
+export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inBlock: Int32Array } {
+  return regionSource([{ insns, fns: [], n, d: 0 }]);
 }
 
 /** A block of a region: its first n instructions, at offset d from the region's entry. */
@@ -595,22 +636,28 @@ export interface RegionBlock {
  * on to in the same page, one `case` each of a loop over the EIP's offset from E. It keeps
  * the block contract for each block, and runs the next only while the chain would: no block
  * asked to leave (c.blockBreak), the TLB (c.chainEpoch) and the page's code generation are as
- * at entry, no interrupt is pending, the next block is one of the region's and fits the budget
- * `end` whole (so icount, and the count an interrupt is taken at, are the interpreter's). It
- * goes beyond the entry only when every block is within the CS limit (E + hi).
+ * at entry (only a handler or the slow memory path, which set sy, can change those), no
+ * interrupt is pending, the next block is one of the region's and fits the budget `end`
+ * whole (so icount, and the count an interrupt is taken at, are the interpreter's). It goes
+ * beyond the entry only when every block is within the CS limit.
+ *
+ * The registers it uses whole, the lazy flags, icount (ic), EIP (ip) and the segment state
+ * its memory accesses test are JS locals; the Cpu's copies are exact where something can
+ * see them (handler calls, the slow memory path, a fault, the way out: the finally).
  */
-export function regionSource(blocks: readonly RegionBlock[], hi: number): { source: string; offsets: Int32Array; inBlock: Int32Array } {
+export function regionSource(blocks: readonly RegionBlock[]): { source: string; offsets: Int32Array; inBlock: Int32Array } {
   const total = blocks.reduce((t, b) => t + b.n, 0);
   const offsets = new Int32Array(total), inBlock = new Int32Array(total);
   const cases: string[] = [];
-  let g = 0;
+  let g = 0, hi = 0;
   for (const b of blocks) {
-    const { body, offsets: offs } = blockBody(b.insns, b.n, b.d, g, false);
+    const { body, offsets: offs } = blockBody(b.insns, b.n, b.d, g);
     for (let k = 0; k < b.n; k++) {
       offsets[g + k] = b.d + offs[k];
       inBlock[g + k] = k;
+      hi = Math.max(hi, b.d + offs[k] + b.insns[k].length);
     }
-    cases.push(`case ${b.d}: {\nif (c.icount + ${b.n} > end) return;\nic = c.icount;\n${body}\nbreak; }`);
+    cases.push(`case ${b.d}: {\nif (ic + ${b.n} > end) return;\n${body}\nbreak; }`);
     g += b.n;
   }
   const marked = cases.join('\n');
@@ -622,16 +669,21 @@ export function regionSource(blocks: readonly RegionBlock[], hi: number): { sour
   // (a register the code only reads is always as in c.regs: not stored)
   const save = regs.filter((n) => new RegExp(`\\br\\[${n}\\] = `).test(marked)).map((n) => `r[${n}] = r${n};`).join(' ');
   const load = regs.map((n) => `r${n} = r[${n}];`).join(' ');
+  const state = stateLocals(marked);
   const all = marked.replace(/\br\[(\d)\]/g, (m, n) => (regs.includes(+n) ? `r${n}` : m))
-    .replaceAll(SAVE, regs.length ? `${save} out = true;` : '').replaceAll(LOAD, regs.length ? `${load} out = false;` : '');
-  const locals = regs.map((n) => `, r${n} = r[${n}]`).join('') + (regs.length ? ', out = false' : '');
+    .replaceAll(SAVE, `${save} out = true;`).replaceAll(LOAD, `${load} out = false;`)
+    .replaceAll(FLUSH, FLAG_STORE)
+    .replaceAll(RELOAD, `${[...state, FLAG_LOCALS].join('; ')};`);
+  const locals = regs.map((n) => `, r${n} = r[${n}]`).join('');
   const source =
     `${consts}return function region(c, E, end) {\n` +
-    `const ${[...views, 'cg = c.mem.codeGen', 'P = c.curPage', 'G = c.curPageGen', 'ep = c.chainEpoch', `lim = E + ${hi} <= c.csEnd`].join(', ')};\n` +
-    `let k = 0, ic = 0, d = 0${temps}${locals};\ntry {\nfor (;;) {\nswitch (d) {\n${all}\ndefault: return;\n}\n` +
-    `if (!lim || c.blockBreak || c.chainEpoch !== ep || cg[P] !== G || ((c.flagsVal & ${IF}) !== 0 && c.irq !== null && c.irq.hasInterrupt())) return;\n` +
-    'd = c.eip - E;\n}\n} catch (err) { c.curEip = E + offs[k]; c.icount = ic + kin[k]; throw err; }' +
-    `${regs.length ? ` finally { if (!out) { ${save} } }` : ''}\n};`;
+    `const ${[...views, 'cg = c.mem.codeGen', 'P = c.curPage', 'G = c.curPageGen', 'ep = c.chainEpoch', `lim = E + ${hi} <= c.csEnd`, 'irq = c.irq'].join(', ')};\n` +
+    `let k = 0, ic = c.icount, ip = E, d = 0, sy = 0, se = 0, out = false, fd = false, ${[...state, FLAG_LOCALS].join(', ')}${temps}${locals};\n` +
+    `try {\nfor (;;) {\nswitch (d) {\n${all}\ndefault: return;\n}\n` +
+    `if (!lim || (sy !== 0 && (sy = 0, c.blockBreak || c.chainEpoch !== ep || cg[P] !== G)) || ` +
+    `((fv & ${IF}) !== 0 && irq !== null && (c.icount = ic, irq.hasInterrupt()))) return;\n` +
+    'd = ip - E;\n}\n} catch (err) { c.curEip = E + offs[k]; ic += kin[k]; if (!out) c.startEsp = se; throw err; }' +
+    ` finally { c.icount = ic; c.eip = ip; ${FLAG_STORE}${save ? ` if (!out) { ${save} }` : ''} }\n};`;
   return { source, offsets, inBlock };
 }
 
@@ -706,18 +758,18 @@ export function blockKey(insns: readonly Insn[], n: number): string {
 
 /** Compiles the first n instructions of a block. */
 export function compileBlock(insns: readonly Insn[], fns: readonly Handler[], n: number): CompiledBlock {
-  const { f, offsets, inBlock } = factoryFor(blockKey(insns, n), () => ({ ...blockSource(insns, n), inBlock: new Int32Array(0) }));
+  const { f, offsets, inBlock } = factoryFor(blockKey(insns, n), () => blockSource(insns, n));
   // the handlers and Insns as they are now: a block that is rebuilt drops this function
   return f(fns.slice(0, n), insns.slice(0, n), offsets, inBlock);
 }
 
 /** Compiles a region (regionSource). Its Insns are copies: a block of the region other than
  *  its entry may be rebuilt (its Insns decoded again) while the region lives. */
-export function compileRegion(blocks: readonly RegionBlock[], hi: number): CompiledBlock {
-  const key = `${hi} ${blocks.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ')}`;
+export function compileRegion(blocks: readonly RegionBlock[]): CompiledBlock {
+  const key = blocks.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ');
   let entry = regions.get(key);
   if (entry === undefined) {
-    const { source, offsets, inBlock } = regionSource(blocks, hi);
+    const { source, offsets, inBlock } = regionSource(blocks);
     if (regions.size >= REGION_FACTORY_MAX) regions.clear();
     entry = { f: new Function('h', 'ins', 'offs', 'kin', source) as Factory, offsets, inBlock };
     regions.set(key, entry);
