@@ -438,6 +438,87 @@ fn:   push ebp
     expect(runs[1]).toEqual(runs[0]);
   });
 
+  it('a page fault right after a flag-setting instruction leaves the interpreter\'s flags and lazy-flag fields', () => {
+    // the SUB's flags are in the region's locals when the MOV faults (3rd iteration)
+    const code = asm(`
+      mov esi, 0x7fe000
+      xor ebx, ebx
+      xor edx, edx
+      mov ecx, 10
+lp:   add ebx, ecx
+      sub edx, ecx
+      mov eax, [esi]
+      add esi, 0x1000
+      dec ecx
+      jnz lp
+      hlt
+pf:   hlt`);
+    const lazy = ENGINES.map((engine) => {
+      const cpu = flatCpu(engine, code, { paging: true });
+      cpu.mem.write32(PT + 0x800 * 4, 0);
+      gate(cpu.mem, 14, ORG + code.length - 1);
+      runToHalt(cpu);
+      if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
+      // -19 - 8: SF; not ZF, CF, OF (in the #PF frame's EFLAGS image)
+      const pushed = cpu.mem.read32((cpu.regs[4] >>> 0) + 12);
+      expect(pushed & 0x8c1).toBe(0x80);
+      expect(cpu.regs[2]).toBe(-27);
+      return { pushed, flags: cpu.getFlags(), lz: [cpu.lzOp, cpu.lzA, cpu.lzB, cpu.lzRes, cpu.lzTop, cpu.lazy], state: snapshot(cpu) };
+    });
+    expect(lazy[1]).toEqual(lazy[0]);
+  });
+
+  it('a handler in the middle of a region reads the flags an inline instruction just set', () => {
+    // PUSHFD (a handler call) after a SUB whose flags the region keeps in locals
+    const code = asm(`
+      mov ecx, 50
+      xor ebx, ebx
+lp:   mov eax, ecx
+      sub eax, 25
+      pushfd
+      pop edx
+      and edx, 0x8d5
+      add ebx, edx
+      dec ecx
+      jnz lp
+      hlt`);
+    let sum = 0;
+    for (let n = 50; n >= 1; n--) {
+      const r = (n - 25) & 0xff;
+      let bits = 0;
+      for (let b = 0; b < 8; b++) bits += (r >> b) & 1;
+      sum += (n < 25 ? 1 : 0) | (bits % 2 === 0 ? 4 : 0) | ((n ^ 25 ^ r) & 0x10) | (n === 25 ? 0x40 : 0) | (n < 25 ? 0x80 : 0);
+    }
+    onBoth(code, (cpu) => expect(cpu.regs[3]).toBe(sum), { regions: true });
+  });
+
+  it('a memory-mapped device read in the middle of a region sees the interpreter\'s instruction count', () => {
+    // (a port read ends the chain, and so a region: IN is the last instruction a region has)
+    const code = asm(`
+      mov ecx, 30
+      xor ebx, ebx
+lp:   add ebx, ecx
+      mov al, [0xa0000]
+      movzx eax, al
+      add ebx, eax
+      dec ecx
+      jnz lp
+      hlt`);
+    const runs = ENGINES.map((engine) => {
+      const mem = new PhysicalMemory(16 << 20);
+      const seen: number[] = [];
+      let cpu: Cpu | null = null;
+      mem.mapMmio(0xa0000, 0xa1000, { read8: () => (seen.push(cpu!.icount), cpu!.icount & 0xff), write8: () => {} });
+      cpu = flatCpu(engine, code, { mem });
+      runToHalt(cpu);
+      if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
+      return { seen, state: snapshot(cpu) };
+    });
+    // 2 setup instructions, then 6 per iteration: the read is the 2nd
+    expect(runs[0].seen).toEqual(Array.from({ length: 30 }, (_, k) => 2 + 6 * k + 1));
+    expect(runs[1]).toEqual(runs[0]);
+  });
+
   it('a REP MOVSD that faults half-way in a compiled loop leaves ECX, ESI, EDI where it stopped', () => {
     // each iteration copies 4 KB to EDI; the 3rd reaches page 800h (not mapped) half-way
     const code = asm(`
