@@ -143,8 +143,9 @@ function rmRead(i: Insn, w: number): string {
 function fastTest(w: number, s: number, addr: string, need: 'R' | 'W'): string {
   const align = w === 32 ? ' && (l & 3) === 0' : '';
   const code = need === 'W' ? ` && cp[p >>> 12] === 0` : '';
+  // (the TLB entry's tests first: measured faster, V8 schedules the entry's load earlier)
   return `(o = ${addr}, l = (sb${s} + o) | 0, e = tlb[l >>> 12], p = (e & ~0xfff) | (l & 0xfff), ` +
-    `o >= mn${s} && o + ${w >> 3} <= e${need}${s} && (e & n${need}) === n${need}${align}${code})`;
+    `(e & n${need}) === n${need}${align}${code} && o >= mn${s} && o + ${w >> 3} <= e${need}${s})`;
 }
 function ramAt(w: number): string {
   return w === 32 ? 'i32[p >>> 2]' : 'u8[p]';
