@@ -1213,18 +1213,10 @@ export class Cpu {
    *  retired, an instruction asks to leave (blockBreak, mode changes), or an interrupt is
    *  pending. */
   private execBlock(end: number): void {
-    // the machine may have changed the page map or A20 since the last chain (port I/O ends
-    // a chain, so a change made by an OUT is seen here)
-    if (this.mapGen !== this.mem.mapGeneration) this.flushTlb();
     const regs = this.regs, r16 = this.r16, r8 = this.r8;
     const codeGen = this.mem.codeGen;
-    const cache = this.cache;
-    const tlb = this.tlb;
-    // constant within a chain: every instruction that changes them leaves the chain
-    const csBase = this.segBase[CS];
+    // constant within a chain: every instruction that changes it leaves the chain
     const csEnd = this.csEnd;
-    const big = this.csBig ? 1 : 0;
-    const nr = this.needR & ~T_NEVER;
     // compiled blocks run when no observer needs the one-at-a-time loop or the slow memory
     // path (those fall back to the interpreter)
     const jit = this.engine === 'jit' && !this.slowStep && !this.slowMem;
@@ -1254,33 +1246,8 @@ export class Cpu {
           if (b !== null && (b.gen !== codeGen[b.page] || eip + b.len > csEnd)) b = null;
         }
         if (b === null) {
-          // (a fault in the lookup is the fetch's: of the instruction at EIP)
-          this.curEip = eip;
-          this.startEsp = regs[ESP];
-          const lin: number = (csBase + eip) | 0;
-          let e: number = tlb[lin >>> 12];
-          if ((e & nr) !== nr) {
-            this.translate(lin, false, this.cpl === 3);
-            e = tlb[lin >>> 12];
-          }
-          if ((e & T_RAM) === 0 || eip >= csEnd) {
-            this.execSlowOne();
-            return;
-          }
-          const ram: number = (e & ~0xfff) | (lin & 0xfff);
-          const tag = ram * 2 + big;
-          const slot: number = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
-          b = cache[slot] ?? (cache[slot] = new Block());
-          if (b.tag !== tag || b.gen !== codeGen[ram >>> 12] || eip + b.len > csEnd) {
-            // the same tag: a page-crossing block (never passes the test above), a block whose
-            // page was written elsewhere (data next to code), or a CS limit change
-            const keep = b.tag === tag && (this.crossingValid(b, eip, lin) || (eip + b.len <= csEnd && this.unchanged(b, ram)));
-            if (!keep && !this.buildBlock(b, ram, eip, big, lin)) {
-              this.execSlowOne();
-              return;
-            }
-          }
-          if (prev !== null) this.link(prev, eip, b);
+          b = this.lookup(eip, prev);
+          if (b === null) return;
         }
         const page = b.page;
         const insns = b.insns, fns = b.fns;
@@ -1440,6 +1407,44 @@ export class Cpu {
       }
       throw err;
     }
+  }
+
+  /** The block at EIP `eip` (not chained): through the TLB and the block cache, decoded if
+   *  need be, and linked as the successor of `prev`; null when the instruction ran through the
+   *  slow path instead (MMIO, a CS limit or page crossing the cache cannot hold). Out of
+   *  execBlock: it runs once per unchained block, and execBlock is smaller to optimise. */
+  private lookup(eip: number, prev: Block | null): Block | null {
+    // (a fault in the lookup is the fetch's: of the instruction at EIP)
+    this.curEip = eip;
+    this.startEsp = this.regs[ESP];
+    const csEnd = this.csEnd;
+    const lin: number = (this.segBase[CS] + eip) | 0;
+    const tlb = this.tlb, nr = this.needR & ~T_NEVER;
+    let e: number = tlb[lin >>> 12];
+    if ((e & nr) !== nr) {
+      this.translate(lin, false, this.cpl === 3);
+      e = tlb[lin >>> 12];
+    }
+    if ((e & T_RAM) === 0 || eip >= csEnd) {
+      this.execSlowOne();
+      return null;
+    }
+    const big = this.csBig ? 1 : 0;
+    const ram: number = (e & ~0xfff) | (lin & 0xfff);
+    const tag = ram * 2 + big;
+    const slot: number = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
+    const b = this.cache[slot] ?? (this.cache[slot] = new Block());
+    if (b.tag !== tag || b.gen !== this.mem.codeGen[ram >>> 12] || eip + b.len > csEnd) {
+      // the same tag: a page-crossing block (never passes the test above), a block whose
+      // page was written elsewhere (data next to code), or a CS limit change
+      const keep = b.tag === tag && (this.crossingValid(b, eip, lin) || (eip + b.len <= csEnd && this.unchanged(b, ram)));
+      if (!keep && !this.buildBlock(b, ram, eip, big, lin)) {
+        this.execSlowOne();
+        return null;
+      }
+    }
+    if (prev !== null) this.link(prev, eip, b);
+    return b;
   }
 
   /** Compiles a hot block: not a page-crossing one (one instruction, nothing to gain); as a
@@ -1792,7 +1797,12 @@ export class Cpu {
         }
         // RF lasts one instruction: the one-at-a-time loop clears it
         if ((this.flagsVal & (TF | RF)) !== 0 || this.stepHook || this.drActive) this.stepSlow();
-        else this.execBlock(end);
+        else {
+          // the machine may have changed the page map or A20 since the last chain (port I/O
+          // ends a chain, so a change made by an OUT is seen here)
+          if (this.mapGen !== this.mem.mapGeneration) this.flushTlb();
+          this.execBlock(end);
+        }
       } catch (e) {
         this.onFault(e);
       }
@@ -1837,6 +1847,7 @@ export class Cpu {
     this.dataHits = 0;
     this.slowStep = true;
     try {
+      if (this.mapGen !== this.mem.mapGeneration) this.flushTlb();
       this.execBlock(this.icount + 1);
     } finally {
       this.slowStep = false;
