@@ -44,7 +44,7 @@
 // set OF from the adjustment's signed overflow.
 
 import { decode, Insn, MAX_INSN_LENGTH, type CodeSource } from './decoder';
-import { FORMS } from './opcodes';
+import { FORMS, type Form } from './opcodes';
 import { PhysicalMemory } from '../memory';
 import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
@@ -254,10 +254,33 @@ const RM_R32 = [Fast.AddRmR32, Fast.OrRmR32, Fast.None, Fast.None, Fast.AndRmR32
 const R_RM32 = [Fast.AddRRm32, Fast.OrRRm32, Fast.None, Fast.None, Fast.AndRRm32, Fast.SubRRm32, Fast.XorRRm32, Fast.CmpRRm32];
 const R_I32 = [Fast.AddRI32, Fast.OrRI32, Fast.None, Fast.None, Fast.AndRI32, Fast.SubRI32, Fast.XorRI32, Fast.CmpRI32];
 const RM_R16 = [Fast.AddRmR16, Fast.None, Fast.None, Fast.None, Fast.None, Fast.SubRmR16, Fast.XorRmR16, Fast.CmpRmR16];
-// a form's operands and "mnemonic operands", by form id (made once: blocks are decoded often)
-const OPERANDS: string[] = [];
-const KEYS: string[] = [];
-const JCC: boolean[] = [];
+
+// What fastOf needs of a form's mnemonic and operands, as a number per form id: worked out
+// once from the strings (fastOf runs for every decoded instruction, and comparing strings
+// was a tenth of the time of a boot decoding new code). ALU forms: KIND_ALU_* + op.
+const KIND_ALU_RM_R = 0x10, KIND_ALU_R_RM = 0x18, KIND_ALU_RM_I = 0x20;
+const KIND_BY_KEY: Record<string, number> = {
+  'mov rv,rmv': 1, 'mov rmv,rv': 2, 'mov r8,rm8': 3, 'mov rm8,r8': 4, 'mov rv,immv': 5, 'mov rmv,immv': 6,
+  'mov rm8,imm8': 7, 'lea rv,m': 8, 'movzx rv,rm8': 9, 'movzx rv,rm16': 10, 'test rmv,rv': 11, 'test rmv,immv': 12,
+  'inc rv': 13, 'dec rv': 14, 'inc rmv': 15, 'dec rmv': 0x28, 'shl rmv,1': 0x29, 'shl rmv,imm8': 0x2a,
+  'shr rmv,imm8': 0x2b, 'sar rmv,imm8': 0x2c, 'push rv': 0x2d, 'pop rv': 0x2e, 'jmp rel8': 0x2f, 'jmp relv': 0x2f,
+  'call relv': 0x30, 'ret -': 0x31, 'loop rel8': 0x32,
+};
+const KIND_JCC = 0x33, KIND_NONE = 0x34;
+/** per form id: its kind, 0 until worked out */
+const KINDS: number[] = [];
+function kindOf(f: Form): number {
+  const ops = f.operands.join(','), m = f.mnemonic, alu = ALU.indexOf(m);
+  if (alu >= 0) {
+    if (ops === 'rmv,rv') return KIND_ALU_RM_R + alu;
+    if (ops === 'rv,rmv') return KIND_ALU_R_RM + alu;
+    if (ops === 'rmv,immv' || ops === 'rmv,simm8') return KIND_ALU_RM_I + alu;
+    return KIND_NONE;
+  }
+  const k = KIND_BY_KEY[`${m} ${ops || '-'}`];
+  if (k !== undefined) return k;
+  return /^j(?!mp|cxz|ecxz)[a-z]+$/.test(m) && (ops === 'rel8' || ops === 'relv') ? KIND_JCC : KIND_NONE;
+}
 
 /** The fast form of a decoded instruction, or Fast.None. `through`: a direct JMP or CALL the
  *  block goes on through (Cpu.buildBlock). A LOCK prefix leaves the table handler (its
@@ -265,48 +288,49 @@ const JCC: boolean[] = [];
 export function fastOf(i: Insn, through: boolean): Fast {
   const f = i.form;
   if (f === null || i.lock) return Fast.None;
-  const ops = OPERANDS[f.id] ??= f.operands.join(',');
-  const m = f.mnemonic;
+  const kind = KINDS[f.id] ||= kindOf(f);
   const o32 = i.op32, mem = i.hasMem;
-  const alu = ALU.indexOf(m);
-  if (alu >= 0) {
-    if (ops === 'rmv,rv') return mem ? (o32 && alu === 7 ? Fast.CmpMR32 : Fast.None) : o32 ? RM_R32[alu] : RM_R16[alu];
-    if (ops === 'rv,rmv') return !o32 ? Fast.None : mem ? (alu === 7 ? Fast.CmpRM32 : Fast.None) : R_RM32[alu];
-    if ((ops === 'rmv,immv' || ops === 'rmv,simm8') && o32) {
-      if (!mem) return R_I32[alu];
-      return alu === 0 ? Fast.AddMI32 : alu === 5 ? Fast.SubMI32 : alu === 7 ? Fast.CmpMI32 : Fast.None;
+  if (kind < KIND_ALU_RM_R) {
+    switch (kind) {
+      case 1: return o32 ? (mem ? Fast.Load32 : Fast.MovRR32) : mem ? Fast.Load16 : Fast.MovRR16;
+      case 2: return o32 ? (mem ? Fast.Store32 : Fast.MovRmR32) : mem ? Fast.Store16 : Fast.MovRmR16;
+      case 3: return mem ? Fast.Load8 : Fast.None;
+      case 4: return mem ? Fast.Store8 : Fast.None;
+      case 5: return o32 ? Fast.MovRImm32 : Fast.None;
+      case 6: return mem ? (o32 ? Fast.StoreImm32 : Fast.StoreImm16) : Fast.None;
+      case 7: return mem ? Fast.StoreImm8 : Fast.None;
+      case 8: return mem && o32 ? Fast.Lea32 : Fast.None;
+      case 9: return o32 ? (mem ? Fast.MovzxM8 : Fast.MovzxR8) : Fast.None;
+      case 10: return o32 ? (mem ? Fast.MovzxM16 : Fast.MovzxR16) : Fast.None;
+      case 11: return o32 ? (mem ? Fast.TestMR32 : Fast.TestRR32) : Fast.None;
+      case 12: return o32 && !mem ? Fast.TestRI32 : Fast.None;
+      case 13: return o32 ? Fast.IncR32 : Fast.None;
+      case 14: return o32 ? Fast.DecR32 : Fast.None;
+      default: return mem ? (o32 ? Fast.IncM32 : Fast.IncM16) : Fast.None; // inc rmv
     }
-    return Fast.None;
   }
-  switch (KEYS[f.id] ??= `${m} ${ops || '-'}`) {
-    case 'mov rv,rmv': return o32 ? (mem ? Fast.Load32 : Fast.MovRR32) : mem ? Fast.Load16 : Fast.MovRR16;
-    case 'mov rmv,rv': return o32 ? (mem ? Fast.Store32 : Fast.MovRmR32) : mem ? Fast.Store16 : Fast.MovRmR16;
-    case 'mov r8,rm8': return mem ? Fast.Load8 : Fast.None;
-    case 'mov rm8,r8': return mem ? Fast.Store8 : Fast.None;
-    case 'mov rv,immv': return o32 ? Fast.MovRImm32 : Fast.None;
-    case 'mov rmv,immv': return mem ? (o32 ? Fast.StoreImm32 : Fast.StoreImm16) : Fast.None;
-    case 'mov rm8,imm8': return mem ? Fast.StoreImm8 : Fast.None;
-    case 'lea rv,m': return mem && o32 ? Fast.Lea32 : Fast.None;
-    case 'movzx rv,rm8': return o32 ? (mem ? Fast.MovzxM8 : Fast.MovzxR8) : Fast.None;
-    case 'movzx rv,rm16': return o32 ? (mem ? Fast.MovzxM16 : Fast.MovzxR16) : Fast.None;
-    case 'test rmv,rv': return o32 ? (mem ? Fast.TestMR32 : Fast.TestRR32) : Fast.None;
-    case 'test rmv,immv': return o32 && !mem ? Fast.TestRI32 : Fast.None;
-    case 'inc rv': return o32 ? Fast.IncR32 : Fast.None;
-    case 'dec rv': return o32 ? Fast.DecR32 : Fast.None;
-    case 'inc rmv': return mem ? (o32 ? Fast.IncM32 : Fast.IncM16) : Fast.None;
-    case 'dec rmv': return mem && o32 ? Fast.DecM32 : Fast.None;
-    case 'shl rmv,1': return mem ? Fast.None : o32 ? Fast.Shl1R32 : Fast.Shl1R16;
-    case 'shl rmv,imm8': return o32 && !mem ? Fast.ShlR32 : Fast.None;
-    case 'shr rmv,imm8': return o32 && !mem ? Fast.ShrR32 : Fast.None;
-    case 'sar rmv,imm8': return o32 && !mem ? Fast.SarR32 : Fast.None;
-    case 'push rv': return o32 ? Fast.PushR32 : Fast.PushR16;
-    case 'pop rv': return o32 ? Fast.PopR32 : Fast.PopR16;
-    case 'jmp rel8': case 'jmp relv': return through ? Fast.JmpOn : Fast.None;
-    case 'call relv': return through ? (o32 ? Fast.CallOn32 : Fast.CallOn16) : o32 ? Fast.Call32 : Fast.None;
-    case 'ret -': return o32 ? Fast.Ret32 : Fast.Ret16;
-    case 'loop rel8': return i.ad32 ? Fast.Loop32 : Fast.Loop16;
+  if (kind < KIND_ALU_RM_I + 8) {
+    const alu = kind & 7;
+    if (kind < KIND_ALU_R_RM) return mem ? (o32 && alu === 7 ? Fast.CmpMR32 : Fast.None) : o32 ? RM_R32[alu] : RM_R16[alu];
+    if (kind < KIND_ALU_RM_I) return !o32 ? Fast.None : mem ? (alu === 7 ? Fast.CmpRM32 : Fast.None) : R_RM32[alu];
+    if (!o32) return Fast.None;
+    if (!mem) return R_I32[alu];
+    return alu === 0 ? Fast.AddMI32 : alu === 5 ? Fast.SubMI32 : alu === 7 ? Fast.CmpMI32 : Fast.None;
   }
-  if (JCC[f.id] ??= /^j(?!mp|cxz|ecxz)[a-z]+$/.test(m) && (ops === 'rel8' || ops === 'relv')) return !o32 ? Fast.Jcc16 : (i.opcode & 14) === 4 ? Fast.JzNz32 : Fast.Jcc32;
+  switch (kind) {
+    case 0x28: return mem && o32 ? Fast.DecM32 : Fast.None; // dec rmv
+    case 0x29: return mem ? Fast.None : o32 ? Fast.Shl1R32 : Fast.Shl1R16;
+    case 0x2a: return o32 && !mem ? Fast.ShlR32 : Fast.None;
+    case 0x2b: return o32 && !mem ? Fast.ShrR32 : Fast.None;
+    case 0x2c: return o32 && !mem ? Fast.SarR32 : Fast.None;
+    case 0x2d: return o32 ? Fast.PushR32 : Fast.PushR16;
+    case 0x2e: return o32 ? Fast.PopR32 : Fast.PopR16;
+    case 0x2f: return through ? Fast.JmpOn : Fast.None;
+    case 0x30: return through ? (o32 ? Fast.CallOn32 : Fast.CallOn16) : o32 ? Fast.Call32 : Fast.None;
+    case 0x31: return o32 ? Fast.Ret32 : Fast.Ret16;
+    case 0x32: return i.ad32 ? Fast.Loop32 : Fast.Loop16;
+    case KIND_JCC: return !o32 ? Fast.Jcc16 : (i.opcode & 14) === 4 ? Fast.JzNz32 : Fast.Jcc32;
+  }
   return Fast.None;
 }
 
