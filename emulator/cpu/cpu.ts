@@ -1247,10 +1247,9 @@ export class Cpu {
     // the fast forms run inline unless memory hooks watch every access (a hook may read EIP,
     // which the inline forms keep in a local: the table handlers run then)
     const fastMask = this.slowMem ? 0 : -1;
-    // start of the executing instruction and its fast form (kept in locals; stored in curEip
-    // and startEsp on a fault)
+    // start of the executing fast form (kept in a local; stored in curEip on a fault, with
+    // startEsp: a fast form that faults leaves ESP as it was); -1 when none is executing
     let start = -1;
-    let fast: number = Fast.None;
     // the block that ran last in this chain (its links lead to the next), and a new epoch:
     // links made before this call are not followed (CS, CPL or the TLB may have changed)
     let prev: Block | null = null;
@@ -1262,12 +1261,14 @@ export class Cpu {
         // Chained: the block that followed the previous one at this EIP, found without the
         // lookup below. The link holds while its epoch does (this chain, no TLB change since:
         // so the same CS, CPL, paging), the block still has its tag (the cache slot was not
-        // reused) and code generation (its page was not written), and fits the CS limit.
+        // reused) and code generation (its page was not written). (It fits the CS limit:
+        // lookup checked it when it linked the block in this chain, and a block rebuilt since
+        // in this chain was decoded within the same limit.)
         let b: Block | null = null;
         if (prev !== null && prev.linkEpoch === this.chainEpoch) {
           if (prev.eipA === eip) b = prev.nextA!.tag === prev.tagA ? prev.nextA : null;
           else if (prev.eipB === eip) b = prev.nextB!.tag === prev.tagB ? prev.nextB : null;
-          if (b !== null && (b.gen !== codeGen[b.page] || eip + b.len > csEnd)) b = null;
+          if (b !== null && b.gen !== codeGen[b.page]) b = null;
         }
         if (b === null) {
           b = this.lookup(eip, prev);
@@ -1290,13 +1291,18 @@ export class Cpu {
           b.jit!(this, eip, end);
         } else {
           // The interpreter. Per instruction: EIP is the next instruction's while it runs
-          // (handlers read it, branches set it); icount counts it once done (port I/O and the
-          // hooks read it in the middle of a block); ESP at its start is in startEsp when a
-          // handler runs (the fast forms leave ESP unchanged when they fault).
-          for (let i = 0; i < n; ) {
+          // (handlers read it, branches set it); icount counts the instructions before it
+          // whenever it may be read or the instruction may fault (port I/O, devices behind
+          // memory, hooks, onFault: it is written before memory forms, branches and handlers,
+          // not before the register-only forms, which cannot fault), and all of them at the
+          // block's end; ESP at its start is in startEsp when a handler runs (the fast forms
+          // leave ESP unchanged when they fault).
+          const ic = this.icount;
+          let i = 0;
+          for (; i < n; ) {
             const ins = insns[i];
             start = eip;
-            fast = ins.fast & fastMask;
+            const fast = ins.fast & fastMask;
             if (fast !== Fast.None && fast < Fast.Jcc32) {
               // the fast forms that neither read nor set EIP: it stays in the local
               eip += ins.length;
@@ -1344,13 +1350,14 @@ export class Cpu {
                   case Fast.SarR32: if ((ins.imm & 31) !== 0) regs[ins.rm] = sar(this, regs[ins.rm], ins.imm & 31, 32); break;
                   case Fast.Shl1R16: r16[ins.rm << 1] = shl(this, r16[ins.rm << 1], 1, 16); break;
                   // (push writes before it moves ESP, pop reads before)
-                  case Fast.PushR32: this.push32(regs[ins.opReg]); break;
-                  case Fast.PopR32: { const v = this.pop32(); regs[ins.opReg] = v; break; }
-                  case Fast.PushR16: this.push16(r16[ins.opReg << 1]); break;
-                  case Fast.PopR16: { const v = this.pop16(); r16[ins.opReg << 1] = v; break; }
+                  case Fast.PushR32: this.icount = ic + i; this.push32(regs[ins.opReg]); break;
+                  case Fast.PopR32: { this.icount = ic + i; const v = this.pop32(); regs[ins.opReg] = v; break; }
+                  case Fast.PushR16: this.icount = ic + i; this.push16(r16[ins.opReg << 1]); break;
+                  case Fast.PopR16: { this.icount = ic + i; const v = this.pop16(); r16[ins.opReg << 1] = v; break; }
                 }
               } else {
                 // a memory operand: its segment and offset
+                this.icount = ic + i;
                 const s = ins.seg, off = this.ea(ins);
                 switch (fast) {
                   case Fast.Load32: regs[ins.reg] = this.rd32(s, off); break;
@@ -1378,6 +1385,7 @@ export class Cpu {
               }
             } else {
               this.eip = eip + ins.length;
+              this.icount = ic + i;
               switch (fast) {
                 // near branches: Jcc's condition is the low nibble of its opcode (7x, 0F 8x)
                 case Fast.Jcc32: if (this.cond(ins.opcode & 15)) this.jumpNear((this.eip + ins.imm) >>> 0); break;
@@ -1390,8 +1398,8 @@ export class Cpu {
                 case Fast.CallOn32: { const raw = this.eip + ins.imm; callNear(this, raw >>> 0, true); if (raw >>> 0 !== raw) this.blockBreak = true; break; }
                 case Fast.CallOn16: { const raw = this.eip + ins.imm; callNear(this, raw & 0xffff, false); if ((raw & 0xffff) !== raw) this.blockBreak = true; break; }
                 case Fast.Call32: callNear(this, (this.eip + ins.imm) >>> 0, true); break;
-                case Fast.Ret32: { const sp = regs[ESP], t = this.pop32() >>> 0; if (t >= this.csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
-                case Fast.Ret16: { const sp = regs[ESP], t = this.pop16(); if (t >= this.csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
+                case Fast.Ret32: { const sp = regs[ESP], t = this.pop32() >>> 0; if (t >= csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
+                case Fast.Ret16: { const sp = regs[ESP], t = this.pop16(); if (t >= csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
                 case Fast.Loop16: {
                   const k = (r16[ECX << 1] - 1) & 0xffff;
                   r16[ECX << 1] = k;
@@ -1405,16 +1413,19 @@ export class Cpu {
                   break;
                 }
                 default:
+                  // (a handler that faults may have moved ESP: its start is recorded now)
+                  this.curEip = start;
                   this.startEsp = regs[ESP];
+                  start = -1;
                   fns[i](this, ins);
               }
               // (a block goes on through direct jumps and calls: the next instruction is at EIP)
               eip = this.eip;
             }
             i++;
-            this.icount++;
             if (this.blockBreak) break;
           }
+          this.icount = ic + i;
           this.eip = eip;
           start = -1;
         }
@@ -1427,7 +1438,7 @@ export class Cpu {
       this.curPage = -1;
       if (start >= 0) {
         this.curEip = start;
-        if (fast !== Fast.None) this.startEsp = regs[ESP];
+        this.startEsp = regs[ESP];
       }
       throw err;
     }
