@@ -1629,7 +1629,9 @@ export class Cpu {
     let used = 0;
     for (let k = 1; k < b.runs.length; k += 2) used += b.runs[k];
     const bytes = b.bytes ?? (b.bytes = new Uint8Array(BLOCK_MAX * MAX_INSN_LENGTH));
-    bytes.set(this.u8.subarray(ram + at, ram + at + len), used);
+    // (copied byte by byte: a subarray view per run was garbage for every block decoded)
+    const u8 = this.u8;
+    for (let k = 0; k < len; k++) bytes[used + k] = u8[ram + at + k];
     b.runs.push(at, len);
     this.mem.markCode(ram + at, len);
   }
