@@ -206,9 +206,14 @@ function initTables(): void {
 // (and for the interpreter while memory hooks watch every access). The inline code is written
 // out in execBlock's switch, not called as functions: V8 inlines only so much into
 // one function, and a call per instruction is what this is meant to save (measured: the loop
-// in a function of its own, or the forms as functions, gave back most of the gain). The
-// forms are numbered here, beside the switch, so that its cases are constants wherever the
-// file is compiled on its own (tsx, vitest), not only in the bundle.
+// in a function of its own, or each form as a function, gave back most of the gain). The
+// forms with a memory operand are the exception: one switch of their own in memForm, called
+// from execBlock's, which has its own inlining budget for rd32/wr32/rmw32 (V8's for
+// execBlock ran out before them) and keeps execBlock's graph, compiled again after each
+// deoptimisation, smaller (measured: fewer host instructions per guest instruction on
+// every loop, and Linux's boot faster). The forms are numbered here, beside the switches,
+// so that their cases are constants wherever the file is compiled on its own (tsx, vitest),
+// not only in the bundle.
 //
 // Contract (execBlock relies on it, not to record ESP before each of them): a fast form that
 // faults leaves ESP as it was at its start (pushes write before they move ESP, pops read
@@ -216,7 +221,7 @@ function initTables(): void {
 
 /** The fast forms (Insn.fast); None: the instruction runs through its table handler. In
  *  three runs, as execBlock tells them apart: register-only forms; forms with a memory
- *  operand (from Load32: execBlock computes its offset once for them); near control
+ *  operand (from Load32: memForm runs them, computing the offset once); near control
  *  transfers (from Jcc32: they read or set c.eip, which execBlock keeps in a local across the
  *  others). */
 export enum Fast {
@@ -1356,32 +1361,8 @@ export class Cpu {
                   case Fast.PopR16: { this.icount = ic + i; const v = this.pop16(); r16[ins.opReg << 1] = v; break; }
                 }
               } else {
-                // a memory operand: its segment and offset
                 this.icount = ic + i;
-                const s = ins.seg, off = this.ea(ins);
-                switch (fast) {
-                  case Fast.Load32: regs[ins.reg] = this.rd32(s, off); break;
-                  case Fast.Load16: r16[ins.reg << 1] = this.rd16(s, off); break;
-                  case Fast.Load8: r8[R8[ins.reg]] = this.rd8(s, off); break;
-                  case Fast.Store32: this.wr32(s, off, regs[ins.reg]); break;
-                  case Fast.Store16: this.wr16(s, off, r16[ins.reg << 1]); break;
-                  case Fast.Store8: this.wr8(s, off, r8[R8[ins.reg]]); break;
-                  case Fast.StoreImm32: this.wr32(s, off, ins.imm); break;
-                  case Fast.StoreImm16: this.wr16(s, off, ins.imm); break;
-                  case Fast.StoreImm8: this.wr8(s, off, ins.imm); break;
-                  case Fast.Lea32: regs[ins.reg] = off; break;
-                  case Fast.MovzxM8: regs[ins.reg] = this.rd8(s, off); break;
-                  case Fast.MovzxM16: regs[ins.reg] = this.rd16(s, off); break;
-                  case Fast.AddMI32: { const a = this.rmw32(s, off), b = ins.imm | 0, r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); this.commit32(r); break; }
-                  case Fast.SubMI32: { const a = this.rmw32(s, off), b = ins.imm | 0, r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); this.commit32(r); break; }
-                  case Fast.CmpMI32: { const a = this.rd32(s, off), b = ins.imm | 0; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
-                  case Fast.CmpMR32: { const a = this.rd32(s, off), b = regs[ins.reg]; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
-                  case Fast.CmpRM32: { const a = regs[ins.reg], b = this.rd32(s, off); setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
-                  case Fast.TestMR32: logicFlags(this, this.rd32(s, off) & regs[ins.reg], 31); break;
-                  case Fast.IncM32: this.commit32(incdec(this, this.rmw32(s, off), false, 31)); break;
-                  case Fast.DecM32: this.commit32(incdec(this, this.rmw32(s, off), true, 31)); break;
-                  case Fast.IncM16: this.commit16(incdec(this, this.rmw16(s, off), false, 15)); break;
-                }
+                this.memForm(ins, fast);
               }
             } else {
               this.eip = eip + ins.length;
@@ -1441,6 +1422,35 @@ export class Cpu {
         this.startEsp = regs[ESP];
       }
       throw err;
+    }
+  }
+
+  /** The fast forms with a memory operand (execBlock's second run of forms). */
+  private memForm(ins: Insn, fast: number): void {
+    const regs = this.regs, r16 = this.r16, r8 = this.r8;
+    const s = ins.seg, off = this.ea(ins);
+    switch (fast) {
+      case Fast.Load32: regs[ins.reg] = this.rd32(s, off); break;
+      case Fast.Load16: r16[ins.reg << 1] = this.rd16(s, off); break;
+      case Fast.Load8: r8[R8[ins.reg]] = this.rd8(s, off); break;
+      case Fast.Store32: this.wr32(s, off, regs[ins.reg]); break;
+      case Fast.Store16: this.wr16(s, off, r16[ins.reg << 1]); break;
+      case Fast.Store8: this.wr8(s, off, r8[R8[ins.reg]]); break;
+      case Fast.StoreImm32: this.wr32(s, off, ins.imm); break;
+      case Fast.StoreImm16: this.wr16(s, off, ins.imm); break;
+      case Fast.StoreImm8: this.wr8(s, off, ins.imm); break;
+      case Fast.Lea32: regs[ins.reg] = off; break;
+      case Fast.MovzxM8: regs[ins.reg] = this.rd8(s, off); break;
+      case Fast.MovzxM16: regs[ins.reg] = this.rd16(s, off); break;
+      case Fast.AddMI32: { const a = this.rmw32(s, off), b = ins.imm | 0, r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); this.commit32(r); break; }
+      case Fast.SubMI32: { const a = this.rmw32(s, off), b = ins.imm | 0, r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); this.commit32(r); break; }
+      case Fast.CmpMI32: { const a = this.rd32(s, off), b = ins.imm | 0; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+      case Fast.CmpMR32: { const a = this.rd32(s, off), b = regs[ins.reg]; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+      case Fast.CmpRM32: { const a = regs[ins.reg], b = this.rd32(s, off); setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+      case Fast.TestMR32: logicFlags(this, this.rd32(s, off) & regs[ins.reg], 31); break;
+      case Fast.IncM32: this.commit32(incdec(this, this.rmw32(s, off), false, 31)); break;
+      case Fast.DecM32: this.commit32(incdec(this, this.rmw32(s, off), true, 31)); break;
+      case Fast.IncM16: this.commit16(incdec(this, this.rmw16(s, off), false, 15)); break;
     }
   }
 
