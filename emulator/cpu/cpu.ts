@@ -1043,10 +1043,7 @@ export class Cpu {
         return this.u8[pa];
       }
     }
-    this.rmwPa = -1;
-    this.rmwLin = lin;
-    this.translate(lin, true, this.cpl === 3);
-    return this.slowRead(lin, 1);
+    return this.rmwSlow(lin, 1);
   }
   rmw16(s: number, off: number): number {
     if (off < this.segMin[s] || off + 2 > this.segEndW[s]) this.segFault(s);
@@ -1059,11 +1056,7 @@ export class Cpu {
         return pa & 1 ? this.u8[pa] | (this.u8[pa + 1] << 8) : this.u16[pa >>> 1];
       }
     }
-    this.rmwPa = -1;
-    this.rmwLin = lin;
-    this.translate(lin, true, this.cpl === 3);
-    if ((lin & 0xfff) === 0xfff) this.translate(((lin | 0xfff) + 1) | 0, true, this.cpl === 3);
-    return this.slowRead(lin, 2);
+    return this.rmwSlow(lin, 2);
   }
   rmw32(s: number, off: number): number {
     if (off < this.segMin[s] || off + 4 > this.segEndW[s]) this.segFault(s);
@@ -1076,11 +1069,16 @@ export class Cpu {
         return (pa & 3) === 0 ? this.i32[pa >>> 2] : this.ramRead32(pa);
       }
     }
+    return this.rmwSlow(lin, 4);
+  }
+  /** rmw* off the TLB fast path: checks write access to every byte's page first (a
+   *  separate method, so that the rmw* V8 inlines into the interpreter stay small). */
+  private rmwSlow(lin: number, n: number): number {
     this.rmwPa = -1;
     this.rmwLin = lin;
     this.translate(lin, true, this.cpl === 3);
-    if ((lin & 0xfff) > 0xffc) this.translate(((lin | 0xfff) + 1) | 0, true, this.cpl === 3);
-    return this.slowRead(lin, 4);
+    if ((lin & 0xfff) + n > 0x1000) this.translate(((lin | 0xfff) + 1) | 0, true, this.cpl === 3);
+    return this.slowRead(lin, n);
   }
   commit8(v: number): void {
     const pa = this.rmwPa;
