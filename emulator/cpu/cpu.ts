@@ -832,9 +832,13 @@ export class Cpu {
     if (ram >= 0) bits |= kind === 0 ? T_RAM | T_RAMW : T_RAM;
     if (this.tlbCount < this.tlbList.length) this.tlbList[this.tlbCount++] = lp;
     else this.tlbOverflow = true;
+    // A refill of a valid entry (more rights wanted) may find the page mapped elsewhere (its
+    // tables changed without a flush): block links made before it are not followed. An
+    // entry that was not valid has not been since the last flush, which began a new epoch:
+    // no link of this one goes through it (after a CR3 load the chains then survive the
+    // refills of the working set).
+    if ((e & T_VALID) !== 0 && this.tlbPhys[lp] !== phys) this.chainEpoch++;
     this.tlb[lp] = (ram >= 0 ? ram : 0) | bits;
-    // (a refill may map the page elsewhere: block links made before it are not followed)
-    this.chainEpoch++;
     this.tlbPhys[lp] = phys;
     return phys | (lin & 0xfff);
   }
