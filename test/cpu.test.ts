@@ -32,6 +32,18 @@ describe('cpu core', () => {
     expect(cpu.regs[0] & 0xff).toBe(0x42);
   });
 
+  it('a write next to decoded code, not into it, leaves the page\'s decoded blocks valid', () => {
+    // mov ax,[0x1008]; inc ax; mov [0x1008],ax; hlt; then the variable, in the bytes right
+    // after the HLT (a kernel's variables beside its code)
+    const cpu = realCpu([0xa1, 0x08, 0x10, 0x40, 0xa3, 0x08, 0x10, 0xf4, 0x41, 0x00]);
+    expect(cpu.run(100)).toBe('halted');
+    expect(cpu.mem.read16(0x1008)).toBe(0x42);
+    expect(cpu.mem.codeGen[1]).toBe(0);
+    // a write into the decoded bytes does drop them
+    cpu.mem.write8(0x1007, 0xf4);
+    expect(cpu.mem.codeGen[1]).toBe(1);
+  });
+
   it('drops decoded blocks when memory is loaded behind its back (DMA)', () => {
     const cpu = realCpu([0xb0, 0x01, 0xf4]); // mov al,1; hlt
     expect(cpu.run(10)).toBe('halted');
