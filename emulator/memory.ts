@@ -22,6 +22,8 @@ export interface MmioHandler {
 export const PAGE_RAM = 0, PAGE_ROM = 1, PAGE_MMIO = 2, PAGE_NONE = 3;
 
 const PAGES = 1 << 20; // 4 GB of 4 KB pages
+/** Decoded code is tracked byte by byte: 4096 bits per page, in 128 words (RAM / 8). */
+const CODE_LINE_SHIFT = 0, CODE_LINES = 0x1000 >>> CODE_LINE_SHIFT, CODE_WORDS = CODE_LINES >>> 5;
 
 export class PhysicalMemory {
   readonly size: number;
@@ -36,7 +38,10 @@ export class PhysicalMemory {
   private readonly mmio = new Map<number, MmioHandler>();
   /** Per RAM page (by RAM offset >> 12): 1 when decoded instructions come from it. */
   readonly codePage: Uint8Array;
-  /** Per RAM page, 4 words = 128 bits: which 32-byte lines hold decoded bytes. */
+  /** Per RAM page, CODE_WORDS words: which bytes were decoded (a write to other bytes of the
+   *  page leaves its decoded code valid: kernels keep variables next to their code, and with
+   *  32-byte lines the fork demo's kernel had every block of its main code page checked
+   *  again 7,000 times per million instructions). */
   readonly codeLines: Int32Array;
   /** Per RAM page: bumped whenever decoded code of the page becomes stale. */
   readonly codeGen: Int32Array;
@@ -62,7 +67,7 @@ export class PhysicalMemory {
       this.pageRam[p] = p << 12;
     }
     this.codePage = new Uint8Array(ramPages);
-    this.codeLines = new Int32Array(ramPages * 4);
+    this.codeLines = new Int32Array(ramPages * CODE_WORDS);
     this.codeGen = new Int32Array(ramPages);
   }
 
@@ -114,17 +119,17 @@ export class PhysicalMemory {
   markCode(ram: number, len: number): void {
     const page = ram >>> 12;
     this.codePage[page] = 1;
-    const first = (ram & 0xfff) >>> 5, last = ((ram & 0xfff) + len - 1) >>> 5;
-    for (let l = first; l <= last && l < 128; l++) this.codeLines[page * 4 + (l >>> 5)] |= 1 << (l & 31);
+    const first = (ram & 0xfff) >>> CODE_LINE_SHIFT, last = ((ram & 0xfff) + len - 1) >>> CODE_LINE_SHIFT;
+    for (let l = first; l <= last && l < CODE_LINES; l++) this.codeLines[page * CODE_WORDS + (l >>> 5)] |= 1 << (l & 31);
   }
 
   /** Called before RAM bytes [ram, ram+len) (one page) change: drops stale decoded code. */
   noteWrite(ram: number, len: number): void {
     const page = ram >>> 12;
     if (this.codePage[page] === 0) return;
-    const first = (ram & 0xfff) >>> 5, last = Math.min(127, ((ram & 0xfff) + len - 1) >>> 5);
+    const first = (ram & 0xfff) >>> CODE_LINE_SHIFT, last = Math.min(CODE_LINES - 1, ((ram & 0xfff) + len - 1) >>> CODE_LINE_SHIFT);
     for (let l = first; l <= last; l++) {
-      if (this.codeLines[page * 4 + (l >>> 5)] & (1 << (l & 31))) {
+      if (this.codeLines[page * CODE_WORDS + (l >>> 5)] & (1 << (l & 31))) {
         this.invalidatePage(page);
         return;
       }
@@ -134,8 +139,7 @@ export class PhysicalMemory {
   invalidatePage(page: number): void {
     this.codeGen[page]++;
     this.codePage[page] = 0;
-    const b = page * 4;
-    this.codeLines[b] = this.codeLines[b + 1] = this.codeLines[b + 2] = this.codeLines[b + 3] = 0;
+    this.codeLines.fill(0, page * CODE_WORDS, (page + 1) * CODE_WORDS);
   }
 
   // ---- physical access for everyone but the CPU fast path (the A20 mask is the caller's) ----

@@ -68,15 +68,17 @@ describe.runIf(HAS_NASM)('decoded blocks: chaining and continued blocks', () => 
     expect(e.log(2)).toBe(9);
   });
 
-  it('a block kept after a write next to it (data sharing its code lines) still sees a later write to its code', () => {
-    // the counter sits right after f's code, in the same 32-byte line: every increment
-    // invalidates the page, and f's block is kept because its bytes did not change; it must
-    // be marked as code again, so that patching f afterwards is seen
+  it('a block kept after a write to its page that left its bytes as they were still sees a later write to its code', () => {
+    // every round rewrites g's RET with itself: the page's decoded code is dropped, and f's
+    // block is kept when its bytes did not change (compared again); patching f halfway
+    // must be seen (a write beside decoded code, as the counter's, no longer drops it)
     const e = env(`
+        call g                    ; (g decoded: its byte is code)
         mov ecx, 100
         xor ebx, ebx
     l1: call f
         add ebx, eax
+        mov byte [g], 0xc3
         cmp ecx, 50
         jne skip
         mov byte [f + 1], 4       ; halfway through: f now returns 4
@@ -90,6 +92,7 @@ describe.runIf(HAS_NASM)('decoded blocks: chaining and continued blocks', () => 
     f:  mov eax, 3
         inc dword [counter]
         ret
+    g:  ret
     counter: dd 0`);
     runSliced(e, 1_000_000);
     expect(e.log(1)).toBe(100);

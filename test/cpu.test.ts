@@ -32,6 +32,18 @@ describe('cpu core', () => {
     expect(cpu.regs[0] & 0xff).toBe(0x42);
   });
 
+  it('a write next to decoded code, not into it, leaves the page\'s decoded blocks valid', () => {
+    // mov ax,[0x1008]; inc ax; mov [0x1008],ax; hlt; then the variable, in the bytes right
+    // after the HLT (a kernel's variables beside its code)
+    const cpu = realCpu([0xa1, 0x08, 0x10, 0x40, 0xa3, 0x08, 0x10, 0xf4, 0x41, 0x00]);
+    expect(cpu.run(100)).toBe('halted');
+    expect(cpu.mem.read16(0x1008)).toBe(0x42);
+    expect(cpu.mem.codeGen[1]).toBe(0);
+    // a write into the decoded bytes does drop them
+    cpu.mem.write8(0x1007, 0xf4);
+    expect(cpu.mem.codeGen[1]).toBe(1);
+  });
+
   it('drops decoded blocks when memory is loaded behind its back (DMA)', () => {
     const cpu = realCpu([0xb0, 0x01, 0xf4]); // mov al,1; hlt
     expect(cpu.run(10)).toBe('halted');
@@ -108,6 +120,42 @@ describe('cpu core', () => {
     for (let k = 0; k < 10; k++) expect(cpu.mem.read32(0x3ff0 + 4 * k) >>> 0).toBe(0x11223344);
     expect(cpu.regs[7] & 0xffff).toBe(0x3ff0 + 40);
     expect(cpu.regs[6] & 0xffff).toBe(0x2ffc + 12);
+  });
+
+  it('REP INS/OUTS in bulk give what the element loop gives (across a page end, into code)', () => {
+    // cld; mov dx,0x1f0; mov di,0x2ff0; mov cx,20; rep insw; mov si,0x2ff0; mov cx,20;
+    // rep outsw; mov di,0x3ffe; mov cx,3; rep insd (66 f3 6d); mov di,0x1025; mov cx,4;
+    // rep insb: over the 4 HLTs that follow it (the port gives 0x40, inc ax); hlt
+    const code = [0xfc, 0xba, 0xf0, 0x01, 0xbf, 0xf0, 0x2f, 0xb9, 0x14, 0x00, 0xf3, 0x6d,
+      0xbe, 0xf0, 0x2f, 0xb9, 0x14, 0x00, 0xf3, 0x6f, 0xbf, 0xfe, 0x3f, 0xb9, 0x03, 0x00, 0x66, 0xf3, 0x6d,
+      0xbf, 0x25, 0x10, 0xb9, 0x04, 0x00, 0xf3, 0x6c, 0xf4, 0xf4, 0xf4, 0xf4, 0xf4];
+    expect(code.length).toBe(0x25 + 5);
+    const run = (hooked: boolean) => {
+      let k = 0;
+      const outs: number[] = [];
+      const io: IoBus = {
+        in8: () => 0x40, in16: () => (k++ * 0x1111) & 0xffff, in32: () => (k++ * 0x01020304) >>> 0,
+        out8: () => {}, out16: (_p, v) => void outs.push(v), out32: () => {},
+      };
+      const cpu = realCpu(code, 0x1000, new PhysicalMemory(1 << 20), io);
+      const seen: number[] = [];
+      // a port hook sees the element loop
+      if (hooked) cpu.setHooks({ portIo: (_d, port) => void seen.push(port) });
+      expect(cpu.run(100)).toBe('halted');
+      return { cpu, outs, seen, mem: cpu.mem.u8.slice(0x2f00, 0x4100) };
+    };
+    const bulk = run(false), each = run(true);
+    expect(each.seen.length).toBe(20 + 20 + 3 + 4);
+    expect(bulk.mem).toEqual(each.mem);
+    expect(bulk.outs).toEqual(each.outs);
+    expect(bulk.outs).toEqual(Array.from({ length: 20 }, (_, j) => (j * 0x1111) & 0xffff));
+    expect(bulk.cpu.mem.read16(0x3000)).toBe(8 * 0x1111);
+    expect(bulk.cpu.mem.read32(0x4002) >>> 0).toBe((21 * 0x01020304) >>> 0);
+    for (const r of [0, 1, 6, 7]) expect(bulk.cpu.regs[r]).toBe(each.cpu.regs[r]);
+    // the 4 bytes written over the code ran as inc ax
+    expect(bulk.cpu.regs[0] & 0xffff).toBe(4);
+    expect(bulk.cpu.icount).toBe(each.cpu.icount);
+    expect(bulk.cpu.icount).toBe(14 + 4 + 1);
   });
 
   it('a guest stuck in a fault loop still uses up its budget (faulting instructions count)', () => {

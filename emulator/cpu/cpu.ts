@@ -44,7 +44,7 @@
 // set OF from the adjustment's signed overflow.
 
 import { decode, Insn, MAX_INSN_LENGTH, type CodeSource } from './decoder';
-import { FORMS } from './opcodes';
+import { FORMS, type Form } from './opcodes';
 import { PhysicalMemory } from '../memory';
 import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
@@ -210,9 +210,14 @@ function initTables(): void {
 // (and for the interpreter while memory hooks watch every access). The inline code is written
 // out in execBlock's switch, not called as functions: V8 inlines only so much into
 // one function, and a call per instruction is what this is meant to save (measured: the loop
-// in a function of its own, or the forms as functions, gave back most of the gain). The
-// forms are numbered here, beside the switch, so that its cases are constants wherever the
-// file is compiled on its own (tsx, vitest), not only in the bundle.
+// in a function of its own, or each form as a function, gave back most of the gain). The
+// forms with a memory operand are the exception: one switch of their own in memForm, called
+// from execBlock's, which has its own inlining budget for rd32/wr32/rmw32 (V8's for
+// execBlock ran out before them) and keeps execBlock's graph, compiled again after each
+// deoptimisation, smaller (measured: fewer host instructions per guest instruction on
+// every loop, and Linux's boot faster). The forms are numbered here, beside the switches,
+// so that their cases are constants wherever the file is compiled on its own (tsx, vitest),
+// not only in the bundle.
 //
 // Contract (execBlock relies on it, not to record ESP before each of them): a fast form that
 // faults leaves ESP as it was at its start (pushes write before they move ESP, pops read
@@ -220,7 +225,7 @@ function initTables(): void {
 
 /** The fast forms (Insn.fast); None: the instruction runs through its table handler. In
  *  three runs, as execBlock tells them apart: register-only forms; forms with a memory
- *  operand (from Load32: execBlock computes its offset once for them); near control
+ *  operand (from Load32: memForm runs them, computing the offset once); near control
  *  transfers (from Jcc32: they read or set c.eip, which execBlock keeps in a local across the
  *  others). */
 export enum Fast {
@@ -258,10 +263,33 @@ const RM_R32 = [Fast.AddRmR32, Fast.OrRmR32, Fast.None, Fast.None, Fast.AndRmR32
 const R_RM32 = [Fast.AddRRm32, Fast.OrRRm32, Fast.None, Fast.None, Fast.AndRRm32, Fast.SubRRm32, Fast.XorRRm32, Fast.CmpRRm32];
 const R_I32 = [Fast.AddRI32, Fast.OrRI32, Fast.None, Fast.None, Fast.AndRI32, Fast.SubRI32, Fast.XorRI32, Fast.CmpRI32];
 const RM_R16 = [Fast.AddRmR16, Fast.None, Fast.None, Fast.None, Fast.None, Fast.SubRmR16, Fast.XorRmR16, Fast.CmpRmR16];
-// a form's operands and "mnemonic operands", by form id (made once: blocks are decoded often)
-const OPERANDS: string[] = [];
-const KEYS: string[] = [];
-const JCC: boolean[] = [];
+
+// What fastOf needs of a form's mnemonic and operands, as a number per form id: worked out
+// once from the strings (fastOf runs for every decoded instruction, and comparing strings
+// was a tenth of the time of a boot decoding new code). ALU forms: KIND_ALU_* + op.
+const KIND_ALU_RM_R = 0x10, KIND_ALU_R_RM = 0x18, KIND_ALU_RM_I = 0x20;
+const KIND_BY_KEY: Record<string, number> = {
+  'mov rv,rmv': 1, 'mov rmv,rv': 2, 'mov r8,rm8': 3, 'mov rm8,r8': 4, 'mov rv,immv': 5, 'mov rmv,immv': 6,
+  'mov rm8,imm8': 7, 'lea rv,m': 8, 'movzx rv,rm8': 9, 'movzx rv,rm16': 10, 'test rmv,rv': 11, 'test rmv,immv': 12,
+  'inc rv': 13, 'dec rv': 14, 'inc rmv': 15, 'dec rmv': 0x28, 'shl rmv,1': 0x29, 'shl rmv,imm8': 0x2a,
+  'shr rmv,imm8': 0x2b, 'sar rmv,imm8': 0x2c, 'push rv': 0x2d, 'pop rv': 0x2e, 'jmp rel8': 0x2f, 'jmp relv': 0x2f,
+  'call relv': 0x30, 'ret -': 0x31, 'loop rel8': 0x32,
+};
+const KIND_JCC = 0x33, KIND_NONE = 0x34;
+/** per form id: its kind, 0 until worked out */
+const KINDS: number[] = [];
+function kindOf(f: Form): number {
+  const ops = f.operands.join(','), m = f.mnemonic, alu = ALU.indexOf(m);
+  if (alu >= 0) {
+    if (ops === 'rmv,rv') return KIND_ALU_RM_R + alu;
+    if (ops === 'rv,rmv') return KIND_ALU_R_RM + alu;
+    if (ops === 'rmv,immv' || ops === 'rmv,simm8') return KIND_ALU_RM_I + alu;
+    return KIND_NONE;
+  }
+  const k = KIND_BY_KEY[`${m} ${ops || '-'}`];
+  if (k !== undefined) return k;
+  return /^j(?!mp|cxz|ecxz)[a-z]+$/.test(m) && (ops === 'rel8' || ops === 'relv') ? KIND_JCC : KIND_NONE;
+}
 
 /** The fast form of a decoded instruction, or Fast.None. `through`: a direct JMP or CALL the
  *  block goes on through (Cpu.buildBlock). A LOCK prefix leaves the table handler (its
@@ -269,48 +297,49 @@ const JCC: boolean[] = [];
 export function fastOf(i: Insn, through: boolean): Fast {
   const f = i.form;
   if (f === null || i.lock) return Fast.None;
-  const ops = OPERANDS[f.id] ??= f.operands.join(',');
-  const m = f.mnemonic;
+  const kind = KINDS[f.id] ||= kindOf(f);
   const o32 = i.op32, mem = i.hasMem;
-  const alu = ALU.indexOf(m);
-  if (alu >= 0) {
-    if (ops === 'rmv,rv') return mem ? (o32 && alu === 7 ? Fast.CmpMR32 : Fast.None) : o32 ? RM_R32[alu] : RM_R16[alu];
-    if (ops === 'rv,rmv') return !o32 ? Fast.None : mem ? (alu === 7 ? Fast.CmpRM32 : Fast.None) : R_RM32[alu];
-    if ((ops === 'rmv,immv' || ops === 'rmv,simm8') && o32) {
-      if (!mem) return R_I32[alu];
-      return alu === 0 ? Fast.AddMI32 : alu === 5 ? Fast.SubMI32 : alu === 7 ? Fast.CmpMI32 : Fast.None;
+  if (kind < KIND_ALU_RM_R) {
+    switch (kind) {
+      case 1: return o32 ? (mem ? Fast.Load32 : Fast.MovRR32) : mem ? Fast.Load16 : Fast.MovRR16;
+      case 2: return o32 ? (mem ? Fast.Store32 : Fast.MovRmR32) : mem ? Fast.Store16 : Fast.MovRmR16;
+      case 3: return mem ? Fast.Load8 : Fast.None;
+      case 4: return mem ? Fast.Store8 : Fast.None;
+      case 5: return o32 ? Fast.MovRImm32 : Fast.None;
+      case 6: return mem ? (o32 ? Fast.StoreImm32 : Fast.StoreImm16) : Fast.None;
+      case 7: return mem ? Fast.StoreImm8 : Fast.None;
+      case 8: return mem && o32 ? Fast.Lea32 : Fast.None;
+      case 9: return o32 ? (mem ? Fast.MovzxM8 : Fast.MovzxR8) : Fast.None;
+      case 10: return o32 ? (mem ? Fast.MovzxM16 : Fast.MovzxR16) : Fast.None;
+      case 11: return o32 ? (mem ? Fast.TestMR32 : Fast.TestRR32) : Fast.None;
+      case 12: return o32 && !mem ? Fast.TestRI32 : Fast.None;
+      case 13: return o32 ? Fast.IncR32 : Fast.None;
+      case 14: return o32 ? Fast.DecR32 : Fast.None;
+      default: return mem ? (o32 ? Fast.IncM32 : Fast.IncM16) : Fast.None; // inc rmv
     }
-    return Fast.None;
   }
-  switch (KEYS[f.id] ??= `${m} ${ops || '-'}`) {
-    case 'mov rv,rmv': return o32 ? (mem ? Fast.Load32 : Fast.MovRR32) : mem ? Fast.Load16 : Fast.MovRR16;
-    case 'mov rmv,rv': return o32 ? (mem ? Fast.Store32 : Fast.MovRmR32) : mem ? Fast.Store16 : Fast.MovRmR16;
-    case 'mov r8,rm8': return mem ? Fast.Load8 : Fast.None;
-    case 'mov rm8,r8': return mem ? Fast.Store8 : Fast.None;
-    case 'mov rv,immv': return o32 ? Fast.MovRImm32 : Fast.None;
-    case 'mov rmv,immv': return mem ? (o32 ? Fast.StoreImm32 : Fast.StoreImm16) : Fast.None;
-    case 'mov rm8,imm8': return mem ? Fast.StoreImm8 : Fast.None;
-    case 'lea rv,m': return mem && o32 ? Fast.Lea32 : Fast.None;
-    case 'movzx rv,rm8': return o32 ? (mem ? Fast.MovzxM8 : Fast.MovzxR8) : Fast.None;
-    case 'movzx rv,rm16': return o32 ? (mem ? Fast.MovzxM16 : Fast.MovzxR16) : Fast.None;
-    case 'test rmv,rv': return o32 ? (mem ? Fast.TestMR32 : Fast.TestRR32) : Fast.None;
-    case 'test rmv,immv': return o32 && !mem ? Fast.TestRI32 : Fast.None;
-    case 'inc rv': return o32 ? Fast.IncR32 : Fast.None;
-    case 'dec rv': return o32 ? Fast.DecR32 : Fast.None;
-    case 'inc rmv': return mem ? (o32 ? Fast.IncM32 : Fast.IncM16) : Fast.None;
-    case 'dec rmv': return mem && o32 ? Fast.DecM32 : Fast.None;
-    case 'shl rmv,1': return mem ? Fast.None : o32 ? Fast.Shl1R32 : Fast.Shl1R16;
-    case 'shl rmv,imm8': return o32 && !mem ? Fast.ShlR32 : Fast.None;
-    case 'shr rmv,imm8': return o32 && !mem ? Fast.ShrR32 : Fast.None;
-    case 'sar rmv,imm8': return o32 && !mem ? Fast.SarR32 : Fast.None;
-    case 'push rv': return o32 ? Fast.PushR32 : Fast.PushR16;
-    case 'pop rv': return o32 ? Fast.PopR32 : Fast.PopR16;
-    case 'jmp rel8': case 'jmp relv': return through ? Fast.JmpOn : Fast.None;
-    case 'call relv': return through ? (o32 ? Fast.CallOn32 : Fast.CallOn16) : o32 ? Fast.Call32 : Fast.None;
-    case 'ret -': return o32 ? Fast.Ret32 : Fast.Ret16;
-    case 'loop rel8': return i.ad32 ? Fast.Loop32 : Fast.Loop16;
+  if (kind < KIND_ALU_RM_I + 8) {
+    const alu = kind & 7;
+    if (kind < KIND_ALU_R_RM) return mem ? (o32 && alu === 7 ? Fast.CmpMR32 : Fast.None) : o32 ? RM_R32[alu] : RM_R16[alu];
+    if (kind < KIND_ALU_RM_I) return !o32 ? Fast.None : mem ? (alu === 7 ? Fast.CmpRM32 : Fast.None) : R_RM32[alu];
+    if (!o32) return Fast.None;
+    if (!mem) return R_I32[alu];
+    return alu === 0 ? Fast.AddMI32 : alu === 5 ? Fast.SubMI32 : alu === 7 ? Fast.CmpMI32 : Fast.None;
   }
-  if (JCC[f.id] ??= /^j(?!mp|cxz|ecxz)[a-z]+$/.test(m) && (ops === 'rel8' || ops === 'relv')) return !o32 ? Fast.Jcc16 : (i.opcode & 14) === 4 ? Fast.JzNz32 : Fast.Jcc32;
+  switch (kind) {
+    case 0x28: return mem && o32 ? Fast.DecM32 : Fast.None; // dec rmv
+    case 0x29: return mem ? Fast.None : o32 ? Fast.Shl1R32 : Fast.Shl1R16;
+    case 0x2a: return o32 && !mem ? Fast.ShlR32 : Fast.None;
+    case 0x2b: return o32 && !mem ? Fast.ShrR32 : Fast.None;
+    case 0x2c: return o32 && !mem ? Fast.SarR32 : Fast.None;
+    case 0x2d: return o32 ? Fast.PushR32 : Fast.PushR16;
+    case 0x2e: return o32 ? Fast.PopR32 : Fast.PopR16;
+    case 0x2f: return through ? Fast.JmpOn : Fast.None;
+    case 0x30: return through ? (o32 ? Fast.CallOn32 : Fast.CallOn16) : o32 ? Fast.Call32 : Fast.None;
+    case 0x31: return o32 ? Fast.Ret32 : Fast.Ret16;
+    case 0x32: return i.ad32 ? Fast.Loop32 : Fast.Loop16;
+    case KIND_JCC: return !o32 ? Fast.Jcc16 : (i.opcode & 14) === 4 ? Fast.JzNz32 : Fast.Jcc32;
+  }
   return Fast.None;
 }
 
@@ -807,9 +836,13 @@ export class Cpu {
     if (ram >= 0) bits |= kind === 0 ? T_RAM | T_RAMW : T_RAM;
     if (this.tlbCount < this.tlbList.length) this.tlbList[this.tlbCount++] = lp;
     else this.tlbOverflow = true;
+    // A refill of a valid entry (more rights wanted) may find the page mapped elsewhere (its
+    // tables changed without a flush): block links made before it are not followed. An
+    // entry that was not valid has not been since the last flush, which began a new epoch:
+    // no link of this one goes through it (after a CR3 load the chains then survive the
+    // refills of the working set).
+    if ((e & T_VALID) !== 0 && this.tlbPhys[lp] !== phys) this.chainEpoch++;
     this.tlb[lp] = (ram >= 0 ? ram : 0) | bits;
-    // (a refill may map the page elsewhere: block links made before it are not followed)
-    this.chainEpoch++;
     this.tlbPhys[lp] = phys;
     return phys | (lin & 0xfff);
   }
@@ -1018,10 +1051,7 @@ export class Cpu {
         return this.u8[pa];
       }
     }
-    this.rmwPa = -1;
-    this.rmwLin = lin;
-    this.translate(lin, true, this.cpl === 3);
-    return this.slowRead(lin, 1);
+    return this.rmwSlow(lin, 1);
   }
   rmw16(s: number, off: number): number {
     if (off < this.segMin[s] || off + 2 > this.segEndW[s]) this.segFault(s);
@@ -1034,11 +1064,7 @@ export class Cpu {
         return pa & 1 ? this.u8[pa] | (this.u8[pa + 1] << 8) : this.u16[pa >>> 1];
       }
     }
-    this.rmwPa = -1;
-    this.rmwLin = lin;
-    this.translate(lin, true, this.cpl === 3);
-    if ((lin & 0xfff) === 0xfff) this.translate(((lin | 0xfff) + 1) | 0, true, this.cpl === 3);
-    return this.slowRead(lin, 2);
+    return this.rmwSlow(lin, 2);
   }
   rmw32(s: number, off: number): number {
     if (off < this.segMin[s] || off + 4 > this.segEndW[s]) this.segFault(s);
@@ -1051,11 +1077,16 @@ export class Cpu {
         return (pa & 3) === 0 ? this.i32[pa >>> 2] : this.ramRead32(pa);
       }
     }
+    return this.rmwSlow(lin, 4);
+  }
+  /** rmw* off the TLB fast path: checks write access to every byte's page first (a
+   *  separate method, so that the rmw* V8 inlines into the interpreter stay small). */
+  private rmwSlow(lin: number, n: number): number {
     this.rmwPa = -1;
     this.rmwLin = lin;
     this.translate(lin, true, this.cpl === 3);
-    if ((lin & 0xfff) > 0xffc) this.translate(((lin | 0xfff) + 1) | 0, true, this.cpl === 3);
-    return this.slowRead(lin, 4);
+    if ((lin & 0xfff) + n > 0x1000) this.translate(((lin | 0xfff) + 1) | 0, true, this.cpl === 3);
+    return this.slowRead(lin, n);
   }
   commit8(v: number): void {
     const pa = this.rmwPa;
@@ -1217,28 +1248,19 @@ export class Cpu {
    *  retired, an instruction asks to leave (blockBreak, mode changes), or an interrupt is
    *  pending. */
   private execBlock(end: number): void {
-    // the machine may have changed the page map or A20 since the last chain (port I/O ends
-    // a chain, so a change made by an OUT is seen here)
-    if (this.mapGen !== this.mem.mapGeneration) this.flushTlb();
     const regs = this.regs, r16 = this.r16, r8 = this.r8;
     const codeGen = this.mem.codeGen;
-    const cache = this.cache;
-    const tlb = this.tlb;
-    // constant within a chain: every instruction that changes them leaves the chain
-    const csBase = this.segBase[CS];
+    // constant within a chain: every instruction that changes it leaves the chain
     const csEnd = this.csEnd;
-    const big = this.csBig ? 1 : 0;
-    const nr = this.needR & ~T_NEVER;
     // compiled blocks run when no observer needs the one-at-a-time loop or the slow memory
     // path (those fall back to the interpreter)
     const jit = this.engine === 'jit' && !this.slowStep && !this.slowMem;
     // the fast forms run inline unless memory hooks watch every access (a hook may read EIP,
     // which the inline forms keep in a local: the table handlers run then)
     const fastMask = this.slowMem ? 0 : -1;
-    // start of the executing instruction and its fast form (kept in locals; stored in curEip
-    // and startEsp on a fault)
+    // start of the executing fast form (kept in a local; stored in curEip on a fault, with
+    // startEsp: a fast form that faults leaves ESP as it was); -1 when none is executing
     let start = -1;
-    let fast: number = Fast.None;
     // the block that ran last in this chain (its links lead to the next), and a new epoch:
     // links made before this call are not followed (CS, CPL or the TLB may have changed)
     let prev: Block | null = null;
@@ -1250,41 +1272,18 @@ export class Cpu {
         // Chained: the block that followed the previous one at this EIP, found without the
         // lookup below. The link holds while its epoch does (this chain, no TLB change since:
         // so the same CS, CPL, paging), the block still has its tag (the cache slot was not
-        // reused) and code generation (its page was not written), and fits the CS limit.
+        // reused) and code generation (its page was not written). (It fits the CS limit:
+        // lookup checked it when it linked the block in this chain, and a block rebuilt since
+        // in this chain was decoded within the same limit.)
         let b: Block | null = null;
         if (prev !== null && prev.linkEpoch === this.chainEpoch) {
           if (prev.eipA === eip) b = prev.nextA!.tag === prev.tagA ? prev.nextA : null;
           else if (prev.eipB === eip) b = prev.nextB!.tag === prev.tagB ? prev.nextB : null;
-          if (b !== null && (b.gen !== codeGen[b.page] || eip + b.len > csEnd)) b = null;
+          if (b !== null && b.gen !== codeGen[b.page]) b = null;
         }
         if (b === null) {
-          // (a fault in the lookup is the fetch's: of the instruction at EIP)
-          this.curEip = eip;
-          this.startEsp = regs[ESP];
-          const lin: number = (csBase + eip) | 0;
-          let e: number = tlb[lin >>> 12];
-          if ((e & nr) !== nr) {
-            this.translate(lin, false, this.cpl === 3);
-            e = tlb[lin >>> 12];
-          }
-          if ((e & T_RAM) === 0 || eip >= csEnd) {
-            this.execSlowOne();
-            return;
-          }
-          const ram: number = (e & ~0xfff) | (lin & 0xfff);
-          const tag = ram * 2 + big;
-          const slot: number = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
-          b = cache[slot] ?? (cache[slot] = new Block());
-          if (b.tag !== tag || b.gen !== codeGen[ram >>> 12] || eip + b.len > csEnd) {
-            // the same tag: a page-crossing block (never passes the test above), a block whose
-            // page was written elsewhere (data next to code), or a CS limit change
-            const keep = b.tag === tag && (this.crossingValid(b, eip, lin) || (eip + b.len <= csEnd && this.unchanged(b, ram)));
-            if (!keep && !this.buildBlock(b, ram, eip, big, lin)) {
-              this.execSlowOne();
-              return;
-            }
-          }
-          if (prev !== null) this.link(prev, eip, b);
+          b = this.lookup(eip, prev);
+          if (b === null) return;
         }
         const page = b.page;
         const insns = b.insns, fns = b.fns;
@@ -1301,13 +1300,18 @@ export class Cpu {
           b.jit!(this, eip, end);
         } else {
           // The interpreter. Per instruction: EIP is the next instruction's while it runs
-          // (handlers read it, branches set it); icount counts it once done (port I/O and the
-          // hooks read it in the middle of a block); ESP at its start is in startEsp when a
-          // handler runs (the fast forms leave ESP unchanged when they fault).
-          for (let i = 0; i < n; ) {
+          // (handlers read it, branches set it); icount counts the instructions before it
+          // whenever it may be read or the instruction may fault (port I/O, devices behind
+          // memory, hooks, onFault: it is written before memory forms, branches and handlers,
+          // not before the register-only forms, which cannot fault), and all of them at the
+          // block's end; ESP at its start is in startEsp when a handler runs (the fast forms
+          // leave ESP unchanged when they fault).
+          const ic = this.icount;
+          let i = 0;
+          for (; i < n; ) {
             const ins = insns[i];
             start = eip;
-            fast = ins.fast & fastMask;
+            const fast = ins.fast & fastMask;
             if (fast !== Fast.None && fast < Fast.Jcc32) {
               // the fast forms that neither read nor set EIP: it stays in the local
               eip += ins.length;
@@ -1355,40 +1359,18 @@ export class Cpu {
                   case Fast.SarR32: if ((ins.imm & 31) !== 0) regs[ins.rm] = sar(this, regs[ins.rm], ins.imm & 31, 32); break;
                   case Fast.Shl1R16: r16[ins.rm << 1] = shl(this, r16[ins.rm << 1], 1, 16); break;
                   // (push writes before it moves ESP, pop reads before)
-                  case Fast.PushR32: this.push32(regs[ins.opReg]); break;
-                  case Fast.PopR32: { const v = this.pop32(); regs[ins.opReg] = v; break; }
-                  case Fast.PushR16: this.push16(r16[ins.opReg << 1]); break;
-                  case Fast.PopR16: { const v = this.pop16(); r16[ins.opReg << 1] = v; break; }
+                  case Fast.PushR32: this.icount = ic + i; this.push32(regs[ins.opReg]); break;
+                  case Fast.PopR32: { this.icount = ic + i; const v = this.pop32(); regs[ins.opReg] = v; break; }
+                  case Fast.PushR16: this.icount = ic + i; this.push16(r16[ins.opReg << 1]); break;
+                  case Fast.PopR16: { this.icount = ic + i; const v = this.pop16(); r16[ins.opReg << 1] = v; break; }
                 }
               } else {
-                // a memory operand: its segment and offset
-                const s = ins.seg, off = this.ea(ins);
-                switch (fast) {
-                  case Fast.Load32: regs[ins.reg] = this.rd32(s, off); break;
-                  case Fast.Load16: r16[ins.reg << 1] = this.rd16(s, off); break;
-                  case Fast.Load8: r8[R8[ins.reg]] = this.rd8(s, off); break;
-                  case Fast.Store32: this.wr32(s, off, regs[ins.reg]); break;
-                  case Fast.Store16: this.wr16(s, off, r16[ins.reg << 1]); break;
-                  case Fast.Store8: this.wr8(s, off, r8[R8[ins.reg]]); break;
-                  case Fast.StoreImm32: this.wr32(s, off, ins.imm); break;
-                  case Fast.StoreImm16: this.wr16(s, off, ins.imm); break;
-                  case Fast.StoreImm8: this.wr8(s, off, ins.imm); break;
-                  case Fast.Lea32: regs[ins.reg] = off; break;
-                  case Fast.MovzxM8: regs[ins.reg] = this.rd8(s, off); break;
-                  case Fast.MovzxM16: regs[ins.reg] = this.rd16(s, off); break;
-                  case Fast.AddMI32: { const a = this.rmw32(s, off), b = ins.imm | 0, r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); this.commit32(r); break; }
-                  case Fast.SubMI32: { const a = this.rmw32(s, off), b = ins.imm | 0, r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); this.commit32(r); break; }
-                  case Fast.CmpMI32: { const a = this.rd32(s, off), b = ins.imm | 0; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
-                  case Fast.CmpMR32: { const a = this.rd32(s, off), b = regs[ins.reg]; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
-                  case Fast.CmpRM32: { const a = regs[ins.reg], b = this.rd32(s, off); setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
-                  case Fast.TestMR32: logicFlags(this, this.rd32(s, off) & regs[ins.reg], 31); break;
-                  case Fast.IncM32: this.commit32(incdec(this, this.rmw32(s, off), false, 31)); break;
-                  case Fast.DecM32: this.commit32(incdec(this, this.rmw32(s, off), true, 31)); break;
-                  case Fast.IncM16: this.commit16(incdec(this, this.rmw16(s, off), false, 15)); break;
-                }
+                this.icount = ic + i;
+                this.memForm(ins, fast);
               }
             } else {
               this.eip = eip + ins.length;
+              this.icount = ic + i;
               switch (fast) {
                 // near branches: Jcc's condition is the low nibble of its opcode (7x, 0F 8x)
                 case Fast.Jcc32: if (this.cond(ins.opcode & 15)) this.jumpNear((this.eip + ins.imm) >>> 0); break;
@@ -1401,8 +1383,8 @@ export class Cpu {
                 case Fast.CallOn32: { const raw = this.eip + ins.imm; callNear(this, raw >>> 0, true); if (raw >>> 0 !== raw) this.blockBreak = true; break; }
                 case Fast.CallOn16: { const raw = this.eip + ins.imm; callNear(this, raw & 0xffff, false); if ((raw & 0xffff) !== raw) this.blockBreak = true; break; }
                 case Fast.Call32: callNear(this, (this.eip + ins.imm) >>> 0, true); break;
-                case Fast.Ret32: { const sp = regs[ESP], t = this.pop32() >>> 0; if (t >= this.csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
-                case Fast.Ret16: { const sp = regs[ESP], t = this.pop16(); if (t >= this.csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
+                case Fast.Ret32: { const sp = regs[ESP], t = this.pop32() >>> 0; if (t >= csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
+                case Fast.Ret16: { const sp = regs[ESP], t = this.pop16(); if (t >= csEnd) { regs[ESP] = sp; this.gp(0); } this.eip = t; break; }
                 case Fast.Loop16: {
                   const k = (r16[ECX << 1] - 1) & 0xffff;
                   r16[ECX << 1] = k;
@@ -1416,16 +1398,19 @@ export class Cpu {
                   break;
                 }
                 default:
+                  // (a handler that faults may have moved ESP: its start is recorded now)
+                  this.curEip = start;
                   this.startEsp = regs[ESP];
+                  start = -1;
                   fns[i](this, ins);
               }
               // (a block goes on through direct jumps and calls: the next instruction is at EIP)
               eip = this.eip;
             }
             i++;
-            this.icount++;
             if (this.blockBreak) break;
           }
+          this.icount = ic + i;
           this.eip = eip;
           start = -1;
         }
@@ -1438,10 +1423,77 @@ export class Cpu {
       this.curPage = -1;
       if (start >= 0) {
         this.curEip = start;
-        if (fast !== Fast.None) this.startEsp = regs[ESP];
+        this.startEsp = regs[ESP];
       }
       throw err;
     }
+  }
+
+  /** The fast forms with a memory operand (execBlock's second run of forms). */
+  private memForm(ins: Insn, fast: number): void {
+    const regs = this.regs, r16 = this.r16, r8 = this.r8;
+    const s = ins.seg, off = this.ea(ins);
+    switch (fast) {
+      case Fast.Load32: regs[ins.reg] = this.rd32(s, off); break;
+      case Fast.Load16: r16[ins.reg << 1] = this.rd16(s, off); break;
+      case Fast.Load8: r8[R8[ins.reg]] = this.rd8(s, off); break;
+      case Fast.Store32: this.wr32(s, off, regs[ins.reg]); break;
+      case Fast.Store16: this.wr16(s, off, r16[ins.reg << 1]); break;
+      case Fast.Store8: this.wr8(s, off, r8[R8[ins.reg]]); break;
+      case Fast.StoreImm32: this.wr32(s, off, ins.imm); break;
+      case Fast.StoreImm16: this.wr16(s, off, ins.imm); break;
+      case Fast.StoreImm8: this.wr8(s, off, ins.imm); break;
+      case Fast.Lea32: regs[ins.reg] = off; break;
+      case Fast.MovzxM8: regs[ins.reg] = this.rd8(s, off); break;
+      case Fast.MovzxM16: regs[ins.reg] = this.rd16(s, off); break;
+      case Fast.AddMI32: { const a = this.rmw32(s, off), b = ins.imm | 0, r = (a + b) | 0; setArith(this, a, b, r, LZ_ADD, 31); this.commit32(r); break; }
+      case Fast.SubMI32: { const a = this.rmw32(s, off), b = ins.imm | 0, r = (a - b) | 0; setArith(this, a, b, r, LZ_SUB, 31); this.commit32(r); break; }
+      case Fast.CmpMI32: { const a = this.rd32(s, off), b = ins.imm | 0; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+      case Fast.CmpMR32: { const a = this.rd32(s, off), b = regs[ins.reg]; setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+      case Fast.CmpRM32: { const a = regs[ins.reg], b = this.rd32(s, off); setArith(this, a, b, (a - b) | 0, LZ_SUB, 31); break; }
+      case Fast.TestMR32: logicFlags(this, this.rd32(s, off) & regs[ins.reg], 31); break;
+      case Fast.IncM32: this.commit32(incdec(this, this.rmw32(s, off), false, 31)); break;
+      case Fast.DecM32: this.commit32(incdec(this, this.rmw32(s, off), true, 31)); break;
+      case Fast.IncM16: this.commit16(incdec(this, this.rmw16(s, off), false, 15)); break;
+    }
+  }
+
+  /** The block at EIP `eip` (not chained): through the TLB and the block cache, decoded if
+   *  need be, and linked as the successor of `prev`; null when the instruction ran through the
+   *  slow path instead (MMIO, a CS limit or page crossing the cache cannot hold). Out of
+   *  execBlock: it runs once per unchained block, and execBlock is smaller to optimise. */
+  private lookup(eip: number, prev: Block | null): Block | null {
+    // (a fault in the lookup is the fetch's: of the instruction at EIP)
+    this.curEip = eip;
+    this.startEsp = this.regs[ESP];
+    const csEnd = this.csEnd;
+    const lin: number = (this.segBase[CS] + eip) | 0;
+    const tlb = this.tlb, nr = this.needR & ~T_NEVER;
+    let e: number = tlb[lin >>> 12];
+    if ((e & nr) !== nr) {
+      this.translate(lin, false, this.cpl === 3);
+      e = tlb[lin >>> 12];
+    }
+    if ((e & T_RAM) === 0 || eip >= csEnd) {
+      this.execSlowOne();
+      return null;
+    }
+    const big = this.csBig ? 1 : 0;
+    const ram: number = (e & ~0xfff) | (lin & 0xfff);
+    const tag = ram * 2 + big;
+    const slot: number = (ram ^ (ram >>> 14)) & (CACHE_SIZE - 1);
+    const b = this.cache[slot] ?? (this.cache[slot] = new Block());
+    if (b.tag !== tag || b.gen !== this.mem.codeGen[ram >>> 12] || eip + b.len > csEnd) {
+      // the same tag: a page-crossing block (never passes the test above), a block whose
+      // page was written elsewhere (data next to code), or a CS limit change
+      const keep = b.tag === tag && (this.crossingValid(b, eip, lin) || (eip + b.len <= csEnd && this.unchanged(b, ram)));
+      if (!keep && !this.buildBlock(b, ram, eip, big, lin)) {
+        this.execSlowOne();
+        return null;
+      }
+    }
+    if (prev !== null) this.link(prev, eip, b);
+    return b;
   }
 
   /** Compiles a hot block: not a page-crossing one (one instruction, nothing to gain); as a
@@ -1613,7 +1665,9 @@ export class Cpu {
     let used = 0;
     for (let k = 1; k < b.runs.length; k += 2) used += b.runs[k];
     const bytes = b.bytes ?? (b.bytes = new Uint8Array(BLOCK_MAX * MAX_INSN_LENGTH));
-    bytes.set(this.u8.subarray(ram + at, ram + at + len), used);
+    // (copied byte by byte: a subarray view per run was garbage for every block decoded)
+    const u8 = this.u8;
+    for (let k = 0; k < len; k++) bytes[used + k] = u8[ram + at + k];
     b.runs.push(at, len);
     this.mem.markCode(ram + at, len);
   }
@@ -1816,7 +1870,12 @@ export class Cpu {
         }
         // RF lasts one instruction: the one-at-a-time loop clears it
         if ((this.flagsVal & (TF | RF)) !== 0 || this.stepHook || this.drActive) this.stepSlow();
-        else this.execBlock(end);
+        else {
+          // the machine may have changed the page map or A20 since the last chain (port I/O
+          // ends a chain, so a change made by an OUT is seen here)
+          if (this.mapGen !== this.mem.mapGeneration) this.flushTlb();
+          this.execBlock(end);
+        }
       } catch (e) {
         this.onFault(e);
       }
@@ -1861,6 +1920,7 @@ export class Cpu {
     this.dataHits = 0;
     this.slowStep = true;
     try {
+      if (this.mapGen !== this.mem.mapGeneration) this.flushTlb();
       this.execBlock(this.icount + 1);
     } finally {
       this.slowStep = false;

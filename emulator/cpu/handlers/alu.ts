@@ -126,7 +126,9 @@ function aluHandlers(op: number): Record<string, Handler> {
 }
 
 export function incdec(c: Cpu, v: number, dec: boolean, top: number): number {
-  c.materialize(CF);
+  // INC/DEC leave CF as it is: made concrete before the lazy state is replaced (CF alone,
+  // not through materialize: this is small enough for V8 to inline into the interpreter)
+  if (c.lazy & CF) c.flagsVal = (c.flagsVal & ~CF) | c.getCF();
   const r = top === 31 ? (dec ? v - 1 : v + 1) | 0 : (dec ? v - 1 : v + 1) & ((1 << (top + 1)) - 1);
   c.lzOp = dec ? LZ_SUB : LZ_ADD;
   c.lzA = v;

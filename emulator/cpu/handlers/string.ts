@@ -81,6 +81,46 @@ function bulkString(c: Cpu, kind: number, sz: number, seg: number, ad: boolean, 
   return n;
 }
 
+/** REP INS/OUTS forward (DF=0) with their memory side in one page of plain RAM, inside the
+ *  segment limit: up to `max` port transfers without the per-element translation (a disk
+ *  sector is 256 of them); returns how many (0: take the element loop). Updates EDI/ESI.
+ *  A port hook sees the element loop (it may look at EDI/ESI between transfers). */
+function bulkPort(c: Cpu, ins: boolean, sz: number, seg: number, ad: boolean, max: number): number {
+  if (c.hooks !== null && c.hooks.portIo !== undefined) return 0;
+  const r = ins ? EDI : ESI, s = ins ? ES : seg;
+  const off = idx(c, r, ad);
+  const lin = (c.segBase[s] + off) | 0;
+  let n = Math.min(max, Math.floor((0x1000 - (lin & 0xfff)) / sz));
+  if (!ad) n = Math.min(n, Math.floor((0x10000 - off) / sz));
+  if (n <= 1) return 0;
+  if (off < c.segMin[s] || off + n * sz > (ins ? c.segEndW[s] : c.segEndR[s])) return 0;
+  const need = ins ? c.needW : c.needR;
+  const e = c.tlb[lin >>> 12];
+  if ((e & need) !== need) return 0;
+  const pa = (e & ~0xfff) | (lin & 0xfff), page = pa >>> 12;
+  const port = c.r16[EDX << 1], u8 = c.u8;
+  let k = 0;
+  if (ins) {
+    // (a write to decoded code takes the element loop, which invalidates it)
+    for (; k < n && c.codePage[page] === 0; k++) {
+      const v = inS(c, port, sz), a = pa + k * sz;
+      u8[a] = v;
+      if (sz > 1) u8[a + 1] = v >> 8;
+      if (sz > 2) {
+        u8[a + 2] = v >> 16;
+        u8[a + 3] = v >> 24;
+      }
+    }
+  } else {
+    for (; k < n; k++) {
+      const a = pa + k * sz;
+      outS(c, port, sz, sz === 1 ? u8[a] : sz === 2 ? u8[a] | (u8[a + 1] << 8) : u8[a] | (u8[a + 1] << 8) | (u8[a + 2] << 16) | (u8[a + 3] << 24));
+    }
+  }
+  setIdx(c, r, ad, ad ? (off + k * sz) | 0 : (off + k * sz) & 0xffff);
+  return k;
+}
+
 /** kind: 0 movs 1 cmps 2 stos 3 lods 4 scas 5 ins 6 outs */
 function stringOp(kind: number, sz: number): Handler {
   return (c, i) => {
@@ -93,11 +133,12 @@ function stringOp(kind: number, sz: number): Handler {
     let cnt = rep ? idx(c, ECX, ad) : 1;
     let k = 0;
     while (cnt !== 0) {
-      if (rep && d > 0 && (kind === 0 || kind === 2) && cnt > 1) {
+      if (rep && d > 0 && (kind === 0 || kind === 2 || kind >= 5) && cnt > 1) {
         // bulk path: as many whole elements as stay inside one source and one destination
         // page of plain RAM (same result as the element loop; hooks and breakpoints make the
         // TLB check fail, so they always see the element loop)
-        const n = bulkString(c, kind, sz, seg, ad, Math.min(cnt, REP_CHUNK - k));
+        const max = Math.min(cnt, REP_CHUNK - k);
+        const n = kind >= 5 ? bulkPort(c, kind === 5, sz, seg, ad, max) : bulkString(c, kind, sz, seg, ad, max);
         if (n > 0) {
           k += n;
           cnt = (cnt - n) & am;
