@@ -29,7 +29,8 @@
 // one page in one function, each keeping this contract, with a loop that goes on to the
 // block at the new EIP while the chain in execBlock would go on to it: no exit, no
 // interrupt pending, the budget holds the whole block, the TLB and the page's code are as
-// at entry.
+// at entry. A region's first function leaves out the segment limit tests, for as long as the
+// segments it accesses are flat (see regionSource): what a flat 32-bit guest runs.
 //
 // Lazy flags: the inline forms keep the same lz* fields the handlers do, in locals (so the
 // flags, and a snapshot of the CPU, are the same whichever engine ran).
@@ -44,7 +45,9 @@ import { AF, ARITH, CF, ESP, IF, LZ_ADD, LZ_LOGIC, LZ_SUB, OF, PF, SF, SS, ZF } 
  *  above); a region goes on with its other blocks while they fit the budget `end`. */
 export type CompiledBlock = (c: Cpu, eip: number, end: number) => void;
 
-type Factory = (h: readonly Handler[], ins: readonly Insn[], offs: Int32Array, kin: Int32Array) => CompiledBlock;
+/** Makes the function of a compiled source over a block's handlers and Insns; `full` makes
+ *  the same region's function with every segment limit test (see regionSource's `flat`). */
+type Factory = (h: readonly Handler[], ins: readonly Insn[], offs: Int32Array, kin: Int32Array, full: () => CompiledBlock) => CompiledBlock;
 
 const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 const CC = ['o', 'no', 'c', 'nc', 'z', 'nz', 'na', 'a', 's', 'ns', 'pe', 'po', 'l', 'nl', 'ng', 'g'];
@@ -147,6 +150,8 @@ function fastTest(w: number, s: number, addr: string, need: 'R' | 'W'): string {
   return `(o = ${addr}, l = (sb${s} + o) | 0, e = tlb[l >>> 12], p = (e & ~0xfff) | (l & 0xfff), ` +
     `(e & n${need}) === n${need}${align}${code} && o >= mn${s} && o + ${w >> 3} <= e${need}${s})`;
 }
+/** The segment limit tests fastTest writes: the segment (2) and rights (1) of each. */
+const LIMIT_TEST = / && o >= mn(\d) && o \+ \d <= e([RW])\d/g;
 function ramAt(w: number): string {
   return w === 32 ? 'i32[p >>> 2]' : 'u8[p]';
 }
@@ -508,7 +513,7 @@ function blockBody(insns: readonly Insn[], n: number, d: number, g: number): { b
     if (p === null) {
       // a handler: it sees the Cpu's state exact, and may change any of it
       out.push(`c.eip = ${next}; c.icount = ic + ${k}; c.startEsp = se; ${FLUSH} ${SAVE} h[${g + k}](c, I${g + k}); ${LOAD} ${RELOAD} ip = c.eip; sy = 1;`);
-      out.push(`if (c.blockBreak) { ic += ${k + 1}; return; }`);
+      out.push(`if (c.blockBreak${STILL_FLAT}) { ic += ${k + 1}; return; }`);
       espDirty = true;
       if (k === n - 1) ended = true;
       continue;
@@ -587,7 +592,8 @@ function stateLocals(body: string): string[] {
   const locals: string[] = [];
   for (let s = 0; s < 6; s++) {
     if (!body.includes(`sb${s} +`)) continue;
-    locals.push(`sb${s} = c.segBase[${s}]`, `mn${s} = c.segMin[${s}]`);
+    locals.push(`sb${s} = c.segBase[${s}]`);
+    if (body.includes(`mn${s}`)) locals.push(`mn${s} = c.segMin[${s}]`);
     if (body.includes(`eR${s}`)) locals.push(`eR${s} = c.segEndR[${s}]`);
     if (body.includes(`eW${s}`)) locals.push(`eW${s} = c.segEndW[${s}]`);
   }
@@ -603,6 +609,22 @@ const FLAG_LOCALS = 'fo = c.lzOp, fa = c.lzA, fb = c.lzB, fx = c.lzRes, ft = c.l
 const FLAG_STORE = 'if (fd) { c.lzOp = fo; c.lzA = fa; c.lzB = fb; c.lzRes = fx; c.lzTop = ft; c.lazy = fl; c.flagsVal = fv; fd = false; }';
 // After a handler call: the Cpu state kept in locals, loaded again
 const RELOAD = '/*reload*/';
+// After a handler call, in a function without segment limit tests: the test that its
+// segments are still flat (or it returns)
+const STILL_FLAT = '/*flat*/';
+
+/** The test that the segments and rights of the limit tests in `body` are flat: base a
+ *  multiple of 4, offsets 0 to 2^32 valid, so that no byte or aligned dword access (what the
+ *  fast path takes) can be out of the limits (an aligned linear address is then an aligned
+ *  offset, at most 2^32 - 4); null when there are no limit tests. */
+function flatTest(body: string): string | null {
+  const tests = new Set<string>();
+  for (const [, s, need] of body.matchAll(LIMIT_TEST)) {
+    tests.add(`c.segMin[${s}] === 0 && (c.segBase[${s}] & 3) === 0`);
+    tests.add(`c.segEnd${need}[${s}] === ${2 ** 32}`);
+  }
+  return tests.size === 0 ? null : [...tests].join(' && ');
+}
 
 /** The declarations a function body needs: the Insns of its handler calls (of the ins.length
  *  it has), the Cpu's views it reads, and the memory fast path's temporaries. */
@@ -621,7 +643,7 @@ function declarations(body: string, count: number): { consts: string; views: str
 
 /** The function body of a block of n instructions alone (a region of one block). */
 export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inBlock: Int32Array } {
-  return regionSource([{ insns, fns: [], n, d: 0 }]);
+  return regionSource([{ insns, fns: [], n, d: 0 }], false);
 }
 
 /** A block of a region: its first n instructions, at offset d from the region's entry. */
@@ -645,8 +667,13 @@ export interface RegionBlock {
  * The registers it uses whole, the lazy flags, icount (ic), EIP (ip) and the segment state
  * its memory accesses test are JS locals; the Cpu's copies are exact where something can
  * see them (handler calls, the slow memory path, a fault, the way out: the finally).
+ *
+ * `flat`: the function leaves out the segment limit tests. It runs only while the segments
+ * they test are flat (flatTest): at entry it calls the function with them (made by its
+ * factory's `full`) when they are not, and after a handler call it returns (c.eip after the
+ * instruction, as for c.blockBreak) when they are no longer.
  */
-export function regionSource(blocks: readonly RegionBlock[]): { source: string; offsets: Int32Array; inBlock: Int32Array } {
+export function regionSource(blocks: readonly RegionBlock[], flat: boolean): { source: string; offsets: Int32Array; inBlock: Int32Array } {
   const total = blocks.reduce((t, b) => t + b.n, 0);
   const offsets = new Int32Array(total), inBlock = new Int32Array(total);
   const cases: string[] = [];
@@ -661,7 +688,9 @@ export function regionSource(blocks: readonly RegionBlock[]): { source: string; 
     cases.push(`case ${b.d}: {\nif (ic + ${b.n} > end) return;\n${body}\nbreak; }`);
     g += b.n;
   }
-  const marked = cases.join('\n');
+  const limited = cases.join('\n');
+  const flatIf = flat ? flatTest(limited) : null;
+  const marked = flatIf === null ? limited.replaceAll(STILL_FLAT, '') : limited.replace(LIMIT_TEST, '').replaceAll(STILL_FLAT, ` || !(${flatIf})`);
   const { consts, views, temps } = declarations(marked, total);
   // registers in locals: loaded at entry, stored around handler calls and on every way out
   // but a fault in a handler (which may have changed c.regs: a REP MOVS stopped half-way):
@@ -677,8 +706,9 @@ export function regionSource(blocks: readonly RegionBlock[]): { source: string; 
     .replaceAll(RELOAD, `${[...state, FLAG_LOCALS].join('; ')};`);
   const locals = regs.map((n) => `, r${n} = r[${n}]`).join('');
   const source =
-    `${consts}return function region(c, E, end) {\n` +
+    `${consts}${flatIf === null ? '' : 'let limited = null;\n'}return function region(c, E, end) {\n` +
     `const ${[...views, 'cg = c.mem.codeGen', 'P = c.curPage', 'G = c.curPageGen', 'ep = c.chainEpoch', `lim = E + ${hi} <= c.csEnd`, 'irq = c.irq'].join(', ')};\n` +
+    (flatIf === null ? '' : `if (!(${flatIf})) return (limited ??= full())(c, E, end);\n`) +
     `let k = 0, ic = c.icount, ip = E, d = 0, sy = 0, se = 0, out = false, fd = false, ${[...state, FLAG_LOCALS].join(', ')}${temps}${locals};\n` +
     `try {\nfor (;;) {\nswitch (d) {\n${all}\ndefault: return;\n}\n` +
     `if (!lim || (sy !== 0 && (sy = 0, c.blockBreak || c.chainEpoch !== ep || cg[P] !== G)) || ` +
@@ -735,7 +765,7 @@ function factoryFor(key: string, build: () => { source: string; offsets: Int32Ar
     let f = factories.get(source);
     if (f === undefined) {
       if (factories.size >= FACTORY_MAX) factories.clear();
-      f = new Function('h', 'ins', 'offs', 'kin', source) as Factory;
+      f = new Function('h', 'ins', 'offs', 'kin', 'full', source) as Factory;
       factories.set(source, f);
     }
     if (byKey.size >= FACTORY_MAX) byKey.clear();
@@ -761,22 +791,36 @@ export function blockKey(insns: readonly Insn[], n: number): string {
 export function compileBlock(insns: readonly Insn[], fns: readonly Handler[], n: number): CompiledBlock {
   const { f, offsets, inBlock } = factoryFor(blockKey(insns, n), () => blockSource(insns, n));
   // the handlers and Insns as they are now: a block that is rebuilt drops this function
-  return f(fns.slice(0, n), insns.slice(0, n), offsets, inBlock);
+  return f(fns.slice(0, n), insns.slice(0, n), offsets, inBlock, noFull);
 }
+/** (a block alone keeps its limit tests: it has no other function to call) */
+const noFull = (): CompiledBlock => {
+  throw new Error('a block has no variant');
+};
 
-/** Compiles a region (regionSource). Its Insns are copies: a block of the region other than
+/** Compiles a region (regionSource): the function without the segment limit tests, which
+ *  makes the one with them the first time it runs with a segment that is not flat. Its Insns
+ *  are copies (and that later function is made from them): a block of the region other than
  *  its entry may be rebuilt (its Insns decoded again) while the region lives. */
 export function compileRegion(blocks: readonly RegionBlock[]): CompiledBlock {
-  const key = blocks.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ');
+  const copies = blocks.map((b) => ({ ...b, insns: b.insns.slice(0, b.n).map((i) => Object.assign(new Insn(), i)), fns: b.fns.slice(0, b.n) }));
+  const key = copies.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ');
+  const fns = copies.flatMap((b) => b.fns);
+  const insns = copies.flatMap((b) => b.insns);
+  const make = (flat: boolean): CompiledBlock => {
+    const { f, offsets, inBlock } = regionFactory(`${+flat} ${key}`, () => regionSource(copies, flat));
+    return f(fns, insns, offsets, inBlock, () => make(false));
+  };
+  return make(true);
+}
+/** The compiled factory of a region's source, by its key. */
+function regionFactory(key: string, build: () => { source: string; offsets: Int32Array; inBlock: Int32Array }): Compiled {
   let entry = regions.get(key);
   if (entry === undefined) {
-    const { source, offsets, inBlock } = regionSource(blocks);
+    const { source, offsets, inBlock } = build();
     if (regions.size >= REGION_FACTORY_MAX) regions.clear();
-    entry = { f: new Function('h', 'ins', 'offs', 'kin', source) as Factory, offsets, inBlock };
+    entry = { f: new Function('h', 'ins', 'offs', 'kin', 'full', source) as Factory, offsets, inBlock };
     regions.set(key, entry);
   }
-  const { f, offsets, inBlock } = entry;
-  const fns = blocks.flatMap((b) => b.fns.slice(0, b.n));
-  const insns = blocks.flatMap((b) => b.insns.slice(0, b.n).map((i) => Object.assign(new Insn(), i)));
-  return f(fns, insns, offsets, inBlock);
+  return entry;
 }
