@@ -348,16 +348,18 @@ function resultFlags(of: string): string {
 // changed after the access, as c.push32/c.pop32 do), else the Cpu's methods, which use
 // c.regs (so registers kept in locals are stored around them).
 
+/** The test of a 32-bit stack (local big: c.ssBig) before an inline push or pop. */
+const IF_BIG = 'if (big)';
 /** Pushes `v` (an expression without side effects) of w bits. */
 function push(w: number, v: string): string {
   if (w === 16) return `${SYNC}; ${SAVE} c.push16(${v}); ${LOAD}`;
-  return `if (big) { const sp = (r[${ESP}] - 4) >>> 0; ${memWrite(32, SS, 'sp', v)} r[${ESP}] = sp | 0; } ` +
+  return `${IF_BIG} { const sp = (r[${ESP}] - 4) >>> 0; ${memWrite(32, SS, 'sp', v)} r[${ESP}] = sp | 0; } ` +
     `else { ${SYNC}; ${SAVE} c.push32(${v}); ${LOAD} }`;
 }
 /** Pops w bits into v and runs `use(v)`. */
 function pop(w: number, use: (v: string) => string): string {
   if (w === 16) return `{ ${SYNC}; ${SAVE} const v = c.pop16(); ${LOAD} ${use('v')} }`;
-  return `{ let v = 0; if (big) { const sp = r[${ESP}] >>> 0; v = ${memRead(32, SS, 'sp')}; r[${ESP}] = (sp + 4) | 0; } ` +
+  return `{ let v = 0; ${IF_BIG} { const sp = r[${ESP}] >>> 0; v = ${memRead(32, SS, 'sp')}; r[${ESP}] = (sp + 4) | 0; } ` +
     `else { ${SYNC}; ${SAVE} v = c.pop32(); ${LOAD} } ${use('v')} }`;
 }
 
@@ -599,7 +601,7 @@ function stateLocals(body: string): string[] {
   }
   if (body.includes('nR')) locals.push('nR = c.needR');
   if (body.includes('nW')) locals.push('nW = c.needW');
-  if (body.includes('(big)')) locals.push('big = c.ssBig');
+  if (body.includes(IF_BIG)) locals.push('big = c.ssBig');
   locals.push('ce = c.csEnd');
   return locals;
 }
@@ -616,9 +618,11 @@ const STILL_FLAT = '/*flat*/';
 /** The test that the segments and rights of the limit tests in `body` are flat: base a
  *  multiple of 4, offsets 0 to 2^32 valid, so that no byte or aligned dword access (what the
  *  fast path takes) can be out of the limits (an aligned linear address is then an aligned
- *  offset, at most 2^32 - 4); null when there are no limit tests. */
+ *  offset, at most 2^32 - 4); and the stack 32-bit when `body` pushes or pops inline (the
+ *  16-bit stack's path is left out too); null when there are no limit tests. */
 function flatTest(body: string): string | null {
   const tests = new Set<string>();
+  if (body.includes(IF_BIG)) tests.add('c.ssBig');
   for (const [, s, need] of body.matchAll(LIMIT_TEST)) {
     tests.add(`c.segMin[${s}] === 0 && (c.segBase[${s}] & 3) === 0`);
     tests.add(`c.segEnd${need}[${s}] === ${2 ** 32}`);
@@ -668,7 +672,8 @@ export interface RegionBlock {
  * its memory accesses test are JS locals; the Cpu's copies are exact where something can
  * see them (handler calls, the slow memory path, a fault, the way out: the finally).
  *
- * `flat`: the function leaves out the segment limit tests. It runs only while the segments
+ * `flat`: the function leaves out the segment limit tests (and the 16-bit stack's path of its
+ * pushes and pops). It runs only while the segments
  * they test are flat (flatTest): at entry it calls the function with them (made by its
  * factory's `full`) when they are not, and after a handler call it returns (c.eip after the
  * instruction, as for c.blockBreak) when they are no longer.
@@ -690,7 +695,8 @@ export function regionSource(blocks: readonly RegionBlock[], flat: boolean): { s
   }
   const limited = cases.join('\n');
   const flatIf = flat ? flatTest(limited) : null;
-  const marked = flatIf === null ? limited.replaceAll(STILL_FLAT, '') : limited.replace(LIMIT_TEST, '').replaceAll(STILL_FLAT, ` || !(${flatIf})`);
+  const marked = flatIf === null ? limited.replaceAll(STILL_FLAT, '')
+    : limited.replace(LIMIT_TEST, '').replaceAll(IF_BIG, 'if (true)').replaceAll(STILL_FLAT, ` || !(${flatIf})`);
   const { consts, views, temps } = declarations(marked, total);
   // registers in locals: loaded at entry, stored around handler calls and on every way out
   // but a fault in a handler (which may have changed c.regs: a REP MOVS stopped half-way):
