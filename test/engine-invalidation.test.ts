@@ -634,6 +634,37 @@ gp:   hlt`);
     expect(cpus[1]).toEqual(cpus[0]);
   });
 
+  it('a write to the page a region last wrote, and then to the next page (not mapped): the #PF as the interpreter', () => {
+    // each iteration writes [ESI] (its page is then known to the region without the TLB),
+    // a push and a pop (the stack's page), and [ESI + 800h]: the same page in even
+    // iterations, the next in odd ones; the 4th reaches page 800h (#PF, whose handler halts)
+    const code = asm(`
+      mov esi, 0x7fe000
+      mov ecx, 10
+lp:   mov [esi], ecx
+      push ecx
+      mov [esi + 0x800], esi
+      pop edx
+      add esi, 0x800
+      dec ecx
+      jnz lp
+      hlt
+pf:   hlt`);
+    const faultAt = ORG + 5 + 5 + 2 + 1; // the MOV [ESI + 800h], ESI
+    pageFaultOnBoth(code, (cpu) => {
+      const esp = cpu.regs[4] >>> 0;
+      // the #PF frame: error code 2 (not present, write), EIP of the MOV, above it ECX pushed
+      expect(esp).toBe(0x9000 - 4 - 16);
+      expect(cpu.mem.read32(esp)).toBe(2);
+      expect(cpu.mem.read32(esp + 4)).toBe(faultAt);
+      expect(cpu.mem.read32(esp + 16)).toBe(7);
+      expect(cpu.regs[6]).toBe(0x7ff800);
+      // the 3rd and 4th iterations' first writes
+      expect(cpu.mem.read32(0x7ff000)).toBe(8);
+      expect(cpu.mem.read32(0x7ff800)).toBe(7);
+    });
+  });
+
   it('a page fault in the 3rd iteration of a compiled loop leaves the interpreter\'s state', () => {
     // ESI walks pages 7FEh, 7FFh, 800h: the last is not mapped (#PF, whose handler halts)
     const code = asm(`

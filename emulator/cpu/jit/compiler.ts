@@ -59,6 +59,9 @@ const CC = ['o', 'no', 'c', 'nc', 'z', 'nz', 'na', 'a', 's', 'ns', 'pe', 'po', '
 // note that the block's end must look at what the call may have changed); before code that
 // reads the Cpu's lazy flags, the flag locals are stored (FLUSH).
 const SAVE = '/*save*/', LOAD = '/*load*/', SYNC = '/*sync*/0', FLUSH = '/*flush*/';
+// In the slow path's SYNC: the pages the fast path knows are forgotten (the slow path may
+// fill or flush the TLB, or make a page code)
+const FORGET = '/*forget*/';
 
 /** How an instruction's code relates to the bookkeeping. */
 const enum Kind {
@@ -142,13 +145,15 @@ function rmRead(i: Insn, w: number): string {
 
 /** The fast-path test of an access of w bits at segment s, offset expression `addr`, with
  *  the rights `need` ('R' or 'W'); sets p. The segment's base and limits and the rights
- *  needed are the function's locals (sbN, mnN, eRN/eWN, nR/nW: see stateLocals). */
+ *  needed are the function's locals (sbN, mnN, eRN/eWN, nR/nW: see stateLocals).
+ *  The linear page the segment's last write went to (kpN) skips the TLB: its entry had the
+ *  rights of a write (those of a read, too) and it was not a code page, and nothing that
+ *  could change that has run since (the slow path and handlers forget it: FORGET, stateLocals). */
 function fastTest(w: number, s: number, addr: string, need: 'R' | 'W'): string {
-  const align = w === 32 ? ' && (l & 3) === 0' : '';
-  const code = need === 'W' ? ` && cp[p >>> 12] === 0` : '';
-  // (the TLB entry's tests first: measured faster, V8 schedules the entry's load earlier)
-  return `(o = ${addr}, l = (sb${s} + o) | 0, e = tlb[l >>> 12], p = (e & ~0xfff) | (l & 0xfff), ` +
-    `(e & n${need}) === n${need}${align}${code} && o >= mn${s} && o + ${w >> 3} <= e${need}${s})`;
+  const align = w === 32 ? '(l & 3) === 0 && ' : '';
+  const code = need === 'W' ? ` && cp[p >>> 12] === 0 && (kp${s} = l >>> 12, kq${s} = e & ~0xfff, true)` : '';
+  return `(o = ${addr}, l = (sb${s} + o) | 0, ${align}((l >>> 12) === kp${s} ? (p = kq${s} | (l & 0xfff), true) : ` +
+    `(e = tlb[l >>> 12], p = (e & ~0xfff) | (l & 0xfff), (e & n${need}) === n${need}${code})) && o >= mn${s} && o + ${w >> 3} <= e${need}${s})`;
 }
 /** The segment limit tests fastTest writes: the segment (2) and rights (1) of each. */
 const LIMIT_TEST = / && o >= mn(\d) && o \+ \d <= e([RW])\d/g;
@@ -520,7 +525,7 @@ function blockBody(insns: readonly Insn[], n: number, d: number, g: number): { b
       if (k === n - 1) ended = true;
       continue;
     }
-    let code = (dead[k] ? p.dead! : p.code).replaceAll(SYNC, `sy = 1, c.icount = ic + ${k}, c.startEsp = se`);
+    let code = (dead[k] ? p.dead! : p.code).replaceAll(SYNC, `sy = 1, c.icount = ic + ${k}, c.startEsp = se${FORGET}`);
     const flagged = before[k];
     if (flagged !== null && p.cc !== undefined) {
       const test = condition(p.cc, flagged);
@@ -594,7 +599,7 @@ function stateLocals(body: string): string[] {
   const locals: string[] = [];
   for (let s = 0; s < 6; s++) {
     if (!body.includes(`sb${s} +`)) continue;
-    locals.push(`sb${s} = c.segBase[${s}]`);
+    locals.push(`sb${s} = c.segBase[${s}]`, `kp${s} = -1`, `kq${s} = 0`);
     if (body.includes(`mn${s}`)) locals.push(`mn${s} = c.segMin[${s}]`);
     if (body.includes(`eR${s}`)) locals.push(`eR${s} = c.segEndR[${s}]`);
     if (body.includes(`eW${s}`)) locals.push(`eW${s} = c.segEndW[${s}]`);
@@ -709,6 +714,7 @@ export function regionSource(blocks: readonly RegionBlock[], flat: boolean): { s
   const all = marked.replace(/\br\[(\d)\]/g, (m, n) => (regs.includes(+n) ? `r${n}` : m))
     .replaceAll(SAVE, `${save} out = true;`).replaceAll(LOAD, `${load} out = false;`)
     .replaceAll(FLUSH, FLAG_STORE)
+    .replaceAll(FORGET, state.filter((v) => v.startsWith('kp')).map((v) => `, ${v}`).join(''))
     .replaceAll(RELOAD, `${[...state, FLAG_LOCALS].join('; ')};`);
   const locals = regs.map((n) => `, r${n} = r[${n}]`).join('');
   const source =
