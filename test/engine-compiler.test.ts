@@ -182,6 +182,51 @@ pf:   hlt`);
     expect(snapshot(jit)).toEqual(snapshot(interp));
   });
 
+  it('word accesses and a 16-bit stack inline: SP wraps below 0, an odd word, a word past the limit (#GP)', () => {
+    // real mode at 1000:0000, DS = SS = 2000h, SP = 2: each CALL pushes at 0 and the PUSH
+    // below it at FFFEh (SP wraps); SI steps by 3 from FFF0h: words at even and odd offsets,
+    // INC WORD [SI + 2] at FFFEh in the 5th iteration, and the 6th's [SI] at FFFFh is past
+    // the limit (#GP: vector 13, whose handler halts)
+    const out = assemble(`bits 16
+org 0
+      mov ax, 0x2000
+      mov ds, ax
+      mov ss, ax
+      mov sp, 2
+      mov si, 0xfff0
+      mov cx, 8
+lp:   call fn
+      mov [si], bx
+      inc word [si + 2]
+      add dx, [si]
+      add si, 3
+      loop lp
+      hlt
+fn:   push cx
+      pop bx
+      add bx, [si + 2]
+      ret
+gp:   hlt`);
+    if (out.errors.length) throw new Error(out.errors.map(formatError).join('\n'));
+    const gp = out.bytes.length - 1;
+    const states = (['interp', 'jit'] as Engine[]).map((e) => {
+      const cpu = runOn(e, out.bytes, (c, mem) => {
+        mem.write32(13 * 4, (0x1000 << 16) | gp);
+        c.setRealMode(0x1000, 0);
+      });
+      expect(cpu.eip, e).toBe(gp + 1);
+      // the #GP frame (FLAGS, CS, IP of the MOV [SI], BX) pushed from SP 2: SP wraps to FFFCh
+      expect(cpu.regs[4] & 0xffff, e).toBe(0xfffc);
+      expect(cpu.mem.read16(0x2fffc), e).toBe(19);
+      expect(cpu.mem.read16(0x2fffe), e).toBe(0x1000);
+      expect(cpu.regs[6] & 0xffff, e).toBe(0xffff);
+      expect(cpu.regs[1] & 0xffff, e).toBe(3);
+      if (e === 'jit') expect(cpu.codeCache.added).toBeGreaterThan(0);
+      return snapshot(cpu);
+    });
+    expect(states[1]).toEqual(states[0]);
+  });
+
   it('a continued JMP whose target wraps IP when the block runs at another EIP ends the block there', () => {
     // real mode; at 1000:0010 (linear 10010h): inc ax / jmp back (to 1000:0000) ... the same
     // bytes reached again as 1001:0000, where the JMP's target wraps to FFF0h (linear 20000h)

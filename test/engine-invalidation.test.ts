@@ -600,7 +600,7 @@ gp:   hlt`);
   });
 
   it('a segment limit fault in a compiled loop entered with a limited DS: the region runs with its limit tests', () => {
-    // DS is 18h (base 0, limit 1FFFh) before the loop: the 5th read, at 2000h, is out of it
+    // DS is 18h (base 0, limit 1FFFh) before the loop: the 5th (word) read, at 2000h, is out of it
     const code = asm(`
       mov eax, [0x2000]
       mov dx, 0x18
@@ -608,7 +608,7 @@ gp:   hlt`);
       xor esi, esi
       mov ecx, 10
 lp:   call fn
-      mov eax, [esi]
+      movzx eax, word [esi]
       add ebx, eax
       add esi, 0x800
       dec ecx

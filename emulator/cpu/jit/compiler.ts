@@ -137,7 +137,7 @@ function rmRead(i: Insn, w: number): string {
   return i.hasMem ? memRead(w, i.seg, ea(i)) : reg(i.rm, w);
 }
 
-// The memory fast path inline, for bytes and aligned dwords: the Cpu's rd/wr/rmw tests
+// The memory fast path inline, for bytes and aligned words and dwords: the Cpu's rd/wr/rmw tests
 // (segment limits, the TLB entry's rights, a write to a code page) written out over the
 // function's locals, with the Cpu's method (which repeats the tests, faults or takes the
 // slow path) when any fails. Temporaries o (offset), l (linear), e (TLB entry), p (RAM
@@ -150,7 +150,7 @@ function rmRead(i: Insn, w: number): string {
  *  rights of a write (those of a read, too) and it was not a code page, and nothing that
  *  could change that has run since (the slow path and handlers forget it: FORGET, stateLocals). */
 function fastTest(w: number, s: number, addr: string, need: 'R' | 'W'): string {
-  const align = w === 32 ? '(l & 3) === 0 && ' : '';
+  const align = w === 32 ? '(l & 3) === 0 && ' : w === 16 ? '(l & 1) === 0 && ' : '';
   const code = need === 'W' ? ` && cp[p >>> 12] === 0 && (kp${s} = l >>> 12, kq${s} = e & ~0xfff, true)` : '';
   return `(o = ${addr}, l = (sb${s} + o) | 0, ${align}((l >>> 12) === kp${s} ? (p = kq${s} | (l & 0xfff), true) : ` +
     `(e = tlb[l >>> 12], p = (e & ~0xfff) | (l & 0xfff), (e & n${need}) === n${need}${code})) && o >= mn${s} && o + ${w >> 3} <= e${need}${s})`;
@@ -158,26 +158,22 @@ function fastTest(w: number, s: number, addr: string, need: 'R' | 'W'): string {
 /** The segment limit tests fastTest writes: the segment (2) and rights (1) of each. */
 const LIMIT_TEST = / && o >= mn(\d) && o \+ \d <= e([RW])\d/g;
 function ramAt(w: number): string {
-  return w === 32 ? 'i32[p >>> 2]' : 'u8[p]';
+  return w === 32 ? 'i32[p >>> 2]' : w === 16 ? 'u16[p >>> 1]' : 'u8[p]';
 }
 /** A read of w bits (an expression). */
 function memRead(w: number, s: number, addr: string): string {
-  if (w === 16) return `(${SYNC}, c.rd16(${s}, ${addr}))`;
   return `(${fastTest(w, s, addr, 'R')} ? ${ramAt(w)} : (${SYNC}, c.rd${w}(${s}, o)))`;
 }
 /** A write of w bits of `v` (a statement; v has no side effects and is evaluated once). */
 function memWrite(w: number, s: number, addr: string, v: string): string {
-  if (w === 16) return `${SYNC}; c.wr16(${s}, ${addr}, ${v});`;
   return `if (${fastTest(w, s, addr, 'W')}) ${ramAt(w)} = ${v}; else { ${SYNC}; c.wr${w}(${s}, o, ${v}); }`;
 }
 /** The read of a read-modify-write (an expression; memCommit writes). */
 function memRmw(w: number, s: number, addr: string): string {
-  if (w === 16) return `(${SYNC}, c.rmw16(${s}, ${addr}))`;
   return `(${fastTest(w, s, addr, 'W')} ? ${ramAt(w)} : (p = -1, ${SYNC}, c.rmw${w}(${s}, o)))`;
 }
 /** The write of a read-modify-write's result x (p: as memRmw left it). */
 function memCommit(w: number): string {
-  if (w === 16) return 'c.commit16(x);';
   return `if (p >= 0) ${ramAt(w)} = x; else c.commit${w}(x);`;
 }
 
@@ -349,23 +345,23 @@ function resultFlags(of: string): string {
   return `fo = ${LZ_LOGIC}; fx = x; ft = 31; fl = ${SF | ZF | PF}; fv = (fv & ${~(CF | OF | AF | SF | ZF | PF)}) | cf | ((${of}) << 11); fd = true;`;
 }
 
-// PUSH and POP: with a 32-bit stack and operand through the inline memory fast path (ESP
-// changed after the access, as c.push32/c.pop32 do), else the Cpu's methods, which use
-// c.regs (so registers kept in locals are stored around them).
+// PUSH and POP: through the inline memory fast path (ESP changed after the access, as
+// c.push16/push32/pop16/pop32 do), but a dword on a 16-bit stack: the Cpu's methods, which
+// use c.regs (so registers kept in locals are stored around them).
 
 /** The test of a 32-bit stack (local big: c.ssBig) before an inline push or pop. */
 const IF_BIG = 'if (big)';
 /** Pushes `v` (an expression without side effects) of w bits. */
 function push(w: number, v: string): string {
-  if (w === 16) return `${SYNC}; ${SAVE} c.push16(${v}); ${LOAD}`;
-  return `${IF_BIG} { const sp = (r[${ESP}] - 4) >>> 0; ${memWrite(32, SS, 'sp', v)} r[${ESP}] = sp | 0; } ` +
-    `else { ${SYNC}; ${SAVE} c.push32(${v}); ${LOAD} }`;
+  const small = w === 16 ? `{ const sp = (r[${ESP}] - 2) & 0xffff; ${memWrite(16, SS, 'sp', v)} r[${ESP}] = (r[${ESP}] & ~0xffff) | sp; }`
+    : `{ ${SYNC}; ${SAVE} c.push32(${v}); ${LOAD} }`;
+  return `${IF_BIG} { const sp = (r[${ESP}] - ${w >> 3}) >>> 0; ${memWrite(w, SS, 'sp', v)} r[${ESP}] = sp | 0; } else ${small}`;
 }
 /** Pops w bits into v and runs `use(v)`. */
 function pop(w: number, use: (v: string) => string): string {
-  if (w === 16) return `{ ${SYNC}; ${SAVE} const v = c.pop16(); ${LOAD} ${use('v')} }`;
-  return `{ let v = 0; ${IF_BIG} { const sp = r[${ESP}] >>> 0; v = ${memRead(32, SS, 'sp')}; r[${ESP}] = (sp + 4) | 0; } ` +
-    `else { ${SYNC}; ${SAVE} v = c.pop32(); ${LOAD} } ${use('v')} }`;
+  const small = w === 16 ? `{ const sp = r[${ESP}] & 0xffff; v = ${memRead(16, SS, 'sp')}; r[${ESP}] = (r[${ESP}] & ~0xffff) | ((sp + 2) & 0xffff); }`
+    : `{ ${SYNC}; ${SAVE} v = c.pop32(); ${LOAD} }`;
+  return `{ let v = 0; ${IF_BIG} { const sp = r[${ESP}] >>> 0; v = ${memRead(w, SS, 'sp')}; r[${ESP}] = (sp + ${w >> 3}) | 0; } else ${small} ${use('v')} }`;
 }
 
 function branch(code: string, esp: boolean): Piece {
@@ -621,9 +617,9 @@ const RELOAD = '/*reload*/';
 const STILL_FLAT = '/*flat*/';
 
 /** The test that the segments and rights of the limit tests in `body` are flat: base a
- *  multiple of 4, offsets 0 to 2^32 valid, so that no byte or aligned dword access (what the
- *  fast path takes) can be out of the limits (an aligned linear address is then an aligned
- *  offset, at most 2^32 - 4); and the stack 32-bit when `body` pushes or pops inline (the
+ *  multiple of 4, offsets 0 to 2^32 valid, so that no byte or aligned word or dword access
+ *  (what the fast path takes) can be out of the limits (an aligned linear address is then an
+ *  aligned offset, at most 2^32 minus its size); and the stack 32-bit when `body` pushes or pops inline (the
  *  16-bit stack's path is left out too); null when there are no limit tests. */
 function flatTest(body: string): string | null {
   const tests = new Set<string>();
@@ -641,7 +637,7 @@ function declarations(body: string, count: number): { consts: string; views: str
   const consts: string[] = [];
   // (I, not i: i32 is a view)
   for (let k = 0; k < count; k++) if (body.includes(`, I${k})`)) consts.push(`I${k} = ins[${k}]`);
-  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8', 'u8 = c.u8', 'i32 = c.i32', 'tlb = c.tlb', 'cp = c.codePage']
+  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8', 'u8 = c.u8', 'u16 = c.u16', 'i32 = c.i32', 'tlb = c.tlb', 'cp = c.codePage']
     .filter((v) => body.includes(`${v.slice(0, v.indexOf(' '))}[`));
   return {
     consts: consts.length ? `const ${consts.join(', ')};\n` : '',
