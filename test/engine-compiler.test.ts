@@ -227,6 +227,29 @@ gp:   hlt`);
     expect(states[1]).toEqual(states[0]);
   });
 
+  it('16-bit SHL/SHR/SAR by a constant inline: results and flags as the interpreter (of a register and of memory)', () => {
+    // each shift's flags are pushed (PUSHF) before the next one overwrites them
+    const shifts = ['shl', 'shr', 'sar'].flatMap((m) => [1, 4, 15, 16].flatMap((n) => [
+      `mov ax, 0x8421 \n ${m} ax, ${n} \n pushf \n push ax`,
+      `mov word [0x100], 0xc003 \n ${m} word [0x100], ${n} \n pushf \n push word [0x100]`,
+    ]));
+    const out = assemble(`bits 16\norg 0\n${shifts.join('\n')}\nhlt`);
+    if (out.errors.length) throw new Error(out.errors.map(formatError).join('\n'));
+    const states = (['interp', 'jit'] as Engine[]).map((e) => {
+      const cpu = runOn(e, out.bytes, (c) => {
+        c.setRealMode(0x1000, 0);
+        c.regs[4] = 0x8000;
+      });
+      const stack = Array.from({ length: shifts.length * 2 }, (_, k) => cpu.mem.read16(0x8000 - 2 - 2 * k));
+      if (e === 'jit') expect(cpu.codeCache.added).toBeGreaterThan(0);
+      return { stack, state: snapshot(cpu) };
+    });
+    // SHL AX, 1: 8421h -> 0842h, CF and OF set (the new bit 15 and CF differ)
+    expect(states[0].stack[1]).toBe(0x0842);
+    expect(states[0].stack[0] & 0x801).toBe(0x801);
+    expect(states[1]).toEqual(states[0]);
+  });
+
   it('a continued JMP whose target wraps IP when the block runs at another EIP ends the block there', () => {
     // real mode; at 1000:0010 (linear 10010h): inc ax / jmp back (to 1000:0000) ... the same
     // bytes reached again as 1001:0000, where the JMP's target wraps to FFF0h (linear 20000h)

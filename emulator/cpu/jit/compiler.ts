@@ -275,8 +275,8 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     }
     return null;
   }
-  if ((m === 'shl' || m === 'sal' || m === 'shr' || m === 'sar') && i.op32 && (ops === 'rmv,1' || ops === 'rmv,imm8')) {
-    return shift32(i, m, ops === 'rmv,1' ? 1 : i.imm & 31);
+  if ((m === 'shl' || m === 'sal' || m === 'shr' || m === 'sar') && (ops === 'rmv,1' || ops === 'rmv,imm8')) {
+    return shift(i, m, ops === 'rmv,1' ? 1 : i.imm & 31, vw(i));
   }
   switch (key) {
     case 'test rm8,r8': return test(i, 8, rmRead(i, 8), reg(i.reg, 8));
@@ -328,21 +328,26 @@ function inline(i: Insn, key: string, next: string): Piece | null {
   return null;
 }
 
-/** SHL/SHR/SAR of a 32-bit operand by a constant 1-31, with the flags of the handlers'
- *  shift() (a count of 0 changes nothing but still accesses memory: left to the handler). */
-function shift32(i: Insn, m: string, n: number): Piece | null {
-  if (n === 0) return null;
-  const read = i.hasMem ? memRmw(32, i.seg, ea(i)) : `r[${i.rm}]`;
-  const store = i.hasMem ? memCommit(32) : `r[${i.rm}] = x;`;
+/** SHL/SHR/SAR of a w-bit operand (16 or 32) by a constant 1 to w - 1, with the flags of the
+ *  handlers' shl/shr/sar (a count of 0 changes nothing but still accesses memory, a 16-bit
+ *  operand's count of 16 or more clears it: left to the handler). */
+function shift(i: Insn, m: string, n: number, w: number): Piece | null {
+  if (n === 0 || n >= w) return null;
+  const t = w - 1;
+  const read = i.hasMem ? memRmw(w, i.seg, ea(i)) : reg(i.rm, w);
+  const store = i.hasMem ? memCommit(w) : `${reg(i.rm, w)} = x;`;
+  // (a 16-bit operand is read unsigned, a 32-bit one signed)
   let calc: string;
-  if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; ${resultFlags(n === 1 ? '(v >>> 31) & 1' : '0')}`;
-  else if (m === 'sar') calc = `const cf = (v >> ${n - 1}) & 1; const x = v >> ${n}; ${resultFlags('0')}`;
-  else calc = `const cf = (v >>> ${32 - n}) & 1; const x = v << ${n}; ${resultFlags('((x >>> 31) ^ cf) & 1')}`;
-  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} ${store} }`, esp: !i.hasMem && i.rm === ESP, sets: { op: 'result', top: 31 } };
+  if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; ${resultFlags(n === 1 ? `(v >>> ${t}) & 1` : '0', t)}`;
+  else if (m === 'sar') {
+    const sv = w === 32 ? 'v' : '((v << 16) >> 16)';
+    calc = `const cf = (${sv} >> ${n - 1}) & 1; const x = (${sv} >> ${n})${w === 16 ? ' & 0xffff' : ''}; ${resultFlags('0', t)}`;
+  } else calc = `const cf = (v >>> ${w - n}) & 1; const x = (v << ${n})${w === 16 ? ' & 0xffff' : ''}; ${resultFlags(`((x >>> ${t}) ^ cf) & 1`, t)}`;
+  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} ${store} }`, esp: !i.hasMem && writesEsp(i.rm, w), sets: { op: 'result', top: t } };
 }
-/** The flags of a shift's result x (32 bits), its CF cf and OF `of` (as Cpu.setResultFlags). */
-function resultFlags(of: string): string {
-  return `fo = ${LZ_LOGIC}; fx = x; ft = 31; fl = ${SF | ZF | PF}; fv = (fv & ${~(CF | OF | AF | SF | ZF | PF)}) | cf | ((${of}) << 11); fd = true;`;
+/** The flags of a shift's result x (top bit t), its CF cf and OF `of` (as Cpu.setResultFlags). */
+function resultFlags(of: string, t: number): string {
+  return `fo = ${LZ_LOGIC}; fx = x; ft = ${t}; fl = ${SF | ZF | PF}; fv = (fv & ${~(CF | OF | AF | SF | ZF | PF)}) | cf | ((${of}) << 11); fd = true;`;
 }
 
 // PUSH and POP: through the inline memory fast path (ESP changed after the access, as
