@@ -182,6 +182,74 @@ pf:   hlt`);
     expect(snapshot(jit)).toEqual(snapshot(interp));
   });
 
+  it('word accesses and a 16-bit stack inline: SP wraps below 0, an odd word, a word past the limit (#GP)', () => {
+    // real mode at 1000:0000, DS = SS = 2000h, SP = 2: each CALL pushes at 0 and the PUSH
+    // below it at FFFEh (SP wraps); SI steps by 3 from FFF0h: words at even and odd offsets,
+    // INC WORD [SI + 2] at FFFEh in the 5th iteration, and the 6th's [SI] at FFFFh is past
+    // the limit (#GP: vector 13, whose handler halts)
+    const out = assemble(`bits 16
+org 0
+      mov ax, 0x2000
+      mov ds, ax
+      mov ss, ax
+      mov sp, 2
+      mov si, 0xfff0
+      mov cx, 8
+lp:   call fn
+      mov [si], bx
+      inc word [si + 2]
+      add dx, [si]
+      add si, 3
+      loop lp
+      hlt
+fn:   push cx
+      pop bx
+      add bx, [si + 2]
+      ret
+gp:   hlt`);
+    if (out.errors.length) throw new Error(out.errors.map(formatError).join('\n'));
+    const gp = out.bytes.length - 1;
+    const states = (['interp', 'jit'] as Engine[]).map((e) => {
+      const cpu = runOn(e, out.bytes, (c, mem) => {
+        mem.write32(13 * 4, (0x1000 << 16) | gp);
+        c.setRealMode(0x1000, 0);
+      });
+      expect(cpu.eip, e).toBe(gp + 1);
+      // the #GP frame (FLAGS, CS, IP of the MOV [SI], BX) pushed from SP 2: SP wraps to FFFCh
+      expect(cpu.regs[4] & 0xffff, e).toBe(0xfffc);
+      expect(cpu.mem.read16(0x2fffc), e).toBe(19);
+      expect(cpu.mem.read16(0x2fffe), e).toBe(0x1000);
+      expect(cpu.regs[6] & 0xffff, e).toBe(0xffff);
+      expect(cpu.regs[1] & 0xffff, e).toBe(3);
+      if (e === 'jit') expect(cpu.codeCache.added).toBeGreaterThan(0);
+      return snapshot(cpu);
+    });
+    expect(states[1]).toEqual(states[0]);
+  });
+
+  it('16-bit SHL/SHR/SAR by a constant inline: results and flags as the interpreter (of a register and of memory)', () => {
+    // each shift's flags are pushed (PUSHF) before the next one overwrites them
+    const shifts = ['shl', 'shr', 'sar'].flatMap((m) => [1, 4, 15, 16].flatMap((n) => [
+      `mov ax, 0x8421 \n ${m} ax, ${n} \n pushf \n push ax`,
+      `mov word [0x100], 0xc003 \n ${m} word [0x100], ${n} \n pushf \n push word [0x100]`,
+    ]));
+    const out = assemble(`bits 16\norg 0\n${shifts.join('\n')}\nhlt`);
+    if (out.errors.length) throw new Error(out.errors.map(formatError).join('\n'));
+    const states = (['interp', 'jit'] as Engine[]).map((e) => {
+      const cpu = runOn(e, out.bytes, (c) => {
+        c.setRealMode(0x1000, 0);
+        c.regs[4] = 0x8000;
+      });
+      const stack = Array.from({ length: shifts.length * 2 }, (_, k) => cpu.mem.read16(0x8000 - 2 - 2 * k));
+      if (e === 'jit') expect(cpu.codeCache.added).toBeGreaterThan(0);
+      return { stack, state: snapshot(cpu) };
+    });
+    // SHL AX, 1: 8421h -> 0842h, CF and OF set (the new bit 15 and CF differ)
+    expect(states[0].stack[1]).toBe(0x0842);
+    expect(states[0].stack[0] & 0x801).toBe(0x801);
+    expect(states[1]).toEqual(states[0]);
+  });
+
   it('a continued JMP whose target wraps IP when the block runs at another EIP ends the block there', () => {
     // real mode; at 1000:0010 (linear 10010h): inc ax / jmp back (to 1000:0000) ... the same
     // bytes reached again as 1001:0000, where the JMP's target wraps to FFF0h (linear 20000h)

@@ -544,6 +544,127 @@ pf:   hlt`);
     });
   });
 
+  it('a segment limit fault in a compiled loop that began with flat segments: DS loaded with an 8 KB limit in the loop', () => {
+    // the region runs its accesses without limit tests while DS and SS are flat; each
+    // iteration loads DS (POP DS: a handler in the region), from the 3rd with a limited
+    // segment (18h: base 0, limit 1FFFh), so the read at ESI + 1000h right after it is out of
+    // DS in the 3rd iteration (#GP(0), whose handler halts). (Page 2 is in the TLB from the
+    // first read: the fast path would take the read, only the limit test can refuse it.)
+    const code = asm(`
+      xor esi, esi
+      xor ebx, ebx
+      mov ecx, 10
+      mov edx, 0x10
+      mov eax, [0x2000]
+lp:   add ebx, ecx
+      call fn
+      mov eax, [esi]
+      push edx
+      pop ds
+      mov eax, [esi + 0x1000]
+      mov [esi + 0x7fc], eax
+      cmp ecx, 9
+      jne same
+      mov dx, 0x18
+same: add esi, 0x800
+      dec ecx
+      jnz lp
+      hlt
+fn:   inc edi
+      ret
+gp:   hlt`);
+    const faultAt = ORG + 2 + 2 + 5 + 5 + 5 + 2 + 5 + 2 + 1 + 1; // the MOV EAX, [ESI + 1000h]
+    const cpus = ENGINES.map((engine) => {
+      const cpu = flatCpu(engine, code);
+      cpu.mem.write32(GDT + 24, 0x00001fff);
+      cpu.mem.write32(GDT + 28, 0x00409200);
+      cpu.gdtLimit = 0x1f;
+      cpu.mem.write32(0x1800, 0x12345678);
+      gate(cpu.mem, 13, ORG + code.length - 1);
+      runToHalt(cpu);
+      expect(cpu.eip).toBe(ORG + code.length);
+      const esp = cpu.regs[4] >>> 0;
+      // the #GP frame: error code 0, EIP of the MOV; DS is the limited segment
+      expect(esp).toBe(0x9000 - 16);
+      expect(cpu.mem.read32(esp)).toBe(0);
+      expect(cpu.mem.read32(esp + 4)).toBe(faultAt);
+      expect(cpu.sel[3]).toBe(0x18);
+      expect(cpu.regs[6]).toBe(0x1000);
+      expect(cpu.regs[3]).toBe(10 + 9 + 8);
+      // the 2nd iteration's store
+      expect(cpu.mem.read32(0x800 + 0x7fc)).toBe(0x12345678);
+      if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
+      return snapshot(cpu);
+    });
+    expect(cpus[1]).toEqual(cpus[0]);
+  });
+
+  it('a segment limit fault in a compiled loop entered with a limited DS: the region runs with its limit tests', () => {
+    // DS is 18h (base 0, limit 1FFFh) before the loop: the 5th (word) read, at 2000h, is out of it
+    const code = asm(`
+      mov eax, [0x2000]
+      mov dx, 0x18
+      mov ds, dx
+      xor esi, esi
+      mov ecx, 10
+lp:   call fn
+      movzx eax, word [esi]
+      add ebx, eax
+      add esi, 0x800
+      dec ecx
+      jnz lp
+      hlt
+fn:   inc edi
+      ret
+gp:   hlt`);
+    const faultAt = ORG + 5 + 4 + 2 + 2 + 5 + 5; // the MOV EAX, [ESI]
+    const cpus = ENGINES.map((engine) => {
+      const cpu = flatCpu(engine, code);
+      cpu.mem.write32(GDT + 24, 0x00001fff);
+      cpu.mem.write32(GDT + 28, 0x00409200);
+      cpu.gdtLimit = 0x1f;
+      gate(cpu.mem, 13, ORG + code.length - 1);
+      runToHalt(cpu);
+      expect(cpu.mem.read32((cpu.regs[4] >>> 0) + 4)).toBe(faultAt);
+      expect(cpu.regs[6]).toBe(0x2000);
+      expect(cpu.regs[1]).toBe(6);
+      if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
+      return snapshot(cpu);
+    });
+    expect(cpus[1]).toEqual(cpus[0]);
+  });
+
+  it('a write to the page a region last wrote, and then to the next page (not mapped): the #PF as the interpreter', () => {
+    // each iteration writes [ESI] (its page is then known to the region without the TLB),
+    // a push and a pop (the stack's page), and [ESI + 800h]: the same page in even
+    // iterations, the next in odd ones; the 4th reaches page 800h (#PF, whose handler halts)
+    const code = asm(`
+      mov esi, 0x7fe000
+      mov ecx, 10
+lp:   mov [esi], ecx
+      push ecx
+      mov [esi + 0x800], esi
+      pop edx
+      add esi, 0x800
+      dec ecx
+      jnz lp
+      hlt
+pf:   hlt`);
+    const faultAt = ORG + 5 + 5 + 2 + 1; // the MOV [ESI + 800h], ESI
+    pageFaultOnBoth(code, (cpu) => {
+      const esp = cpu.regs[4] >>> 0;
+      // the #PF frame: error code 2 (not present, write), EIP of the MOV, above it ECX pushed
+      expect(esp).toBe(0x9000 - 4 - 16);
+      expect(cpu.mem.read32(esp)).toBe(2);
+      expect(cpu.mem.read32(esp + 4)).toBe(faultAt);
+      expect(cpu.mem.read32(esp + 16)).toBe(7);
+      expect(cpu.regs[6]).toBe(0x7ff800);
+      // the 3rd and 4th iterations' first writes
+      expect(cpu.mem.read32(0x7ff000)).toBe(8);
+      expect(cpu.mem.read32(0x7ff800)).toBe(7);
+    });
+  });
+
   it('a page fault in the 3rd iteration of a compiled loop leaves the interpreter\'s state', () => {
     // ESI walks pages 7FEh, 7FFh, 800h: the last is not mapped (#PF, whose handler halts)
     const code = asm(`

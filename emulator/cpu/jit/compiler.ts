@@ -29,7 +29,8 @@
 // one page in one function, each keeping this contract, with a loop that goes on to the
 // block at the new EIP while the chain in execBlock would go on to it: no exit, no
 // interrupt pending, the budget holds the whole block, the TLB and the page's code are as
-// at entry.
+// at entry. A region's first function leaves out the segment limit tests, for as long as the
+// segments it accesses are flat (see regionSource): what a flat 32-bit guest runs.
 //
 // Lazy flags: the inline forms keep the same lz* fields the handlers do, in locals (so the
 // flags, and a snapshot of the CPU, are the same whichever engine ran).
@@ -44,7 +45,9 @@ import { AF, ARITH, CF, ESP, IF, LZ_ADD, LZ_LOGIC, LZ_SUB, OF, PF, SF, SS, ZF } 
  *  above); a region goes on with its other blocks while they fit the budget `end`. */
 export type CompiledBlock = (c: Cpu, eip: number, end: number) => void;
 
-type Factory = (h: readonly Handler[], ins: readonly Insn[], offs: Int32Array, kin: Int32Array) => CompiledBlock;
+/** Makes the function of a compiled source over a block's handlers and Insns; `full` makes
+ *  the same region's function with every segment limit test (see regionSource's `flat`). */
+type Factory = (h: readonly Handler[], ins: readonly Insn[], offs: Int32Array, kin: Int32Array, full: () => CompiledBlock) => CompiledBlock;
 
 const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 const CC = ['o', 'no', 'c', 'nc', 'z', 'nz', 'na', 'a', 's', 'ns', 'pe', 'po', 'l', 'nl', 'ng', 'g'];
@@ -56,6 +59,9 @@ const CC = ['o', 'no', 'c', 'nc', 'z', 'nz', 'na', 'a', 's', 'ns', 'pe', 'po', '
 // note that the block's end must look at what the call may have changed); before code that
 // reads the Cpu's lazy flags, the flag locals are stored (FLUSH).
 const SAVE = '/*save*/', LOAD = '/*load*/', SYNC = '/*sync*/0', FLUSH = '/*flush*/';
+// In the slow path's SYNC: the pages the fast path knows are forgotten (the slow path may
+// fill or flush the TLB, or make a page code)
+const FORGET = '/*forget*/';
 
 /** How an instruction's code relates to the bookkeeping. */
 const enum Kind {
@@ -131,7 +137,7 @@ function rmRead(i: Insn, w: number): string {
   return i.hasMem ? memRead(w, i.seg, ea(i)) : reg(i.rm, w);
 }
 
-// The memory fast path inline, for bytes and aligned dwords: the Cpu's rd/wr/rmw tests
+// The memory fast path inline, for bytes and aligned words and dwords: the Cpu's rd/wr/rmw tests
 // (segment limits, the TLB entry's rights, a write to a code page) written out over the
 // function's locals, with the Cpu's method (which repeats the tests, faults or takes the
 // slow path) when any fails. Temporaries o (offset), l (linear), e (TLB entry), p (RAM
@@ -139,35 +145,35 @@ function rmRead(i: Insn, w: number): string {
 
 /** The fast-path test of an access of w bits at segment s, offset expression `addr`, with
  *  the rights `need` ('R' or 'W'); sets p. The segment's base and limits and the rights
- *  needed are the function's locals (sbN, mnN, eRN/eWN, nR/nW: see stateLocals). */
+ *  needed are the function's locals (sbN, mnN, eRN/eWN, nR/nW: see stateLocals).
+ *  The linear page the segment's last write went to (kpN) skips the TLB: its entry had the
+ *  rights of a write (those of a read, too) and it was not a code page, and nothing that
+ *  could change that has run since (the slow path and handlers forget it: FORGET, stateLocals). */
 function fastTest(w: number, s: number, addr: string, need: 'R' | 'W'): string {
-  const align = w === 32 ? ' && (l & 3) === 0' : '';
-  const code = need === 'W' ? ` && cp[p >>> 12] === 0` : '';
-  // (the TLB entry's tests first: measured faster, V8 schedules the entry's load earlier)
-  return `(o = ${addr}, l = (sb${s} + o) | 0, e = tlb[l >>> 12], p = (e & ~0xfff) | (l & 0xfff), ` +
-    `(e & n${need}) === n${need}${align}${code} && o >= mn${s} && o + ${w >> 3} <= e${need}${s})`;
+  const align = w === 32 ? '(l & 3) === 0 && ' : w === 16 ? '(l & 1) === 0 && ' : '';
+  const code = need === 'W' ? ` && cp[p >>> 12] === 0 && (kp${s} = l >>> 12, kq${s} = e & ~0xfff, true)` : '';
+  return `(o = ${addr}, l = (sb${s} + o) | 0, ${align}((l >>> 12) === kp${s} ? (p = kq${s} | (l & 0xfff), true) : ` +
+    `(e = tlb[l >>> 12], p = (e & ~0xfff) | (l & 0xfff), (e & n${need}) === n${need}${code})) && o >= mn${s} && o + ${w >> 3} <= e${need}${s})`;
 }
+/** The segment limit tests fastTest writes: the segment (2) and rights (1) of each. */
+const LIMIT_TEST = / && o >= mn(\d) && o \+ \d <= e([RW])\d/g;
 function ramAt(w: number): string {
-  return w === 32 ? 'i32[p >>> 2]' : 'u8[p]';
+  return w === 32 ? 'i32[p >>> 2]' : w === 16 ? 'u16[p >>> 1]' : 'u8[p]';
 }
 /** A read of w bits (an expression). */
 function memRead(w: number, s: number, addr: string): string {
-  if (w === 16) return `(${SYNC}, c.rd16(${s}, ${addr}))`;
   return `(${fastTest(w, s, addr, 'R')} ? ${ramAt(w)} : (${SYNC}, c.rd${w}(${s}, o)))`;
 }
 /** A write of w bits of `v` (a statement; v has no side effects and is evaluated once). */
 function memWrite(w: number, s: number, addr: string, v: string): string {
-  if (w === 16) return `${SYNC}; c.wr16(${s}, ${addr}, ${v});`;
   return `if (${fastTest(w, s, addr, 'W')}) ${ramAt(w)} = ${v}; else { ${SYNC}; c.wr${w}(${s}, o, ${v}); }`;
 }
 /** The read of a read-modify-write (an expression; memCommit writes). */
 function memRmw(w: number, s: number, addr: string): string {
-  if (w === 16) return `(${SYNC}, c.rmw16(${s}, ${addr}))`;
   return `(${fastTest(w, s, addr, 'W')} ? ${ramAt(w)} : (p = -1, ${SYNC}, c.rmw${w}(${s}, o)))`;
 }
 /** The write of a read-modify-write's result x (p: as memRmw left it). */
 function memCommit(w: number): string {
-  if (w === 16) return 'c.commit16(x);';
   return `if (p >= 0) ${ramAt(w)} = x; else c.commit${w}(x);`;
 }
 
@@ -269,8 +275,8 @@ function inline(i: Insn, key: string, next: string): Piece | null {
     }
     return null;
   }
-  if ((m === 'shl' || m === 'sal' || m === 'shr' || m === 'sar') && i.op32 && (ops === 'rmv,1' || ops === 'rmv,imm8')) {
-    return shift32(i, m, ops === 'rmv,1' ? 1 : i.imm & 31);
+  if ((m === 'shl' || m === 'sal' || m === 'shr' || m === 'sar') && (ops === 'rmv,1' || ops === 'rmv,imm8')) {
+    return shift(i, m, ops === 'rmv,1' ? 1 : i.imm & 31, vw(i));
   }
   switch (key) {
     case 'test rm8,r8': return test(i, 8, rmRead(i, 8), reg(i.reg, 8));
@@ -322,38 +328,45 @@ function inline(i: Insn, key: string, next: string): Piece | null {
   return null;
 }
 
-/** SHL/SHR/SAR of a 32-bit operand by a constant 1-31, with the flags of the handlers'
- *  shift() (a count of 0 changes nothing but still accesses memory: left to the handler). */
-function shift32(i: Insn, m: string, n: number): Piece | null {
-  if (n === 0) return null;
-  const read = i.hasMem ? memRmw(32, i.seg, ea(i)) : `r[${i.rm}]`;
-  const store = i.hasMem ? memCommit(32) : `r[${i.rm}] = x;`;
+/** SHL/SHR/SAR of a w-bit operand (16 or 32) by a constant 1 to w - 1, with the flags of the
+ *  handlers' shl/shr/sar (a count of 0 changes nothing but still accesses memory, a 16-bit
+ *  operand's count of 16 or more clears it: left to the handler). */
+function shift(i: Insn, m: string, n: number, w: number): Piece | null {
+  if (n === 0 || n >= w) return null;
+  const t = w - 1;
+  const read = i.hasMem ? memRmw(w, i.seg, ea(i)) : reg(i.rm, w);
+  const store = i.hasMem ? memCommit(w) : `${reg(i.rm, w)} = x;`;
+  // (a 16-bit operand is read unsigned, a 32-bit one signed)
   let calc: string;
-  if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; ${resultFlags(n === 1 ? '(v >>> 31) & 1' : '0')}`;
-  else if (m === 'sar') calc = `const cf = (v >> ${n - 1}) & 1; const x = v >> ${n}; ${resultFlags('0')}`;
-  else calc = `const cf = (v >>> ${32 - n}) & 1; const x = v << ${n}; ${resultFlags('((x >>> 31) ^ cf) & 1')}`;
-  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} ${store} }`, esp: !i.hasMem && i.rm === ESP, sets: { op: 'result', top: 31 } };
+  if (m === 'shr') calc = `const cf = (v >>> ${n - 1}) & 1; const x = (v >>> ${n}) & -1; ${resultFlags(n === 1 ? `(v >>> ${t}) & 1` : '0', t)}`;
+  else if (m === 'sar') {
+    const sv = w === 32 ? 'v' : '((v << 16) >> 16)';
+    calc = `const cf = (${sv} >> ${n - 1}) & 1; const x = (${sv} >> ${n})${w === 16 ? ' & 0xffff' : ''}; ${resultFlags('0', t)}`;
+  } else calc = `const cf = (v >>> ${w - n}) & 1; const x = (v << ${n})${w === 16 ? ' & 0xffff' : ''}; ${resultFlags(`((x >>> ${t}) ^ cf) & 1`, t)}`;
+  return { kind: i.hasMem ? Kind.Mem : Kind.Pure, code: `{ const v = ${read}; ${calc} ${store} }`, esp: !i.hasMem && writesEsp(i.rm, w), sets: { op: 'result', top: t } };
 }
-/** The flags of a shift's result x (32 bits), its CF cf and OF `of` (as Cpu.setResultFlags). */
-function resultFlags(of: string): string {
-  return `fo = ${LZ_LOGIC}; fx = x; ft = 31; fl = ${SF | ZF | PF}; fv = (fv & ${~(CF | OF | AF | SF | ZF | PF)}) | cf | ((${of}) << 11); fd = true;`;
+/** The flags of a shift's result x (top bit t), its CF cf and OF `of` (as Cpu.setResultFlags). */
+function resultFlags(of: string, t: number): string {
+  return `fo = ${LZ_LOGIC}; fx = x; ft = ${t}; fl = ${SF | ZF | PF}; fv = (fv & ${~(CF | OF | AF | SF | ZF | PF)}) | cf | ((${of}) << 11); fd = true;`;
 }
 
-// PUSH and POP: with a 32-bit stack and operand through the inline memory fast path (ESP
-// changed after the access, as c.push32/c.pop32 do), else the Cpu's methods, which use
-// c.regs (so registers kept in locals are stored around them).
+// PUSH and POP: through the inline memory fast path (ESP changed after the access, as
+// c.push16/push32/pop16/pop32 do), but a dword on a 16-bit stack: the Cpu's methods, which
+// use c.regs (so registers kept in locals are stored around them).
 
+/** The test of a 32-bit stack (local big: c.ssBig) before an inline push or pop. */
+const IF_BIG = 'if (big)';
 /** Pushes `v` (an expression without side effects) of w bits. */
 function push(w: number, v: string): string {
-  if (w === 16) return `${SYNC}; ${SAVE} c.push16(${v}); ${LOAD}`;
-  return `if (big) { const sp = (r[${ESP}] - 4) >>> 0; ${memWrite(32, SS, 'sp', v)} r[${ESP}] = sp | 0; } ` +
-    `else { ${SYNC}; ${SAVE} c.push32(${v}); ${LOAD} }`;
+  const small = w === 16 ? `{ const sp = (r[${ESP}] - 2) & 0xffff; ${memWrite(16, SS, 'sp', v)} r[${ESP}] = (r[${ESP}] & ~0xffff) | sp; }`
+    : `{ ${SYNC}; ${SAVE} c.push32(${v}); ${LOAD} }`;
+  return `${IF_BIG} { const sp = (r[${ESP}] - ${w >> 3}) >>> 0; ${memWrite(w, SS, 'sp', v)} r[${ESP}] = sp | 0; } else ${small}`;
 }
 /** Pops w bits into v and runs `use(v)`. */
 function pop(w: number, use: (v: string) => string): string {
-  if (w === 16) return `{ ${SYNC}; ${SAVE} const v = c.pop16(); ${LOAD} ${use('v')} }`;
-  return `{ let v = 0; if (big) { const sp = r[${ESP}] >>> 0; v = ${memRead(32, SS, 'sp')}; r[${ESP}] = (sp + 4) | 0; } ` +
-    `else { ${SYNC}; ${SAVE} v = c.pop32(); ${LOAD} } ${use('v')} }`;
+  const small = w === 16 ? `{ const sp = r[${ESP}] & 0xffff; v = ${memRead(16, SS, 'sp')}; r[${ESP}] = (r[${ESP}] & ~0xffff) | ((sp + 2) & 0xffff); }`
+    : `{ ${SYNC}; ${SAVE} v = c.pop32(); ${LOAD} }`;
+  return `{ let v = 0; ${IF_BIG} { const sp = r[${ESP}] >>> 0; v = ${memRead(w, SS, 'sp')}; r[${ESP}] = (sp + ${w >> 3}) | 0; } else ${small} ${use('v')} }`;
 }
 
 function branch(code: string, esp: boolean): Piece {
@@ -508,12 +521,12 @@ function blockBody(insns: readonly Insn[], n: number, d: number, g: number): { b
     if (p === null) {
       // a handler: it sees the Cpu's state exact, and may change any of it
       out.push(`c.eip = ${next}; c.icount = ic + ${k}; c.startEsp = se; ${FLUSH} ${SAVE} h[${g + k}](c, I${g + k}); ${LOAD} ${RELOAD} ip = c.eip; sy = 1;`);
-      out.push(`if (c.blockBreak) { ic += ${k + 1}; return; }`);
+      out.push(`if (c.blockBreak${STILL_FLAT}) { ic += ${k + 1}; return; }`);
       espDirty = true;
       if (k === n - 1) ended = true;
       continue;
     }
-    let code = (dead[k] ? p.dead! : p.code).replaceAll(SYNC, `sy = 1, c.icount = ic + ${k}, c.startEsp = se`);
+    let code = (dead[k] ? p.dead! : p.code).replaceAll(SYNC, `sy = 1, c.icount = ic + ${k}, c.startEsp = se${FORGET}`);
     const flagged = before[k];
     if (flagged !== null && p.cc !== undefined) {
       const test = condition(p.cc, flagged);
@@ -587,13 +600,14 @@ function stateLocals(body: string): string[] {
   const locals: string[] = [];
   for (let s = 0; s < 6; s++) {
     if (!body.includes(`sb${s} +`)) continue;
-    locals.push(`sb${s} = c.segBase[${s}]`, `mn${s} = c.segMin[${s}]`);
+    locals.push(`sb${s} = c.segBase[${s}]`, `kp${s} = -1`, `kq${s} = 0`);
+    if (body.includes(`mn${s}`)) locals.push(`mn${s} = c.segMin[${s}]`);
     if (body.includes(`eR${s}`)) locals.push(`eR${s} = c.segEndR[${s}]`);
     if (body.includes(`eW${s}`)) locals.push(`eW${s} = c.segEndW[${s}]`);
   }
   if (body.includes('nR')) locals.push('nR = c.needR');
   if (body.includes('nW')) locals.push('nW = c.needW');
-  if (body.includes('(big)')) locals.push('big = c.ssBig');
+  if (body.includes(IF_BIG)) locals.push('big = c.ssBig');
   locals.push('ce = c.csEnd');
   return locals;
 }
@@ -603,6 +617,24 @@ const FLAG_LOCALS = 'fo = c.lzOp, fa = c.lzA, fb = c.lzB, fx = c.lzRes, ft = c.l
 const FLAG_STORE = 'if (fd) { c.lzOp = fo; c.lzA = fa; c.lzB = fb; c.lzRes = fx; c.lzTop = ft; c.lazy = fl; c.flagsVal = fv; fd = false; }';
 // After a handler call: the Cpu state kept in locals, loaded again
 const RELOAD = '/*reload*/';
+// After a handler call, in a function without segment limit tests: the test that its
+// segments are still flat (or it returns)
+const STILL_FLAT = '/*flat*/';
+
+/** The test that the segments and rights of the limit tests in `body` are flat: base a
+ *  multiple of 4, offsets 0 to 2^32 valid, so that no byte or aligned word or dword access
+ *  (what the fast path takes) can be out of the limits (an aligned linear address is then an
+ *  aligned offset, at most 2^32 minus its size); and the stack 32-bit when `body` pushes or pops inline (the
+ *  16-bit stack's path is left out too); null when there are no limit tests. */
+function flatTest(body: string): string | null {
+  const tests = new Set<string>();
+  if (body.includes(IF_BIG)) tests.add('c.ssBig');
+  for (const [, s, need] of body.matchAll(LIMIT_TEST)) {
+    tests.add(`c.segMin[${s}] === 0 && (c.segBase[${s}] & 3) === 0`);
+    tests.add(`c.segEnd${need}[${s}] === ${2 ** 32}`);
+  }
+  return tests.size === 0 ? null : [...tests].join(' && ');
+}
 
 /** The declarations a function body needs: the Insns of its handler calls (of the ins.length
  *  it has), the Cpu's views it reads, and the memory fast path's temporaries. */
@@ -610,7 +642,7 @@ function declarations(body: string, count: number): { consts: string; views: str
   const consts: string[] = [];
   // (I, not i: i32 is a view)
   for (let k = 0; k < count; k++) if (body.includes(`, I${k})`)) consts.push(`I${k} = ins[${k}]`);
-  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8', 'u8 = c.u8', 'i32 = c.i32', 'tlb = c.tlb', 'cp = c.codePage']
+  const views = ['r = c.regs', 'r16 = c.r16', 'r8 = c.r8', 'u8 = c.u8', 'u16 = c.u16', 'i32 = c.i32', 'tlb = c.tlb', 'cp = c.codePage']
     .filter((v) => body.includes(`${v.slice(0, v.indexOf(' '))}[`));
   return {
     consts: consts.length ? `const ${consts.join(', ')};\n` : '',
@@ -621,7 +653,7 @@ function declarations(body: string, count: number): { consts: string; views: str
 
 /** The function body of a block of n instructions alone (a region of one block). */
 export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inBlock: Int32Array } {
-  return regionSource([{ insns, fns: [], n, d: 0 }]);
+  return regionSource([{ insns, fns: [], n, d: 0 }], false);
 }
 
 /** A block of a region: its first n instructions, at offset d from the region's entry. */
@@ -645,8 +677,14 @@ export interface RegionBlock {
  * The registers it uses whole, the lazy flags, icount (ic), EIP (ip) and the segment state
  * its memory accesses test are JS locals; the Cpu's copies are exact where something can
  * see them (handler calls, the slow memory path, a fault, the way out: the finally).
+ *
+ * `flat`: the function leaves out the segment limit tests (and the 16-bit stack's path of its
+ * pushes and pops). It runs only while the segments
+ * they test are flat (flatTest): at entry it calls the function with them (made by its
+ * factory's `full`) when they are not, and after a handler call it returns (c.eip after the
+ * instruction, as for c.blockBreak) when they are no longer.
  */
-export function regionSource(blocks: readonly RegionBlock[]): { source: string; offsets: Int32Array; inBlock: Int32Array } {
+export function regionSource(blocks: readonly RegionBlock[], flat: boolean): { source: string; offsets: Int32Array; inBlock: Int32Array } {
   const total = blocks.reduce((t, b) => t + b.n, 0);
   const offsets = new Int32Array(total), inBlock = new Int32Array(total);
   const cases: string[] = [];
@@ -661,7 +699,10 @@ export function regionSource(blocks: readonly RegionBlock[]): { source: string; 
     cases.push(`case ${b.d}: {\nif (ic + ${b.n} > end) return;\n${body}\nbreak; }`);
     g += b.n;
   }
-  const marked = cases.join('\n');
+  const limited = cases.join('\n');
+  const flatIf = flat ? flatTest(limited) : null;
+  const marked = flatIf === null ? limited.replaceAll(STILL_FLAT, '')
+    : limited.replace(LIMIT_TEST, '').replaceAll(IF_BIG, 'if (true)').replaceAll(STILL_FLAT, ` || !(${flatIf})`);
   const { consts, views, temps } = declarations(marked, total);
   // registers in locals: loaded at entry, stored around handler calls and on every way out
   // but a fault in a handler (which may have changed c.regs: a REP MOVS stopped half-way):
@@ -674,11 +715,13 @@ export function regionSource(blocks: readonly RegionBlock[]): { source: string; 
   const all = marked.replace(/\br\[(\d)\]/g, (m, n) => (regs.includes(+n) ? `r${n}` : m))
     .replaceAll(SAVE, `${save} out = true;`).replaceAll(LOAD, `${load} out = false;`)
     .replaceAll(FLUSH, FLAG_STORE)
+    .replaceAll(FORGET, state.filter((v) => v.startsWith('kp')).map((v) => `, ${v}`).join(''))
     .replaceAll(RELOAD, `${[...state, FLAG_LOCALS].join('; ')};`);
   const locals = regs.map((n) => `, r${n} = r[${n}]`).join('');
   const source =
-    `${consts}return function region(c, E, end) {\n` +
+    `${consts}${flatIf === null ? '' : 'let limited = null;\n'}return function region(c, E, end) {\n` +
     `const ${[...views, 'cg = c.mem.codeGen', 'P = c.curPage', 'G = c.curPageGen', 'ep = c.chainEpoch', `lim = E + ${hi} <= c.csEnd`, 'irq = c.irq'].join(', ')};\n` +
+    (flatIf === null ? '' : `if (!(${flatIf})) return (limited ??= full())(c, E, end);\n`) +
     `let k = 0, ic = c.icount, ip = E, d = 0, sy = 0, se = 0, out = false, fd = false, ${[...state, FLAG_LOCALS].join(', ')}${temps}${locals};\n` +
     `try {\nfor (;;) {\nswitch (d) {\n${all}\ndefault: return;\n}\n` +
     `if (!lim || (sy !== 0 && (sy = 0, c.blockBreak || c.chainEpoch !== ep || cg[P] !== G)) || ` +
@@ -735,7 +778,7 @@ function factoryFor(key: string, build: () => { source: string; offsets: Int32Ar
     let f = factories.get(source);
     if (f === undefined) {
       if (factories.size >= FACTORY_MAX) factories.clear();
-      f = new Function('h', 'ins', 'offs', 'kin', source) as Factory;
+      f = new Function('h', 'ins', 'offs', 'kin', 'full', source) as Factory;
       factories.set(source, f);
     }
     if (byKey.size >= FACTORY_MAX) byKey.clear();
@@ -761,22 +804,36 @@ export function blockKey(insns: readonly Insn[], n: number): string {
 export function compileBlock(insns: readonly Insn[], fns: readonly Handler[], n: number): CompiledBlock {
   const { f, offsets, inBlock } = factoryFor(blockKey(insns, n), () => blockSource(insns, n));
   // the handlers and Insns as they are now: a block that is rebuilt drops this function
-  return f(fns.slice(0, n), insns.slice(0, n), offsets, inBlock);
+  return f(fns.slice(0, n), insns.slice(0, n), offsets, inBlock, noFull);
 }
+/** (a block alone keeps its limit tests: it has no other function to call) */
+const noFull = (): CompiledBlock => {
+  throw new Error('a block has no variant');
+};
 
-/** Compiles a region (regionSource). Its Insns are copies: a block of the region other than
+/** Compiles a region (regionSource): the function without the segment limit tests, which
+ *  makes the one with them the first time it runs with a segment that is not flat. Its Insns
+ *  are copies (and that later function is made from them): a block of the region other than
  *  its entry may be rebuilt (its Insns decoded again) while the region lives. */
 export function compileRegion(blocks: readonly RegionBlock[]): CompiledBlock {
-  const key = blocks.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ');
+  const copies = blocks.map((b) => ({ ...b, insns: b.insns.slice(0, b.n).map((i) => Object.assign(new Insn(), i)), fns: b.fns.slice(0, b.n) }));
+  const key = copies.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ');
+  const fns = copies.flatMap((b) => b.fns);
+  const insns = copies.flatMap((b) => b.insns);
+  const make = (flat: boolean): CompiledBlock => {
+    const { f, offsets, inBlock } = regionFactory(`${+flat} ${key}`, () => regionSource(copies, flat));
+    return f(fns, insns, offsets, inBlock, () => make(false));
+  };
+  return make(true);
+}
+/** The compiled factory of a region's source, by its key. */
+function regionFactory(key: string, build: () => { source: string; offsets: Int32Array; inBlock: Int32Array }): Compiled {
   let entry = regions.get(key);
   if (entry === undefined) {
-    const { source, offsets, inBlock } = regionSource(blocks);
+    const { source, offsets, inBlock } = build();
     if (regions.size >= REGION_FACTORY_MAX) regions.clear();
-    entry = { f: new Function('h', 'ins', 'offs', 'kin', source) as Factory, offsets, inBlock };
+    entry = { f: new Function('h', 'ins', 'offs', 'kin', 'full', source) as Factory, offsets, inBlock };
     regions.set(key, entry);
   }
-  const { f, offsets, inBlock } = entry;
-  const fns = blocks.flatMap((b) => b.fns.slice(0, b.n));
-  const insns = blocks.flatMap((b) => b.insns.slice(0, b.n).map((i) => Object.assign(new Insn(), i)));
-  return f(fns, insns, offsets, inBlock);
+  return entry;
 }
