@@ -327,14 +327,16 @@ patch: mov al, 1
   });
 
   it('a region outlives writes next to its code (a counter in its page), and runs as the interpreter', () => {
-    // each iteration stores ECX into cnt, in the same 32-byte line as the loop's code: the
-    // page's decoded code is checked again after each store, and the region, whose bytes
-    // are unchanged, is kept (it was dropped and compiled again, then block by block: 8)
+    // each iteration stores ECX into cnt and rewrites the loop's first byte with itself (code
+    // is tracked byte by byte: only a write to a decoded byte makes the page's code be
+    // checked again); the region, whose bytes are unchanged, is kept (it was dropped and
+    // compiled again, then block by block: 8)
     const code = asm(`
       mov ecx, 200
       xor ebx, ebx
 lp:   add ebx, ecx
       mov [cnt], ecx
+      mov byte [lp], 0x01
       test ecx, 1
       jz skip
       inc ebx
