@@ -14,6 +14,7 @@ import {
   loopBootSector,
   formatRow,
   loopInstructions,
+  loopScale,
   measure,
   median,
   parseChildResult,
@@ -87,6 +88,17 @@ describe('arithmetic', () => {
   });
 });
 
+describe("a loop's scale per engine", () => {
+  it('grows the scale until the loop lasts the target, within the counter', () => {
+    expect(loopScale(1, 2.5, 2, 32)).toBe(1); // slow engine: as is
+    expect(loopScale(1, 0.1, 2, 32)).toBe(20);
+    expect(loopScale(1, 0.01, 2, 32)).toBe(32); // at most the counter
+    expect(loopScale(14, 1.2, 2, 32)).toBe(24); // a second pass corrects a cold first run
+    expect(loopScale(14, 3, 2, 32)).toBe(14); // never smaller
+    expect(loopScale(1, -0.05, 2, 13)).toBe(13); // no time over the boot: the largest
+  });
+});
+
 describe('engine output', () => {
   it("parses the child runner's last line", () => {
     expect(parseChildResult('noise\n{"status":1,"instructions":123,"prompt":false}\n')).toEqual({ status: 1, instructions: 123, prompt: false });
@@ -155,8 +167,18 @@ describe('rows', () => {
   });
 
   it('prints MIPS and the ratio', () => {
-    expect(formatRow(rows[1])).toMatch(/qemu-tcg +0\.500 s over 0\.100 s boot +200\.0 MIPS +forklab x0\.25$/);
+    expect(formatRow(rows[1])).toMatch(/qemu-tcg +100 M instr in +0\.500 s over 0\.100 s boot +200\.0 MIPS +forklab x0\.25$/);
     expect(JSON.parse(rowJson(rows[1]))).toMatchObject({ mips: 200, forklabRatio: 0.25, seconds: 0.5 });
+  });
+
+  it('compares speeds, not times, when an engine ran the loop more times than forklab', () => {
+    // qemu ran 20x the loop in 4 s: 500 MIPS; forklab 100 M in 2 s: 50 MIPS
+    const r = workloadRows('flat', 100e6, [
+      { engine: 'forklab', timings: { runs: [3], baselineRuns: [1] } },
+      { engine: 'qemu-tcg', timings: { runs: [4.5], baselineRuns: [0.5] }, instructions: 2000e6 },
+    ]);
+    expect(r[1]).toMatchObject({ instructions: 2000e6, seconds: 4, mips: 500, forklabRatio: 0.1 });
+    expect(formatRow(r[1])).toMatch(/qemu-tcg +2000 M instr in +4\.000 s/);
   });
 
   it('has no ratios without a forklab figure', () => {

@@ -2,7 +2,8 @@
 // forklab and in every peer found (v86 from npm with and without its JIT, qemu-system-i386
 // TCG, Bochs), round robin. Time = whole-process wall time minus the same engine's boot
 // baseline (the flat loop's image with 2 iterations: the boot and ~50 instructions), median
-// of the rounds.
+// of the rounds. A calibration pass first sizes each loop per engine, so that each engine runs
+// it for at least LOOP_SECONDS; speeds (and ratios) then come from each engine's own count.
 // Arithmetic and parsing: bench-report.ts; the in-process engines: bench-child.ts.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -15,7 +16,7 @@ import { buildImage } from './build-image';
 import { UsageError } from './cli-util';
 import { V86_BIOS, V86_VGABIOS, v86Module } from './bench-child';
 import { DEFAULT_ENGINE } from '../emulator/cpu/cpu';
-import { BOCHS_HALT, QemuScreenDump, bootSectorInstructions, formatRow, loopBootSector, parseChildResult, qemuExitMatches, rowJson, workloadRows, type LoopMode, type Row, type Timings } from './bench-report';
+import { BOCHS_HALT, QemuScreenDump, bootSectorInstructions, formatRow, loopBootSector, loopScale, parseChildResult, qemuExitMatches, rowJson, workloadRows, type LoopMode, type Row, type Timings } from './bench-report';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LINUX_DIR = join(ROOT, '..', 'shared', 'guests', 'linux-0.11');
@@ -55,8 +56,10 @@ interface Workload {
   /** Instructions of the workload beyond its baseline: known for the loops, forklab's count
    *  for the others (learned from forklab's runs; the peers' BIOSes differ). */
   instructions: number | null;
-  /** For the loops: the count forklab's own icount must agree with. */
-  expected?: number;
+  /** A CPU loop: the loop, run by each engine `iter` x its own scale (see calibrate). */
+  loop?: { mode: LoopMode; iter: number };
+  /** A loop's job and its exact count beyond the baseline, per engine (after calibration). */
+  scaled?: Map<string, { job: Job; instructions: number }>;
 }
 
 /** Runs a process; resolves with the wall seconds from spawn to the end, the exit code and
@@ -267,17 +270,28 @@ function loopImage(dir: string, mode: LoopMode, iter: number): string {
   return file;
 }
 
+/** A loop's instructions beyond the boot baseline: the difference of the two boot sectors'
+ *  counts, exact in every engine (the BIOS runs the same before either). */
+const loopCount = (mode: LoopMode, iter: number) => bootSectorInstructions(mode, iter) - bootSectorInstructions(BASELINE.mode, BASELINE.iter);
+
 export interface PeersOptions {
   rounds: number;
   only: string[];
   json: boolean;
 }
 
+/** The loops at scale 1 (100 M and 50 M instructions). An engine that runs one in less than
+ *  LOOP_SECONDS beyond its boot runs it that many times more (up to the counter's width): a
+ *  fast engine's 0.1 s would be lost in its boot's noise (v86 loads its wasm, QEMU its ROMs). */
 const LOOPS: { name: string; mode: LoopMode; iter: number }[] = [
   { name: 'flat32-alu-mem-call-jcc', mode: 1, iter: 5_400_000 },
   { name: 'paged32-alu-mem-call-jcc', mode: 2, iter: 5_400_000 },
   { name: 'real16-alu-mem-call-loop', mode: 0, iter: 5_000 },
 ];
+const LOOP_SECONDS = 2;
+/** The largest scale: the real-mode loop's outer counter is DX (65535 rounds at most); the
+ *  32-bit ones stop at 32 x 100 M instructions. */
+const maxScale = (mode: LoopMode, iter: number) => (mode === 0 ? Math.floor(0xffff / iter) : 32);
 /** Every engine's boot baseline: the flat loop with 2 iterations (~50 instructions after the
  *  BIOS). The BIOS does the same before any of the boot sectors, so a loop's instructions
  *  beyond the baseline are the difference of the two boot sectors' counts, exactly. */
@@ -311,8 +325,8 @@ async function measureAll(o: PeersOptions, dir: string): Promise<void> {
   const baseline: Job = { fda: loopImage(dir, BASELINE.mode, BASELINE.iter), status: 1, timeoutMs: loopTimeout };
   const workloads: Workload[] = [];
   for (const l of LOOPS) {
-    const expected = bootSectorInstructions(l.mode, l.iter) - bootSectorInstructions(BASELINE.mode, BASELINE.iter);
-    workloads.push({ name: l.name, job: { fda: loopImage(dir, l.mode, l.iter), status: 1, timeoutMs: loopTimeout }, instructions: expected, expected });
+    const instructions = loopCount(l.mode, l.iter);
+    workloads.push({ name: l.name, job: { fda: loopImage(dir, l.mode, l.iter), status: 1, timeoutMs: loopTimeout }, instructions, loop: { mode: l.mode, iter: l.iter } });
   }
   const kernel = join(dir, 'forklab.img');
   writeFileSync(kernel, buildImage(ROOT).image);
@@ -347,12 +361,48 @@ async function measureAll(o: PeersOptions, dir: string): Promise<void> {
       failures.set(k, (err as Error).message);
     }
   };
+  // calibration, not counted: each engine's boot and each loop at scale 1 once; the loops
+  // are then rebuilt at the scale that makes them last LOOP_SECONDS in that engine
+  log('calibration:');
+  const loops = chosen.filter((w) => w.loop);
+  for (const e of usable) {
+    log(` ${e.name}`);
+    let boot: number;
+    try {
+      boot = (await e.run(baseline)).seconds;
+    } catch (err) {
+      failures.set(`${e.name}|boot`, (err as Error).message);
+      continue;
+    }
+    for (const w of loops) {
+      const { mode, iter } = w.loop!;
+      // a second run at the first estimate's scale corrects it: the first run of a JIT engine
+      // is its slowest (compiling), which would leave the fast engines short of LOOP_SECONDS
+      let scale = 1;
+      let job = w.job;
+      try {
+        for (let pass = 0; pass < 2; pass++) {
+          const over = (await e.run(job)).seconds - boot;
+          const next = loopScale(scale, over, LOOP_SECONDS, maxScale(mode, iter));
+          if (next <= scale) break;
+          scale = next;
+          job = { ...w.job, fda: loopImage(dir, mode, iter * scale) };
+        }
+      } catch (err) {
+        failures.set(`${e.name}|${w.name}`, (err as Error).message);
+      }
+      (w.scaled ??= new Map()).set(e.name, { job, instructions: loopCount(mode, iter * scale) });
+    }
+  }
+  log('\n');
+  const jobOf = (e: Engine, w: Workload) => w.scaled?.get(e.name)?.job ?? w.job;
+
   for (let round = 1; round <= o.rounds; round++) {
     log(`round ${round}/${o.rounds}:`);
     for (const e of usable) await record(e, 'boot', baseline);
     for (const w of chosen) {
       log(` ${w.name}`);
-      for (const e of usable) if (!e.cannot(w.job)) await record(e, w.name, w.job);
+      for (const e of usable) if (!e.cannot(w.job)) await record(e, w.name, jobOf(e, w));
     }
     log('\n');
   }
@@ -363,15 +413,18 @@ async function measureAll(o: PeersOptions, dir: string): Promise<void> {
   }
   for (const w of chosen) {
     let instructions = w.instructions;
-    // forklab's icount must agree with the loops' count; for the others it is the count
-    const fr = counts.get(`forklab|${w.name}`);
-    const fb = counts.get('forklab|boot');
-    if (fr?.length && fb?.length) {
+    // forklab's icount (either engine) must agree with the loop's count; for the other
+    // workloads the default engine's count is the workload's
+    for (const name of ['forklab', other]) {
+      const fr = counts.get(`${name}|${w.name}`);
+      const fb = counts.get(`${name}|boot`);
+      if (!fr?.length || !fb?.length) continue;
       const own = fr[0] - fb[0];
-      if (fr.some((c) => c !== fr[0])) throw new Error(`${w.name}: forklab's instruction count differs between rounds: ${fr.join(', ')}`);
-      if (w.expected !== undefined && own !== w.expected) throw new Error(`${w.name}: forklab executed ${own} instructions beyond the baseline, the loop's count is ${w.expected}`);
+      if (fr.some((c) => c !== fr[0])) throw new Error(`${w.name}: ${name}'s instruction count differs between rounds: ${fr.join(', ')}`);
+      const expected = w.scaled?.get(name)?.instructions;
+      if (expected !== undefined && own !== expected) throw new Error(`${w.name}: ${name} executed ${own} instructions beyond the baseline, the loop's count is ${expected}`);
       // (to the prompt: up to the check that saw it, within 100,000 instructions)
-      if (instructions === null) instructions = own;
+      if (instructions === null && name === 'forklab') instructions = own;
     }
     const rows: Row[] = workloadRows(
       w.name,
@@ -382,7 +435,8 @@ async function measureAll(o: PeersOptions, dir: string): Promise<void> {
         if (why) return { engine: e.name, state: 'not-measured' as const, reason: why };
         const fail = failures.get(`${e.name}|${w.name}`) ?? failures.get(`${e.name}|boot`);
         if (fail) return { engine: e.name, state: 'failed' as const, reason: fail };
-        return { engine: e.name, timings: { runs: times.get(`${e.name}|${w.name}`)!, baselineRuns: times.get(`${e.name}|boot`)! } satisfies Timings };
+        const timings: Timings = { runs: times.get(`${e.name}|${w.name}`)!, baselineRuns: times.get(`${e.name}|boot`)! };
+        return { engine: e.name, timings, instructions: w.scaled?.get(e.name)?.instructions };
       }),
     );
     for (const r of rows) console.log(o.json ? rowJson(r) : formatRow(r));

@@ -61,10 +61,21 @@ export function measure(t: Timings, instructions: number | null): Measure | null
   return { seconds, mips: instructions === null ? null : instructions / seconds / 1e6 };
 }
 
-/** forklab's speed relative to a peer on the same work (> 1: forklab is faster). Same
- *  instructions, so the ratio of speeds is the inverse ratio of the times. */
+/** forklab's speed relative to a peer on the same work (> 1: forklab is faster): the ratio
+ *  of the speeds when both counts are known (each engine may run the loop a different number
+ *  of times, see loopScale), else the inverse ratio of the times (the same work). */
 export function ratioToPeer(forklab: Measure, peer: Measure): number {
+  if (forklab.mips !== null && peer.mips !== null) return forklab.mips / peer.mips;
   return peer.seconds / forklab.seconds;
+}
+
+/** How many times an engine should run a loop so that it stands out of the noise: at `scale`
+ *  it took `overSeconds` beyond the boot baseline; the new scale makes it take at least
+ *  `targetSeconds` (never less than `scale`, at most `maxScale`: the loop counter's width).
+ *  A run that did not stand out of the boot at all gets the largest scale. */
+export function loopScale(scale: number, overSeconds: number, targetSeconds: number, maxScale: number): number {
+  if (!(overSeconds > 0)) return maxScale;
+  return Math.max(scale, Math.min(maxScale, Math.ceil((scale * targetSeconds) / overSeconds)));
 }
 
 /** What a child runner (`bench.js --child ENGINE ...`) prints as its last line. */
@@ -117,16 +128,18 @@ export interface Row {
 }
 
 /** Turns the measurements of one workload into rows; forklab's measure is the reference for
- *  the ratios. `outcomes` maps engine name to its timings or to why it has none. */
+ *  the ratios. `outcomes` maps engine name to its timings or to why it has none, and to the
+ *  instructions it ran when they are not the workload's (a loop scaled for that engine). */
 export function workloadRows(
   workload: string,
-  instructions: number | null,
-  outcomes: { engine: string; timings?: Timings; state?: Row['state']; reason?: string }[],
+  workloadInstructions: number | null,
+  outcomes: { engine: string; timings?: Timings; instructions?: number; state?: Row['state']; reason?: string }[],
 ): Row[] {
   const measured = new Map<string, Measure | null>();
-  for (const o of outcomes) if (o.timings) measured.set(o.engine, measure(o.timings, instructions));
+  for (const o of outcomes) if (o.timings) measured.set(o.engine, measure(o.timings, o.instructions ?? workloadInstructions));
   const ref = measured.get('forklab') ?? null;
   return outcomes.map((o): Row => {
+    const instructions = o.instructions ?? workloadInstructions;
     if (!o.timings) return { workload, engine: o.engine, state: o.state ?? 'failed', reason: o.reason, instructions };
     const m = measured.get(o.engine)!;
     const base = median(o.timings.baselineRuns);
@@ -140,11 +153,12 @@ export function workloadRows(
 }
 
 export function formatRow(r: Row): string {
-  const head = `${r.workload.padEnd(26)} ${r.engine.padEnd(10)}`;
+  const head = `${r.workload.padEnd(26)} ${r.engine.padEnd(14)}`;
   if (r.state !== 'ok') return `${head} ${r.state}: ${r.reason ?? ''}`;
+  const count = r.instructions === null ? '' : `${(r.instructions / 1e6).toFixed(0).padStart(5)} M instr in`;
   const mips = r.mips == null ? '       -' : r.mips.toFixed(1).padStart(8);
   const ratio = r.forklabRatio === undefined ? '' : `  forklab x${r.forklabRatio.toFixed(2)}`;
-  return `${head} ${r.seconds!.toFixed(3).padStart(8)} s over ${r.baselineSeconds!.toFixed(3)} s boot ${mips} MIPS${ratio}`;
+  return `${head} ${count} ${r.seconds!.toFixed(3).padStart(8)} s over ${r.baselineSeconds!.toFixed(3)} s boot ${mips} MIPS${ratio}`;
 }
 
 export function rowJson(r: Row): string {
