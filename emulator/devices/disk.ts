@@ -1,6 +1,10 @@
 // Disk images: a Uint8Array holding the raw image plus its geometry. Writes change the
 // array in place and set `dirty`; saving it back to a file is the machine's business.
 // Sector copies are plain loops: no views are allocated while a guest does disk I/O.
+// An image may also be filled lazily from a DiskSource (a file the command line opens): a
+// guest reads a few hundred KB of a disk of tens of MB, so only the chunks it touches are
+// read, as QEMU reads an image on demand; the array is allocated untouched (the OS gives its
+// pages on first write) and everything that wants the whole image (`data`) loads the rest.
 
 export interface Geometry {
   cylinders: number;
@@ -8,15 +12,31 @@ export interface Geometry {
   sectorsPerTrack: number;
 }
 
+/** Where a lazily loaded image's bytes come from. */
+export interface DiskSource {
+  /** The image's size in bytes. */
+  size: number;
+  /** Fills `dst` with the image's bytes from `offset` on (dst never reaches past the end). */
+  read(offset: number, dst: Uint8Array): void;
+}
+
+/** A lazy image is read in chunks of this many bytes (128 sectors). */
+const CHUNK = 64 << 10;
+
 export class DiskImage {
   dirty = false;
   /** What each written sector held before its first write (LBA → 512 bytes): with `data`,
    *  the image as it was loaded, so a snapshot carries only the sectors the guest changed
    *  and can put an earlier state's disk back. */
   readonly original = new Map<number, Uint8Array>();
+  private readonly bytes: Uint8Array;
+  /** A lazy image's source, until every chunk is loaded; then null. */
+  private source: DiskSource | null = null;
+  /** Per chunk of a lazy image: 1 once it is loaded. */
+  private loaded: Uint8Array | null = null;
 
   constructor(
-    readonly data: Uint8Array,
+    data: Uint8Array,
     readonly geometry: Geometry,
     readonly readOnly = false,
   ) {
@@ -24,11 +44,34 @@ export class DiskImage {
     if (!(cylinders > 0 && heads > 0 && heads <= 255 && sectorsPerTrack > 0 && sectorsPerTrack <= 255)) {
       throw new Error(`bad disk geometry ${cylinders}/${heads}/${sectorsPerTrack}`);
     }
+    this.bytes = data;
+  }
+
+  /** An image whose chunks are read from `source` when the guest first touches them. */
+  static lazy(source: DiskSource, geometry: Geometry, readOnly = false): DiskImage {
+    const d = new DiskImage(new Uint8Array(source.size), geometry, readOnly);
+    d.source = source;
+    d.loaded = new Uint8Array(Math.ceil(source.size / CHUNK));
+    return d;
+  }
+
+  /** The whole image (a lazy one is loaded first). */
+  get data(): Uint8Array {
+    if (this.source) for (let c = 0; c < this.loaded!.length; c++) this.load(c);
+    this.source = null;
+    return this.bytes;
+  }
+
+  private load(chunk: number): void {
+    if (this.loaded![chunk]) return;
+    const start = chunk * CHUNK;
+    this.source!.read(start, this.bytes.subarray(start, Math.min(start + CHUNK, this.bytes.length)));
+    this.loaded![chunk] = 1;
   }
 
   /** Whole 512-byte sectors the image holds. */
   get sectorCount(): number {
-    return Math.floor(this.data.length / 512);
+    return Math.floor(this.bytes.length / 512);
   }
 
   /** Sectors the geometry addresses (may exceed the image for a short image). */
@@ -47,8 +90,9 @@ export class DiskImage {
   /** Copy sector `lba` into `dst` at `offset`; false if it is outside the image. */
   readSector(lba: number, dst: Uint8Array, offset = 0): boolean {
     if (lba < 0 || lba >= this.sectorCount) return false;
-    const d = this.data;
+    const d = this.bytes;
     const base = lba * 512;
+    if (this.source) this.load(base / CHUNK | 0);
     for (let i = 0; i < 512; i++) dst[offset + i] = d[base + i];
     return true;
   }
@@ -56,8 +100,9 @@ export class DiskImage {
   /** Copy 512 bytes from `src` at `offset` into sector `lba`; false if outside or read-only. */
   writeSector(lba: number, src: Uint8Array, offset = 0): boolean {
     if (this.readOnly || lba < 0 || lba >= this.sectorCount) return false;
-    const d = this.data;
+    const d = this.bytes;
     const base = lba * 512;
+    if (this.source) this.load(base / CHUNK | 0);
     if (!this.original.has(lba)) this.original.set(lba, d.slice(base, base + 512));
     for (let i = 0; i < 512; i++) d[base + i] = src[offset + i];
     this.dirty = true;
