@@ -1,7 +1,7 @@
 // Disk image files for the command line: read a raw image, choose its geometry (from the
 // size, or --geometry C/H/S), and write changes back only when asked (--persist) and only
 // when the file is writable. Every problem is a one-line UsageError.
-import { accessSync, constants, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { DiskImage, floppyFormatFor, floppyGeometry, hardDiskGeometry, type DiskSource, type Geometry } from '../emulator/devices/disk';
 import { UsageError } from './cli-util';
 
@@ -21,22 +21,13 @@ export function parseGeometry(text: string): Geometry {
   return { cylinders: c, heads: h, sectorsPerTrack: s };
 }
 
+/** The whole file (a floppy: 1.44 MB at most). */
 function readImage(path: string, what: string): Uint8Array {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new UsageError(`${what} '${path}': no such file`);
-  }
-  if (!st.isFile()) throw new UsageError(`${what} '${path}': not a regular file`);
-  try {
-    // the Buffer's own memory, not a copy: a hard disk is tens of MB (Linux 0.11's, 63 MB,
-    // took 0.2 s more to copy)
-    const b = readFileSync(path);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (e) {
-    throw new UsageError(`${what} '${path}': cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const source = fileSource(path, what);
+  const data = new Uint8Array(source.size);
+  source.read(0, data);
+  source.close();
+  return data;
 }
 
 /** A file we may write back: it has a write permission bit and we may write it. Checking the
@@ -98,7 +89,7 @@ export function openHardDisk(path: string, persist: boolean, geometry?: Geometry
 /** The file as a DiskSource: opened now (so a missing or unreadable file is reported before
  *  the guest starts), read at the offsets asked. The descriptor stays open for the process's
  *  life, as an emulator keeps its disk open. */
-function fileSource(path: string, what: string): DiskSource {
+function fileSource(path: string, what: string): DiskSource & { close(): void } {
   let st;
   try {
     st = statSync(path);
@@ -117,11 +108,19 @@ function fileSource(path: string, what: string): DiskSource {
     read(offset, dst) {
       let done = 0;
       while (done < dst.length) {
-        const n = readSync(fd, dst, done, dst.length - done, offset + done);
+        let n: number;
+        try {
+          n = readSync(fd, dst, done, dst.length - done, offset + done);
+        } catch (e) {
+          // the file went bad under a running guest (a disk error, a network file system):
+          // one line and EX_IOERR, as an output that cannot be written
+          throw new UsageError(`${what} '${path}': cannot read at byte ${offset + done} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 74);
+        }
         if (n === 0) break; // the file shrank under us: the rest reads as zeros
         done += n;
       }
     },
+    close: () => closeSync(fd),
   };
 }
 
