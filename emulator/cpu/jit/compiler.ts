@@ -29,8 +29,9 @@
 // one page in one function, each keeping this contract, with a loop that goes on to the
 // block at the new EIP while the chain in execBlock would go on to it: no exit, no
 // interrupt pending, the budget holds the whole block, the TLB and the page's code are as
-// at entry. A region's first function leaves out the segment limit tests, for as long as the
-// segments it accesses are flat (see regionSource): what a flat 32-bit guest runs.
+// at entry. A region compiled while the segments it accesses are flat (what a flat 32-bit
+// guest runs) leaves out the segment limit tests for as long as they stay flat (see
+// regionSource); one compiled with a segment that is not flat keeps them (compileRegion).
 //
 // Lazy flags: the inline forms keep the same lz* fields the handlers do, in locals (so the
 // flags, and a snapshot of the CPU, are the same whichever engine ran).
