@@ -1541,7 +1541,7 @@ export class Cpu {
     for (let r = 1; r < runs.length; r += 2) size += runs[r];
     const bytes = entry.regionBytes !== null && entry.regionBytes.length >= size ? entry.regionBytes : (entry.regionBytes = new Uint8Array(size));
     for (let r = 0, at = 0; r < runs.length; at += runs[r + 1], r += 2) bytes.set(this.u8.subarray(runs[r], runs[r] + runs[r + 1]), at);
-    return compileRegion(blocks);
+    return compileRegion(blocks, this);
   }
 
   /** The region of `entry` (whose own bytes are unchanged) may run on after a write to its

@@ -29,8 +29,9 @@
 // one page in one function, each keeping this contract, with a loop that goes on to the
 // block at the new EIP while the chain in execBlock would go on to it: no exit, no
 // interrupt pending, the budget holds the whole block, the TLB and the page's code are as
-// at entry. A region's first function leaves out the segment limit tests, for as long as the
-// segments it accesses are flat (see regionSource): what a flat 32-bit guest runs.
+// at entry. A region compiled while the segments it accesses are flat (what a flat 32-bit
+// guest runs) leaves out the segment limit tests for as long as they stay flat (see
+// regionSource); one compiled with a segment that is not flat keeps them (compileRegion).
 //
 // Lazy flags: the inline forms keep the same lz* fields the handlers do, in locals (so the
 // flags, and a snapshot of the CPU, are the same whichever engine ran).
@@ -621,19 +622,39 @@ const RELOAD = '/*reload*/';
 // segments are still flat (or it returns)
 const STILL_FLAT = '/*flat*/';
 
-/** The test that the segments and rights of the limit tests in `body` are flat: base a
- *  multiple of 4, offsets 0 to 2^32 valid, so that no byte or aligned word or dword access
- *  (what the fast path takes) can be out of the limits (an aligned linear address is then an
- *  aligned offset, at most 2^32 minus its size); and the stack 32-bit when `body` pushes or pops inline (the
- *  16-bit stack's path is left out too); null when there are no limit tests. */
-function flatTest(body: string): string | null {
+/** What the limit tests of a region's code test: the segments (and the rights: 'R', 'W') of
+ *  its accesses, and whether it pushes or pops inline (the stack's size). */
+export interface FlatTests {
+  big: boolean;
+  segs: [number, 'R' | 'W'][];
+}
+function flatTests(body: string): FlatTests | null {
+  const segs = new Map<string, [number, 'R' | 'W']>();
+  for (const [, s, need] of body.matchAll(LIMIT_TEST)) segs.set(s + need, [+s, need as 'R' | 'W']);
+  const big = body.includes(IF_BIG);
+  return big || segs.size > 0 ? { big, segs: [...segs.values()] } : null;
+}
+/** The test that the segments and rights of the limit tests `t` are flat: base a multiple
+ *  of 4, offsets 0 to 2^32 valid, so that no byte or aligned word or dword access (what the
+ *  fast path takes) can be out of the limits (an aligned linear address is then an aligned
+ *  offset, at most 2^32 minus its size); and the stack 32-bit when the code pushes or pops
+ *  inline (the 16-bit stack's path is left out too). */
+function flatTest(t: FlatTests): string {
   const tests = new Set<string>();
-  if (body.includes(IF_BIG)) tests.add('c.ssBig');
-  for (const [, s, need] of body.matchAll(LIMIT_TEST)) {
+  if (t.big) tests.add('c.ssBig');
+  for (const [s, need] of t.segs) {
     tests.add(`c.segMin[${s}] === 0 && (c.segBase[${s}] & 3) === 0`);
     tests.add(`c.segEnd${need}[${s}] === ${2 ** 32}`);
   }
-  return tests.size === 0 ? null : [...tests].join(' && ');
+  return [...tests].join(' && ');
+}
+/** flatTest on the Cpu `c` now. */
+export function isFlat(c: Cpu, t: FlatTests): boolean {
+  if (t.big && !c.ssBig) return false;
+  for (const [s, need] of t.segs) {
+    if (c.segMin[s] !== 0 || (c.segBase[s] & 3) !== 0 || (need === 'R' ? c.segEndR : c.segEndW)[s] !== 2 ** 32) return false;
+  }
+  return true;
 }
 
 /** The declarations a function body needs: the Insns of its handler calls (of the ins.length
@@ -653,7 +674,7 @@ function declarations(body: string, count: number): { consts: string; views: str
 
 /** The function body of a block of n instructions alone (a region of one block). */
 export function blockSource(insns: readonly Insn[], n: number): { source: string; offsets: Int32Array; inBlock: Int32Array } {
-  return regionSource([{ insns, fns: [], n, d: 0 }], false);
+  return regionSource(regionCases([{ insns, fns: [], n, d: 0 }]), false);
 }
 
 /** A block of a region: its first n instructions, at offset d from the region's entry. */
@@ -662,6 +683,37 @@ export interface RegionBlock {
   fns: readonly Handler[];
   n: number;
   d: number;
+}
+
+/** A region's blocks as the cases of its function (with the segment limit tests) and where
+ *  its instructions are (regionSource makes its function of either variant). */
+export interface RegionCases {
+  limited: string;
+  offsets: Int32Array;
+  inBlock: Int32Array;
+  /** the region's extent from E (its CS limit test) */
+  hi: number;
+  total: number;
+  /** what the limit tests test; null: there are none (both variants are the same) */
+  tests: FlatTests | null;
+}
+export function regionCases(blocks: readonly RegionBlock[]): RegionCases {
+  const total = blocks.reduce((t, b) => t + b.n, 0);
+  const offsets = new Int32Array(total), inBlock = new Int32Array(total);
+  const cases: string[] = [];
+  let g = 0, hi = 0;
+  for (const b of blocks) {
+    const { body, offsets: offs } = blockBody(b.insns, b.n, b.d, g);
+    for (let k = 0; k < b.n; k++) {
+      offsets[g + k] = b.d + offs[k];
+      inBlock[g + k] = k;
+      hi = Math.max(hi, b.d + offs[k] + b.insns[k].length);
+    }
+    cases.push(`case ${b.d}: {\nif (ic + ${b.n} > end) return;\n${body}\nbreak; }`);
+    g += b.n;
+  }
+  const limited = cases.join('\n');
+  return { limited, offsets, inBlock, hi, total, tests: flatTests(limited) };
 }
 
 /**
@@ -684,23 +736,9 @@ export interface RegionBlock {
  * factory's `full`) when they are not, and after a handler call it returns (c.eip after the
  * instruction, as for c.blockBreak) when they are no longer.
  */
-export function regionSource(blocks: readonly RegionBlock[], flat: boolean): { source: string; offsets: Int32Array; inBlock: Int32Array } {
-  const total = blocks.reduce((t, b) => t + b.n, 0);
-  const offsets = new Int32Array(total), inBlock = new Int32Array(total);
-  const cases: string[] = [];
-  let g = 0, hi = 0;
-  for (const b of blocks) {
-    const { body, offsets: offs } = blockBody(b.insns, b.n, b.d, g);
-    for (let k = 0; k < b.n; k++) {
-      offsets[g + k] = b.d + offs[k];
-      inBlock[g + k] = k;
-      hi = Math.max(hi, b.d + offs[k] + b.insns[k].length);
-    }
-    cases.push(`case ${b.d}: {\nif (ic + ${b.n} > end) return;\n${body}\nbreak; }`);
-    g += b.n;
-  }
-  const limited = cases.join('\n');
-  const flatIf = flat ? flatTest(limited) : null;
+export function regionSource(rc: RegionCases, flat: boolean): { source: string; offsets: Int32Array; inBlock: Int32Array } {
+  const { limited, offsets, inBlock, hi, total } = rc;
+  const flatIf = flat && rc.tests !== null ? flatTest(rc.tests) : null;
   const marked = flatIf === null ? limited.replaceAll(STILL_FLAT, '')
     : limited.replace(LIMIT_TEST, '').replaceAll(IF_BIG, 'if (true)').replaceAll(STILL_FLAT, ` || !(${flatIf})`);
   const { consts, views, temps } = declarations(marked, total);
@@ -749,6 +787,9 @@ export function blockExits(insns: readonly Insn[], n: number): number[] {
   return exits;
 }
 
+/** Functions made with `new Function` (block and region factories), ever (for tests). */
+export const compilerStats = { functions: 0 };
+
 /** Compiled factories by source: identical blocks (the same code at another address, or
  *  rebuilt after an invalidation that did not change them) share one V8 function. */
 const factories = new Map<string, Factory>();
@@ -759,7 +800,7 @@ const byKey = new Map<string, Compiled>();
 const FACTORY_MAX = 8192;
 /** The same for regions, by their key alone (a region's source is its key's and can be tens
  *  of KB: fewer of them are kept) */
-const regions = new Map<string, Compiled>();
+const regions = new Map<string, RegionEntry>();
 const REGION_FACTORY_MAX = 256;
 
 /** A factory and the arrays its functions take: the offset of each instruction from the
@@ -779,6 +820,7 @@ function factoryFor(key: string, build: () => { source: string; offsets: Int32Ar
     if (f === undefined) {
       if (factories.size >= FACTORY_MAX) factories.clear();
       f = new Function('h', 'ins', 'offs', 'kin', 'full', source) as Factory;
+      compilerStats.functions++;
       factories.set(source, f);
     }
     if (byKey.size >= FACTORY_MAX) byKey.clear();
@@ -811,29 +853,41 @@ const noFull = (): CompiledBlock => {
   throw new Error('a block has no variant');
 };
 
-/** Compiles a region (regionSource): the function without the segment limit tests, which
- *  makes the one with them the first time it runs with a segment that is not flat. Its Insns
- *  are copies (and that later function is made from them): a block of the region other than
- *  its entry may be rebuilt (its Insns decoded again) while the region lives. */
-export function compileRegion(blocks: readonly RegionBlock[]): CompiledBlock {
+/** Compiles a region (regionSource): one variant only, the one the segments at `c` need now
+ *  (V8 compiles every function it runs, and a region's is big): without the segment limit
+ *  tests when they are flat (the function then makes the one with them the first time it
+ *  runs with a segment that is not), else with them (which stays right, if slower, should
+ *  they become flat). Its Insns are copies (and a later variant is made from them): a block
+ *  of the region other than its entry may be rebuilt (its Insns decoded again) while the
+ *  region lives. */
+export function compileRegion(blocks: readonly RegionBlock[], c: Cpu): CompiledBlock {
   const copies = blocks.map((b) => ({ ...b, insns: b.insns.slice(0, b.n).map((i) => Object.assign(new Insn(), i)), fns: b.fns.slice(0, b.n) }));
   const key = copies.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ');
   const fns = copies.flatMap((b) => b.fns);
   const insns = copies.flatMap((b) => b.insns);
+  const entry = regionEntry(key, copies);
   const make = (flat: boolean): CompiledBlock => {
-    const { f, offsets, inBlock } = regionFactory(`${+flat} ${key}`, () => regionSource(copies, flat));
+    const { f, offsets, inBlock } = (entry.variants[+flat] ??= regionFactory(regionSource(entry.cases, flat)));
     return f(fns, insns, offsets, inBlock, () => make(false));
   };
-  return make(true);
+  return make(entry.cases.tests !== null && isFlat(c, entry.cases.tests));
 }
-/** The compiled factory of a region's source, by its key. */
-function regionFactory(key: string, build: () => { source: string; offsets: Int32Array; inBlock: Int32Array }): Compiled {
+interface RegionEntry {
+  cases: RegionCases;
+  /** the compiled variants: [with the limit tests, without] */
+  variants: (Compiled | undefined)[];
+}
+/** The region of `key` (its cases, and the variants compiled so far). */
+function regionEntry(key: string, blocks: readonly RegionBlock[]): RegionEntry {
   let entry = regions.get(key);
   if (entry === undefined) {
-    const { source, offsets, inBlock } = build();
     if (regions.size >= REGION_FACTORY_MAX) regions.clear();
-    entry = { f: new Function('h', 'ins', 'offs', 'kin', 'full', source) as Factory, offsets, inBlock };
+    entry = { cases: regionCases(blocks), variants: [] };
     regions.set(key, entry);
   }
   return entry;
+}
+function regionFactory({ source, offsets, inBlock }: { source: string; offsets: Int32Array; inBlock: Int32Array }): Compiled {
+  compilerStats.functions++;
+  return { f: new Function('h', 'ins', 'offs', 'kin', 'full', source) as Factory, offsets, inBlock };
 }
