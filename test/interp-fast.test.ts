@@ -49,6 +49,10 @@ const CASES: Case[] = [
       { name: `alu /${op} ecx,imm32`, bytes: [0x66, 0x81, 0xc1 | (op << 3), ...imm32], fast },
       { name: `alu /${op} ecx,simm8`, bytes: [0x66, 0x83, 0xc1 | (op << 3), 0xf0], fast },
     ]),
+  // the accumulator forms (no ModRM) run as the register forms on EAX
+  ...([[0x05, Fast.AddRI32], [0x0d, Fast.OrRI32], [0x25, Fast.AndRI32], [0x2d, Fast.SubRI32], [0x35, Fast.XorRI32], [0x3d, Fast.CmpRI32]] as const)
+    .map(([op, fast]) => ({ name: `alu ${op.toString(16)} eax,imm32`, bytes: [0x66, op, ...imm32], fast })),
+  { name: 'test eax,imm32 (a9)', bytes: [0x66, 0xa9, ...imm32], fast: Fast.TestRI32 },
   { name: 'add dword [bx+4],imm32', bytes: [0x66, 0x81, 0x47, 0x04, ...imm32], fast: Fast.AddMI32 },
   { name: 'sub dword [bx+4],simm8', bytes: [0x66, 0x83, 0x6f, 0x04, 0x83], fast: Fast.SubMI32 },
   { name: 'cmp dword [bx+4],simm8', bytes: [0x66, 0x83, 0x7f, 0x04, 0x05], fast: Fast.CmpMI32 },
@@ -157,6 +161,8 @@ describe('interpreter fast forms', () => {
   it('forms that are not fast: LOCK, adc, 16-bit pushes of memory', () => {
     expect(fastOf(insnOf([0xf0, 0x66, 0x01, 0x47, 0x04]), false)).toBe(Fast.None); // lock add [bx+4],eax
     expect(fastOf(insnOf([0x66, 0x11, 0xc8]), false)).toBe(Fast.None); // adc eax,ecx
+    expect(fastOf(insnOf([0x66, 0x15, ...imm32]), false)).toBe(Fast.None); // adc eax,imm32
+    expect(fastOf(insnOf([0x3d, 0x34, 0x12]), false)).toBe(Fast.None); // cmp ax,imm16
     expect(fastOf(insnOf([0xff, 0x77, 0x04]), false)).toBe(Fast.None); // push word [bx+4]
     expect(fastOf(insnOf([0xeb, 0x01]), false)).toBe(Fast.None); // jmp rel8 that ends a block
   });

@@ -267,10 +267,10 @@ const RM_R16 = [Fast.AddRmR16, Fast.None, Fast.None, Fast.None, Fast.None, Fast.
 // What fastOf needs of a form's mnemonic and operands, as a number per form id: worked out
 // once from the strings (fastOf runs for every decoded instruction, and comparing strings
 // was a tenth of the time of a boot decoding new code). ALU forms: KIND_ALU_* + op.
-const KIND_ALU_RM_R = 0x10, KIND_ALU_R_RM = 0x18, KIND_ALU_RM_I = 0x20;
+const KIND_ALU_RM_R = 0x10, KIND_ALU_R_RM = 0x18, KIND_ALU_RM_I = 0x20, KIND_ALU_A_I = 0x38;
 const KIND_BY_KEY: Record<string, number> = {
   'mov rv,rmv': 1, 'mov rmv,rv': 2, 'mov r8,rm8': 3, 'mov rm8,r8': 4, 'mov rv,immv': 5, 'mov rmv,immv': 6,
-  'mov rm8,imm8': 7, 'lea rv,m': 8, 'movzx rv,rm8': 9, 'movzx rv,rm16': 10, 'test rmv,rv': 11, 'test rmv,immv': 12,
+  'mov rm8,imm8': 7, 'lea rv,m': 8, 'movzx rv,rm8': 9, 'movzx rv,rm16': 10, 'test rmv,rv': 11, 'test rmv,immv': 12, 'test eAX,immv': 12,
   'inc rv': 13, 'dec rv': 14, 'inc rmv': 15, 'dec rmv': 0x28, 'shl rmv,1': 0x29, 'shl rmv,imm8': 0x2a,
   'shr rmv,imm8': 0x2b, 'sar rmv,imm8': 0x2c, 'push rv': 0x2d, 'pop rv': 0x2e, 'jmp rel8': 0x2f, 'jmp relv': 0x2f,
   'call relv': 0x30, 'ret -': 0x31, 'loop rel8': 0x32,
@@ -284,6 +284,8 @@ function kindOf(f: Form): number {
     if (ops === 'rmv,rv') return KIND_ALU_RM_R + alu;
     if (ops === 'rv,rmv') return KIND_ALU_R_RM + alu;
     if (ops === 'rmv,immv' || ops === 'rmv,simm8') return KIND_ALU_RM_I + alu;
+    // (no ModRM: Insn.rm stays 0, EAX, so the register forms of 'op rmv,imm' run them)
+    if (ops === 'eAX,immv') return KIND_ALU_A_I + alu;
     return KIND_NONE;
   }
   const k = KIND_BY_KEY[`${m} ${ops || '-'}`];
@@ -340,6 +342,7 @@ export function fastOf(i: Insn, through: boolean): Fast {
     case 0x32: return i.ad32 ? Fast.Loop32 : Fast.Loop16;
     case KIND_JCC: return !o32 ? Fast.Jcc16 : (i.opcode & 14) === 4 ? Fast.JzNz32 : Fast.Jcc32;
   }
+  if (kind >= KIND_ALU_A_I && kind < KIND_ALU_A_I + 8) return o32 ? R_I32[kind & 7] : Fast.None;
   return Fast.None;
 }
 
