@@ -45,7 +45,7 @@
 
 import { decode, Insn, MAX_INSN_LENGTH, type CodeSource } from './decoder';
 import { FORMS, type Form } from './opcodes';
-import { PhysicalMemory } from '../memory';
+import { PAGE_RAM, PhysicalMemory } from '../memory';
 import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
   CS, SS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
@@ -834,9 +834,9 @@ export class Cpu {
       bits = w & 0xfff;
     }
     const pp = phys >>> 12;
-    const ram = this.mem.pageRam[pp];
+    const ram = this.mem.ramOffset(pp);
     const kind = this.mem.pageKind[pp];
-    if (ram >= 0) bits |= kind === 0 ? T_RAM | T_RAMW : T_RAM;
+    if (ram >= 0) bits |= kind === PAGE_RAM ? T_RAM | T_RAMW : T_RAM;
     if (this.tlbCount < this.tlbList.length) this.tlbList[this.tlbCount++] = lp;
     else this.tlbOverflow = true;
     // A refill of a valid entry (more rights wanted) may find the page mapped elsewhere (its

@@ -121,7 +121,7 @@ export class CpuDebugTarget implements DebugTarget {
     // load() writes RAM and ROM and drops decoded code; MMIO bytes go to the device.
     for (let i = 0; i < src.length; ) {
       const a = (addr + i) >>> 0;
-      if (mem.pageRam[a >>> 12] >= 0) {
+      if (mem.ramOffset(a >>> 12) >= 0) {
         const n = Math.min(src.length - i, 4096 - (a & 0xfff));
         mem.load(a, src.subarray(i, i + n));
         i += n;
