@@ -464,8 +464,11 @@ export class Cpu {
   /** RAM page and code generation of the executing block (read by compiled regions) */
   curPageGen = 0;
   curPage = -1;
-  /** Block links (execBlock) are followed only within the epoch they were made in: a new
-   *  chain and every TLB change start a new one (compiled regions leave when it changes). */
+  /** Block links (execBlock) are followed only within the epoch they were made in: a link
+   *  holds while what lookup() reads to find a block stays as it was. A change of CS's base,
+   *  limit or size (setSegCache), of CPL (setCpl) or of the TLB (flushTlb, flushTlbPage, a
+   *  remap in translate) starts a new one; chains (execBlock calls) do not. Compiled regions
+   *  leave when it changes. */
   chainEpoch = 0;
 
   constructor(mem: PhysicalMemory, io: IoBus = NULL_IO, irq: InterruptLine | null = null, options: CpuOptions = {}) {
@@ -661,6 +664,9 @@ export class Cpu {
 
   /** Fills a segment cache. `ar` = access byte | (flags nibble << 12), as descAR gives. */
   setSegCache(s: number, selector: number, base: number, limit: number, ar: number): void {
+    // every CS load comes here: one with another base, limit or size starts a new epoch of
+    // block links (the code at an EIP is no longer the same)
+    if (s === CS && ((base | 0) !== this.segBase[CS] || limit + 1 !== this.csEnd || ((ar & 0x4000) !== 0) !== this.csBig)) this.chainEpoch++;
     this.sel[s] = selector;
     this.segBase[s] = base | 0;
     this.segLimit[s] = limit;
@@ -773,6 +779,8 @@ export class Cpu {
     if (cpl !== this.cpl) {
       this.cpl = cpl;
       this.updateAccessMasks();
+      // (a block link was made with the page rights of the old CPL)
+      this.chainEpoch++;
     }
   }
 
@@ -1264,20 +1272,20 @@ export class Cpu {
     // start of the executing fast form (kept in a local; stored in curEip on a fault, with
     // startEsp: a fast form that faults leaves ESP as it was); -1 when none is executing
     let start = -1;
-    // the block that ran last in this chain (its links lead to the next), and a new epoch:
-    // links made before this call are not followed (CS, CPL or the TLB may have changed)
+    // the block that ran last in this chain (its links lead to the next; links made by
+    // earlier chains are followed while their epoch lasts)
     let prev: Block | null = null;
-    this.chainEpoch++;
     try {
       for (;;) {
         let eip = this.eip;
         start = -1;
         // Chained: the block that followed the previous one at this EIP, found without the
-        // lookup below. The link holds while its epoch does (this chain, no TLB change since:
-        // so the same CS, CPL, paging), the block still has its tag (the cache slot was not
-        // reused) and code generation (its page was not written). (It fits the CS limit:
-        // lookup checked it when it linked the block in this chain, and a block rebuilt since
-        // in this chain was decoded within the same limit.)
+        // lookup below. The link holds while its epoch does (the same CS base, limit and
+        // size, CPL and TLB since it was made, in this chain or an earlier one), the block
+        // still has its tag (the cache slot was not reused) and code generation (its page was
+        // not written). (It fits the CS limit: lookup checked it when it linked the block in
+        // this epoch, and a block rebuilt since in this epoch was decoded within the same
+        // limit.)
         let b: Block | null = null;
         if (prev !== null && prev.linkEpoch === this.chainEpoch) {
           if (prev.eipA === eip) b = prev.nextA!.tag === prev.tagA ? prev.nextA : null;
