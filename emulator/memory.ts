@@ -114,7 +114,7 @@ export class PhysicalMemory {
   /** Makes [start, end) ordinary RAM again (identity backed; must lie inside RAM). */
   mapRam(start: number, end: number): void {
     for (let p = start >>> 12; p < Math.floor(end / 4096); p++) {
-      const r = p << 12;
+      const r = p * 4096; // (not p << 12: pages from 2 GB up would come out negative)
       this.pageKind[p] = r + 4096 <= this.size ? PAGE_RAM : PAGE_NONE;
       this.ramNot[p] = r + 4096 <= this.size ? ~r : 0;
       this.mmio.delete(p);
