@@ -59,6 +59,67 @@ describe('I/O bus', () => {
     expect(bus.owner(0x5f)).toBeNull(); // nothing half-registered
   });
 
+  it('answers ports 0 and FFFFh, and a wide access at FFFFh wraps to port 0', () => {
+    const bus = new IoBus();
+    const regs = new Map<number, number>();
+    const byte = { read8: (p: number) => regs.get(p) ?? 0, write8: (p: number, v: number) => void regs.set(p, v) };
+    bus.register('top', 0xffff, 1, byte);
+    bus.register('bottom', 0, 1, byte);
+    expect(bus.owner(0)).toBe('bottom');
+    expect(bus.owner(0xffff)).toBe('top');
+    expect(bus.owner(1)).toBeNull();
+    expect(bus.owner(0xfffe)).toBeNull();
+    bus.out16(0xffff, 0xa55a);
+    expect(regs.get(0xffff)).toBe(0x5a);
+    expect(regs.get(0)).toBe(0xa5);
+    expect(bus.in16(0xffff)).toBe(0xa55a);
+    // 32 bits at FFFEh: FFFEh (unclaimed), FFFFh, 0, 1 (unclaimed).
+    expect(bus.in32(0xfffe)).toBe(0xffa55aff);
+    expect(() => bus.register('past', 0xffff, 2, byte)).toThrow(/0xffff already claimed by top/);
+    expect(() => bus.register('beyond', 0x10000, 1, byte)).toThrow(/port 65536 out of range/);
+  });
+
+  it('composes wide accesses across devices, each byte from its own owner', () => {
+    const bus = new IoBus();
+    const log: string[] = [];
+    const dev = (name: string, value: number) => ({
+      read8: (p: number) => value + (p & 0xf),
+      write8: (p: number, v: number) => void log.push(`${name} ${p.toString(16)}=${v.toString(16)}`),
+    });
+    bus.register('a', 0x40, 2, dev('a', 0x10));
+    bus.register('b', 0x42, 1, dev('b', 0x20));
+    bus.register('c', 0x43, 1, dev('c', 0x30));
+    expect(bus.in32(0x40)).toBe(0x33221110);
+    expect(bus.in16(0x41)).toBe(0x2211);
+    bus.out32(0x41, 0x44332211);
+    // The top byte goes to port 44h, which nobody answers.
+    expect(log).toEqual(['a 41=11', 'b 42=22', 'c 43=33']);
+    expect([0x40, 0x41, 0x42, 0x43, 0x44].map((p) => bus.owner(p))).toEqual(['a', 'a', 'b', 'c', null]);
+  });
+
+  it('keeps a device claimed over another\'s range whole, and reads missing handlers as unclaimed', () => {
+    const bus = new IoBus();
+    bus.register('timer', 0x40, 4, { read8: () => 0x11 });
+    // Overlapping at the end, at the start, or inside: refused, and nothing of it stays.
+    expect(() => bus.register('late', 0x3e, 3, { read8: () => 0x22 })).toThrow(/0x40 already claimed by timer/);
+    expect(() => bus.register('early', 0x43, 3, { read8: () => 0x22 })).toThrow(/0x43 already claimed by timer/);
+    expect(() => bus.register('inside', 0x41, 1, { read8: () => 0x22 })).toThrow(/0x41 already claimed by timer/);
+    for (const p of [0x3e, 0x3f, 0x44, 0x45]) expect(bus.owner(p)).toBeNull();
+    expect(bus.in8(0x3f)).toBe(0xff);
+    expect(bus.in8(0x44)).toBe(0xff);
+    expect(bus.in8(0x41)).toBe(0x11);
+    // The ports next to it are still free for another device.
+    bus.register('next', 0x44, 2, { write8: () => {} });
+    expect(bus.owner(0x44)).toBe('next');
+    // 'next' has no read handler: its ports read as nobody's; 'timer' ignores writes.
+    expect(bus.in8(0x45)).toBe(0xff);
+    bus.out8(0x40, 0);
+    expect(bus.in8(0x40)).toBe(0x11);
+    // A registration of no ports claims nothing.
+    bus.register('none', 0x50, 0, { read8: () => 0 });
+    expect(bus.owner(0x50)).toBeNull();
+  });
+
   it('lets an observer see every access without changing it, and detaches cleanly', () => {
     const bus = new IoBus();
     const mem = new Uint8Array(2);

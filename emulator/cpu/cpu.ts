@@ -45,7 +45,7 @@
 
 import { decode, Insn, MAX_INSN_LENGTH, type CodeSource } from './decoder';
 import { FORMS, type Form } from './opcodes';
-import { PAGE_RAM, PhysicalMemory } from '../memory';
+import { PAGE_RAM, PhysicalMemory, zeroedBuffer } from '../memory';
 import { NULL_IO, type IoBus, type InterruptLine, type CpuHooks } from './bus';
 import {
   CS, SS, ESP, CF, PF, AF, ZF, SF, TF, IF, OF, RF, VM,
@@ -435,8 +435,8 @@ export class Cpu {
   shutdownReport = '';
 
   // ---- TLB ----
-  readonly tlb = new Int32Array(1 << 20);
-  readonly tlbPhys = new Int32Array(1 << 20);
+  readonly tlb = new Int32Array(zeroedBuffer(4 << 20));
+  readonly tlbPhys = new Int32Array(zeroedBuffer(4 << 20));
   private readonly tlbList = new Int32Array(4096);
   private tlbCount = 0;
   private tlbOverflow = false;

@@ -130,26 +130,38 @@ function selectionKey(reg: number, isReg: number, op32: number, ad32: number): n
   return (reg << 3) | (isReg << 2) | (op32 << 1) | ad32;
 }
 
-function formAccepts(f: Form, isReg: boolean, op32: boolean, ad32: boolean): boolean {
-  if (f.osize === 16 && op32) return false;
-  if (f.osize === 32 && !op32) return false;
-  if (f.asize === 16 && ad32) return false;
-  if (f.asize === 32 && !ad32) return false;
+/** Which of the 8 (isReg, op32, ad32) combinations, bit (isReg << 2) | (op32 << 1) | ad32,
+ *  a form accepts: the low 3 bits of a selection key. */
+function acceptMask(f: Form): number {
+  let memOnly = false, regOnly = false;
   if (f.modrm) {
     for (const k of f.operands) {
-      if (isReg && MEM_ONLY_KINDS.has(k)) return false;
-      if (!isReg && REG_ONLY_KINDS.has(k)) return false;
+      if (MEM_ONLY_KINDS.has(k)) memOnly = true;
+      if (REG_ONLY_KINDS.has(k)) regOnly = true;
     }
   }
-  return true;
+  let mask = 0;
+  for (let c = 0; c < 8; c++) {
+    const isReg = (c & 4) !== 0, op32 = (c & 2) !== 0, ad32 = (c & 1) !== 0;
+    if (f.osize === 16 && op32) continue;
+    if (f.osize === 32 && !op32) continue;
+    if (f.asize === 16 && ad32) continue;
+    if (f.asize === 32 && !ad32) continue;
+    if (isReg ? memOnly : regOnly) continue;
+    mask |= 1 << c;
+  }
+  return mask;
 }
 
 function specificity(f: Form): number {
   return (f.ext >= 0 ? 2 : 0) + (f.plusReg ? 0 : 1);
 }
 
+// (Built once per process at import: each form's 8 combinations are worked out once, not
+// per key, and a slot's 64 selections are allocated only when a form uses the slot.)
 function buildTables(): void {
-  for (let s = 0; s < 512; s++) slotSelect.push(new Array<Form | null>(64).fill(null));
+  const none: (Form | null)[] = new Array<Form | null>(64).fill(null); // unused slots, never written
+  for (let s = 0; s < 512; s++) slotSelect.push(none);
   for (const f of FORMS) {
     if (f.attrs.has('asm')) continue;
     const op = f.opcode;
@@ -165,29 +177,31 @@ function buildTables(): void {
     const slot = op[0] === 0x0f ? 256 + op[1] : op[0];
     const last = op[0] === 0x0f ? 2 : 1;
     if (op.length !== last) throw new Error(`decoder: opcode too long for one slot: ${f.line}`);
-    const slots = f.plusReg ? [0, 1, 2, 3, 4, 5, 6, 7].map((r) => slot + r) : [slot];
-    for (const s of slots) {
-      const kind = f.modrm ? SLOT_MODRM : SLOT_PLAIN;
+    const accepts = acceptMask(f);
+    const kind = f.modrm ? SLOT_MODRM : SLOT_PLAIN;
+    const regFrom = f.ext >= 0 ? f.ext : 0, regTo = f.ext >= 0 ? f.ext : 7;
+    for (let s = slot; s < slot + (f.plusReg ? 8 : 1); s++) {
       if (slotKind[s] !== SLOT_INVALID && slotKind[s] !== kind) {
         throw new Error(`decoder: slot ${s.toString(16)} mixes ModRM and plain forms: ${f.line}`);
       }
       slotKind[s] = kind;
-      const sel = slotSelect[s];
-      for (let key = 0; key < 64; key++) {
-        const reg = key >> 3;
-        const isReg = (key >> 2) & 1;
-        if (f.ext >= 0 && f.ext !== reg) continue;
-        if (!formAccepts(f, isReg === 1, ((key >> 1) & 1) === 1, (key & 1) === 1)) continue;
-        const cur = sel[key];
-        if (cur) {
-          // A specific form beats a generic one: an exact opcode over '+r' (nop over
-          // xchg eax,eax), a /digit form over the generic x87 escape. Equal ones are a
-          // table error: the decoder could not tell them apart.
-          const a = specificity(cur), c = specificity(f);
-          if (a === c) throw new Error(`decoder: ambiguous forms:\n  ${cur.line}\n  ${f.line}`);
-          if (a > c) continue;
+      let sel = slotSelect[s];
+      if (sel === none) slotSelect[s] = sel = new Array<Form | null>(64).fill(null);
+      for (let reg = regFrom; reg <= regTo; reg++) {
+        for (let c = 0; c < 8; c++) {
+          if ((accepts & (1 << c)) === 0) continue;
+          const key = (reg << 3) | c;
+          const cur = sel[key];
+          if (cur) {
+            // A specific form beats a generic one: an exact opcode over '+r' (nop over
+            // xchg eax,eax), a /digit form over the generic x87 escape. Equal ones are a
+            // table error: the decoder could not tell them apart.
+            const a = specificity(cur), b = specificity(f);
+            if (a === b) throw new Error(`decoder: ambiguous forms:\n  ${cur.line}\n  ${f.line}`);
+            if (a > b) continue;
+          }
+          sel[key] = f;
         }
-        sel[key] = f;
       }
     }
   }
