@@ -98,9 +98,9 @@ const REGION_DROPS_MAX = 4;
 /** The execution engines: both give the same results (DESIGN decision 11). */
 export const ENGINES = ['jit', 'interp'] as const;
 export type Engine = (typeof ENGINES)[number];
-/** The jit: it runs the CPU loops 4 to 9 times and our kernel's fork demo 1.3 to 1.7 times as
- *  fast as the interpreter; Linux 0.11's boot to its prompt (4.7 M instructions, its code not
- *  hot for long) is about a fifth slower on it — see the bench. */
+/** The jit: hot loops run several times as fast as on the interpreter; short runs whose code is
+ *  not hot for long (Linux 0.11's boot to its prompt) are slower on it (the README's
+ *  Benchmark section has the figures). */
 export const DEFAULT_ENGINE: Engine = 'jit';
 
 class Block implements JitHolder {
