@@ -11,6 +11,7 @@ import { decode, Insn } from '../emulator/cpu/decoder';
 import { blockKey, blockSource } from '../emulator/cpu/jit/compiler';
 import { assemble, formatError } from '../tools/asm/index';
 import { enterFlatProtectedMode } from '../tools/fuzz-engines';
+import { runToHalt } from './cpu-run';
 
 new Cpu(new PhysicalMemory(1 << 20)); // builds the decoder's tables
 
@@ -43,8 +44,7 @@ function runOn(engine: Engine, code: Uint8Array, setup: (cpu: Cpu, mem: Physical
   mem.load(0x10000, code);
   const cpu = new Cpu(mem, undefined, null, { engine, jitThreshold: 1 });
   setup(cpu, mem);
-  const r = cpu.run(100_000);
-  if (r !== 'halted') throw new Error(`stopped with ${r}\n${cpu.dumpState()}`);
+  runToHalt(cpu, 100_000);
   return cpu;
 }
 function snapshot(cpu: Cpu): object {

@@ -17,6 +17,7 @@ import { DmaController } from '../emulator/devices/dma';
 import { assemble, formatError } from '../tools/asm/index';
 import { enterFlatProtectedMode } from '../tools/fuzz-engines';
 import { compilerStats } from '../emulator/cpu/jit/compiler';
+import { runToHalt } from './cpu-run';
 
 const ENGINES: Engine[] = ['interp', 'jit'];
 const ORG = 0x10000, GDT = 0x1000, PD = 0x2000, PT = 0x3000;
@@ -51,11 +52,6 @@ function flatCpu(engine: Engine, code: Uint8Array, o: { paging?: boolean; io?: I
   return cpu;
 }
 
-function runToHalt(cpu: Cpu): void {
-  const r = cpu.run(5_000_000);
-  if (r !== 'halted') throw new Error(`stopped with ${r}\n${cpu.dumpState()}`);
-}
-
 /** Runs `code` on each engine; `check` sees the halted CPU; both end in the same state (and
  *  the jit compiled blocks, and regions when `regions` says so). */
 /** What must be equal after a run on each engine. */
@@ -66,7 +62,7 @@ function snapshot(cpu: Cpu): object {
 function onBoth(code: Uint8Array, check: (cpu: Cpu) => void, o: { paging?: boolean; regions?: boolean } = {}): void {
   const states = ENGINES.map((engine) => {
     const cpu = flatCpu(engine, code, o);
-    runToHalt(cpu);
+    runToHalt(cpu, 5_000_000);
     check(cpu);
     if (engine === 'jit') expect(cpu.codeCache.added).toBeGreaterThan(0);
     else expect(cpu.codeCache.added).toBe(0);
@@ -201,13 +197,13 @@ fn:   add ebx, byte 1
       const io = new IoBus();
       const dma = new DmaController(mem, io);
       const cpu = flatCpu(engine, code, { io, mem });
-      runToHalt(cpu);
+      runToHalt(cpu, 5_000_000);
       expect(cpu.regs[3]).toBe(20);
       // add ebx, byte 3 (83 C3 03): three bytes through the DMA channel
       expect(dma.writeToMemory(2, Uint8Array.from([0x83, 0xc3, 0x03]), 0, 3)).toBe(3);
       expect(mem.read8(fnAt + 2)).toBe(3);
       cpu.halted = false;
-      runToHalt(cpu);
+      runToHalt(cpu, 5_000_000);
       expect(cpu.regs[3]).toBe(20 + 20 * 3);
       return cpu.icount;
     });
@@ -261,7 +257,7 @@ lp:   mov eax, [0xa0000]
       });
       io.register('probe', 0x80, 1, { read8: () => (log.push(`in @${cpu!.icount}`), 0x5a), write8: () => {} });
       cpu = flatCpu(engine, code, { io, mem });
-      runToHalt(cpu);
+      runToHalt(cpu, 5_000_000);
       return log;
     });
     // every access: 40 × (4 + 4 + 4 bytes) and the last store, plus the port read
@@ -283,7 +279,7 @@ function pageFaultOnBoth(code: Uint8Array, check: (cpu: Cpu) => void): void {
     const cpu = flatCpu(engine, code, { paging: true });
     cpu.mem.write32(PT + 0x800 * 4, 0);
     gate(cpu.mem, 14, ORG + code.length - 1);
-    runToHalt(cpu);
+    runToHalt(cpu, 5_000_000);
     expect(cpu.cr2 >>> 0).toBe(0x800000);
     check(cpu);
     if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
@@ -346,7 +342,7 @@ skip: dec ecx
       hlt
 cnt:  dd 0`);
     const jit = flatCpu('jit', code);
-    runToHalt(jit);
+    runToHalt(jit, 5_000_000);
     // the loop's two regions (entered at lp, and at the INC it leaves lp's region for, on the
     // 2nd iteration, before that block was decoded), each compiled once
     expect(jit.codeCache.regions).toBe(2);
@@ -432,7 +428,7 @@ fn:   push ebp
           return 0x20;
         },
       };
-      runToHalt(cpu);
+      runToHalt(cpu, 5_000_000);
       expect(cpu.mem.read32(0x9200)).toBe(taken.length);
       if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
       return { taken, state: snapshot(cpu) };
@@ -460,7 +456,7 @@ pf:   hlt`);
       const cpu = flatCpu(engine, code, { paging: true });
       cpu.mem.write32(PT + 0x800 * 4, 0);
       gate(cpu.mem, 14, ORG + code.length - 1);
-      runToHalt(cpu);
+      runToHalt(cpu, 5_000_000);
       if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
       // -19 - 8: SF; not ZF, CF, OF (in the #PF frame's EFLAGS image)
       const pushed = cpu.mem.read32((cpu.regs[4] >>> 0) + 12);
@@ -513,7 +509,7 @@ lp:   add ebx, ecx
       let cpu: Cpu | null = null;
       mem.mapMmio(0xa0000, 0xa1000, { read8: () => (seen.push(cpu!.icount), cpu!.icount & 0xff), write8: () => {} });
       cpu = flatCpu(engine, code, { mem });
-      runToHalt(cpu);
+      runToHalt(cpu, 5_000_000);
       if (engine === 'jit') expect(cpu.codeCache.regions).toBeGreaterThan(0);
       return { seen, state: snapshot(cpu) };
     });
@@ -584,7 +580,7 @@ gp:   hlt`);
       cpu.gdtLimit = 0x1f;
       cpu.mem.write32(0x1800, 0x12345678);
       gate(cpu.mem, 13, ORG + code.length - 1);
-      runToHalt(cpu);
+      runToHalt(cpu, 5_000_000);
       expect(cpu.eip).toBe(ORG + code.length);
       const esp = cpu.regs[4] >>> 0;
       // the #GP frame: error code 0, EIP of the MOV; DS is the limited segment
@@ -628,7 +624,7 @@ gp:   hlt`);
       cpu.gdtLimit = 0x1f;
       gate(cpu.mem, 13, ORG + code.length - 1);
       const made = compilerStats.functions;
-      runToHalt(cpu);
+      runToHalt(cpu, 5_000_000);
       expect(cpu.mem.read32((cpu.regs[4] >>> 0) + 4)).toBe(faultAt);
       expect(cpu.regs[6]).toBe(0x2000);
       expect(cpu.regs[1]).toBe(6);

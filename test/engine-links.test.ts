@@ -13,6 +13,7 @@ import { CPU_NOT_SAVED, afterCpuLoad } from '../emulator/cpu/cpu-state';
 import { loadFields, saveFields } from '../emulator/state-data';
 import { assemble, formatError } from '../tools/asm/index';
 import { enterFlatProtectedMode } from '../tools/fuzz-engines';
+import { runToHalt } from './cpu-run';
 
 const ENGINES: Engine[] = ['interp', 'jit'];
 const GDT = 0x1000, IDT = 0x2000, TSS = 0x3000, PD = 0x4000, PT = 0x5000;
@@ -71,11 +72,6 @@ function guest(engine: Engine, main: string, x1: string, x2: string, paging = fa
   return { cpu, mem };
 }
 
-function runToHalt(cpu: Cpu): void {
-  const r = cpu.run(100_000);
-  if (r !== 'halted') throw new Error(`stopped with ${r}\n${cpu.dumpState()}`);
-}
-
 const ECX = 1, EDX = 2, EBX = 3, ESI = 6, EDI = 7;
 
 // main runs P to X under CS 08h (x1: ESI += 1), then, from x1, P under CS 18h: X there is x2
@@ -91,7 +87,7 @@ describe('engines: block links across chains', () => {
     it(`${name} to a CS with another base, to the same EIP: the code there runs`, () => {
       for (const engine of ENGINES) {
         const { cpu } = guest(engine, MAIN_P, X1_TO_CS18(how), 'add edi, 1\nhlt');
-        runToHalt(cpu);
+        runToHalt(cpu, 100_000);
         expect([engine, cpu.regs[ESI], cpu.regs[EDI], cpu.sel[1]]).toEqual([engine, 1, 1, 0x18]);
       }
     });
@@ -104,7 +100,7 @@ describe('engines: block links across chains', () => {
     for (const engine of ENGINES) {
       const { cpu, mem } = guest(engine, MAIN_P, X1_TO_CS18(`jmp 0x18:${P_LIN - BASE2}`), 'add edi, 1\njmp 0x38:0x200');
       desc(mem, 0x38, BASE2, X + 2, 0x9a, 0x4);
-      runToHalt(cpu);
+      runToHalt(cpu, 100_000);
       expect([engine, cpu.regs[ESI], cpu.regs[EDI], cpu.regs[EBX], cpu.regs[EDX] >>> 0, cpu.regs[ECX]]).toEqual([engine, 1, 2, 0, X + 3, 0x38]);
     }
   });
@@ -116,7 +112,7 @@ describe('engines: block links across chains', () => {
     const toRing3 = `add esi, 1\nmov cx, 0x30\nltr cx\npush dword 0x2b\npush dword 0x8000\npushfd\npush dword 0x23\npush dword ${P_LIN}\niretd`;
     for (const engine of ENGINES) {
       const { cpu } = guest(engine, `${MAIN_P}`, toRing3, 'hlt', true);
-      runToHalt(cpu);
+      runToHalt(cpu, 100_000);
       expect([engine, cpu.regs[ESI], cpu.regs[EBX], cpu.cr2 >>> 0, cpu.cpl]).toEqual([engine, 1, 5, X, 0]);
     }
   });
@@ -127,17 +123,17 @@ describe('engines: block links across chains', () => {
       // the same end (a link kept would run x2 in place of x1: ESI 0)
       const { cpu } = guest(engine, MAIN_P, X1_TO_CS18(`jmp 0x18:${P_LIN - BASE2}`), 'add edi, 1\nhlt');
       const start = saveFields(cpu, CPU_NOT_SAVED);
-      runToHalt(cpu);
+      runToHalt(cpu, 100_000);
       loadFields(cpu, start, CPU_NOT_SAVED);
       afterCpuLoad(cpu);
-      runToHalt(cpu);
+      runToHalt(cpu, 100_000);
       expect([engine, cpu.regs[ESI], cpu.regs[EDI]]).toEqual([engine, 1, 1]);
       // a reset, then the same entry as the first run's: P to x1, then x2 again
       cpu.reset();
       enterFlatProtectedMode(cpu, GDT, 0x3f, IDT, 0x7ff);
       cpu.eip = MAIN;
       cpu.regs[4] = 0x9000;
-      runToHalt(cpu);
+      runToHalt(cpu, 100_000);
       expect([engine, cpu.regs[ESI], cpu.regs[EDI]]).toEqual([engine, 1, 1]);
     }
   });

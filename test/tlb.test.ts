@@ -16,6 +16,7 @@ import { CpuDebugTarget } from '../emulator/debug/cpu-target';
 import { writeLinear } from '../emulator/debug/target';
 import { assemble, formatError } from '../tools/asm/index';
 import { enterFlatProtectedMode } from '../tools/fuzz-engines';
+import { runToHalt } from './cpu-run';
 
 const ENGINES: Engine[] = ['interp', 'jit'];
 const ORG = 0x10000, GDT = 0x1000, PD = 0x2000, PT = 0x3000, PD2 = 0x5000, TSS_A = 0x6000, TSS_B = 0x6100;
@@ -75,11 +76,6 @@ function pagedCpu(engine: Engine, code: Uint8Array, o: { io?: IoBus; mem?: Physi
   return { cpu, mem };
 }
 
-function runToHalt(cpu: Cpu): void {
-  const r = cpu.run(1_000_000);
-  if (r !== 'halted') throw new Error(`stopped with ${r}\n${cpu.dumpState()}`);
-}
-
 /** 20 rounds of a read of linear 0x203000 and a load of the same CR3, a read (the mapping in
  *  the TLB again), then `change` (which remaps 0x203000, or halts for the test to do it), a
  *  read (the old mapping), a CR3 load and a read (the new). */
@@ -119,7 +115,7 @@ describe('the TLB across CR3 loads', () => {
       // (fails when the load of the same CR3 keeps the old mapping, or when the store drops it)
       for (const engine of ENGINES) {
         const { cpu } = pagedCpu(engine, remapProgram(change));
-        runToHalt(cpu);
+        runToHalt(cpu, 1_000_000);
         expectRemapped(cpu, to);
       }
     });
@@ -158,10 +154,10 @@ describe('the TLB across CR3 loads', () => {
         const io = new IoBus();
         const dma = new DmaController(mem, io);
         const { cpu } = pagedCpu(engine, code, { io, mem });
-        runToHalt(cpu);
+        runToHalt(cpu, 1_000_000);
         write(cpu, mem, dma);
         cpu.halted = false;
-        runToHalt(cpu);
+        runToHalt(cpu, 1_000_000);
         expectRemapped(cpu);
       }
     });
@@ -171,7 +167,7 @@ describe('the TLB across CR3 loads', () => {
     // (fails when a CR3 load keeps the TLB)
     for (const engine of ENGINES) {
       const { cpu } = pagedCpu(engine, remapProgram(`mov eax, ${PD2}\n mov cr3, eax`));
-      runToHalt(cpu);
+      runToHalt(cpu, 1_000_000);
       expect(cpu.regs[6]).toBe(0x2222);
       expect(cpu.regs[7]).toBe(0x2222);
     }
@@ -208,7 +204,7 @@ describe('the TLB across CR3 loads', () => {
       hlt`);
     for (const engine of ENGINES) {
       const { cpu, mem } = pagedCpu(engine, code);
-      runToHalt(cpu);
+      runToHalt(cpu, 1_000_000);
       const log = [0, 4, 8, 12, 16, 20].map((k) => mem.read32(0x8000 + k) & 0x60);
       expect(log, engine).toEqual([0x20, 0x60, 0, 0x20, 0x20, 0x60]);
       expect(mem.read32(0x203000)).toBe(6);
@@ -234,7 +230,7 @@ taskb:
       jmp 0x18:0`);
     for (const engine of ENGINES) {
       const { cpu, mem } = pagedCpu(engine, out.bytes, { taskB: out.symbols.find((s) => s.name === 'taskb')!.address });
-      runToHalt(cpu);
+      runToHalt(cpu, 1_000_000);
       expect([cpu.regs[6], mem.read32(0x8000), cpu.regs[2]], engine).toEqual([0x1111, 0x2222, 0x2222]);
     }
   });
