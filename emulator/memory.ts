@@ -270,14 +270,26 @@ export class PhysicalMemory {
 
   /** Copies bytes into memory (loaders, DMA): RAM only, ROM included; invalidates code. */
   load(addr: number, bytes: Uint8Array): void {
+    this.copyIn(addr, bytes, true);
+  }
+
+  /** Writes bytes as as many write8 calls would (RAM written, ROM and holes ignored, devices
+   *  byte by byte), a page at a time: the BIOS's disk reads into guest memory. */
+  write(addr: number, bytes: Uint8Array): void {
+    this.copyIn(addr, bytes, false);
+  }
+
+  private copyIn(addr: number, bytes: Uint8Array, intoRom: boolean): void {
     for (let i = 0; i < bytes.length; ) {
-      const a = addr + i;
-      const r = ~this.ramNot[a >>> 12];
+      const a = addr + i, p = a >>> 12;
       const n = Math.min(bytes.length - i, 4096 - (a & 0xfff));
-      if (r >= 0) {
-        const off = r | (a & 0xfff);
+      const k = this.pageKind[p];
+      if (k === PAGE_RAM || (k === PAGE_ROM && intoRom)) {
+        const off = ~this.ramNot[p] | (a & 0xfff);
         this.noteWrite(off, n);
         this.u8.set(bytes.subarray(i, i + n), off);
+      } else if (k === PAGE_MMIO && !intoRom) {
+        for (let j = 0; j < n; j++) this.write8(a + j, bytes[i + j]);
       }
       i += n;
     }

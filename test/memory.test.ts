@@ -82,6 +82,29 @@ describe('physical memory', () => {
     expect(mem.ramOffset(0xfffff)).toBe(-1);
     expect(mem.read8(0xfffff000)).toBe(0xff);
   });
+  it('write(addr, bytes) leaves what as many write8 calls leave: RAM, ROM, devices, holes, decoded code', () => {
+    const setup = () => {
+      const mem = new PhysicalMemory(1 << 20);
+      const log: string[] = [];
+      mem.mapRom(0xf0000, 0xf2000);
+      mem.mapMmio(0xa0000, 0xa1000, { read8: () => 0, write8: (a, v) => void log.push(`${a.toString(16)}=${v}`) });
+      mem.markCode(0x9ff10, 8); // decoded code next to the device page
+      mem.markCode(0x5000 + 0x800, 4); // and in the middle of a RAM page
+      return { mem, log };
+    };
+    const bytes = Uint8Array.from({ length: 0x3000 }, (_, i) => (i * 7 + 1) & 0xff);
+    for (const [addr, len] of [[0x9ff00, 0x1200], [0xeff80, 0x2100], [0x4ffff, 0x1802], [0xffff0, 0x20], [0x7c00, 512]]) {
+      const a = setup(), b = setup();
+      const src = bytes.subarray(0, len);
+      a.mem.write(addr, src);
+      for (let i = 0; i < len; i++) b.mem.write8(addr + i, src[i]);
+      expect(a.mem.u8).toEqual(b.mem.u8);
+      expect(a.log).toEqual(b.log);
+      expect(a.mem.codeGen).toEqual(b.mem.codeGen);
+      expect(a.mem.codePage).toEqual(b.mem.codePage);
+      expect(a.mem.codeLines).toEqual(b.mem.codeLines);
+    }
+  });
   it('two memories share nothing', () => {
     const a = new PhysicalMemory(1 << 20), b = new PhysicalMemory(1 << 20);
     a.write32(0x1000, 0x12345678);

@@ -269,7 +269,7 @@ export class Bios {
   }
 
   private copyToGuest(addr: number, src: Uint8Array, n: number): void {
-    for (let i = 0; i < n; i++) this.cpu.mem.write8(addr + i, src[i]);
+    this.cpu.mem.write(addr, src.subarray(0, n));
   }
 
   // ---- INT 10h: video ----
