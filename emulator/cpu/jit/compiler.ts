@@ -720,11 +720,12 @@ export function regionCases(blocks: readonly RegionBlock[]): RegionCases {
  * The function body of a region: blocks[0] (its entry, at E) and the blocks the code may go
  * on to in the same page, one `case` each of a loop over the EIP's offset from E. It keeps
  * the block contract for each block, and runs the next only while the chain would: no block
- * asked to leave (c.blockBreak), the block links' epoch (c.chainEpoch: CS, CPL and the TLB) and
- * the page's code generation are as at entry (only a handler or the slow memory path, which set sy, can change those), no
- * interrupt is pending, the next block is one of the region's and fits the budget `end`
- * whole (so icount, and the count an interrupt is taken at, are the interpreter's). It goes
- * beyond the entry only when every block is within the CS limit.
+ * asked to leave (c.blockBreak), the block links' epoch (c.chainEpoch: CS, CPL and the TLB)
+ * and the page's code generation are as at entry (only a handler or the slow memory path,
+ * which set sy, can change those), no interrupt is pending, the next block is one of the
+ * region's and fits the budget `end` whole (so icount, and the count an interrupt is taken
+ * at, are the interpreter's). It goes beyond the entry only when every block is within the
+ * CS limit.
  *
  * The registers it uses whole, the lazy flags, icount (ic), EIP (ip) and the segment state
  * its memory accesses test are JS locals; the Cpu's copies are exact where something can
