@@ -1,11 +1,11 @@
-// The node options forklab runs with have one home, bin/forklab.js's shebang
+// How the forklab command starts node has one home, bin/forklab.js's shebang
 // (tools/node-flags.ts): the command must run through it as `npx forklab` does (executed,
-// not `node bin/forklab.js`), and the npm scripts that run forklab must carry the same options.
+// not `node bin/forklab.js`), npm start must execute it, and the bench must know it.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expect, it } from 'vitest';
-import { forklabNodeFlags } from '../tools/node-flags';
+import { forklabLaunch } from '../tools/node-flags';
 
 const BIN = resolve('bin/forklab.js');
 
@@ -17,18 +17,45 @@ it('bin/forklab.js runs when executed through its shebang', () => {
   expect(r.stdout).toMatch(/^usage: forklab run/);
 });
 
-it('the shebang names node options that node accepts', () => {
-  const flags = forklabNodeFlags();
-  expect(flags.length).toBeGreaterThan(0);
-  const r = spawnSync(process.execPath, [...flags, '-e', 'process.stdout.write(JSON.stringify(process.execArgv))'], { encoding: 'utf8' });
+it('the shebang sets the environment and names node options that node accepts', () => {
+  const { env, flags } = forklabLaunch();
+  expect(flags).toContain('--v8-pool-size=0');
+  expect(env.GLIBC_TUNABLES).toMatch(/^glibc\.malloc\.top_pad=\d+$/);
+  const r = spawnSync(process.execPath, [...flags, '-e', 'process.stdout.write(JSON.stringify([process.execArgv, process.env.GLIBC_TUNABLES]))'], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
+  const [execArgv, tunables] = JSON.parse(r.stdout) as [string[], string];
   // (execArgv ends with -e and its script)
-  expect(JSON.parse(r.stdout).slice(0, flags.length)).toEqual(flags);
+  expect(execArgv.slice(0, flags.length)).toEqual(flags);
+  expect(tunables).toBe(env.GLIBC_TUNABLES);
 });
 
-it("package.json's start and bench scripts run forklab with the shebang's options", () => {
+it('a node started as the shebang starts it knows so, and one started otherwise does not', () => {
+  const { env, flags } = forklabLaunch();
+  const probe = ['--import', 'tsx', '-e', "import('./tools/node-flags.ts').then((m) => process.stdout.write(String(m.launchedAsForklab())))"];
+  const clean = { ...process.env };
+  delete clean.GLIBC_TUNABLES;
+  const as = spawnSync(process.execPath, [...flags, ...probe], { encoding: 'utf8', env: { ...clean, ...env } });
+  const plain = spawnSync(process.execPath, probe, { encoding: 'utf8', env: clean });
+  expect(as.stdout).toBe('true');
+  expect(plain.stdout).toBe('false');
+});
+
+it('relaunchAsForklab runs the script again, started as the shebang starts node (the bench does)', () => {
+  const clean = { ...process.env };
+  delete clean.GLIBC_TUNABLES;
+  const script = "import('./tools/node-flags.ts').then((m) => { m.relaunchAsForklab(); process.stdout.write(`${m.launchedAsForklab()} ${process.argv[1]}`); })";
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script, 'arg'], { encoding: 'utf8', env: clean });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  // (printed once, by the relaunched process, which got the argument too)
+  expect(r.stdout).toBe('true arg');
+});
+
+it("package.json's start script executes bin/forklab.js", () => {
   const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts as Record<string, string>;
-  const flags = forklabNodeFlags().join(' ');
-  expect(scripts.start).toContain(`node ${flags} bin/forklab.js run `);
-  expect(scripts.bench).toContain(`node ${flags} dist/bench.js`);
+  expect(scripts.start).toMatch(/(^|&& )bin\/forklab\.js run /);
 });

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { buildImage } from './build-image';
 import { UsageError } from './cli-util';
-import { forklabNodeFlags } from './node-flags';
+import { forklabLaunch } from './node-flags';
 import { V86_BIOS, V86_VGABIOS, v86Module } from './bench-child';
 import { DEFAULT_ENGINE } from '../emulator/cpu/cpu';
 import { BOCHS_HALT, QemuScreenDump, bootSectorInstructions, formatRow, loopBootSector, loopScale, parseChildResult, qemuExitMatches, rowJson, workloadRows, type LoopMode, type Row, type Timings } from './bench-report';
@@ -141,11 +141,13 @@ function lastLines(out: string): string {
   return out.trim().split('\n').slice(-3).join(' | ').slice(0, 300);
 }
 
-/** forklab and v86 run in a child of this very script (bench-child.ts); forklab's with the
- *  node options the forklab command runs with (v86's with node's defaults, as its users run it). */
+/** forklab and v86 run in a child of this very script (bench-child.ts); forklab's started as
+ *  the forklab command starts node (v86's with node's defaults, as its users run it). */
 function childEngine(name: string, missing: string | null): Engine {
   const self = fileURLToPath(import.meta.url);
-  const nodeFlags = name.startsWith('forklab') ? forklabNodeFlags() : [];
+  const launch = name.startsWith('forklab') ? forklabLaunch() : { env: {}, flags: [] };
+  const env = { ...process.env, ...launch.env };
+  const nodeFlags = launch.flags;
   return {
     name,
     missing,
@@ -154,7 +156,7 @@ function childEngine(name: string, missing: string | null): Engine {
       const args = [...nodeFlags, self, '--child', name, '--fda', job.fda];
       if (job.hda) args.push('--hda', job.hda);
       if (job.prompt) args.push('--prompt', job.prompt);
-      const r = await timed(process.execPath, args, job.timeoutMs);
+      const r = await timed(process.execPath, args, job.timeoutMs, { env });
       let res;
       try {
         res = parseChildResult(r.out);

@@ -16,6 +16,7 @@ import { DiskImage, floppyGeometry } from '../emulator/devices/disk';
 import { buildImage } from './build-image';
 import { UsageError } from './cli-util';
 import { childMain } from './bench-child';
+import { relaunchAsForklab } from './node-flags';
 import { peersMain, type PeersOptions } from './bench-peers';
 import { bootSectorInstructions, loopBootSector, type LoopMode } from './bench-report';
 
@@ -138,6 +139,8 @@ async function start(argv: string[]): Promise<void> {
       engine = v as Engine;
     } else if (a !== '--json') throw new UsageError(`unknown option '${a}' (${USAGE})`);
   }
+  // (timed in a node started as the forklab command starts it; --peers gives its children that)
+  relaunchAsForklab();
   main(engine, argv.includes('--json'));
 }
 

@@ -1,17 +1,41 @@
-// The node options the forklab command runs with: its one home is the first line of
-// bin/forklab.js (`#!/usr/bin/env -S node ...`), which `npx forklab` executes. The bench runs
-// forklab's engines with them, so that it times forklab as users run it; package.json's start
-// and bench scripts spell them out (a test checks that all of them agree).
+// How the forklab command starts node: its one home is the first line of bin/forklab.js
+// (`#!/usr/bin/env -S [NAME=VALUE ...] node [OPTION ...]`), which `npx forklab` executes. The
+// bench runs forklab's engines, and itself, the same way, so that it times forklab as users
+// run it; package.json's start script executes bin/forklab.js (a test checks both).
 
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../bin/forklab.js', import.meta.url));
 
-/** The options after `node` on bin/forklab.js's shebang line. */
-export function forklabNodeFlags(): string[] {
+/** The environment variables set and the node options given on bin/forklab.js's shebang. */
+export interface NodeLaunch {
+  env: Record<string, string>;
+  flags: string[];
+}
+
+/** How bin/forklab.js's shebang starts node. */
+export function forklabLaunch(): NodeLaunch {
   const first = readFileSync(BIN, 'utf8').split('\n', 1)[0];
-  const m = /^#!\/usr\/bin\/env -S node((?: --?[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  const m = /^#!\/usr\/bin\/env -S((?: [A-Z_]+=\S+)*) node((?: --?[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
   if (!m) throw new Error(`bin/forklab.js: unexpected first line ${JSON.stringify(first)}`);
-  return m[1].trim().split(/\s+/).filter((f) => f !== '');
+  const words = (s: string) => s.trim().split(/\s+/).filter((w) => w !== '');
+  const env: Record<string, string> = {};
+  for (const a of words(m[1])) env[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
+  return { env, flags: words(m[2]) };
+}
+
+/** The `node` process running now was started as bin/forklab.js's shebang starts it. */
+export function launchedAsForklab(l: NodeLaunch = forklabLaunch()): boolean {
+  return Object.entries(l.env).every(([k, v]) => process.env[k] === v) && l.flags.every((f) => process.execArgv.includes(f));
+}
+
+/** Runs this script again as bin/forklab.js's shebang starts node, unless it already runs so,
+ *  and exits with its status; for long runs (the bench), where a second node start is noise. */
+export function relaunchAsForklab(): void {
+  const l = forklabLaunch();
+  if (launchedAsForklab(l)) return;
+  const r = spawnSync(process.execPath, [...l.flags, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, ...l.env } });
+  process.exit(r.status ?? 1);
 }
