@@ -1,4 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { forklabLaunch } from './tools/node-flags';
+
+// The test workers start with the environment the forklab command starts node with (its
+// shebang: glibc's malloc keeps memory between V8's compiles); they inherit this process's.
+// (The suite took 299 s with it, 325 s without, in one pair of runs.)
+for (const [name, value] of Object.entries(forklabLaunch().env)) process.env[name] ??= value;
 
 export default defineConfig({
   test: {
