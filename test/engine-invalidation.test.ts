@@ -700,4 +700,35 @@ pf:   hlt`);
       expect(cpu.icount).toBe(3 + 2 * 9 + 4 + 1 + 1);
     });
   });
+
+  it('a second machine running the same code runs the regions the first compiled; one whose code differs only in a prefix gets its own', () => {
+    // the same loop with REPE CMPSB, then with REPNE CMPSB (which prefix it is is no part of
+    // the region's source, only of the Insn its handler reads): over equal bytes, one compares
+    // all 3 each time, the other stops after the first
+    const loop = (cmps: string) => asm(`
+      mov ebx, 50
+      mov esi, 0x20000
+      mov edi, 0x30000
+lp:   mov ecx, 3
+      ${cmps}
+      dec ebx
+      jnz lp
+      hlt`);
+    const run = (code: Uint8Array) => {
+      const cpu = flatCpu('jit', code);
+      const made = compilerStats.regionFunctions;
+      runToHalt(cpu, 1_000_000);
+      expect(cpu.codeCache.regions).toBeGreaterThan(0);
+      return { cpu, made: compilerStats.regionFunctions - made };
+    };
+    const first = run(loop('repe cmpsb'));
+    const again = run(loop('repe cmpsb'));
+    const other = run(loop('repne cmpsb'));
+    expect(first.made).toBeGreaterThan(0);
+    expect(again.made).toBe(0);
+    expect(other.made).toBeGreaterThan(0);
+    expect(again.cpu.regs[6]).toBe(0x20000 + 150);
+    expect(other.cpu.regs[6]).toBe(0x20000 + 50);
+    onBoth(loop('repne cmpsb'), (cpu) => expect(cpu.regs[6]).toBe(0x20000 + 50), { regions: true });
+  });
 });

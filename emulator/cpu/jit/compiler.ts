@@ -788,8 +788,9 @@ export function blockExits(insns: readonly Insn[], n: number): number[] {
   return exits;
 }
 
-/** Functions made with `new Function` (block and region factories), ever (for tests). */
-export const compilerStats = { functions: 0 };
+/** Functions made with `new Function` (block and region factories), and region functions
+ *  made by them (compileRegion), ever (for tests). */
+export const compilerStats = { functions: 0, regionFunctions: 0 };
 
 /** Compiled factories by source: identical blocks (the same code at another address, or
  *  rebuilt after an invalidation that did not change them) share one V8 function. */
@@ -860,18 +861,58 @@ const noFull = (): CompiledBlock => {
  *  runs with a segment that is not), else with them (which stays right, if slower, should
  *  they become flat). Its Insns are copies (and a later variant is made from them): a block
  *  of the region other than its entry may be rebuilt (its Insns decoded again) while the
- *  region lives. */
+ *  region lives.
+ *
+ *  A region compiled before with the same variant, Insns (every field: the handlers it calls
+ *  may read any) and handlers is that function again, whichever Cpu compiled it (it keeps no
+ *  state between calls): V8 optimises each function object on its own, and every new machine
+ *  in a process (the tests, the web page's reset, the bench) had its regions compiled by
+ *  TurboFan again, running them in V8's slower tiers meanwhile. */
 export function compileRegion(blocks: readonly RegionBlock[], c: Cpu): CompiledBlock {
-  const copies = blocks.map((b) => ({ ...b, insns: b.insns.slice(0, b.n).map((i) => Object.assign(new Insn(), i)), fns: b.fns.slice(0, b.n) }));
-  const key = copies.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ');
-  const fns = copies.flatMap((b) => b.fns);
-  const insns = copies.flatMap((b) => b.insns);
-  const entry = regionEntry(key, copies);
-  const make = (flat: boolean): CompiledBlock => {
-    const { f, offsets, inBlock } = (entry.variants[+flat] ??= regionFactory(regionSource(entry.cases, flat)));
-    return f(fns, insns, offsets, inBlock, () => make(false));
-  };
-  return make(entry.cases.tests !== null && isFlat(c, entry.cases.tests));
+  const key = blocks.map((b) => `${b.d}: ${blockKey(b.insns, b.n)}`).join(' ');
+  const entry = regionEntry(key, blocks);
+  const flat = entry.cases.tests !== null && isFlat(c, entry.cases.tests);
+  const exact = `${+flat} ${key} | ${blocks.map((b) => exactKey(b.insns, b.fns, b.n)).join(' | ')}`;
+  let fn = regionFunctions.get(exact);
+  if (fn === undefined) {
+    const copies = blocks.map((b) => ({ ...b, insns: b.insns.slice(0, b.n).map((i) => Object.assign(new Insn(), i)), fns: b.fns.slice(0, b.n) }));
+    const fns = copies.flatMap((b) => b.fns);
+    const insns = copies.flatMap((b) => b.insns);
+    const make = (flat: boolean): CompiledBlock => {
+      const { f, offsets, inBlock } = (entry.variants[+flat] ??= regionFactory(regionSource(entry.cases, flat)));
+      return f(fns, insns, offsets, inBlock, () => make(false));
+    };
+    fn = make(flat);
+    compilerStats.regionFunctions++;
+    if (regionFunctions.size >= REGION_FUNCTION_MAX) regionFunctions.clear();
+    regionFunctions.set(exact, fn);
+  }
+  return fn;
+}
+/** The compiled regions by variant, Insns and handlers (compileRegion). */
+const regionFunctions = new Map<string, CompiledBlock>();
+const REGION_FUNCTION_MAX = 1024;
+
+/** Every field of an Insn. */
+const INSN_FIELDS = Object.keys(new Insn()) as (keyof Insn)[];
+/** A number for each handler a compiled region calls (weakly held: specialised handlers
+ *  may be made per instruction). */
+const handlerIds = new WeakMap<Handler, number>();
+let handlersSeen = 0;
+/** Every field of the first n Insns, and their handlers. */
+function exactKey(insns: readonly Insn[], fns: readonly Handler[], n: number): string {
+  let k = '';
+  for (let j = 0; j < n; j++) {
+    const i = insns[j];
+    for (const f of INSN_FIELDS) {
+      const v = i[f];
+      k += `${typeof v === 'object' && v !== null ? v.id : v},`;
+    }
+    let id = handlerIds.get(fns[j]);
+    if (id === undefined) handlerIds.set(fns[j], (id = handlersSeen++));
+    k += `h${id};`;
+  }
+  return k;
 }
 interface RegionEntry {
   cases: RegionCases;
