@@ -47,12 +47,17 @@ it('a node started as the shebang starts it knows so, and one started otherwise 
 it('relaunchAsForklab runs the script again, started as the shebang starts node (the bench does)', () => {
   const clean = { ...process.env };
   delete clean.GLIBC_TUNABLES;
+  delete clean.FORKLAB_RELAUNCHED;
   const script = "import('./tools/node-flags.ts').then((m) => { m.relaunchAsForklab(); process.stdout.write(`${m.launchedAsForklab()} ${process.argv[1]}`); })";
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script, 'arg'], { encoding: 'utf8', env: clean });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   // (printed once, by the relaunched process, which got the argument too)
   expect(r.stdout).toBe('true arg');
+  // a relaunched process does not relaunch again, even when it does not run as expected
+  const again = spawnSync(process.execPath, ['--import', 'tsx', '-e', script, 'arg'], { encoding: 'utf8', env: { ...clean, FORKLAB_RELAUNCHED: '1' } });
+  expect(again.status).toBe(0);
+  expect(again.stdout).toBe('false arg');
 });
 
 it("package.json's start script executes bin/forklab.js", () => {

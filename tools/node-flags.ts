@@ -35,7 +35,9 @@ export function launchedAsForklab(l: NodeLaunch = forklabLaunch()): boolean {
  *  and exits with its status; for long runs (the bench), where a second node start is noise. */
 export function relaunchAsForklab(): void {
   const l = forklabLaunch();
-  if (launchedAsForklab(l)) return;
-  const r = spawnSync(process.execPath, [...l.flags, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, ...l.env } });
+  // (once: a process that was relaunched runs as it is, whatever it finds)
+  if (launchedAsForklab(l) || process.env.FORKLAB_RELAUNCHED === '1') return;
+  const env = { ...process.env, ...l.env, FORKLAB_RELAUNCHED: '1' };
+  const r = spawnSync(process.execPath, [...l.flags, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
   process.exit(r.status ?? 1);
 }
