@@ -39,5 +39,7 @@ export function relaunchAsForklab(): void {
   if (launchedAsForklab(l) || process.env.FORKLAB_RELAUNCHED === '1') return;
   const env = { ...process.env, ...l.env, FORKLAB_RELAUNCHED: '1' };
   const r = spawnSync(process.execPath, [...l.flags, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+  // (node that cannot be started again: said in one line by the caller, not a silent exit 1)
+  if (r.error) throw new Error(`cannot start node again as bin/forklab.js does: ${r.error.message}`);
   process.exit(r.status ?? 1);
 }
