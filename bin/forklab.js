@@ -9,12 +9,14 @@
 //    TurboFan's compiles allocate and free their working memory, which glibc gave back to the
 //    kernel after each and the next faulted in again, a page at a time (a fork demo's run
 //    took 15,000 page faults, now 8,600). Other C libraries ignore the variable.
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// This file is CommonJS (bin/package.json), as is the bundle it requires: Node's ES module
+// loader would cost every command ~25 ms to start (tools/bundle.mjs).
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
 
-const bundle = fileURLToPath(new URL('../dist/forklab.js', import.meta.url));
+const bundle = join(__dirname, '..', 'dist', 'forklab.cjs');
 if (!existsSync(bundle)) {
-  console.error('forklab: dist/forklab.js is missing; run `npm install` or `npm run build` first');
+  console.error('forklab: dist/forklab.cjs is missing; run `npm install` or `npm run build` first');
   process.exit(2);
 }
-await import(pathToFileURL(bundle).href);
+require(bundle);

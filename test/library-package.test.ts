@@ -18,7 +18,7 @@ describe("import from 'forklab'", () => {
   });
 
   it('is ASCII only, comments too (one other character makes V8 scan it as two-byte text)', () => {
-    for (const f of ['index.js', 'forklab.js', 'bench.js', 'fuzz.js']) {
+    for (const f of ['index.js', 'forklab.cjs', 'bench.js', 'fuzz.js']) {
       const text = readFileSync(join(import.meta.dirname, '..', 'dist', f), 'utf8');
       expect(text.match(/[^\x00-\x7f]/g) ?? [], f).toEqual([]);
     }

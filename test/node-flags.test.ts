@@ -2,8 +2,9 @@
 // (tools/node-flags.ts): the command must run through it as `npx forklab` does (executed,
 // not `node bin/forklab.js`), npm start must execute it, and the bench must know it.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { forklabLaunch } from '../tools/node-flags';
 
@@ -15,6 +16,19 @@ it('bin/forklab.js runs when executed through its shebang', () => {
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   expect(r.stdout).toMatch(/^usage: forklab run/);
+});
+
+it('without its bundle the command says so in one line (exit 2), never a stack trace', () => {
+  const root = mkdtempSync(join(tmpdir(), 'forklab-bin-'));
+  try {
+    mkdirSync(join(root, 'bin'));
+    for (const f of ['forklab.js', 'package.json']) copyFileSync(join('bin', f), join(root, 'bin', f));
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'forklab.js'), '--help'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('forklab: dist/forklab.cjs is missing; run `npm install` or `npm run build` first\n');
+    expect(r.status).toBe(2);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 it('the shebang sets the environment and names node options that node accepts', () => {

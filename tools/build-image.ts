@@ -87,7 +87,7 @@ gdb: gdb DIR/forklab.elf -ex 'target remote :1234').
 `);
     return 0;
   }
-  // tools/build-image.ts and the bundle dist/forklab.js both sit one level below the root
+  // tools/build-image.ts and the bundle dist/forklab.cjs both sit one level below the root
   const root = resolve(new URL('..', import.meta.url).pathname);
   const out = resolve(values.output ?? join(root, 'build'));
   const imgPath = join(out, 'forklab.img');

@@ -37,7 +37,7 @@ Without IMAGE it boots the forklab kernel, built from boot/ and kernel/.
   -h, --help               this help
 `;
 
-/** The package root: dist/forklab.js (the bundle) or tools/web-command.ts lives one below. */
+/** The package root: dist/forklab.cjs (the bundle) or tools/web-command.ts lives one below. */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
